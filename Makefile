@@ -1,0 +1,25 @@
+# The two commands of the quick start: `make run` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: run test lint check
+
+$(BIN)/wirewatch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(BIN)/wirewatch  ## start the daemon on config.yaml (Ctrl-C stops it)
+	$(BIN)/wirewatch run
+
+test: $(BIN)/wirewatch  ## run the test suite
+	$(BIN)/pytest
+
+lint: $(BIN)/wirewatch  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+check: lint test

@@ -1,0 +1,134 @@
+"""The commands end to end, in-process, on a temporary copy of the seeds and rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import SEED_TITLES, Project, make_project, titles_by_rule
+from worker.cli import main
+
+NEW_ARTICLE = """\
+ date 2024-05-16 Putin and Xi hold talks in Beijing
+
+Russian President Vladimir Putin met Chinese President Xi Jinping in Beijing on Thursday.
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)
+
+
+def wirewatch(project: Project, *args: str) -> int:
+    return main([args[0], "-c", str(project.config), *args[1:]])
+
+
+def test_run_once_writes_a_digest_of_the_seeds(project: Project) -> None:
+    assert wirewatch(project, "run", "--once") == 0
+    (digest,) = project.digests()
+    assert digest["counts"]["articles"] == 5
+    by_rule = titles_by_rule(digest)
+    assert SEED_TITLES["001_d9422b366859b37e.txt"] in by_rule["xi-putin-contacts"]
+    assert SEED_TITLES["001_d9422b366859b37e.txt"] in by_rule["sco-brics"]
+    assert SEED_TITLES["003_1a328842afac22b4.txt"] in by_rule["strategic-partnership"]
+    assert any(t.startswith("Chinese State Councilor") for t in by_rule["foreign-minister-contacts"])
+    assert any(t.startswith("China and Russia should stand firm") for t in by_rule["energy-cooperation"])
+    assert len(by_rule["xi-putin-contacts"]) == 4  # every seed with Xi and Putin in contact
+    # the text and HTML forms sit beside the JSON
+    assert len(list(project.outbox.glob("*.txt"))) == 1
+    assert len(list(project.outbox.glob("*.html"))) == 1
+
+
+def test_second_run_sends_nothing_new(project: Project) -> None:
+    assert wirewatch(project, "run", "--once") == 0
+    assert wirewatch(project, "run", "--once") == 0
+    assert len(project.digests()) == 1
+
+
+def test_next_digest_carries_only_the_new_article(project: Project) -> None:
+    wirewatch(project, "run", "--once")
+    (project.inbox / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    wirewatch(project, "run", "--once")
+    first, second = project.digests()
+    assert [item["article"]["title"] for item in second["items"]] == [
+        "Putin and Xi hold talks in Beijing"
+    ]
+    assert second["digest_id"] != first["digest_id"]
+
+
+def test_same_article_under_two_names_is_one_article(project: Project) -> None:
+    wirewatch(project, "run", "--once")
+    seed = project.root / "seeds" / "001_d9422b366859b37e.txt"
+    (project.inbox / "copy.txt").write_bytes(seed.read_bytes())
+    wirewatch(project, "run", "--once")
+    assert len(project.digests()) == 1
+
+
+def test_status_json_counts_and_failures(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project.inbox / "broken.txt").write_bytes(b"\x00\x01\x02binary")
+    wirewatch(project, "run", "--once")
+    capsys.readouterr()
+    assert wirewatch(project, "status", "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["articles"] == {"ingested": 5, "failed": 1}
+    assert status["failures"] == [
+        {"path": str(project.inbox / "broken.txt"), "reason": "binary file"}
+    ]
+    assert status["matches"] >= 5
+    local = status["channels"]["local"]
+    assert local["pending"] == 0
+    assert local["sent"] == 1
+    assert local["dead"] == 0
+    assert local["last_sent"] is not None
+
+
+def test_status_text_before_any_run(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    assert wirewatch(project, "status") == 0
+    out = capsys.readouterr().out
+    assert "articles: 0 ingested, 0 failed files" in out
+    assert "channel local: 0 matches pending, 0 digests sent, 0 dead, last sent never" in out
+
+
+def test_ingest_backfills_without_sending(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert wirewatch(project, "ingest", str(archive)) == 0
+    assert "1 files: 1 new articles, 1 matched" in capsys.readouterr().out
+    assert project.digests() == []
+    wirewatch(project, "status", "--json")
+    status = json.loads(capsys.readouterr().out)
+    assert status["channels"]["local"]["pending"] >= 2  # xi-putin-contacts and more
+
+
+def test_ingest_names_a_missing_path(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "ingest", str(tmp_path / "nowhere")) == 1
+    assert f"{tmp_path / 'nowhere'}: no such file or folder" in capsys.readouterr().err
+
+
+def test_check_accepts_the_default_project(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(repo)
+    assert main(["check"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_check_reports_a_mistake_in_one_line(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = project.config.read_text(encoding="utf-8").replace("timezone:", "time_zone:")
+    project.config.write_text(text, encoding="utf-8")
+    assert wirewatch(project, "check") == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"{project.config}:2: time_zone: unknown key 'time_zone'"

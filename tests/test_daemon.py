@@ -1,0 +1,154 @@
+"""The daemon as a user runs it: a subprocess on a temporary folder, real watchdog and SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Project, make_project
+
+pytestmark = pytest.mark.timeout(180)
+
+SLOW_CHUNKS = [
+    " date 2024-05-16 Pipeline deal signed in Beijing\n\n",
+    "Chinese President Xi Jinping hosted talks on Thursday.\n\n",
+    "China and Russia discussed the Power of Siberia 2 pipeline.\n\n",
+    "Russian President Vladimir Putin said the meeting was productive.\n",
+]
+
+RUSSIAN = (
+    " date 2024-05-16 Встреча в Пекине\n\n"
+    "Президент России Владимир Путин и председатель КНР Си Цзиньпин провели встречу в Пекине. "
+    "Стороны обсудили сотрудничество в энергетике и торговлю между двумя странами.\n"
+)
+
+
+class Daemon:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.log = project.root / "daemon.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.project.root,
+            )
+        wait_for(lambda: "watching" in self.log.read_text(encoding="utf-8"), "daemon start")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def articles(self, name: str) -> list[str]:
+        """Titles of the stored articles read from inbox/NAME."""
+        path = str(self.project.inbox / name)
+        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
+            rows = db.execute("SELECT title FROM articles WHERE path = ?", [path]).fetchall()
+        return [row[0] for row in rows]
+
+    def failure(self, name: str) -> str | None:
+        path = str(self.project.inbox / name)
+        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
+            rows = db.execute("SELECT error FROM files WHERE path = ?", [path]).fetchall()
+        return rows[0][0] if rows else None
+
+    def digested(self, title: str) -> int:
+        """In how many digest items (over all digests) an article with this title appears."""
+        return sum(
+            item["article"]["title"] == title
+            for digest in self.project.digests()
+            for item in digest["items"]
+        )
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    running = Daemon(make_project(tmp_path, schedule="every 1s"))
+    running.start()
+    yield running
+    if running.process is not None:
+        running.process.kill()
+        running.process.wait()
+
+
+def test_seeds_are_digested_and_sigterm_exits_0(daemon: Daemon) -> None:
+    wait_for(lambda: daemon.project.digests(), "the seeds' digest")
+    (digest,) = daemon.project.digests()
+    assert digest["counts"]["articles"] == 5
+    assert daemon.stop() == 0
+    assert "SIGTERM received" in daemon.log.read_text(encoding="utf-8")
+
+
+def test_a_file_written_slowly_is_taken_once_complete(daemon: Daemon) -> None:
+    with (daemon.project.inbox / "slow.txt").open("w", encoding="utf-8") as file:
+        for chunk in SLOW_CHUNKS:
+            file.write(chunk)
+            file.flush()
+            time.sleep(0.8)  # longer than the quiet period: only the close says it is done
+    title = "Pipeline deal signed in Beijing"
+    wait_for(lambda: daemon.digested(title), "the slow article in a digest")
+    assert daemon.articles("slow.txt") == [title]
+    time.sleep(2)
+    assert daemon.digested(title) == 2  # xi-putin-contacts and energy-cooperation, once each
+
+
+def test_a_file_written_then_renamed_in(daemon: Daemon) -> None:
+    partial = daemon.project.inbox / ".incoming.txt"  # hidden: not taken while written
+    partial.write_text("".join(SLOW_CHUNKS), encoding="utf-8")
+    time.sleep(1)
+    assert daemon.articles(".incoming.txt") == []
+    os.rename(partial, daemon.project.inbox / "renamed.txt")
+    wait_for(lambda: daemon.articles("renamed.txt"), "the renamed article")
+    wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "its digest")
+
+
+def test_a_file_arriving_while_the_daemon_is_down(daemon: Daemon) -> None:
+    wait_for(lambda: daemon.project.digests(), "the seeds' digest")
+    assert daemon.stop() == 0
+    (daemon.project.inbox / "offline.txt").write_text("".join(SLOW_CHUNKS), encoding="utf-8")
+    daemon.start()
+    wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "the offline article")
+    assert daemon.articles("offline.txt") == ["Pipeline deal signed in Beijing"]
+    assert len(daemon.project.digests()) == 2  # the seeds were not sent again
+
+
+def test_bad_files_are_recorded_and_nothing_stops(daemon: Daemon) -> None:
+    (daemon.project.inbox / "blob.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (daemon.project.inbox / "russian.txt").write_bytes(RUSSIAN.encode("cp1251"))
+    wait_for(lambda: daemon.failure("blob.txt"), "the binary file's failure")
+    assert daemon.failure("blob.txt") == "binary file"
+    assert (daemon.project.inbox / "blob.txt").exists()  # never deleted or moved
+    wait_for(lambda: daemon.digested("Встреча в Пекине"), "the cp1251 article")
+
+
+def test_an_empty_file_later_filled(daemon: Daemon) -> None:
+    (daemon.project.inbox / "later.txt").touch()
+    wait_for(lambda: daemon.failure("later.txt"), "the empty file's failure")
+    assert daemon.failure("later.txt") == "empty file"
+    (daemon.project.inbox / "later.txt").write_text("".join(SLOW_CHUNKS), encoding="utf-8")
+    wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "the filled article")
+    assert daemon.failure("later.txt") is None

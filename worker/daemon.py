@@ -1,0 +1,129 @@
+"""`wirewatch run`: scan, watch, ingest and send on schedule until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from worker.pipeline import Pipeline
+from worker.schedule import Schedule
+from worker.watch import Settler, Watcher, scan
+
+__all__ = ["run_daemon", "run_once"]
+
+log = logging.getLogger(__name__)
+
+
+def run_once(pipeline: Pipeline) -> int:
+    """One full pass: ingest every file present, send every channel's digest; exit code."""
+    for folder in pipeline.config.watch:
+        for path in scan(folder):
+            pipeline.ingest(path)
+    failed = [name for name in pipeline.config.channels if not pipeline.send_digest(name)]
+    return 1 if failed else 0
+
+
+def run_daemon(
+    pipeline: Pipeline, stop: threading.Event, reload: Callable[[], None] | None = None
+) -> int:
+    """Run until `stop` is set; files in flight are finished first. Returns the exit code."""
+    config = pipeline.config
+    watcher = Watcher(config.watch, quiet=config.ingest.settle_seconds)
+    # Watch first, then scan: a file that arrives in between is seen by both, and the
+    # store's record of it makes the second look a no-op.
+    watcher.start()
+    log.info("watching %s", ", ".join(str(folder.path) for folder in config.watch))
+    _scan(pipeline, watcher.settler)
+    scheduler = _start_scheduler(pipeline)
+    try:
+        _consume(pipeline, watcher.settler, stop)
+    finally:
+        watcher.stop()
+        scheduler.shutdown(wait=True)
+    log.info("stopped")
+    return 0
+
+
+def _consume(pipeline: Pipeline, settler: Settler, stop: threading.Event) -> None:
+    """The one consumer: ingest complete files, and rescan now and then for missed events."""
+    rescan_every = pipeline.config.ingest.rescan_seconds
+    next_scan = time.monotonic() + rescan_every
+    while not stop.is_set():
+        for path in settler.ready(timeout=0.5):
+            pipeline.ingest(path)
+        if time.monotonic() >= next_scan:
+            # inotify drops events when its queue overflows; a rescan finds what it missed.
+            _scan(pipeline, settler)
+            next_scan = time.monotonic() + rescan_every
+
+
+def _scan(pipeline: Pipeline, settler: Settler) -> None:
+    """Ingest files not yet seen in their present state; recent ones wait to settle."""
+    known = pipeline.store.files()
+    quiet_since = time.time() - pipeline.config.ingest.settle_seconds
+    for folder in pipeline.config.watch:
+        for path in scan(folder):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            record = known.get(str(path))
+            if record is not None and record.unchanged(stat.st_size, stat.st_mtime_ns):
+                continue
+            if stat.st_mtime > quiet_since:
+                settler.settle(path)  # perhaps still being written: let it settle first
+            else:
+                pipeline.ingest(path)
+
+
+def _start_scheduler(pipeline: Pipeline) -> BackgroundScheduler:
+    config = pipeline.config
+    scheduler = BackgroundScheduler(timezone=config.tz)
+    now = datetime.now(UTC)
+    for name, channel in config.channels.items():
+        schedule = channel.schedule_spec
+        extra = (
+            {"next_run_time": now}
+            if _due_at_start(schedule, pipeline.store.last_run(name), now, config.tz)
+            else {}
+        )
+        scheduler.add_job(
+            _send,
+            trigger=schedule.trigger(config.tz),
+            args=[pipeline, name, not schedule.immediate],
+            id=name,
+            name=f"digest for {name}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            **extra,
+        )
+    scheduler.start()
+    for job in scheduler.get_jobs():
+        log.info("channel %s: next digest at %s", job.id, job.next_run_time)
+    return scheduler
+
+
+def _due_at_start(
+    schedule: Schedule, last_run: datetime | None, now: datetime, timezone: ZoneInfo
+) -> bool:
+    """A slot that fell due while the daemon was down is sent once, right away."""
+    if last_run is None:
+        return schedule.cron is None  # a new cron channel waits for its first slot
+    return schedule.next_due(last_run, timezone) <= now
+
+
+def _send(pipeline: Pipeline, name: str, remember_run: bool) -> None:
+    """A scheduled digest (the per-delivery error boundary)."""
+    try:
+        pipeline.send_digest(name)
+    except Exception:
+        log.exception("channel %s: digest failed", name)
+    if remember_run:
+        pipeline.store.record_run(name, datetime.now(UTC))

@@ -1,0 +1,40 @@
+"""The `file` channel: each digest as .txt, .html and .json files in a folder."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from worker.config import Channel
+from worker.notify import DeliveryError
+from worker.render import Rendered
+
+__all__ = ["FileNotifier"]
+
+
+class FileNotifier:
+    """Writes each digest atomically; a resend of the same digest rewrites the same files."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._folder: Path = getattr(channel, "path")  # noqa: B009 - only file channels get here
+
+    def deliver(self, document: dict[str, Any], rendered: Rendered) -> None:
+        """Write the digest's files into the channel's folder."""
+        stamp = datetime.fromisoformat(document["generated_at"]).strftime("%Y%m%d-%H%M%S")
+        stem = f"{stamp}-{document['channel']}-{document['digest_id'][:8]}"
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            for suffix, content in ((".txt", rendered.text), (".html", rendered.html),
+                                    (".json", rendered.json)):
+                _write_atomically(self._folder / (stem + suffix), content)
+        except OSError as error:
+            raise DeliveryError(f"cannot write to {self._folder}: {error.strerror}") from error
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    """Readers of the folder see the whole file or none of it."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(content, encoding="utf-8")
+    os.replace(partial, path)

@@ -1,0 +1,205 @@
+"""Notice files in the watched folders, and hand each one on once it is complete.
+
+On Linux (inotify) a file is complete when the writer closes it, or when it is renamed or
+moved into the folder (the write-then-rename pattern). Other observers, and `polling: true`,
+have no close event: there a file is complete once it has not changed for a quiet period.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import (
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from worker.config import WatchFolder
+
+__all__ = ["Settler", "Watcher", "scan"]
+
+log = logging.getLogger(__name__)
+
+Monotonic = Callable[[], float]
+
+
+@dataclass
+class _Waiting:
+    due: float
+    size: int
+    mtime_ns: int
+
+
+class Settler:
+    """Files that changed, each handed out once it is complete. Thread safe."""
+
+    def __init__(self, quiet: float, clock: Monotonic = time.monotonic) -> None:
+        self._quiet = quiet
+        self._clock = clock
+        self._waiting: dict[Path, _Waiting] = {}
+        self._changed = threading.Condition()
+
+    def complete(self, path: Path) -> None:
+        """The file was closed after writing, or moved in: take it now."""
+        self._put(path, self._clock())
+
+    def changed(self, path: Path, close_follows: bool) -> None:
+        """The file changed; wait for its close event where one follows, else for quiet."""
+        if close_follows:
+            with self._changed:
+                if path in self._waiting:  # still being written: the close will follow
+                    self._waiting[path].due = self._clock() + self._quiet
+            return
+        self._put(path, self._clock() + self._quiet)
+
+    def settle(self, path: Path) -> None:
+        """Take the file once it has been quiet for the quiet period (scans use this)."""
+        self._put(path, self._clock() + self._quiet)
+
+    def _put(self, path: Path, due: float) -> None:
+        size, mtime_ns = _fingerprint(path)
+        with self._changed:
+            self._waiting[path] = _Waiting(due, size, mtime_ns)
+            self._changed.notify()
+
+    def ready(self, timeout: float) -> list[Path]:
+        """Wait up to `timeout` seconds for files that are complete, and hand them out."""
+        deadline = self._clock() + timeout
+        with self._changed:
+            while True:
+                now = self._clock()
+                ready = self._take_ready(now)
+                if ready or now >= deadline:
+                    return ready
+                due = min((w.due for w in self._waiting.values()), default=deadline)
+                self._changed.wait(max(0.0, min(due, deadline) - now))
+
+    def _take_ready(self, now: float) -> list[Path]:
+        ready = []
+        for path, waiting in list(self._waiting.items()):
+            if waiting.due > now:
+                continue
+            size, mtime_ns = _fingerprint(path)
+            if (size, mtime_ns) != (waiting.size, waiting.mtime_ns):
+                # Still changing: a writer without close events is not done yet.
+                self._waiting[path] = _Waiting(now + self._quiet, size, mtime_ns)
+                continue
+            del self._waiting[path]
+            ready.append(path)
+        return sorted(ready)
+
+    def __len__(self) -> int:
+        with self._changed:
+            return len(self._waiting)
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def wanted(path: Path, patterns: Iterable[str]) -> bool:
+    """Whether a file name is one to ingest: matches a pattern and is not hidden."""
+    name = path.name
+    return not name.startswith(".") and any(fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def scan(folder: WatchFolder) -> Iterator[Path]:
+    """Every file in a watched folder that its patterns take, in name order."""
+    if folder.recursive:
+        for root, dirs, files in os.walk(folder.path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            yield from (Path(root, f) for f in sorted(files) if wanted(Path(f), folder.patterns))
+    else:
+        yield from (
+            p for p in sorted(folder.path.iterdir()) if p.is_file() and wanted(p, folder.patterns)
+        )
+
+
+class _Handler(FileSystemEventHandler):
+    """Only enqueues: every decision and all I/O happen in the consumer."""
+
+    def __init__(self, folder: WatchFolder, settler: Settler, close_events: bool) -> None:
+        self._folder = folder
+        self._settler = settler
+        self._close_events = close_events
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            self._enqueue(event)
+        except Exception:  # the observer thread must survive anything one event does
+            log.exception("watch %s: could not handle %s", self._folder.path, event)
+
+    def _enqueue(self, event: FileSystemEvent) -> None:
+        if isinstance(event, DirMovedEvent):
+            moved_in = WatchFolder(path=Path(os.fsdecode(event.dest_path)), **self._options())
+            for path in scan(moved_in):
+                self._settler.complete(path)
+            return
+        if event.is_directory:
+            return
+        if isinstance(event, FileMovedEvent):
+            self._take(event.dest_path, self._settler.complete)
+        elif isinstance(event, FileClosedEvent):
+            self._take(event.src_path, self._settler.complete)
+        elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
+            self._take(event.src_path, self._changed)
+
+    def _changed(self, path: Path) -> None:
+        self._settler.changed(path, close_follows=self._close_events)
+
+    def _take(self, raw: bytes | str, into: Callable[[Path], None]) -> None:
+        path = Path(os.fsdecode(raw))
+        if wanted(path, self._folder.patterns):
+            into(path)
+
+    def _options(self) -> dict[str, object]:
+        return {"patterns": self._folder.patterns, "recursive": True}
+
+
+class Watcher:
+    """A watchdog observer over the watched folders, feeding one `Settler`."""
+
+    def __init__(self, folders: Iterable[WatchFolder], quiet: float) -> None:
+        folders = list(folders)
+        self._observers: list[BaseObserver] = []
+        native = Observer()
+        # Only inotify reports a file closed after writing; watchdog names it so.
+        native_closes = type(native).__name__ == "InotifyObserver"
+        self.settler = Settler(quiet)
+        for folder in folders:
+            observer = PollingObserver() if folder.polling else native
+            handler = _Handler(folder, self.settler, native_closes and not folder.polling)
+            observer.schedule(handler, str(folder.path), recursive=folder.recursive)
+            if observer not in self._observers:
+                self._observers.append(observer)
+
+    def start(self) -> None:
+        """Start watching (non-blocking)."""
+        for observer in self._observers:
+            observer.start()
+
+    def stop(self) -> None:
+        """Stop watching and wait for the observer threads."""
+        for observer in self._observers:
+            observer.stop()
+        for observer in self._observers:
+            observer.join(timeout=10)
