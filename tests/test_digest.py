@@ -1,0 +1,89 @@
+"""Building and rendering a digest: pure functions over stored matches."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from worker.articles import Article
+from worker.digest import build_digest, summary_of
+from worker.match import Hit
+from worker.render import render
+from worker.rules import Keywords, Participant, ParticipantCondition, Rule, RuleSet
+from worker.store import StoredMatch
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+RULES = RuleSet(
+    participants={"putin": Participant(name="Vladimir Putin", aliases=("Putin",))},
+    rules=(
+        Rule(id="energy", title="Energy", keywords=Keywords(any=("gas",))),
+        Rule(
+            id="leaders",
+            title="Leaders",
+            participants=ParticipantCondition(any=("putin",)),
+            priority="high",
+        ),
+    ),
+)
+
+
+def stored(match_id: int, rule_id: str, body: str, day: int, hits: tuple[Hit, ...]) -> StoredMatch:
+    article = Article(
+        id=f"a{day}",
+        title=f"<b>Article {day}</b>",
+        body=body,
+        date=date(2024, 5, day),
+        path=f"/inbox/{day}.txt",
+    )
+    return StoredMatch(match_id, rule_id, article, hits, NOW)
+
+
+BODY = "Talks began. Putin spoke about gas exports to China. Nothing else happened."
+GAS = Hit("gas", "body", BODY.index("gas"), BODY.index("gas") + 3)
+PUTIN = Hit("Putin", "body", BODY.index("Putin"), BODY.index("Putin") + 5, "putin")
+MATCHES = [
+    stored(1, "energy", BODY, 1, (GAS,)),
+    stored(2, "energy", BODY, 3, (GAS,)),
+    stored(3, "leaders", BODY, 1, (PUTIN,)),
+]
+
+
+def test_high_priority_first_then_newest_article() -> None:
+    digest = build_digest("local", MATCHES, RULES, NOW, None)
+    assert [(i["rule"], i["article"]["date"]) for i in digest["items"]] == [
+        ("leaders", "2024-05-01"),
+        ("energy", "2024-05-03"),
+        ("energy", "2024-05-01"),
+    ]
+    assert [r["id"] for r in digest["rules"]] == ["leaders", "energy"]
+
+
+def test_counts_an_article_once_in_the_totals() -> None:
+    counts = build_digest("local", MATCHES, RULES, NOW, None)["counts"]
+    assert counts == {
+        "articles": 2,
+        "matches": 3,
+        "rules": {"leaders": 1, "energy": 2},
+        "participants": {"Vladimir Putin": 1},
+    }
+
+
+def test_digest_id_is_stable_for_the_same_matches() -> None:
+    first = build_digest("local", MATCHES, RULES, NOW, None)
+    later = build_digest("local", list(reversed(MATCHES)), RULES, NOW.replace(hour=9), None)
+    other = build_digest("mail", MATCHES, RULES, NOW, None)
+    assert first["digest_id"] == later["digest_id"]
+    assert first["digest_id"] != other["digest_id"]
+
+
+def test_summary_is_the_sentence_around_the_match() -> None:
+    assert summary_of(BODY, [GAS]) == "Putin spoke about gas exports to China."
+    assert summary_of(BODY, []) == "Talks began."
+
+
+def test_rendered_html_escapes_article_text() -> None:
+    rendered = render(build_digest("local", MATCHES, RULES, NOW, None))
+    assert "&lt;b&gt;Article 3&lt;/b&gt;" in rendered.html
+    assert "<b>Article 3</b>" not in rendered.html
+    assert "<b>Article 3</b>" in rendered.text
+    assert rendered.subject == "wirewatch: 2 articles matched: Leaders, Energy"
+    assert "== Leaders (1) - high priority ==" in rendered.text
