@@ -102,9 +102,7 @@ def _run(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
             return run_once(pipeline)
         stop = threading.Event()
         _on_signals(stop, pipeline)
-        log.info(
-            "wirewatch started: %d rules, %d channels", len(rules.rules), len(config.channels)
-        )
+        log.info("wirewatch started: %d rules, %d channels", len(rules.rules), len(config.channels))
         return run_daemon(pipeline, stop)
 
 

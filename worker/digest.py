@@ -85,12 +85,13 @@ def _item(match: StoredMatch, rules: RuleSet) -> dict[str, Any]:
 
 
 def _counts(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    articles = {item["article"]["id"]: item for item in items}
-    participants: Counter[str] = Counter()
-    for item in articles.values():
-        participants.update(item["participants"])
+    # An article counts once per participant, whichever of its rules found the person.
+    by_article: dict[str, set[str]] = {}
+    for item in items:
+        by_article.setdefault(item["article"]["id"], set()).update(item["participants"])
+    participants = Counter(name for names in by_article.values() for name in names)
     return {
-        "articles": len(articles),
+        "articles": len(by_article),
         "matches": len(items),
         "rules": dict(Counter(item["rule"] for item in items)),
         "participants": dict(participants.most_common()),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,15 +73,17 @@ class Ingestor:
         except OSError as error:
             return self._fail(replace(record, error=_read_error(error)))
         modified = datetime.fromtimestamp(stat.st_mtime, UTC).date()
-        articles, problems = parse_file(key, data, modified)
-        outcome = self._store_articles(key, articles)
-        error = "; ".join(problems) or None
-        if error:
-            log.warning("%s: %s", key, error)
-        self._store.record_file(replace(record, error=error), self._clock())
-        return replace(outcome, error=error)
+        parsed = parse_file(key, data, modified)
+        for warning in parsed.warnings:
+            log.warning("%s: %s", key, warning)
+        outcome = self._store_articles(key, parsed.articles)
+        reason = "; ".join(parsed.problems) or None
+        if reason:
+            log.warning("%s: %s", key, reason)
+        self._store.record_file(replace(record, error=reason), self._clock())
+        return replace(outcome, error=reason)
 
-    def _store_articles(self, key: str, articles: list[Article]) -> Ingested:
+    def _store_articles(self, key: str, articles: Iterable[Article]) -> Ingested:
         matcher = self._matcher()
         new, matched = 0, {}
         for article in articles:

@@ -82,10 +82,8 @@ class Pipeline:
         return delivered
 
     def _retry_unsent(self, name: str, channel: Channel) -> bool:
-        for record in self.store.unsent_digests(name):
-            if not self._deliver(channel, record):
-                return False
-        return True
+        # all() stops at the first failure: later digests wait behind the one that failed.
+        return all(self._deliver(channel, record) for record in self.store.unsent_digests(name))
 
     def _send_pending(self, name: str, channel: Channel) -> bool:
         pending = self.store.pending(name, channel_rule_ids(channel, self._rules))

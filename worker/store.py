@@ -135,9 +135,7 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode with explicit BEGIN IMMEDIATE: a writer takes the lock up front,
         # so two processes never fail half way through a read-then-write transaction.
-        self._db = sqlite3.connect(
-            path, timeout=30, isolation_level=None, check_same_thread=False
-        )
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")

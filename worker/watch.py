@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -175,20 +176,40 @@ class _Handler(FileSystemEventHandler):
         return {"patterns": self._folder.patterns, "recursive": True}
 
 
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    DirMovedEvent,
+]
+
+
+def _native_observer() -> tuple[BaseObserver, bool]:
+    """The platform's observer, and whether it reports files closed after writing."""
+    if not sys.platform.startswith("linux"):
+        return Observer(), False
+    from watchdog.observers.inotify import InotifyObserver
+
+    # Full events tell a file moved in from outside (a move with no source) from a file
+    # created here: the first is complete at once, the second when its writer closes it.
+    return InotifyObserver(generate_full_events=True), True
+
+
 class Watcher:
     """A watchdog observer over the watched folders, feeding one `Settler`."""
 
     def __init__(self, folders: Iterable[WatchFolder], quiet: float) -> None:
         folders = list(folders)
         self._observers: list[BaseObserver] = []
-        native = Observer()
-        # Only inotify reports a file closed after writing; watchdog names it so.
-        native_closes = type(native).__name__ == "InotifyObserver"
+        native, native_closes = _native_observer()
         self.settler = Settler(quiet)
         for folder in folders:
             observer = PollingObserver() if folder.polling else native
             handler = _Handler(folder, self.settler, native_closes and not folder.polling)
-            observer.schedule(handler, str(folder.path), recursive=folder.recursive)
+            observer.schedule(
+                handler, str(folder.path), recursive=folder.recursive, event_filter=_EVENTS
+            )
             if observer not in self._observers:
                 self._observers.append(observer)
 

@@ -26,8 +26,11 @@ class FileNotifier:
         stem = f"{stamp}-{document['channel']}-{document['digest_id'][:8]}"
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            for suffix, content in ((".txt", rendered.text), (".html", rendered.html),
-                                    (".json", rendered.json)):
+            for suffix, content in (
+                (".txt", rendered.text),
+                (".html", rendered.html),
+                (".json", rendered.json),
+            ):
                 _write_atomically(self._folder / (stem + suffix), content)
         except OSError as error:
             raise DeliveryError(f"cannot write to {self._folder}: {error.strerror}") from error

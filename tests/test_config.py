@@ -1,0 +1,338 @@
+"""config.yaml: the settings a valid file gives, and one clear line for each mistake."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from worker.config import EmailChannel, FileChannel, WebhookChannel, load_config
+from worker.yamlfile import ConfigError, Problem
+
+SPEC_EXAMPLE = """\
+    state: var/wirewatch.db
+    timezone: Europe/Berlin
+    watch:
+      - path: inbox
+        patterns: ["*.txt", "*.md"]
+        recursive: false
+        polling: true
+    rules: rules/
+    ingest: {max_file_mb: 2.5}
+    channels:
+      morning-mail:
+        type: email
+        to: [analyst@example.org]
+        from: wirewatch@example.org
+        smtp: {host: "${SMTP_HOST:-localhost}", port: 587, security: starttls,
+               username: "${SMTP_USER:-}", password: "${SMTP_PASSWORD}"}
+        schedule: "0 8 * * 1-5"
+        rules: [xi-putin-contacts, "tag:sanctions"]
+        max_items: 50
+      ops:
+        type: webhook
+        url: https://hooks.example.org/wirewatch
+        format: slack
+        secret: "${WEBHOOK_SECRET}"
+        schedule: immediate
+      local:
+        type: file
+        path: outbox/
+        schedule: "every 1m"
+"""
+
+MINIMAL = """\
+    watch:
+      - path: inbox
+"""
+
+
+def write_config(root: Path, text: str) -> Path:
+    """Write `text` as root/config.yaml beside an inbox/ and a rules/ folder."""
+    for folder in ("inbox", "rules"):
+        (root / folder).mkdir(exist_ok=True)
+    path = root / "config.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    """The lines `wirewatch check` would print for this config."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ or {})
+    return str(caught.value).splitlines()
+
+
+def test_the_spec_example_loads(tmp_path: Path) -> None:
+    environ = {"SMTP_PASSWORD": "hunter2", "WEBHOOK_SECRET": "whsec"}
+    config = load_config(write_config(tmp_path, SPEC_EXAMPLE), environ)
+    assert config.source == tmp_path / "config.yaml"
+    assert config.state_path == tmp_path / "var" / "wirewatch.db"
+    assert config.tz == ZoneInfo("Europe/Berlin")
+    (folder,) = config.watch
+    assert (folder.path, folder.patterns) == (tmp_path / "inbox", ("*.txt", "*.md"))
+    assert (folder.recursive, folder.polling) == (False, True)
+    assert config.ingest.max_file_mb == 2.5
+    assert config.ingest.settle_seconds == 2.0
+    mail, ops, local = config.channels.values()
+    assert isinstance(mail, EmailChannel)
+    assert (mail.sender, mail.to, mail.max_items) == (
+        "wirewatch@example.org",
+        ("analyst@example.org",),
+        50,
+    )
+    assert mail.rules == ("xi-putin-contacts", "tag:sanctions")
+    assert mail.smtp.host == "localhost"
+    assert mail.smtp.username is None  # ${SMTP_USER:-} means: no login
+    assert mail.smtp.password is not None
+    assert mail.smtp.password.get_secret_value() == "hunter2"
+    assert mail.schedule_spec.cron == "0 8 * * 1-5"
+    assert isinstance(ops, WebhookChannel)
+    assert ops.url.get_secret_value() == "https://hooks.example.org/wirewatch"
+    assert "hooks.example.org" not in repr(ops)
+    assert ops.schedule_spec.immediate
+    assert isinstance(local, FileChannel)
+    assert local.path == tmp_path / "outbox"
+    assert local.schedule_spec.interval == timedelta(minutes=1)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, MINIMAL), {})
+    assert config.timezone == "UTC"
+    assert config.rules == (tmp_path / "rules",)
+    assert config.watch[0].patterns == ("*.txt", "*.md", "*.json", "*.jsonl", "*.html")
+    assert config.channels == {}
+    assert config.line_of(("watch", 0, "path")) == 2
+    assert config.line_of(("watch", 0, "polling")) == 2  # not written: its parent's line
+
+
+def test_rules_may_list_files_and_folders(tmp_path: Path) -> None:
+    for name in ("b.yaml", "a.yml", ".#a.yaml", "notes.txt"):
+        (tmp_path / "rules" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "rules" / name).write_text("", encoding="utf-8")
+    (tmp_path / "extra.yaml").write_text("", encoding="utf-8")
+    path = write_config(tmp_path, MINIMAL + "    rules: [rules, extra.yaml]\n")
+    config = load_config(path, {})
+    rules = tmp_path / "rules"
+    assert config.rule_files() == [rules / "a.yml", rules / "b.yaml", tmp_path / "extra.yaml"]
+
+
+def test_environment_variables_fill_values_not_keys(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """\
+    channels:
+      local:
+        type: file
+        path: "${OUTBOX:-out}/${USER_NAME}"
+        max_items: ${MAX_ITEMS:-7}
+    """
+    )
+    config = load_config(write_config(tmp_path, text), {"USER_NAME": "ana"})
+    channel = config.channels["local"]
+    assert isinstance(channel, FileChannel)
+    assert (channel.path, channel.max_items) == (tmp_path / "out" / "ana", 7)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    assert problems(tmp_path / "config.yaml") == [
+        f"{tmp_path / 'config.yaml'}: file not found; pass -c PATH"
+    ]
+
+
+def test_bad_yaml_syntax(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "    timezone: [UTC\n    state: x\n")
+    assert problems(path) == [
+        f"{path}:4: bad YAML: expected ',' or ']', but got ':' "
+        "(while parsing a flow sequence at line 3)"
+    ]
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "    chanels: {}\n")
+    assert problems(path) == [f"{path}:3: chanels: unknown key 'chanels'"]
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "    timezone: UTC\n" + MINIMAL + "    timezone: UTC\n")
+    assert problems(path) == [
+        f"{path}:4: timezone: duplicate key 'timezone' (first at line 1); keep one"
+    ]
+
+
+def test_missing_environment_variable(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """\
+    channels:
+      mail:
+        type: email
+        to: [a@example.org]
+        from: b@example.org
+        smtp:
+          host: localhost
+          username: ${SMTP_USER}
+    """
+    )
+    path = write_config(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:10: channels.mail.smtp.username: environment variable SMTP_USER is not set; "
+        "set it or write ${SMTP_USER:-default}"
+    ]
+
+
+def test_missing_watched_folder(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "      - path: nowhere\n")
+    assert problems(path) == [
+        f"{path}:3: watch[1].path: folder '{tmp_path / 'nowhere'}' does not exist; "
+        "create it or fix the path"
+    ]
+
+
+def test_missing_rules_folder(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "    rules: [rules/, more-rules/]\n")
+    assert problems(path) == [
+        f"{path}:3: rules[1]: '{tmp_path / 'more-rules'}' does not exist; create it or fix the path"
+    ]
+
+
+def test_bad_schedule(tmp_path: Path) -> None:
+    text = MINIMAL + "    channels:\n      local: {type: file, path: out, schedule: hourly}\n"
+    path = write_config(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:4: channels.local.schedule: 'hourly' is not a schedule; use a 5-field cron "
+        "line like '0 8 * * 1-5', 'every 15m' (s, m, h, d) or 'immediate'"
+    ]
+
+
+def test_bad_timezone(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "    timezone: Europe/Berlln\n" + MINIMAL)
+    assert problems(path) == [
+        f"{path}:1: timezone: unknown time zone 'Europe/Berlln'; "
+        "use a name like 'Europe/Berlin' or 'UTC'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "    state: postgresql://db/ww\n",
+            "3: state: database URLs are not supported yet; give the path of a SQLite file",
+        ),
+        ("    ingest: {max_file_mb: 0}\n", "3: ingest.max_file_mb: must be greater than 0"),
+        (
+            "    ingest: {settle_seconds: soon}\n",
+            "3: ingest.settle_seconds: must be a valid number, unable to parse string as a number",
+        ),
+        ("    ingest: 5\n", "3: ingest: must be a mapping of keys to values"),
+        ("    rules: []\n", "3: rules: needs at least one entry"),
+        (
+            "    channels: {my mail: {type: file, path: out}}\n",
+            "3: channels.my mail: channel name 'my mail' may use only letters, digits, - and _",
+        ),
+        (
+            "    channels: {a: {type: sms}}\n",
+            "3: channels.a.type: unknown type 'sms'; use one of 'file', 'webhook', 'email'",
+        ),
+        ("    channels: {a: {path: out}}\n", "3: channels.a.type: field required"),
+        ("    channels: {a: {type: file}}\n", "3: channels.a.path: field required"),
+        (
+            "    channels: {a: {type: file, path: out, colour: red}}\n",
+            "3: channels.a.colour: unknown key 'colour'",
+        ),
+        (
+            "    channels: {a: {type: file, path: out, max_items: 0}}\n",
+            "3: channels.a.max_items: must be greater than 0",
+        ),
+        (
+            "    channels: {a: {type: file, path: out, rules: [1]}}\n",
+            "3: channels.a.rules[0]: must be text, not 1; put it in quotes",
+        ),
+        (
+            "    channels: {a: {type: webhook, url: ftp://x}}\n",
+            "3: channels.a.url: must be an http:// or https:// address",
+        ),
+        (
+            "    channels: {a: {type: webhook, url: 'https://x', format: xml}}\n",
+            "3: channels.a.format: must be 'json', 'slack', 'discord' or 'teams', not 'xml'",
+        ),
+        (
+            "    channels: {a: {type: email, to: a@x, from: b@x, smtp: {host: h}}}\n",
+            "3: channels.a.to: must be a list, like [a, b]",
+        ),
+        (
+            "    channels: {a: {type: email, to: [someone], from: b@x, smtp: {host: h}}}\n",
+            "3: channels.a.to[0]: 'someone' is not an email address",
+        ),
+        (
+            "    channels: {a: {type: email, to: [a@x], from: b@x, smtp: {host: h, port: 0}}}\n",
+            "3: channels.a.smtp.port: must be greater than or equal to 1",
+        ),
+        (
+            "    channels: {a: {type: email, to: [a@x], from: b@x}}\n",
+            "3: channels.a.smtp: field required",
+        ),
+    ],
+)
+def test_wrong_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write_config(tmp_path, MINIMAL + text)
+    assert problems(path) == [f"{path}:{expected}"]
+
+
+def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
+    text = """\
+    timezone: Mars/Olympus
+    watch:
+      - path: nowhere
+        recursive: maybe
+    colour: red
+    """
+    path = write_config(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:1: timezone: unknown time zone 'Mars/Olympus'; "
+        "use a name like 'Europe/Berlin' or 'UTC'",
+        f"{path}:3: watch[0].path: folder '{tmp_path / 'nowhere'}' does not exist; "
+        "create it or fix the path",
+        f"{path}:4: watch[0].recursive: must be true or false",
+        f"{path}:5: colour: unknown key 'colour'",
+    ]
+
+
+def test_an_unset_variable_is_reported_once(tmp_path: Path) -> None:
+    text = MINIMAL + "    channels:\n      a: {type: webhook, url: '${HOOK_URL}'}\n"
+    path = write_config(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:4: channels.a.url: environment variable HOOK_URL is not set; "
+        "set it or write ${HOOK_URL:-default}"
+    ]
+
+
+def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "    - watch\n")
+    assert problems(path) == [f"{path}:1: must be a mapping of keys to values"]
+
+
+def test_an_empty_file_needs_a_watched_folder(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "")
+    assert problems(path) == [f"{path}: watch: field required"]
+
+
+def test_problem_without_a_line() -> None:
+    assert (
+        str(Problem(Path("config.yaml"), None, "", "file not found"))
+        == "config.yaml: file not found"
+    )
+    assert str(Problem(Path("c.yaml"), 3, "watch[0].path", "bad")) == "c.yaml:3: watch[0].path: bad"
+
+
+def test_merge_keys_are_refused(tmp_path: Path) -> None:
+    text = MINIMAL + "    channels:\n      a:\n        <<: {type: file}\n        path: out\n"
+    path = write_config(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:5: channels.a: merge keys (<<) are not supported; write the keys out",
+        f"{path}:4: channels.a.type: field required",
+    ]

@@ -1,0 +1,264 @@
+"""config.yaml as frozen models: what to watch, where the rules are, where digests go."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from worker.schedule import Schedule, parse_schedule
+from worker.yamlfile import ConfigError, Key, Problem, YamlFile, format_key, read_yaml
+
+__all__ = [
+    "Channel",
+    "Config",
+    "EmailChannel",
+    "FileChannel",
+    "IngestSettings",
+    "Smtp",
+    "WatchFolder",
+    "WebhookChannel",
+    "load_config",
+]
+
+DEFAULT_PATTERNS = ("*.txt", "*.md", "*.json", "*.jsonl", "*.html")
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    """Relative paths are read from the config file's folder, which the loader passes in."""
+    folder = (info.context or {}).get("folder", Path.cwd())
+    return (Path(folder) / path.expanduser()).resolve()
+
+
+def _existing_folder(path: Path, info: ValidationInfo) -> Path:
+    path = _resolve(path, info)
+    if not path.exists():
+        raise ValueError(f"folder '{path}' does not exist; create it or fix the path")
+    if not path.is_dir():
+        raise ValueError(f"'{path}' is a file, not a folder; give a folder")
+    return path
+
+
+def _existing(path: Path, info: ValidationInfo) -> Path:
+    path = _resolve(path, info)
+    if not path.exists():
+        raise ValueError(f"'{path}' does not exist; create it or fix the path")
+    return path
+
+
+def _empty_to_none(value: object) -> object:
+    """`${SMTP_USER:-}` leaves an empty string; for an optional setting that means unset."""
+    return None if value == "" else value
+
+
+def _valid_schedule(text: str) -> str:
+    return parse_schedule(text).text
+
+
+def _web_address(url: SecretStr) -> SecretStr:
+    # The message never repeats the address: it may carry a token.
+    parts = urlsplit(url.get_secret_value())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// address")
+    return url
+
+
+def _email_address(address: str) -> str:
+    if "@" not in address:
+        raise ValueError(f"'{address}' is not an email address")
+    return address
+
+
+def _channel_name(name: str) -> str:
+    if not _CHANNEL_NAME.fullmatch(name):
+        raise ValueError(f"channel name '{name}' may use only letters, digits, - and _")
+    return name
+
+
+ResolvedPath = Annotated[Path, AfterValidator(_resolve)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
+ScheduleText = Annotated[str, AfterValidator(_valid_schedule)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+ChannelName = Annotated[str, AfterValidator(_channel_name)]
+
+
+class WatchFolder(_Model):
+    """A folder whose article files are ingested."""
+
+    path: Annotated[Path, AfterValidator(_existing_folder)]
+    patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
+    recursive: bool = True
+    polling: bool = False
+
+
+class IngestSettings(_Model):
+    """How articles are read: size limit, how long a file must be still, how often to rescan."""
+
+    max_file_mb: float = Field(default=5, gt=0)
+    settle_seconds: float = Field(default=2.0, ge=0)
+    rescan_seconds: float = Field(default=300, gt=0)
+
+
+class _ChannelBase(_Model):
+    schedule: ScheduleText = "every 1h"
+    rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
+    max_items: int | None = Field(default=None, gt=0)
+
+    @property
+    def schedule_spec(self) -> Schedule:
+        """The parsed `schedule:`."""
+        return parse_schedule(self.schedule)
+
+
+class FileChannel(_ChannelBase):
+    """Digests written as files into a folder (created when first needed)."""
+
+    type: Literal["file"] = "file"
+    path: ResolvedPath
+
+
+class WebhookChannel(_ChannelBase):
+    """Digests posted to an HTTP endpoint."""
+
+    type: Literal["webhook"] = "webhook"
+    url: Annotated[SecretStr, AfterValidator(_web_address)]
+    format: Literal["json", "slack", "discord", "teams"] = "json"
+    secret: OptionalSecret = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class Smtp(_Model):
+    """The mail server an email channel sends through."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username: OptionalText = None
+    password: OptionalSecret = None
+
+
+class EmailChannel(_ChannelBase):
+    """Digests sent by email."""
+
+    type: Literal["email"] = "email"
+    to: tuple[EmailAddress, ...] = Field(min_length=1)
+    sender: EmailAddress = Field(alias="from")
+    smtp: Smtp
+    subject: OptionalText = None
+
+
+Channel = Annotated[FileChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
+
+
+class Config(_Model):
+    """config.yaml: where articles arrive, where the rules are, and where digests go."""
+
+    state: str = "var/wirewatch.db"
+    timezone: str = "UTC"
+    watch: tuple[WatchFolder, ...] = Field(min_length=1)
+    rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
+        default=(Path("rules"),), min_length=1, validate_default=True
+    )
+    ingest: IngestSettings = IngestSettings()
+    channels: dict[ChannelName, Channel] = Field(default_factory=dict)
+
+    _source: Path = PrivateAttr()
+    _document: YamlFile | None = PrivateAttr(default=None)
+
+    @field_validator("state")
+    @classmethod
+    def _state_is_a_file(cls, state: str) -> str:
+        if "://" in state:
+            raise ValueError("database URLs are not supported yet; give the path of a SQLite file")
+        return state
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            message = f"unknown time zone '{name}'; use a name like 'Europe/Berlin' or 'UTC'"
+            raise ValueError(message) from None
+        return name
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _one_or_more(cls, rules: object) -> object:
+        return (rules,) if isinstance(rules, str) else rules
+
+    @model_validator(mode="after")
+    def _remember_file(self, info: ValidationInfo) -> Config:
+        context = info.context or {}
+        self._source = context.get("source", Path.cwd() / "config.yaml")
+        self._document = context.get("document")
+        return self
+
+    @property
+    def source(self) -> Path:
+        """The config file, absolute."""
+        return self._source
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The time zone of schedules and dates shown."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def state_path(self) -> Path:
+        """The SQLite file, relative paths read from the config file's folder."""
+        return (self.source.parent / Path(self.state).expanduser()).resolve()
+
+    def rule_files(self) -> list[Path]:
+        """Each listed rule file, and the *.yaml and *.yml files of each listed folder, sorted."""
+        files: list[Path] = []
+        for entry in self.rules:
+            if entry.is_dir():
+                found = sorted([*entry.glob("*.yaml"), *entry.glob("*.yml")])
+                # editors leave hidden lock and swap files beside the ones being edited
+                found = [path for path in found if not path.name.startswith(".")]
+            else:
+                found = [entry]
+            files.extend(path for path in found if path not in files)
+        return files
+
+    def line_of(self, key: Key) -> int | None:
+        """The line of `key` (or its nearest written parent) in the config file."""
+        return None if self._document is None else self._document.line_of(key)
+
+    def problem(self, key: Key, message: str) -> Problem:
+        """A problem at `key` of the config file, for checks made after loading."""
+        return Problem(self.source, self.line_of(key), format_key(key), message)
+
+
+def load_config(path: Path, environ: Mapping[str, str]) -> Config:
+    """Read config.yaml with `${VAR}` taken from `environ`; ConfigError names every mistake."""
+    if not path.exists():
+        raise ConfigError([Problem(path, None, "", "file not found; pass -c PATH")])
+    source = path.resolve()
+    document = read_yaml(source, environ)
+    context: dict[str, Any] = {"folder": source.parent, "source": source, "document": document}
+    return document.validate(Config, context)

@@ -1,0 +1,293 @@
+"""Watch rules and participants from rules/*.yaml, checked across every rule file."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from worker.config import Config
+from worker.yamlfile import ConfigError, Key, Problem, YamlFile, read_yaml
+
+__all__ = [
+    "Keywords",
+    "Participant",
+    "ParticipantCondition",
+    "Rule",
+    "RuleFile",
+    "RuleSet",
+    "load_rules",
+]
+
+log = logging.getLogger(__name__)
+
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _rule_id(rule_id: str) -> str:
+    if not _RULE_ID.fullmatch(rule_id):
+        raise ValueError(
+            f"'{rule_id}' is not a valid rule id; use lower-case letters, digits, - and _, "
+            "starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)"
+        )
+    return rule_id
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Participant(_Model):
+    """A person followed, found in articles by any of their aliases."""
+
+    name: Text
+    aliases: tuple[Text, ...] = Field(default=(), validate_default=True)
+
+    @field_validator("aliases")
+    @classmethod
+    def _name_is_an_alias(cls, aliases: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        name = info.data.get("name")
+        return aliases if name is None or name in aliases else (name, *aliases)
+
+
+class Keywords(_Model):
+    """Words or phrases: any of them, all of them, none of them."""
+
+    any: tuple[Text, ...] = ()
+    all: tuple[Text, ...] = ()
+    none: tuple[Text, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Keywords:
+        if not (self.any or self.all or self.none):
+            raise ValueError("give at least one word under any, all or none")
+        return self
+
+
+class ParticipantCondition(_Model):
+    """Participant ids: any of them, all of them, none of them, or at least `min` present."""
+
+    any: tuple[Text, ...] = ()
+    all: tuple[Text, ...] = ()
+    none: tuple[Text, ...] = ()
+    min: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _can_hold(self) -> ParticipantCondition:
+        if not (self.any or self.all or self.none or self.min is not None):
+            raise ValueError("give at least one of any, all, none or min")
+        named = {*self.any, *self.all}
+        if self.min is not None and named and self.min > len(named):
+            raise ValueError(
+                f"min {self.min} is more than the {len(named)} participants named under any "
+                "and all; lower min or name more"
+            )
+        return self
+
+
+class Rule(_Model):
+    """A watch rule: every condition given must hold for an article to match."""
+
+    id: Annotated[str, AfterValidator(_rule_id)]
+    title: str = ""  # the id when not given
+    participants: ParticipantCondition | None = None
+    keywords: Keywords | None = None
+    priority: Literal["high", "normal", "low"] = "normal"
+    tags: tuple[Text, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _title_defaults_to_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("title") and isinstance(data.get("id"), str):
+            return {**data, "title": data["id"]}
+        return data
+
+    @field_validator("until")
+    @classmethod
+    def _window_is_open(cls, until: date | None, info: ValidationInfo) -> date | None:
+        since = info.data.get("since")
+        if until is not None and since is not None and since > until:
+            raise ValueError(f"until {until} is before since {since}; swap them")
+        return until
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> Rule:
+        if self.participants is None and self.keywords is None:
+            raise ValueError("rule has no condition; give participants or keywords")
+        return self
+
+
+class RuleFile(_Model):
+    """One rules/*.yaml file."""
+
+    participants: dict[str, Participant] = Field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every participant and rule, from all rule files."""
+
+    participants: Mapping[str, Participant]
+    rules: tuple[Rule, ...]
+    _by_id: Mapping[str, Rule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {rule.id: rule for rule in self.rules})
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; KeyError when there is none."""
+        return self._by_id[rule_id]
+
+
+@dataclass
+class _Loaded:
+    """The rule files read so far, and the ids declared in all of them."""
+
+    files: list[tuple[YamlFile, RuleFile]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    # Read from the raw data, so a file with a mistake elsewhere still declares its ids
+    # and the references to them are not reported as unknown as well.
+    participant_ids: set[str] = field(default_factory=set)
+    rule_ids: set[str] = field(default_factory=set)
+
+    def read(self, path: Path) -> None:
+        try:
+            document = read_yaml(path)
+        except ConfigError as error:
+            self.problems.extend(error.problems)
+            return
+        self.participant_ids |= _declared_participants(document.data)
+        self.rule_ids |= _declared_rules(document.data)
+        try:
+            self.files.append((document, document.validate(RuleFile)))
+        except ConfigError as error:
+            self.problems.extend(error.problems)
+
+
+def load_rules(config: Config) -> RuleSet:
+    """Read every rule file of `config` and check references; ConfigError lists every mistake."""
+    paths = config.rule_files()
+    if not paths:
+        folders = ", ".join(str(path) for path in config.rules)
+        message = f"no rule files (*.yaml) in {folders}; add one or fix the path"
+        raise ConfigError([config.problem(("rules",), message)])
+    loaded = _Loaded()
+    for path in paths:
+        loaded.read(path)
+    participants = _participant_entries(loaded.files)
+    rules = _rule_entries(loaded.files)
+    problems = [
+        *loaded.problems,
+        *_duplicates(participants, "participant '{id}' is already defined at {where}; keep one"),
+        *_duplicates(rules, "duplicate rule id '{id}'; also at {where}; rename one"),
+        *_unknown_participants(loaded.files, loaded.participant_ids),
+        *_unknown_channel_rules(config, loaded.rule_ids, _tags(loaded.files)),
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return RuleSet(
+        participants={
+            pid: person
+            for _, content in loaded.files
+            for pid, person in content.participants.items()
+        },
+        rules=tuple(rule for _, content in loaded.files for rule in content.rules),
+    )
+
+
+def _declared_participants(data: Any) -> set[str]:
+    section = data.get("participants") if isinstance(data, dict) else None
+    return set(section) if isinstance(section, dict) else set()
+
+
+def _declared_rules(data: Any) -> set[str]:
+    section = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(section, list):
+        return set()
+    return {e["id"] for e in section if isinstance(e, dict) and isinstance(e.get("id"), str)}
+
+
+_Entry = tuple[YamlFile, Key, str]
+
+
+def _participant_entries(files: Iterable[tuple[YamlFile, RuleFile]]) -> list[_Entry]:
+    return [
+        (doc, ("participants", pid), pid) for doc, content in files for pid in content.participants
+    ]
+
+
+def _rule_entries(files: Iterable[tuple[YamlFile, RuleFile]]) -> list[_Entry]:
+    return [
+        (doc, ("rules", i, "id"), rule.id)
+        for doc, content in files
+        for i, rule in enumerate(content.rules)
+    ]
+
+
+def _duplicates(entries: Iterable[_Entry], template: str) -> Iterator[Problem]:
+    """Every entry whose id came before, naming where it came first."""
+    first: dict[str, str] = {}
+    for document, key, entry_id in entries:
+        if entry_id in first:
+            yield document.problem(key, template.format(id=entry_id, where=first[entry_id]))
+        else:
+            first[entry_id] = f"{document.path}:{document.line_of(key)}"
+
+
+def _unknown_participants(
+    files: Iterable[tuple[YamlFile, RuleFile]], known: set[str]
+) -> Iterator[Problem]:
+    for document, content in files:
+        for i, rule in enumerate(content.rules):
+            condition = rule.participants
+            if condition is None:
+                continue
+            for block in ("any", "all", "none"):
+                for j, pid in enumerate(getattr(condition, block)):
+                    if pid not in known:
+                        key = ("rules", i, "participants", block, j)
+                        yield document.problem(key, _unknown_participant(pid, known))
+
+
+def _unknown_participant(pid: str, known: set[str]) -> str:
+    if not known:
+        return (
+            f"unknown participant '{pid}'; no participants are defined; add it under participants:"
+        )
+    return f"unknown participant '{pid}'; known: {', '.join(sorted(known))}"
+
+
+def _tags(files: Iterable[tuple[YamlFile, RuleFile]]) -> set[str]:
+    return {tag for _, content in files for rule in content.rules for tag in rule.tags}
+
+
+def _unknown_channel_rules(config: Config, rule_ids: set[str], tags: set[str]) -> Iterator[Problem]:
+    """Channel `rules:` entries naming no rule; a tag no rule carries is only a warning."""
+    for name, channel in config.channels.items():
+        for i, entry in enumerate(channel.rules or ()):
+            key = ("channels", name, "rules", i)
+            if entry.startswith("tag:"):
+                if entry.removeprefix("tag:") not in tags:
+                    log.warning("%s", config.problem(key, f"no rule has the tag in '{entry}' yet"))
+            elif entry not in rule_ids:
+                yield config.problem(key, f"unknown rule '{entry}'; use a rule id or tag:NAME")
