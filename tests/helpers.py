@@ -41,7 +41,9 @@ class Project:
         return [json.loads(path.read_text(encoding="utf-8")) for path in files]
 
 
-def make_project(root: Path, schedule: str = "every 1m", extra: str = "") -> Project:
+def make_project(
+    root: Path, schedule: str = "every 1m", extra: str = "", rescan_seconds: float = 300
+) -> Project:
     """Copy seeds/ and rules/ into `root` and write a config with a file channel."""
     shutil.copytree(REPO / "seeds", root / "seeds")
     shutil.copytree(REPO / "rules", root / "rules")
@@ -54,6 +56,7 @@ def make_project(root: Path, schedule: str = "every 1m", extra: str = "") -> Pro
           - path: inbox
         ingest:
           settle_seconds: 0.5
+          rescan_seconds: {rescan_seconds}
         rules: rules/
         channels:
           local:

@@ -87,7 +87,7 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30) ->
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    running = Daemon(make_project(tmp_path, schedule="every 1s"))
+    running = Daemon(make_project(tmp_path, schedule="every 1s", rescan_seconds=1))
     running.start()
     yield running
     if running.process is not None:
@@ -152,3 +152,40 @@ def test_an_empty_file_later_filled(daemon: Daemon) -> None:
     (daemon.project.inbox / "later.txt").write_text("".join(SLOW_CHUNKS), encoding="utf-8")
     wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "the filled article")
     assert daemon.failure("later.txt") is None
+
+
+def test_a_file_the_watcher_missed_is_found_by_the_rescan(daemon: Daemon, tmp_path: Path) -> None:
+    # A hard link makes a complete file appear with no close event: only a rescan sees it,
+    # as it sees the files whose events the kernel dropped when its queue overflowed.
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("".join(SLOW_CHUNKS), encoding="utf-8")
+    os.utime(outside, (time.time() - 60, time.time() - 60))
+    os.link(outside, daemon.project.inbox / "linked.txt")
+    wait_for(lambda: daemon.articles("linked.txt"), "the linked article")
+    wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "its digest")
+
+
+def test_ingest_beside_the_daemon_loses_nothing_and_sends_nothing_twice(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    wait_for(lambda: daemon.project.digests(), "the seeds' digest")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    titles = [f"Xi and Putin meet, round {n}" for n in range(40)]
+    for n, title in enumerate(titles):
+        text = f" date 2024-05-16 {title}\n\nXi Jinping met Vladimir Putin for talks, round {n}.\n"
+        (archive / f"{n:02}.txt").write_text(text, encoding="utf-8")
+        if n % 2:  # half of them also arrive in the watched folder, at the same time
+            (daemon.project.inbox / f"{n:02}.txt").write_text(text, encoding="utf-8")
+    backfill = subprocess.run(
+        [sys.executable, "-m", "worker", "ingest", "-c", str(daemon.project.config), str(archive)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert backfill.returncode == 0, backfill.stderr
+    wait_for(lambda: all(daemon.digested(t) for t in titles), "every article in a digest")
+    time.sleep(2)  # a few more digest runs: nothing may come twice
+    assert [daemon.digested(title) for title in titles] == [1] * len(titles)
+    assert daemon.stop() == 0

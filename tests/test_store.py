@@ -80,11 +80,11 @@ def test_unsent_digest_is_kept_until_marked_sent(tmp_path: Path) -> None:
 
 def test_failed_files_are_listed_with_their_reason(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
-    store.record_file(FileRecord("/inbox/a.txt", 0, 1, "empty file"), NOW)
+    store.record_file(FileRecord("/inbox/a.txt", 0, 1, 1, "empty file"), NOW)
     assert [(f.path, f.error) for f in store.failures()] == [("/inbox/a.txt", "empty file")]
-    store.record_file(FileRecord("/inbox/a.txt", 10, 2, None), NOW)
+    store.record_file(FileRecord("/inbox/a.txt", 10, 2, 3, None), NOW)
     assert store.failures() == []
-    assert store.file("/inbox/a.txt") == FileRecord("/inbox/a.txt", 10, 2, None)
+    assert store.file("/inbox/a.txt") == FileRecord("/inbox/a.txt", 10, 2, 3, None)
 
 
 def _add_articles(path: str, start: int) -> None:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from worker.config import WatchFolder
-from worker.watch import Settler, Watcher, scan
+from worker.watch import WRITER_GONE_AFTER, Settler, Watcher, scan
 
 
 class Clock:
@@ -109,3 +109,26 @@ def test_polling_observer_takes_a_file_once_quiet(tmp_path: Path) -> None:
     finally:
         watcher.stop()
     assert found == [tmp_path / "a.txt"]
+
+
+def test_a_file_written_to_and_not_closed_is_being_written(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("news")
+    clock = Clock()
+    settler = Settler(quiet=5, clock=clock)
+    assert not settler.writing(path)
+    settler.changed(path, close_follows=True)
+    assert settler.writing(path)  # a rescan leaves it alone
+    settler.complete(path)
+    assert not settler.writing(path)
+    assert settler.ready(timeout=0) == [path]
+
+
+def test_a_lost_close_event_does_not_hold_a_file_for_ever(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("news")
+    clock = Clock()
+    settler = Settler(quiet=5, clock=clock)
+    settler.changed(path, close_follows=True)
+    clock.now += WRITER_GONE_AFTER + 1
+    assert not settler.writing(path)

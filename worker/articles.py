@@ -111,11 +111,11 @@ def _one_line(text: str) -> str:
 # --- bytes to text ---------------------------------------------------------------------
 
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
 
@@ -123,7 +123,7 @@ def decode(data: bytes) -> str:
     """The text of a file: UTF-8, a byte-order mark, or a detected encoding."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return _decode_as(data, encoding)
+            return _decode_after_bom(data, bom, encoding)
     if _looks_binary(data[:_BINARY_SAMPLE]):
         raise _UnreadableError("binary file")
     try:
@@ -136,11 +136,13 @@ def decode(data: bytes) -> str:
     return str(best)
 
 
-def _decode_as(data: bytes, encoding: str) -> str:
+def _decode_after_bom(data: bytes, bom: bytes, encoding: str) -> str:
     try:
-        return data.decode(encoding)
+        return data[len(bom) :].decode(encoding)
     except UnicodeDecodeError as error:
-        raise _UnreadableError(f"bad {encoding} text at byte {error.start}") from None
+        at = len(bom) + error.start
+        message = f"not valid {encoding.upper()} at byte {at}; save the file as UTF-8"
+        raise _UnreadableError(message) from None
 
 
 def _looks_binary(sample: bytes) -> bool:

@@ -31,7 +31,7 @@ __all__ = ["main"]
 
 log = logging.getLogger("worker")
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     try:
         return command(args, config, rules)
-    except KeyboardInterrupt:
-        return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C in a command other than the daemon
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -186,7 +186,7 @@ def _ingest(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
     new = matched = failed = 0
     with _pipeline(config, rules) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
-            outcome = pipeline.ingest(path)
+            outcome = pipeline.ingest(path, retry_failed=True)
             new += outcome.new_articles
             matched += len(outcome.matches)
             failed += outcome.error is not None

@@ -24,7 +24,7 @@ def run_once(pipeline: Pipeline) -> int:
     """One full pass: ingest every file present, send every channel's digest; exit code."""
     for folder in pipeline.config.watch:
         for path in scan(folder):
-            pipeline.ingest(path)
+            pipeline.ingest(path, retry_failed=True)
     failed = [name for name in pipeline.config.channels if not pipeline.send_digest(name)]
     return 1 if failed else 0
 
@@ -39,7 +39,8 @@ def run_daemon(
     # store's record of it makes the second look a no-op.
     watcher.start()
     log.info("watching %s", ", ".join(str(folder.path) for folder in config.watch))
-    _scan(pipeline, watcher.settler)
+    # A start retries files that failed before: the config (the size limit, say) may be new.
+    _scan(pipeline, watcher.settler, stop, retry_failed=True)
     scheduler = _start_scheduler(pipeline)
     try:
         _consume(pipeline, watcher.settler, stop)
@@ -56,30 +57,41 @@ def _consume(pipeline: Pipeline, settler: Settler, stop: threading.Event) -> Non
     next_scan = time.monotonic() + rescan_every
     while not stop.is_set():
         for path in settler.ready(timeout=0.5):
+            if stop.is_set():
+                return  # files not ingested yet are found by the next start's scan
             pipeline.ingest(path)
         if time.monotonic() >= next_scan:
             # inotify drops events when its queue overflows; a rescan finds what it missed.
-            _scan(pipeline, settler)
+            _scan(pipeline, settler, stop)
             next_scan = time.monotonic() + rescan_every
 
 
-def _scan(pipeline: Pipeline, settler: Settler) -> None:
+def _scan(
+    pipeline: Pipeline, settler: Settler, stop: threading.Event, retry_failed: bool = False
+) -> None:
     """Ingest files not yet seen in their present state; recent ones wait to settle."""
     known = pipeline.store.files()
     quiet_since = time.time() - pipeline.config.ingest.settle_seconds
     for folder in pipeline.config.watch:
         for path in scan(folder):
+            if stop.is_set():
+                return
             try:
                 stat = path.stat()
+            except FileNotFoundError:
+                continue  # gone already
             except OSError:
+                pipeline.ingest(path, retry_failed)  # records why it cannot be read
                 continue
             record = known.get(str(path))
-            if record is not None and record.unchanged(stat.st_size, stat.st_mtime_ns):
+            if record is not None and record.up_to_date(stat, retry_failed):
                 continue
+            if settler.writing(path):
+                continue  # its close event brings it
             if stat.st_mtime > quiet_since:
                 settler.settle(path)  # perhaps still being written: let it settle first
             else:
-                pipeline.ingest(path)
+                pipeline.ingest(path, retry_failed)
 
 
 def _start_scheduler(pipeline: Pipeline) -> BackgroundScheduler:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 
 from worker.articles import Article, parse_file
 from worker.match import Match, Matcher
@@ -45,33 +47,40 @@ class Ingestor:
         self._max_bytes = max_bytes
         self._clock = clock
 
-    def ingest(self, path: Path) -> Ingested:
-        """Ingest `path` unless it is unchanged since it was last seen."""
+    def ingest(self, path: Path, retry_failed: bool = False) -> Ingested:
+        """Ingest `path` unless it is unchanged since it was last seen (or last failed)."""
         key = str(path)
         try:
-            return self._ingest(path, key)
+            return self._ingest(path, key, retry_failed)
         except Exception as error:  # one bad file must never stop the others
-            log.exception("%s: could not be ingested: %s", key, error)
-            return Ingested(key, error=str(error))
+            log.exception("%s: could not be ingested", key)
+            return self._fail_unexpectedly(path, key, error)
 
-    def _ingest(self, path: Path, key: str) -> Ingested:
+    def _ingest(self, path: Path, key: str, retry_failed: bool) -> Ingested:
+        reason: str | None = None
         try:
             stat = path.stat()
         except FileNotFoundError:
             log.debug("%s: gone before it could be read", key)
             return Ingested(key, unchanged=True)
+        except OSError as error:  # a link loop, say: lstat still tells when it changes
+            stat, reason = path.lstat(), _read_error(error)
         known = self._store.file(key)
-        if known is not None and known.unchanged(stat.st_size, stat.st_mtime_ns):
+        if known is not None and known.up_to_date(stat, retry_failed):
             return Ingested(key, unchanged=True)
-        record = FileRecord(key, stat.st_size, stat.st_mtime_ns, None)
-        if stat.st_size > self._max_bytes:
-            return self._fail(replace(record, error=_too_large(stat.st_size, self._max_bytes)))
+        if reason is None:
+            reason = _not_a_file(stat) or _too_large(stat.st_size, self._max_bytes)
+        if reason is not None:
+            return self._fail(key, stat, reason)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return Ingested(key, unchanged=True)
         except OSError as error:
-            return self._fail(replace(record, error=_read_error(error)))
+            return self._fail(key, stat, _read_error(error))
+        return self._store_file(key, stat, data)
+
+    def _store_file(self, key: str, stat: os.stat_result, data: bytes) -> Ingested:
         modified = datetime.fromtimestamp(stat.st_mtime, UTC).date()
         parsed = parse_file(key, data, modified)
         for warning in parsed.warnings:
@@ -80,7 +89,7 @@ class Ingestor:
         reason = "; ".join(parsed.problems) or None
         if reason:
             log.warning("%s: %s", key, reason)
-        self._store.record_file(replace(record, error=reason), self._clock())
+        self._store.record_file(_record(key, stat, reason), self._clock())
         return replace(outcome, error=reason)
 
     def _store_articles(self, key: str, articles: Iterable[Article]) -> Ingested:
@@ -102,22 +111,43 @@ class Ingestor:
                 log.info("%s: '%s' matched no rule", key, article.title)
         return Ingested(key, new, matched)
 
-    def _fail(self, record: FileRecord) -> Ingested:
-        log.warning("%s: %s", record.path, record.error)
-        self._store.record_file(record, self._clock())
-        return Ingested(record.path, error=record.error)
+    def _fail(self, key: str, stat: os.stat_result, reason: str) -> Ingested:
+        """Record why the file failed: logged now, and again only once the file changes."""
+        log.warning("%s: %s", key, reason)
+        self._store.record_file(_record(key, stat, reason), self._clock())
+        return Ingested(key, error=reason)
+
+    def _fail_unexpectedly(self, path: Path, key: str, error: Exception) -> Ingested:
+        reason = f"could not be ingested ({type(error).__name__}: {error}); see the log"
+        try:
+            self._store.record_file(_record(key, path.lstat(), reason), self._clock())
+        except Exception:  # the store itself may be what failed; the log has it
+            log.debug("%s: the failure could not be recorded", key, exc_info=True)
+        return Ingested(key, error=reason)
+
+
+def _record(key: str, stat: os.stat_result, error: str | None) -> FileRecord:
+    return FileRecord(key, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, error)
 
 
 def _read_error(error: OSError) -> str:
     if isinstance(error, PermissionError):
         return "permission denied; make the file readable by the user running wirewatch"
-    if isinstance(error, IsADirectoryError):
-        return "is a folder, not a file"
     return f"cannot be read: {error.strerror or error}"
 
 
-def _too_large(size: int, limit: int) -> str:
+def _not_a_file(stat: os.stat_result) -> str | None:
+    if S_ISDIR(stat.st_mode):
+        return "is a folder, not a file"
+    if not S_ISREG(stat.st_mode):  # reading a named pipe would wait for ever
+        return "not a regular file (a pipe, socket or device); only files are read"
+    return None
+
+
+def _too_large(size: int, limit: int) -> str | None:
+    if size <= limit:
+        return None
     return (
-        f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit;"
-        " raise ingest.max_file_mb in the config to take it"
+        f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit; raise"
+        " ingest.max_file_mb: it is read again at the next start or by wirewatch ingest"
     )

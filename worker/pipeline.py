@@ -68,9 +68,9 @@ class Pipeline:
         matcher = Matcher(rules)
         self._rules, self._matcher = rules, matcher
 
-    def ingest(self, path: Path) -> Ingested:
-        """Ingest one file (unchanged files are skipped)."""
-        return self._ingestor.ingest(path)
+    def ingest(self, path: Path, retry_failed: bool = False) -> Ingested:
+        """Ingest one file; unchanged files are skipped, failed ones too unless retried."""
+        return self._ingestor.ingest(path, retry_failed)
 
     def send_digest(self, name: str) -> bool:
         """Send what is pending for channel `name`; False when a delivery failed."""

@@ -8,11 +8,12 @@ so a second backend differs in connection handling and placeholders, not in mean
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,15 +34,22 @@ __all__ = [
 
 @dataclass(frozen=True)
 class FileRecord:
-    """A file as last ingested: its size and modification time, and why it failed if it did."""
+    """A file as last ingested: size and change times, and why it failed if it did."""
 
     path: str
     size: int
     mtime_ns: int
+    ctime_ns: int  # changes on chmod too: a file made readable is read again
     error: str | None
 
-    def unchanged(self, size: int, mtime_ns: int) -> bool:
-        return self.size == size and self.mtime_ns == mtime_ns
+    def up_to_date(self, stat: os.stat_result, retry_failed: bool = False) -> bool:
+        """Whether the file was read as it is now (and read well, when retrying failures)."""
+        unchanged = (self.size, self.mtime_ns, self.ctime_ns) == (
+            stat.st_size,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+        )
+        return unchanged and not (retry_failed and self.error is not None)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class Store(Protocol):
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    error TEXT, seen_at TEXT NOT NULL);
+    ctime_ns INTEGER NOT NULL, error TEXT, seen_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, date TEXT NOT NULL,
     source TEXT, url TEXT, path TEXT NOT NULL, ingested_at TEXT NOT NULL);
@@ -122,6 +130,7 @@ CREATE TABLE IF NOT EXISTS digest_items (
 CREATE TABLE IF NOT EXISTS schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
 """
 
+_FILE_COLUMNS = "path, size, mtime_ns, ctime_ns, error"
 _MATCH_COLUMNS = """
     m.id, m.rule_id, m.hits, m.matched_at,
     a.id, a.title, a.body, a.date, a.source, a.url, a.path
@@ -161,22 +170,23 @@ class SqliteStore:
 
     def files(self) -> dict[str, FileRecord]:
         """Every file seen, by path."""
-        rows = self._read("SELECT path, size, mtime_ns, error FROM files")
+        rows = self._read(f"SELECT {_FILE_COLUMNS} FROM files")
         return {row[0]: FileRecord(*row) for row in rows}
 
     def file(self, path: str) -> FileRecord | None:
         """The record of one file, if it was seen."""
-        rows = self._read("SELECT path, size, mtime_ns, error FROM files WHERE path = ?", [path])
+        rows = self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", [path])
         return FileRecord(*rows[0]) if rows else None
 
     def record_file(self, record: FileRecord, at: datetime) -> None:
         """Remember a file as ingested (or failed) at this size and modification time."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO files (path, size, mtime_ns, error, seen_at) VALUES (?, ?, ?, ?, ?)"
+                f"INSERT INTO files ({_FILE_COLUMNS}, seen_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
-                " mtime_ns = excluded.mtime_ns, error = excluded.error, seen_at = excluded.seen_at",
-                [record.path, record.size, record.mtime_ns, record.error, at.isoformat()],
+                " mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns,"
+                " error = excluded.error, seen_at = excluded.seen_at",
+                [*astuple(record), at.isoformat()],
             )
 
     def add_article(self, article: Article, at: datetime) -> bool:
@@ -311,7 +321,7 @@ class SqliteStore:
     def failures(self) -> list[FileRecord]:
         """Files that could not be read, with the reason."""
         rows = self._read(
-            "SELECT path, size, mtime_ns, error FROM files WHERE error IS NOT NULL ORDER BY path"
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE error IS NOT NULL ORDER BY path"
         )
         return [FileRecord(*row) for row in rows]
 

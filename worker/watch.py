@@ -32,11 +32,15 @@ from watchdog.observers.polling import PollingObserver
 
 from worker.config import WatchFolder
 
-__all__ = ["Settler", "Watcher", "scan"]
+__all__ = ["WRITER_GONE_AFTER", "Settler", "Watcher", "scan", "wanted"]
 
 log = logging.getLogger(__name__)
 
 Monotonic = Callable[[], float]
+
+# A file written to and not closed since is left to its close event, unless nothing has
+# been written for this long: then the close event was lost (an inotify queue overflow).
+WRITER_GONE_AFTER = 600.0
 
 
 @dataclass
@@ -53,20 +57,32 @@ class Settler:
         self._quiet = quiet
         self._clock = clock
         self._waiting: dict[Path, _Waiting] = {}
+        self._writing: dict[Path, float] = {}  # written to, not closed yet: when last written
         self._changed = threading.Condition()
 
     def complete(self, path: Path) -> None:
         """The file was closed after writing, or moved in: take it now."""
+        with self._changed:
+            self._writing.pop(path, None)
         self._put(path, self._clock())
 
     def changed(self, path: Path, close_follows: bool) -> None:
         """The file changed; wait for its close event where one follows, else for quiet."""
-        if close_follows:
-            with self._changed:
-                if path in self._waiting:  # still being written: the close will follow
-                    self._waiting[path].due = self._clock() + self._quiet
+        if not close_follows:
+            self._put(path, self._clock() + self._quiet)
             return
-        self._put(path, self._clock() + self._quiet)
+        with self._changed:
+            self._waiting.pop(path, None)  # written to again: its next close brings it back
+            self._writing[path] = self._clock()
+
+    def writing(self, path: Path) -> bool:
+        """Whether a writer still has the file open, as far as the events tell."""
+        with self._changed:
+            since = self._writing.get(path)
+            if since is not None and self._clock() - since > WRITER_GONE_AFTER:
+                del self._writing[path]  # its close event was lost
+                since = None
+            return since is not None
 
     def settle(self, path: Path) -> None:
         """Take the file once it has been quiet for the quiet period (scans use this)."""
@@ -125,14 +141,13 @@ def wanted(path: Path, patterns: Iterable[str]) -> bool:
 
 def scan(folder: WatchFolder) -> Iterator[Path]:
     """Every file in a watched folder that its patterns take, in name order."""
-    if folder.recursive:
-        for root, dirs, files in os.walk(folder.path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            yield from (Path(root, f) for f in sorted(files) if wanted(Path(f), folder.patterns))
-    else:
-        yield from (
-            p for p in sorted(folder.path.iterdir()) if p.is_file() and wanted(p, folder.patterns)
-        )
+    for root, dirs, files in os.walk(folder.path, onerror=_unlisted):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if folder.recursive else []
+        yield from (Path(root, f) for f in sorted(files) if wanted(Path(f), folder.patterns))
+
+
+def _unlisted(error: OSError) -> None:
+    log.warning("%s: cannot list the folder: %s", error.filename, error.strerror)
 
 
 class _Handler(FileSystemEventHandler):
@@ -161,7 +176,11 @@ class _Handler(FileSystemEventHandler):
             self._take(event.dest_path, self._settler.complete)
         elif isinstance(event, FileClosedEvent):
             self._take(event.src_path, self._settler.complete)
-        elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
+        # With close events a bare creation waits for its close, or else (a hard link,
+        # which is complete at once but is never closed) for the next rescan.
+        elif isinstance(event, FileModifiedEvent) or (
+            isinstance(event, FileCreatedEvent) and not self._close_events
+        ):
             self._take(event.src_path, self._changed)
 
     def _changed(self, path: Path) -> None:
