@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,13 +16,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 from tqdm import tqdm
 
 from worker.articles import SUFFIXES
 from worker.config import Config, load_config
 from worker.daemon import run_daemon, run_once
 from worker.logs import setup_logging
-from worker.notify import supported
+from worker.notify import Clients, supported
 from worker.pipeline import Pipeline, channel_rule_ids
 from worker.rules import RuleSet, load_rules
 from worker.store import Store, open_store
@@ -90,9 +92,11 @@ def _check_channels(config: Config) -> None:
 @contextmanager
 def _pipeline(config: Config, rules: RuleSet) -> Iterator[Pipeline]:
     store = open_store(config.state_path)
+    clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
-        yield Pipeline(config, rules, store)
+        yield Pipeline(config, rules, store, clients)
     finally:
+        clients.http.close()
         store.close()
 
 

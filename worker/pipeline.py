@@ -16,7 +16,7 @@ from worker.config import Channel, Config
 from worker.digest import build_digest
 from worker.ingest import Ingested, Ingestor
 from worker.match import Matcher
-from worker.notify import DeliveryError, notifier_for
+from worker.notify import Clients, DeliveryError, notifier_for
 from worker.render import render
 from worker.rules import RuleSet
 from worker.store import DigestRecord, Store
@@ -48,10 +48,12 @@ class Pipeline:
         config: Config,
         rules: RuleSet,
         store: Store,
+        clients: Clients,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.store = store
+        self._clients = clients
         self._clock = clock
         self._rules = rules
         self._matcher = Matcher(rules)
@@ -101,7 +103,7 @@ class Pipeline:
     def _deliver(self, channel: Channel, record: DigestRecord) -> bool:
         counts = record.document["counts"]
         try:
-            notifier_for(channel).deliver(record.document, render(record.document))
+            notifier_for(channel, self._clients).deliver(record.document, render(record.document))
         except DeliveryError as error:
             log.error("channel %s: digest %s not delivered: %s", record.channel, record.id, error)
             self.store.mark_failed(record.id, str(error))

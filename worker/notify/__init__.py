@@ -1,33 +1,56 @@
-"""Deliver digests: one module per channel type behind one small protocol."""
+"""Deliver digests: one module per channel type behind one small protocol.
+
+A notifier raises `DeliveryError` when the receiver did not take the digest, saying
+whether trying again can help and, when the receiver said so, how soon.
+"""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+import httpx
 
 from worker.config import Channel
 from worker.render import Rendered
 
-__all__ = ["DeliveryError", "Notifier", "notifier_for", "supported"]
+__all__ = ["Clients", "DeliveryError", "Notifier", "notifier_for", "supported"]
 
 
 class DeliveryError(Exception):
     """A delivery failed; the message says why, without secrets."""
 
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent  # trying again cannot help (a 400, an SMTP 550)
+        self.retry_after = retry_after  # seconds the receiver asked us to wait (Retry-After)
+
 
 class Notifier(Protocol):
     """Sends one rendered digest; raises DeliveryError when the receiver did not take it."""
 
-    def deliver(self, document: dict[str, Any], rendered: Rendered) -> None: ...
+    def deliver(self, digest: dict[str, Any], rendered: Rendered) -> None: ...
 
 
-def _file(channel: Channel) -> Notifier:
+@dataclass(frozen=True)
+class Clients:
+    """What notifiers send with: made once at the edge, and pointed at test servers in tests."""
+
+    http: httpx.Client
+    tls: ssl.SSLContext
+
+
+def _file(channel: Channel, clients: Clients) -> Notifier:
     from worker.notify.file import FileNotifier
 
     return FileNotifier(channel)
 
 
-NOTIFIERS: dict[str, Callable[[Channel], Notifier]] = {"file": _file}
+NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {"file": _file}
 
 
 def supported(channel: Channel) -> bool:
@@ -35,6 +58,6 @@ def supported(channel: Channel) -> bool:
     return channel.type in NOTIFIERS
 
 
-def notifier_for(channel: Channel) -> Notifier:
+def notifier_for(channel: Channel, clients: Clients) -> Notifier:
     """The notifier for a channel, by its `type:`."""
-    return NOTIFIERS[channel.type](channel)
+    return NOTIFIERS[channel.type](channel, clients)
