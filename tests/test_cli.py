@@ -136,3 +136,72 @@ def test_check_reports_a_mistake_in_one_line(
     assert wirewatch(project, "check") == 1
     err = capsys.readouterr().err.strip()
     assert err == f"{project.config}:2: time_zone: unknown key 'time_zone'"
+
+
+def test_digest_dry_run_prints_and_marks_nothing(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wirewatch(project, "ingest", str(project.root / "seeds"))
+    capsys.readouterr()
+    assert wirewatch(project, "digest", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("5 articles matched on channel local")
+    assert SEED_TITLES["001_d9422b366859b37e.txt"] in out
+    assert project.digests() == []
+    assert wirewatch(project, "digest", "local", "--dry-run", "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["articles"] == 5
+
+
+def test_digest_sends_now(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    wirewatch(project, "ingest", str(project.root / "seeds"))
+    capsys.readouterr()
+    assert wirewatch(project, "digest") == 0
+    assert capsys.readouterr().out == "channel local: 1 digests sent\n"
+    assert len(project.digests()) == 1
+    assert wirewatch(project, "digest", "local") == 0
+    assert capsys.readouterr().out == "channel local: nothing new to send\n"
+
+
+def test_digest_names_an_unknown_channel(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "digest", "mail") == 2
+    assert capsys.readouterr().err == f"{project.config}: unknown channel 'mail'; known: local\n"
+
+
+def test_a_dead_digest_is_shown_and_sent_again(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = project.config.read_text(encoding="utf-8")
+    retry = "    retry: {delays: [1s], give_up_after: 0.5s}\n"
+    project.config.write_text(text + retry, encoding="utf-8")
+    project.outbox.write_text("a file where the folder should be", encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 1  # a retry would pass the limit
+    capsys.readouterr()
+    wirewatch(project, "status", "--json")
+    local = json.loads(capsys.readouterr().out)["channels"]["local"]
+    assert (local["dead"], local["sent"], local["retrying"]) == (1, 0, 0)
+    assert local["last_error"].startswith(f"cannot write to {project.outbox}")
+    wirewatch(project, "status")
+    assert "'wirewatch digest --retry-dead local' sends the dead digests again" in (
+        capsys.readouterr().out
+    )
+    project.outbox.unlink()
+    assert wirewatch(project, "digest", "--retry-dead") == 0
+    assert capsys.readouterr().out == (
+        "channel local: 1 dead digests due again\nchannel local: 1 digests sent\n"
+    )
+    (digest,) = project.digests()
+    assert digest["counts"]["articles"] == 5
+
+
+def test_a_state_file_that_is_not_a_database_is_one_line(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = project.root / "var" / "wirewatch.db"
+    state.parent.mkdir()
+    state.write_text("notes", encoding="utf-8")
+    assert wirewatch(project, "status") == 2
+    assert capsys.readouterr().err == (
+        f"{state}: cannot be used as the state file: file is not a database\n"
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import UTC, date, datetime
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from worker.articles import Article
 from worker.match import Hit, Match
-from worker.store import DigestRecord, FileRecord, SqliteStore
+from worker.store import DigestRecord, FileRecord, SqliteStore, StateError
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -62,7 +65,7 @@ def test_unsent_digest_is_kept_until_marked_sent(tmp_path: Path) -> None:
     store = store_with_matches(tmp_path / "state.db", 1)
     ids = [m.id for m in store.pending("local", ["rule"])]
     store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {"n": 1}), ids)
-    store.mark_failed("d1", "disk full")
+    store.record_failure("d1", "disk full", NOW, retry_at=NOW + timedelta(seconds=5))
     store.close()
     store = SqliteStore(tmp_path / "state.db")
     (unsent,) = store.unsent_digests("local")
@@ -72,10 +75,38 @@ def test_unsent_digest_is_kept_until_marked_sent(tmp_path: Path) -> None:
         "disk full",
         {"n": 1},
     )
+    assert (unsent.first_failure_at, unsent.next_attempt_at) == (NOW, NOW + timedelta(seconds=5))
     store.mark_sent("d1", NOW)
     assert store.unsent_digests("local") == []
     totals = store.channel_totals("local", ["rule"])
     assert (totals.sent, totals.pending, totals.last_sent) == (1, 0, NOW)
+
+
+def test_a_dead_digest_is_revived(tmp_path: Path) -> None:
+    store = store_with_matches(tmp_path / "state.db", 1)
+    ids = [m.id for m in store.pending("local", ["rule"])]
+    store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {}), ids)
+    store.record_failure("d1", "400 Bad Request", NOW, retry_at=None)
+    assert store.unsent_digests("local") == []
+    totals = store.channel_totals("local", ["rule"])
+    assert (totals.dead, totals.last_error, totals.retrying) == (1, "400 Bad Request", 0)
+    assert store.revive_dead("local", NOW) == 1
+    (revived,) = store.unsent_digests("local")
+    assert (revived.attempts, revived.first_failure_at, revived.next_attempt_at) == (0, None, NOW)
+
+
+def test_a_state_file_of_a_newer_version_is_refused(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "state.db").close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StateError, match=r"newer wirewatch \(schema 99\); upgrade wirewatch"):
+        SqliteStore(tmp_path / "state.db")
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "state.db").write_text("my notes", encoding="utf-8")
+    with pytest.raises(StateError, match="cannot be used as the state file"):
+        SqliteStore(tmp_path / "state.db")
 
 
 def test_failed_files_are_listed_with_their_reason(tmp_path: Path) -> None:

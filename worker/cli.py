@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import httpx
 from tqdm import tqdm
@@ -24,9 +23,12 @@ from worker.config import Config, load_config
 from worker.daemon import run_daemon, run_once
 from worker.logs import setup_logging
 from worker.notify import Clients, supported
-from worker.pipeline import Pipeline, channel_rule_ids
+from worker.outbox import Outcome
+from worker.pipeline import Pipeline
+from worker.render import render
 from worker.rules import RuleSet, load_rules
-from worker.store import Store, open_store
+from worker.status import status_report, status_text
+from worker.store import StateError, open_store
 from worker.yamlfile import ConfigError, Problem
 
 __all__ = ["main"]
@@ -50,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     try:
         return command(args, config, rules)
+    except StateError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:  # Ctrl-C in a command other than the daemon
         return EXIT_INTERRUPTED
 
@@ -71,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable (see README)")
     ingest = commands.add_parser("ingest", parents=[common], help="backfill files or folders")
     ingest.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    digest = commands.add_parser("digest", parents=[common], help="send the pending digest now")
+    digest.add_argument("channels", nargs="*", metavar="CHANNEL", help="default: every channel")
+    what = digest.add_mutually_exclusive_group()
+    what.add_argument("--dry-run", action="store_true", help="print it; mark nothing sent")
+    what.add_argument("--retry-dead", action="store_true", help="send dead digests again too")
+    digest.add_argument("--format", choices=["text", "html", "json"], default="text")
     return parser
 
 
@@ -140,47 +151,8 @@ def _check(_args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
 def _status(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
     with _pipeline(config, rules) as pipeline:
         report = status_report(pipeline.store, config, rules)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(_status_text(report))
+    print(json.dumps(report, indent=2) if args.json else status_text(report))
     return EXIT_OK
-
-
-def status_report(store: Store, config: Config, rules: RuleSet) -> dict[str, Any]:
-    """The `status --json` document."""
-    counts = store.counts()
-    channels = {}
-    for name, channel in config.channels.items():
-        totals = store.channel_totals(name, channel_rule_ids(channel, rules))
-        channels[name] = {
-            "pending": totals.pending,
-            "sent": totals.sent,
-            "dead": totals.dead,
-            "last_sent": totals.last_sent.isoformat() if totals.last_sent else None,
-        }
-    return {
-        "articles": {"ingested": counts["ingested"], "failed": counts["failed"]},
-        "failures": [{"path": f.path, "reason": f.error} for f in store.failures()],
-        "matches": counts["matches"],
-        "channels": channels,
-    }
-
-
-def _status_text(report: dict[str, Any]) -> str:
-    articles = report["articles"]
-    lines = [
-        f"articles: {articles['ingested']} ingested, {articles['failed']} failed files",
-        f"matches:  {report['matches']}",
-    ]
-    lines += [f"  failed: {f['path']}: {f['reason']}" for f in report["failures"]]
-    for name, channel in report["channels"].items():
-        last = channel["last_sent"] or "never"
-        lines.append(
-            f"channel {name}: {channel['pending']} matches pending, {channel['sent']} digests"
-            f" sent, {channel['dead']} dead, last sent {last}"
-        )
-    return "\n".join(lines)
 
 
 def _ingest(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
@@ -218,4 +190,50 @@ def _files_under(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return files, missing
 
 
-_COMMANDS = {"run": _run, "check": _check, "status": _status, "ingest": _ingest}
+def _digest(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
+    names = args.channels or list(config.channels)
+    unknown = [name for name in names if name not in config.channels]
+    if unknown:
+        known = ", ".join(config.channels) or "none in the config"
+        print(f"{config.source}: unknown channel '{unknown[0]}'; known: {known}", file=sys.stderr)
+        return EXIT_CONFIG
+    with _pipeline(config, rules) as pipeline:
+        if args.dry_run:
+            return _print_digests(pipeline, names, args.format)
+        if args.retry_dead:
+            for name in names:
+                print(f"channel {name}: {pipeline.outbox.revive(name)} dead digests due again")
+        outcomes = {name: pipeline.send_digest(name) for name in names}
+    for name, outcome in outcomes.items():
+        print(f"channel {name}: {_told(outcome)}")
+    undelivered = any(o.failed or o.retry_at is not None for o in outcomes.values())
+    return EXIT_FAILED if undelivered else EXIT_OK
+
+
+def _print_digests(pipeline: Pipeline, names: Sequence[str], form: str) -> int:
+    for name in names:
+        document = pipeline.outbox.preview(name)
+        if document is None:
+            print(f"channel {name}: nothing new to send", file=sys.stderr)
+            continue
+        rendered = render(document)
+        print({"text": rendered.text, "html": rendered.html, "json": rendered.json}[form])
+    return EXIT_OK
+
+
+def _told(outcome: Outcome) -> str:
+    if outcome.retry_at is not None:
+        when = outcome.retry_at.isoformat(sep=" ", timespec="seconds")
+        return f"{outcome.sent} digests sent; one waits for a retry at {when} (see the log)"
+    if outcome.failed:
+        return f"{outcome.sent} digests sent, {outcome.dead} given up on (see the log)"
+    return f"{outcome.sent} digests sent" if outcome.sent else "nothing new to send"
+
+
+_COMMANDS = {
+    "run": _run,
+    "check": _check,
+    "status": _status,
+    "ingest": _ingest,
+    "digest": _digest,
+}

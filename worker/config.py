@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from worker.schedule import Schedule, parse_schedule
+from worker.schedule import Schedule, parse_duration, parse_schedule
 from worker.yamlfile import ConfigError, Key, Problem, YamlFile, format_key, read_yaml
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "EmailChannel",
     "FileChannel",
     "IngestSettings",
+    "RetrySettings",
     "Smtp",
     "WatchFolder",
     "WebhookChannel",
@@ -72,6 +74,15 @@ def _empty_to_none(value: object) -> object:
     return None if value == "" else value
 
 
+def _duration(value: object) -> object:
+    """`5s`, `15m`, `2h`, `1d`: one shape, the one schedules use too."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration; write it like '30s', '15m' or '2h'")
+    return parse_duration(value)
+
+
 def _valid_schedule(text: str) -> str:
     return parse_schedule(text).text
 
@@ -97,6 +108,7 @@ def _channel_name(name: str) -> str:
 
 
 ResolvedPath = Annotated[Path, AfterValidator(_resolve)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
 ScheduleText = Annotated[str, AfterValidator(_valid_schedule)]
@@ -121,8 +133,20 @@ class IngestSettings(_Model):
     rescan_seconds: float = Field(default=300, gt=0)
 
 
+class RetrySettings(_Model):
+    """How a digest the receiver did not take is tried again."""
+
+    # The delay after the 1st, 2nd, ... failed attempt; the last one repeats.
+    delays: tuple[Duration, ...] = Field(
+        default=("5s", "1m", "5m", "30m", "2h", "6h"), min_length=1, validate_default=True
+    )
+    give_up_after: Duration = Field(default="24h", validate_default=True)
+    jitter: float = Field(default=0.2, ge=0, lt=1)  # each delay varies by up to ±20%
+
+
 class _ChannelBase(_Model):
     schedule: ScheduleText = "every 1h"
+    retry: RetrySettings = RetrySettings()
     rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
     max_items: int | None = Field(default=None, gt=0)
 

@@ -6,13 +6,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
-from apscheduler.schedulers.background import BackgroundScheduler
+from concurrent.futures import ThreadPoolExecutor
 
 from worker.pipeline import Pipeline
-from worker.schedule import Schedule
+from worker.scheduler import DigestScheduler
 from worker.watch import Settler, Watcher, scan
 
 __all__ = ["run_daemon", "run_once"]
@@ -25,8 +22,15 @@ def run_once(pipeline: Pipeline) -> int:
     for folder in pipeline.config.watch:
         for path in scan(folder):
             pipeline.ingest(path, retry_failed=True)
-    failed = [name for name in pipeline.config.channels if not pipeline.send_digest(name)]
-    return 1 if failed else 0
+    names = list(pipeline.config.channels)
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        outcomes = dict(zip(names, pool.map(pipeline.send_digest, names), strict=True))
+    for name, outcome in outcomes.items():
+        if outcome.retry_at is not None:
+            when = outcome.retry_at.isoformat(timespec="seconds")
+            log.warning("channel %s: a digest waits for a retry at %s", name, when)
+    undelivered = any(o.failed or o.retry_at is not None for o in outcomes.values())
+    return 1 if undelivered else 0
 
 
 def run_daemon(
@@ -41,12 +45,13 @@ def run_daemon(
     log.info("watching %s", ", ".join(str(folder.path) for folder in config.watch))
     # A start retries files that failed before: the config (the size limit, say) may be new.
     _scan(pipeline, watcher.settler, stop, retry_failed=True)
-    scheduler = _start_scheduler(pipeline)
+    scheduler = DigestScheduler(pipeline)
+    scheduler.start()
     try:
         _consume(pipeline, watcher.settler, stop)
     finally:
         watcher.stop()
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown()
     log.info("stopped")
     return 0
 
@@ -92,50 +97,3 @@ def _scan(
                 settler.settle(path)  # perhaps still being written: let it settle first
             else:
                 pipeline.ingest(path, retry_failed)
-
-
-def _start_scheduler(pipeline: Pipeline) -> BackgroundScheduler:
-    config = pipeline.config
-    scheduler = BackgroundScheduler(timezone=config.tz)
-    now = datetime.now(UTC)
-    for name, channel in config.channels.items():
-        schedule = channel.schedule_spec
-        extra = (
-            {"next_run_time": now}
-            if _due_at_start(schedule, pipeline.store.last_run(name), now, config.tz)
-            else {}
-        )
-        scheduler.add_job(
-            _send,
-            trigger=schedule.trigger(config.tz),
-            args=[pipeline, name, not schedule.immediate],
-            id=name,
-            name=f"digest for {name}",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-            **extra,
-        )
-    scheduler.start()
-    for job in scheduler.get_jobs():
-        log.info("channel %s: next digest at %s", job.id, job.next_run_time)
-    return scheduler
-
-
-def _due_at_start(
-    schedule: Schedule, last_run: datetime | None, now: datetime, timezone: ZoneInfo
-) -> bool:
-    """A slot that fell due while the daemon was down is sent once, right away."""
-    if last_run is None:
-        return schedule.cron is None  # a new cron channel waits for its first slot
-    return schedule.next_due(last_run, timezone) <= now
-
-
-def _send(pipeline: Pipeline, name: str, remember_run: bool) -> None:
-    """A scheduled digest (the per-delivery error boundary)."""
-    try:
-        pipeline.send_digest(name)
-    except Exception:
-        log.exception("channel %s: digest failed", name)
-    if remember_run:
-        pipeline.store.record_run(name, datetime.now(UTC))

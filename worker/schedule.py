@@ -11,9 +11,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-__all__ = ["Schedule", "parse_schedule"]
+__all__ = ["Schedule", "parse_duration", "parse_schedule"]
 
-_EVERY = re.compile(r"every\s+(\d+)\s*(s|m|h|d)", re.IGNORECASE)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # How soon an `immediate` channel sends after a match: long enough to batch the
 # articles of one burst (a scraper dropping ten files) into one digest.
@@ -51,17 +51,27 @@ class Schedule:
         return fire
 
 
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `15m`, `2h` or `1d` (fractions too: `0.5s`); ValueError when it is not one."""
+    found = _DURATION.fullmatch(text.strip())
+    amount = float(found.group(1)) if found else 0
+    if not found or amount <= 0:
+        raise ValueError(f"'{text.strip()}' is not a duration; write a number and s, m, h or d")
+    return timedelta(**{_UNITS[found.group(2).lower()]: amount})
+
+
 def parse_schedule(text: str) -> Schedule:
     """Parse `0 8 * * 1-5`, `every 15m` or `immediate`; ValueError says what is wrong."""
     value = text.strip()
     if value.lower() == "immediate":
         return Schedule(text=value)
-    every = _EVERY.fullmatch(value)
-    if every:
-        amount = int(every.group(1))
-        if amount == 0:
-            raise ValueError(f"'{value}' is not a period; use a number above 0, like 'every 15m'")
-        interval = timedelta(**{_UNITS[every.group(2).lower()]: amount})
+    if value.lower().startswith("every"):
+        try:
+            interval = parse_duration(value[len("every") :])
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not a period; write a number above 0 and a unit, like 'every 15m'"
+            ) from None
         return Schedule(text=value, interval=interval)
     if len(value.split()) != 5:
         raise ValueError(

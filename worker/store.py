@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, astuple, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ __all__ = [
     "DigestRecord",
     "FileRecord",
     "SqliteStore",
+    "StateError",
     "Store",
     "StoredMatch",
     "open_store",
@@ -75,6 +76,8 @@ class DigestRecord:
     document: dict[str, Any]
     last_error: str | None = None
     sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None  # None: at once
+    first_failure_at: datetime | None = None  # the retry limit counts from here
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,14 @@ class ChannelTotals:
     pending: int
     sent: int
     dead: int
+    retrying: int
     last_sent: datetime | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+
+class StateError(Exception):
+    """The state file cannot be used; the message says why and what to do."""
 
 
 class Store(Protocol):
@@ -99,7 +109,10 @@ class Store(Protocol):
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
     def unsent_digests(self, channel: str) -> list[DigestRecord]: ...
     def mark_sent(self, digest_id: str, at: datetime) -> None: ...
-    def mark_failed(self, digest_id: str, error: str) -> None: ...
+    def record_failure(
+        self, digest_id: str, error: str, at: datetime, retry_at: datetime | None
+    ) -> None: ...
+    def revive_dead(self, channel: str, at: datetime) -> int: ...
     def last_sent(self, channel: str) -> datetime | None: ...
     def last_run(self, channel: str) -> datetime | None: ...
     def record_run(self, channel: str, at: datetime) -> None: ...
@@ -109,26 +122,31 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL, error TEXT, seen_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, date TEXT NOT NULL,
-    source TEXT, url TEXT, path TEXT NOT NULL, ingested_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS matches (
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles (id),
-    rule_id TEXT NOT NULL, hits TEXT NOT NULL, matched_at TEXT NOT NULL,
-    UNIQUE (article_id, rule_id));
-CREATE TABLE IF NOT EXISTS digests (
-    id TEXT PRIMARY KEY, channel TEXT NOT NULL, created_at TEXT NOT NULL,
-    status TEXT NOT NULL, attempts INTEGER NOT NULL, document TEXT NOT NULL,
-    last_error TEXT, sent_at TEXT);
-CREATE TABLE IF NOT EXISTS digest_items (
-    channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
-    digest_id TEXT NOT NULL REFERENCES digests (id), PRIMARY KEY (channel, match_id));
-CREATE TABLE IF NOT EXISTS schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
-"""
+# Each entry brings the schema from the version before it to its own version; the
+# schema_version table says how many have been applied to a state file.
+_MIGRATIONS = (
+    """
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL, error TEXT, seen_at TEXT NOT NULL);
+    CREATE TABLE articles (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, date TEXT NOT NULL,
+        source TEXT, url TEXT, path TEXT NOT NULL, ingested_at TEXT NOT NULL);
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles (id),
+        rule_id TEXT NOT NULL, hits TEXT NOT NULL, matched_at TEXT NOT NULL,
+        UNIQUE (article_id, rule_id));
+    CREATE TABLE digests (
+        id TEXT PRIMARY KEY, channel TEXT NOT NULL, created_at TEXT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL, document TEXT NOT NULL,
+        last_error TEXT, sent_at TEXT, next_attempt_at TEXT, first_failure_at TEXT);
+    CREATE INDEX digests_by_channel ON digests (channel, status);
+    CREATE TABLE digest_items (
+        channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
+        digest_id TEXT NOT NULL REFERENCES digests (id), PRIMARY KEY (channel, match_id));
+    CREATE TABLE schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
+    """,
+)
 
 _FILE_COLUMNS = "path, size, mtime_ns, ctime_ns, error"
 _MATCH_COLUMNS = """
@@ -141,17 +159,35 @@ class SqliteStore:
     """The store in one SQLite file (WAL), safe for a daemon and an `ingest` side by side."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode with explicit BEGIN IMMEDIATE: a writer takes the lock up front,
-        # so two processes never fail half way through a read-then-write transaction.
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._write():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode with explicit BEGIN IMMEDIATE: a writer takes the lock up
+            # front, so two processes never fail half way through a read-then-write.
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._lock = threading.RLock()
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except (OSError, sqlite3.DatabaseError) as error:
+            raise StateError(f"{path}: cannot be used as the state file: {error}") from None
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > len(_MIGRATIONS):
+                raise StateError(
+                    f"the state file is of a newer wirewatch (schema {current}); upgrade wirewatch"
+                )
+            for script in _MIGRATIONS[current:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute("DELETE FROM schema_version")
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", [len(_MIGRATIONS)])
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -186,7 +222,7 @@ class SqliteStore:
                 " ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
                 " mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns,"
                 " error = excluded.error, seen_at = excluded.seen_at",
-                [*astuple(record), at.isoformat()],
+                [*astuple(record), _utc(at)],
             )
 
     def add_article(self, article: Article, at: datetime) -> bool:
@@ -203,7 +239,7 @@ class SqliteStore:
                     article.source,
                     article.url,
                     article.path,
-                    at.isoformat(),
+                    _utc(at),
                 ],
             )
             return cursor.rowcount == 1
@@ -216,7 +252,7 @@ class SqliteStore:
                 cursor = db.execute(
                     "INSERT INTO matches (article_id, rule_id, hits, matched_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (article_id, rule_id) DO NOTHING",
-                    [article_id, match.rule_id, _hits_json(match.hits), at.isoformat()],
+                    [article_id, match.rule_id, _hits_json(match.hits), _utc(at)],
                 )
                 added += cursor.rowcount
         return added
@@ -250,7 +286,7 @@ class SqliteStore:
                 [
                     record.id,
                     record.channel,
-                    record.created_at.isoformat(),
+                    _utc(record.created_at),
                     record.status,
                     record.attempts,
                     json.dumps(record.document),
@@ -265,8 +301,8 @@ class SqliteStore:
     def unsent_digests(self, channel: str) -> list[DigestRecord]:
         """Digests of `channel` written down but not yet delivered, oldest first."""
         rows = self._read(
-            "SELECT id, channel, created_at, status, attempts, document, last_error, sent_at"
-            " FROM digests WHERE channel = ? AND status = 'pending' ORDER BY created_at, id",
+            f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? AND status = 'pending'"
+            " ORDER BY created_at, id",
             [channel],
         )
         return [_digest_record(row) for row in rows]
@@ -275,18 +311,38 @@ class SqliteStore:
         """The receiver accepted the digest."""
         with self._write() as db:
             db.execute(
-                "UPDATE digests SET status = 'sent', sent_at = ?, attempts = attempts + 1"
-                " WHERE id = ?",
-                [at.isoformat(), digest_id],
+                "UPDATE digests SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " next_attempt_at = NULL WHERE id = ?",
+                [_utc(at), digest_id],
             )
 
-    def mark_failed(self, digest_id: str, error: str) -> None:
-        """A delivery attempt failed; the digest stays pending for the next try."""
+    def record_failure(
+        self, digest_id: str, error: str, at: datetime, retry_at: datetime | None
+    ) -> None:
+        """An attempt failed: try again at `retry_at`, or never (the digest is dead)."""
         with self._write() as db:
             db.execute(
-                "UPDATE digests SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [error, digest_id],
+                "UPDATE digests SET attempts = attempts + 1, last_error = ?,"
+                " first_failure_at = COALESCE(first_failure_at, ?), next_attempt_at = ?,"
+                " status = ? WHERE id = ?",
+                [
+                    error,
+                    _utc(at),
+                    None if retry_at is None else _utc(retry_at),
+                    "dead" if retry_at is None else "pending",
+                    digest_id,
+                ],
             )
+
+    def revive_dead(self, channel: str, at: datetime) -> int:
+        """Make the dead digests of `channel` pending again, due at `at`; how many."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE digests SET status = 'pending', attempts = 0, first_failure_at = NULL,"
+                " next_attempt_at = ? WHERE channel = ? AND status = 'dead'",
+                [_utc(at), channel],
+            )
+            return cursor.rowcount
 
     def last_sent(self, channel: str) -> datetime | None:
         """When the channel last delivered a digest."""
@@ -306,7 +362,7 @@ class SqliteStore:
             db.execute(
                 "INSERT INTO schedule_runs (channel, last_run) VALUES (?, ?)"
                 " ON CONFLICT (channel) DO UPDATE SET last_run = excluded.last_run",
-                [channel, at.isoformat()],
+                [channel, _utc(at)],
             )
 
     def counts(self) -> dict[str, int]:
@@ -326,17 +382,32 @@ class SqliteStore:
         return [FileRecord(*row) for row in rows]
 
     def channel_totals(self, channel: str, rule_ids: Iterable[str]) -> ChannelTotals:
-        """Pending matches, sent and dead digests, and the last send of one channel."""
-        pending = len(self.pending(channel, rule_ids))
-        rows = self._read(
-            "SELECT status, COUNT(*) FROM digests WHERE channel = ? GROUP BY status", [channel]
+        """Pending matches, digests by state, and the last send and failure of one channel."""
+        by_status = dict(
+            self._read(
+                "SELECT status, COUNT(*) FROM digests WHERE channel = ? GROUP BY status",
+                [channel],
+            )
         )
-        by_status = dict(rows)
+        failing = self._read(
+            "SELECT last_error, next_attempt_at FROM digests WHERE channel = ?"
+            " AND status != 'sent' AND last_error IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+            [channel],
+        )
+        retrying = self._read(
+            "SELECT COUNT(*) FROM digests WHERE channel = ? AND status = 'pending'"
+            " AND last_error IS NOT NULL",
+            [channel],
+        )[0][0]
+        last_error, next_attempt = failing[0] if failing else (None, None)
         return ChannelTotals(
-            pending=pending,
+            pending=len(self.pending(channel, rule_ids)),
             sent=by_status.get("sent", 0),
             dead=by_status.get("dead", 0),
+            retrying=retrying,
             last_sent=self.last_sent(channel),
+            last_error=last_error,
+            next_attempt_at=_time_or_none(next_attempt),
         )
 
     def close(self) -> None:
@@ -378,8 +449,15 @@ def _stored_match(row: Sequence[Any]) -> StoredMatch:
     )
 
 
+_DIGEST_COLUMNS = (
+    "id, channel, created_at, status, attempts, document, last_error, sent_at,"
+    " next_attempt_at, first_failure_at"
+)
+
+
 def _digest_record(row: Sequence[Any]) -> DigestRecord:
-    digest_id, channel, created_at, status, attempts, document, last_error, sent_at = row
+    digest_id, channel, created_at, status, attempts, document, last_error, *times = row
+    sent_at, next_attempt_at, first_failure_at = (_time_or_none(value) for value in times)
     return DigestRecord(
         id=digest_id,
         channel=channel,
@@ -388,5 +466,16 @@ def _digest_record(row: Sequence[Any]) -> DigestRecord:
         attempts=attempts,
         document=json.loads(document),
         last_error=last_error,
-        sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
+        sent_at=sent_at,
+        next_attempt_at=next_attempt_at,
+        first_failure_at=first_failure_at,
     )
+
+
+def _utc(moment: datetime) -> str:
+    """Times are stored in UTC, so that they also sort as text."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -1,0 +1,195 @@
+"""The durable outbox: backoff (pure), and retries over a real SQLite file and a real folder."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from worker.articles import Article
+from worker.config import Config, RetrySettings, load_config
+from worker.match import Hit, Match
+from worker.notify import Clients, DeliveryError
+from worker.outbox import Outbox, next_attempt
+from worker.rules import Keywords, Rule, RuleSet
+from worker.store import SqliteStore
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+RULES = RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),))
+DEFAULT = RetrySettings()
+
+
+@pytest.mark.parametrize(
+    ("attempts", "delay"),
+    [
+        (1, timedelta(seconds=5)),
+        (2, timedelta(minutes=1)),
+        (3, timedelta(minutes=5)),
+        (4, timedelta(minutes=30)),
+        (5, timedelta(hours=2)),
+        (6, timedelta(hours=6)),
+        (7, timedelta(hours=6)),  # the last delay repeats
+    ],
+)
+def test_default_backoff(attempts: int, delay: timedelta) -> None:
+    temporary = DeliveryError("503 Service Unavailable")
+    assert next_attempt(DEFAULT, temporary, attempts, T0, T0, spread=0.5) == T0 + delay
+
+
+def test_jitter_spreads_the_delay_by_up_to_a_fifth() -> None:
+    temporary = DeliveryError("timed out")
+    earliest = next_attempt(DEFAULT, temporary, 2, T0, T0, spread=0.0)
+    latest = next_attempt(DEFAULT, temporary, 2, T0, T0, spread=0.999999)
+    assert earliest == T0 + timedelta(seconds=48)
+    assert latest is not None
+    assert latest.replace(microsecond=0) == T0 + timedelta(seconds=71)
+
+
+def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:
+    busy = DeliveryError("429 Too Many Requests", retry_after=120)
+    assert next_attempt(DEFAULT, busy, 1, T0, T0, spread=0.5) == T0 + timedelta(minutes=2)
+    soon = DeliveryError("429 Too Many Requests", retry_after=1)
+    assert next_attempt(DEFAULT, soon, 1, T0, T0, spread=0.5) == T0 + timedelta(seconds=5)
+
+
+def test_permanent_failures_and_the_limit_give_up() -> None:
+    assert next_attempt(DEFAULT, DeliveryError("400", permanent=True), 1, T0, T0, 0.5) is None
+    late = T0 + timedelta(hours=20)
+    assert next_attempt(DEFAULT, DeliveryError("503"), 9, T0, late, 0.5) is None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def project(root: Path, retry: str) -> Config:
+    (root / "inbox").mkdir()
+    (root / "rules").mkdir()
+    text = f"""\
+        watch: [{{path: inbox}}]
+        channels:
+          local: {{type: file, path: out, retry: {retry}}}
+          other: {{type: file, path: other-out}}
+        """
+    (root / "config.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_config(root / "config.yaml", {})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "state.db")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[Clients]:
+    with httpx.Client() as http:
+        yield Clients(http=http, tls=ssl.create_default_context())
+
+
+def add_article(store: SqliteStore, n: int) -> None:
+    article = Article(f"a{n}", f"Gas deal {n}", "China buys gas.", date(2024, 5, n), f"/in/{n}")
+    store.add_article(article, T0)
+    store.add_matches(article.id, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+
+
+def digests(folder: Path) -> list[dict[str, Any]]:
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [json.loads(path.read_text(encoding="utf-8")) for path in files]
+
+
+def titles(folder: Path) -> list[str]:
+    return [item["article"]["title"] for d in digests(folder) for item in d["items"]]
+
+
+def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s, 1m], jitter: 0}")
+    clock = Clock()
+    outbox = Outbox(config.channels, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("a file where the folder should be", encoding="utf-8")
+    add_article(store, 1)
+    failed = outbox.send("local")
+    assert (failed.failed, failed.retry_at) == (True, T0 + timedelta(seconds=5))
+    (first,) = store.unsent_digests("local")
+
+    add_article(store, 2)
+    clock.advance(1)
+    waiting = outbox.send("local")  # not due yet: nothing is tried, nothing new is built
+    assert (waiting.sent, waiting.retry_at) == (0, T0 + timedelta(seconds=5))
+    assert [d.id for d in store.unsent_digests("local")] == [first.id]
+
+    (tmp_path / "out").unlink()  # the receiver is back
+    clock.advance(5)
+    delivered = outbox.send("local", new=False)
+    assert (delivered.sent, delivered.failed) == (2, False)  # the digest owed went out after it
+    assert digests(tmp_path / "out")[0]["digest_id"] == first.id
+    assert titles(tmp_path / "out") == ["Gas deal 1", "Gas deal 2"]
+    assert outbox.send("local").sent == 0
+
+
+def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], give_up_after: 20s, jitter: 0}")
+    clock = Clock()
+    outbox = Outbox(config.channels, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    outcomes = []
+    for _ in range(5):  # at 0, 5, 10, 15 and 20 s; a retry at 25 s would pass the limit
+        outcomes.append(outbox.send("local"))
+        clock.advance(5)
+    assert [o.dead for o in outcomes] == [0, 0, 0, 0, 1]
+    totals = store.channel_totals("local", ["gas"])
+    assert (totals.dead, totals.pending, totals.retrying) == (1, 0, 0)
+    assert totals.last_error is not None
+    assert "cannot write to" in totals.last_error
+    assert outbox.send("local").sent == 0  # dead: not tried again by itself
+
+    (tmp_path / "out").unlink()
+    assert outbox.revive("local") == 1
+    assert outbox.send("local").sent == 1
+    assert titles(tmp_path / "out") == ["Gas deal 1"]
+
+
+def test_a_failing_channel_does_not_stop_another(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s]}")
+    outbox = Outbox(config.channels, lambda: RULES, store, clients, Clock())
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    assert outbox.send("local").failed
+    assert outbox.send("other").sent == 1
+    assert titles(tmp_path / "other-out") == ["Gas deal 1"]
+
+
+def test_preview_builds_the_digest_and_marks_nothing(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    outbox = Outbox(config.channels, lambda: RULES, store, clients, Clock())
+    assert outbox.preview("local") is None
+    add_article(store, 1)
+    preview = outbox.preview("local")
+    assert preview is not None
+    assert preview["counts"]["articles"] == 1
+    assert outbox.send("local").sent == 1
+    assert digests(tmp_path / "out")[0]["digest_id"] == preview["digest_id"]

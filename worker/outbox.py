@@ -1,0 +1,205 @@
+"""The durable outbox: each digest is stored before it is sent, and retried until delivered.
+
+A digest is written to the store with the matches it covers before the first attempt,
+and marked sent only once the receiver took it. A failed attempt is tried again after a
+growing delay, across restarts; after `give_up_after` (or at once, when the receiver
+refused it for good) the digest is dead until `wirewatch digest --retry-dead`.
+Within a channel digests go out in order: a digest waiting for a retry holds back the
+next one. Channels never wait for each other: each has its own lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from worker.config import Channel, RetrySettings
+from worker.digest import build_digest
+from worker.notify import Clients, DeliveryError, notifier_for
+from worker.render import render
+from worker.rules import RuleSet
+from worker.store import DigestRecord, Store
+
+__all__ = ["Outbox", "Outcome", "channel_rule_ids", "next_attempt"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one send of a channel came to."""
+
+    sent: int = 0  # digests delivered
+    failed: bool = False  # an attempt failed
+    retry_at: datetime | None = None  # when the digest now waiting is due again
+    dead: int = 0  # digests given up on
+
+    def __add__(self, later: Outcome) -> Outcome:
+        return Outcome(
+            sent=self.sent + later.sent,
+            failed=self.failed or later.failed,
+            retry_at=later.retry_at or self.retry_at,
+            dead=self.dead + later.dead,
+        )
+
+
+def next_attempt(
+    retry: RetrySettings,
+    error: DeliveryError,
+    attempts: int,
+    first_failure: datetime,
+    now: datetime,
+    spread: float,
+) -> datetime | None:
+    """When to try again after `attempts` failed attempts; None to give up.
+
+    `spread` is a number in [0, 1) that varies the delay by up to ±`retry.jitter`, so
+    that many digests failing together are not all retried at the same moment.
+    """
+    if error.permanent:
+        return None
+    delay = retry.delays[min(attempts, len(retry.delays)) - 1]
+    delay *= 1 + retry.jitter * (2 * spread - 1)
+    if error.retry_after is not None:
+        delay = max(delay, timedelta(seconds=error.retry_after))
+    due = now + delay
+    return None if due - first_failure > retry.give_up_after else due
+
+
+def channel_rule_ids(channel: Channel, rules: RuleSet) -> list[str]:
+    """The rules whose matches go to `channel`: all, or those named by id or `tag:NAME`."""
+    if channel.rules is None:
+        return [rule.id for rule in rules.rules]
+    wanted = set(channel.rules)
+    return [
+        rule.id
+        for rule in rules.rules
+        if rule.id in wanted or any(f"tag:{tag}" in wanted for tag in rule.tags)
+    ]
+
+
+class Outbox:
+    """Builds, stores and delivers the digests of every channel (the per-delivery boundary)."""
+
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        rules: Callable[[], RuleSet],
+        store: Store,
+        clients: Clients,
+        clock: Clock,
+        spread: Callable[[], float] = random.random,
+    ) -> None:
+        self._channels = channels
+        self._rules = rules
+        self._store = store
+        self._clients = clients
+        self._clock = clock
+        self._spread = spread
+        self._locks = {name: threading.Lock() for name in channels}
+        # A digest due while an older one waited for a retry goes out once that one has.
+        self._owed: set[str] = set()
+
+    def send(self, name: str, new: bool = True) -> Outcome:
+        """Deliver the channel's digests that are due and, with `new`, one of its new matches."""
+        with self._locks[name]:
+            due = self._deliver_due(name)
+            if due.retry_at is not None:  # the new digest goes out after the one waiting
+                if new:
+                    self._owed.add(name)
+                return due
+            if not (new or name in self._owed):
+                return due
+            self._owed.discard(name)
+            return due + self._send_new(name)
+
+    def revive(self, name: str) -> int:
+        """Make the channel's dead digests due again; how many there were."""
+        return self._store.revive_dead(name, self._clock())
+
+    def _deliver_due(self, name: str) -> Outcome:
+        """Older digests first; stop at one that waits for a retry (a dead one is passed)."""
+        total = Outcome()
+        for record in self._store.unsent_digests(name):
+            if record.next_attempt_at is not None and record.next_attempt_at > self._clock():
+                return total + Outcome(retry_at=record.next_attempt_at)
+            total += self._attempt(record)
+            if total.retry_at is not None:
+                return total
+        return total
+
+    def preview(self, name: str) -> dict[str, Any] | None:
+        """The digest of the channel's new matches, as it would be sent now; None if none."""
+        return self._build(name)[0]
+
+    def _build(self, name: str) -> tuple[dict[str, Any] | None, list[int]]:
+        rules = self._rules()
+        pending = self._store.pending(name, channel_rule_ids(self._channels[name], rules))
+        if not pending:
+            return None, []
+        document = build_digest(name, pending, rules, self._clock(), self._store.last_sent(name))
+        return document, [match.id for match in pending]
+
+    def _send_new(self, name: str) -> Outcome:
+        document, match_ids = self._build(name)
+        if document is None:
+            log.debug("channel %s: nothing new to send", name)
+            return Outcome()
+        created = datetime.fromisoformat(document["generated_at"])
+        record = DigestRecord(document["digest_id"], name, created, "pending", 0, document)
+        if not self._store.create_digest(record, match_ids):
+            log.info("channel %s: another process took these matches; nothing to send", name)
+            return Outcome()
+        return self._attempt(record)
+
+    def _attempt(self, record: DigestRecord) -> Outcome:
+        channel = self._channels[record.channel]
+        try:
+            notifier_for(channel, self._clients).deliver(record.document, render(record.document))
+        except DeliveryError as error:
+            return self._failed(record, error)
+        except Exception as error:  # a fault of ours must not lose the digest: retry it
+            log.exception("channel %s: digest %s", record.channel, record.id)
+            return self._failed(record, DeliveryError(f"{type(error).__name__}: {error}"))
+        self._store.mark_sent(record.id, self._clock())
+        counts = record.document["counts"]
+        log.info(
+            "channel %s: digest %s sent (%d articles, %d matches)",
+            record.channel,
+            record.id,
+            counts["articles"],
+            counts["matches"],
+        )
+        return Outcome(sent=1)
+
+    def _failed(self, record: DigestRecord, error: DeliveryError) -> Outcome:
+        now = self._clock()
+        retry = self._channels[record.channel].retry
+        first = record.first_failure_at or now
+        due = next_attempt(retry, error, record.attempts + 1, first, now, self._spread())
+        self._store.record_failure(record.id, str(error), now, due)
+        if due is not None:
+            log.warning(
+                "channel %s: digest %s not delivered: %s; next attempt at %s",
+                record.channel,
+                record.id,
+                error,
+                due.isoformat(timespec="seconds"),
+            )
+            return Outcome(failed=True, retry_at=due)
+        log.error(
+            "channel %s: digest %s not delivered, given up: %s;"
+            " 'wirewatch digest --retry-dead %s' sends it again",
+            record.channel,
+            record.id,
+            error,
+            record.channel,
+        )
+        return Outcome(failed=True, dead=1)

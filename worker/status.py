@@ -1,0 +1,63 @@
+"""What `wirewatch status` shows: articles, failures, matches and each channel's deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from worker.config import Config
+from worker.outbox import channel_rule_ids
+from worker.rules import RuleSet
+from worker.store import Store
+
+__all__ = ["status_report", "status_text"]
+
+
+def status_report(store: Store, config: Config, rules: RuleSet) -> dict[str, Any]:
+    """The `status --json` document (its shape is documented in the README)."""
+    counts = store.counts()
+    channels = {}
+    for name, channel in config.channels.items():
+        totals = store.channel_totals(name, channel_rule_ids(channel, rules))
+        channels[name] = {
+            "pending": totals.pending,
+            "sent": totals.sent,
+            "dead": totals.dead,
+            "last_sent": _iso(totals.last_sent),
+            "retrying": totals.retrying,
+            "next_attempt": _iso(totals.next_attempt_at),
+            "last_error": totals.last_error,
+        }
+    return {
+        "articles": {"ingested": counts["ingested"], "failed": counts["failed"]},
+        "failures": [{"path": f.path, "reason": f.error} for f in store.failures()],
+        "matches": counts["matches"],
+        "channels": channels,
+    }
+
+
+def status_text(report: dict[str, Any]) -> str:
+    """The report for a person to read."""
+    articles = report["articles"]
+    lines = [
+        f"articles: {articles['ingested']} ingested, {articles['failed']} failed files",
+        f"matches:  {report['matches']}",
+    ]
+    lines += [f"  failed: {f['path']}: {f['reason']}" for f in report["failures"]]
+    for name, channel in report["channels"].items():
+        lines.append(
+            f"channel {name}: {channel['pending']} matches pending, {channel['sent']} digests"
+            f" sent, {channel['dead']} dead, last sent {channel['last_sent'] or 'never'}"
+        )
+        if channel["retrying"]:
+            retrying, due = channel["retrying"], channel["next_attempt"]
+            lines.append(f"  {retrying} digests waiting for a retry, next attempt {due}")
+        if channel["last_error"]:
+            lines.append(f"  last error: {channel['last_error']}")
+        if channel["dead"]:
+            lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
+    return "\n".join(lines)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
