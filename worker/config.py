@@ -83,6 +83,15 @@ def _duration(value: object) -> object:
     return parse_duration(value)
 
 
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        message = f"unknown time zone '{name}'; use a name like 'Europe/Berlin' or 'UTC'"
+        raise ValueError(message) from None
+    return name
+
+
 def _valid_schedule(text: str) -> str:
     return parse_schedule(text).text
 
@@ -112,6 +121,7 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
 ScheduleText = Annotated[str, AfterValidator(_valid_schedule)]
+ZoneName = Annotated[str, AfterValidator(_known_zone)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
 ChannelName = Annotated[str, AfterValidator(_channel_name)]
 
@@ -146,6 +156,7 @@ class RetrySettings(_Model):
 
 class _ChannelBase(_Model):
     schedule: ScheduleText = "every 1h"
+    timezone: ZoneName | None = None  # the config's when not given
     retry: RetrySettings = RetrySettings()
     rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
     max_items: int | None = Field(default=None, gt=0)
@@ -201,7 +212,7 @@ class Config(_Model):
     """config.yaml: where articles arrive, where the rules are, and where digests go."""
 
     state: str = "var/wirewatch.db"
-    timezone: str = "UTC"
+    timezone: ZoneName = "UTC"
     watch: tuple[WatchFolder, ...] = Field(min_length=1)
     rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
         default=(Path("rules"),), min_length=1, validate_default=True
@@ -218,16 +229,6 @@ class Config(_Model):
         if "://" in state:
             raise ValueError("database URLs are not supported yet; give the path of a SQLite file")
         return state
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            message = f"unknown time zone '{name}'; use a name like 'Europe/Berlin' or 'UTC'"
-            raise ValueError(message) from None
-        return name
 
     @field_validator("rules", mode="before")
     @classmethod
@@ -250,6 +251,10 @@ class Config(_Model):
     def tz(self) -> ZoneInfo:
         """The time zone of schedules and dates shown."""
         return ZoneInfo(self.timezone)
+
+    def zone_of(self, channel: Channel) -> ZoneInfo:
+        """The time zone of a channel's schedule and of the times its digests show."""
+        return ZoneInfo(channel.timezone or self.timezone)
 
     @property
     def state_path(self) -> Path:

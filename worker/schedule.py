@@ -35,7 +35,7 @@ class Schedule:
     def trigger(self, timezone: ZoneInfo) -> BaseTrigger:
         """The APScheduler trigger for this schedule in `timezone`."""
         if self.cron is not None:
-            return CronTrigger.from_crontab(self.cron, timezone=timezone)
+            return _cron_trigger(self.cron, timezone)
         return IntervalTrigger(seconds=self.every.total_seconds(), timezone=timezone)
 
     @property
@@ -46,9 +46,75 @@ class Schedule:
         """The first time this schedule fires after `last_run` (an aware datetime)."""
         if self.cron is None:
             return last_run + self.every
-        fire: datetime | None = self.trigger(timezone).get_next_fire_time(None, last_run)
+        fire: datetime | None = self.trigger(timezone).get_next_fire_time(last_run, last_run)
         assert fire is not None  # a valid crontab always fires again
         return fire
+
+
+class _CronOncePerSlot(CronTrigger):  # type: ignore[misc]  # APScheduler has no type hints
+    """A cron trigger that fires once for a wall-clock time the clocks go back over.
+
+    When summer time ends, 02:30 comes twice; a digest due at 02:30 is sent at the first.
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        if fire is None or previous_fire_time is None:
+            return fire
+        again = previous_fire_time.astimezone(fire.tzinfo).replace(tzinfo=None)
+        if fire.replace(tzinfo=None) == again:
+            fire = super().get_next_fire_time(fire, fire)
+        return fire
+
+
+def _cron_trigger(line: str, timezone: ZoneInfo) -> CronTrigger:
+    minute, hour, day, month, weekday = line.split()
+    return _CronOncePerSlot(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_weekday_names(weekday),
+        timezone=timezone,
+    )
+
+
+# Cron counts weekdays from Sunday (0, and 7 too); APScheduler 3 counts from Monday,
+# and its from_crontab passes the numbers through (agronholm/apscheduler#286), so
+# "1-5" would mean Tuesday to Saturday. Naming the days says what cron means.
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_WEEKDAY_ITEM = re.compile(r"(\*|\w+)(?:-(\w+))?(?:/(\d+))?")
+
+
+def _weekday_names(field: str) -> str:
+    """A cron day-of-week field (`1-5`, `0,6`, `*/2`, `sun`) as APScheduler day names."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        days |= _weekdays_of(item)
+    return ",".join(_DAY_NAMES[day] for day in sorted(days))
+
+
+def _weekdays_of(item: str) -> set[int]:
+    found = _WEEKDAY_ITEM.fullmatch(item)
+    if not found:
+        raise ValueError(f"'{item}' is not a day of the week; use 0-7 or sun-sat")
+    first, last, step = found.groups()
+    start, end = (0, 6) if first == "*" else (_weekday(first), _weekday(last or first))
+    if end < start:
+        raise ValueError(f"'{item}' runs backwards; write the earlier day first")
+    return {day % 7 for day in range(start, end + 1, int(step or 1))}
+
+
+def _weekday(text: str) -> int:
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    if text[:3] in _DAY_NAMES:
+        return _DAY_NAMES.index(text[:3])
+    raise ValueError(f"'{text}' is not a day of the week; use 0-7 or sun-sat")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -79,7 +145,7 @@ def parse_schedule(text: str) -> Schedule:
             "'every 15m' (s, m, h, d) or 'immediate'"
         )
     try:
-        CronTrigger.from_crontab(value, timezone=ZoneInfo("UTC"))
+        _cron_trigger(value, ZoneInfo("UTC"))
     except ValueError as error:
         raise ValueError(f"'{value}' is not a valid cron line: {error}") from None
     return Schedule(text=value, cron=value)

@@ -45,11 +45,11 @@ class DigestScheduler:
         config = self._pipeline.config
         now = self._clock()
         for name, channel in config.channels.items():
-            schedule = channel.schedule_spec
-            due_now = _due_at_start(schedule, self._pipeline.store.last_run(name), now, config.tz)
+            schedule, zone = channel.schedule_spec, config.zone_of(channel)
+            due_now = _due_at_start(schedule, self._pipeline.store.last_run(name), now, zone)
             self._scheduler.add_job(
                 self._scheduled,
-                trigger=schedule.trigger(config.tz),
+                trigger=schedule.trigger(zone),
                 args=[name, not schedule.immediate],
                 id=f"digest:{name}",
                 name=f"digest for {name}",

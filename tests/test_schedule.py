@@ -1,0 +1,172 @@
+"""Schedules: parsing, and when the real APScheduler triggers fire, with the clock in hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from worker.schedule import Schedule, parse_duration, parse_schedule
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def fire_times(schedule: str, zone: ZoneInfo, start: datetime, count: int) -> list[str]:
+    """The next `count` fire times after `start`, as local wall-clock times with offsets,
+    asked for the way the scheduler asks: each just after the one before has fired."""
+    trigger = parse_schedule(schedule).trigger(zone)
+    previous, now, found = None, start.astimezone(zone), []
+    for _ in range(count):
+        fire = trigger.get_next_fire_time(previous, now)
+        wall_clock = fire.astimezone(UTC).astimezone(zone)  # the time a clock on the wall shows
+        found.append(wall_clock.strftime("%a %m-%d %H:%M%z"))
+        previous, now = fire, (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(zone)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("schedule", "zone", "start", "expected"),
+    [
+        (  # the clocks go forward in Berlin on 29 March: 08:00 stays 08:00
+            "0 8 * * *",
+            BERLIN,
+            datetime(2026, 3, 28, 9, 0, tzinfo=UTC),
+            ["Sun 03-29 08:00+0200", "Mon 03-30 08:00+0200"],
+        ),
+        (  # and back on 25 October
+            "0 8 * * *",
+            BERLIN,
+            datetime(2026, 10, 24, 9, 0, tzinfo=UTC),
+            ["Sun 10-25 08:00+0100", "Mon 10-26 08:00+0100"],
+        ),
+        (  # 02:30 comes twice when the clocks go back: one digest, not two
+            "30 2 * * *",
+            BERLIN,
+            datetime(2026, 10, 24, 12, 0, tzinfo=UTC),
+            ["Sun 10-25 02:30+0200", "Mon 10-26 02:30+0100"],
+        ),
+        (  # 02:30 does not exist when they go forward: sent as soon as it has passed
+            "30 2 * * *",
+            BERLIN,
+            datetime(2026, 3, 28, 12, 0, tzinfo=UTC),
+            ["Sun 03-29 03:30+0200", "Mon 03-30 02:30+0200"],
+        ),
+        (
+            "0 8 * * *",
+            NEW_YORK,
+            datetime(2026, 3, 7, 14, 0, tzinfo=UTC),
+            ["Sun 03-08 08:00-0400", "Mon 03-09 08:00-0400"],
+        ),
+        (
+            "30 1 * * *",
+            NEW_YORK,
+            datetime(2026, 10, 31, 12, 0, tzinfo=UTC),
+            ["Sun 11-01 01:30-0400", "Mon 11-02 01:30-0500"],
+        ),
+        (  # weekdays as cron means them: Monday to Friday, across New York's change
+            "0 8 * * 1-5",
+            NEW_YORK,
+            datetime(2026, 10, 30, 14, 0, tzinfo=UTC),
+            ["Mon 11-02 08:00-0500", "Tue 11-03 08:00-0500"],
+        ),
+        (
+            "0 9 * * 0",
+            BERLIN,
+            datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            ["Sun 11-29 09:00+0100", "Sun 12-06 09:00+0100"],
+        ),
+        (
+            "0 9 * * 7",
+            BERLIN,
+            datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            ["Sun 11-29 09:00+0100", "Sun 12-06 09:00+0100"],
+        ),
+        (
+            "0 9 * * sat,sun",
+            BERLIN,
+            datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            ["Sat 11-28 09:00+0100", "Sun 11-29 09:00+0100"],
+        ),
+    ],
+)
+def test_cron_fires_at_local_times(
+    schedule: str, zone: ZoneInfo, start: datetime, expected: list[str]
+) -> None:
+    assert fire_times(schedule, zone, start, len(expected)) == expected
+
+
+def test_weekdays_skip_the_weekend() -> None:
+    days = fire_times("0 8 * * 1-5", BERLIN, datetime(2026, 11, 20, 12, 0, tzinfo=UTC), 5)
+    assert [day[:3] for day in days] == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+
+
+def test_hourly_cron_goes_on_through_the_changes() -> None:
+    start = datetime(2026, 10, 24, 23, 30, tzinfo=UTC)
+    assert fire_times("0 * * * *", BERLIN, start, 4) == [
+        "Sun 10-25 02:00+0200",
+        "Sun 10-25 03:00+0100",  # the repeated 02:00 is not a second slot
+        "Sun 10-25 04:00+0100",
+        "Sun 10-25 05:00+0100",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "cron", "interval"),
+    [
+        ("0 8 * * 1-5", "0 8 * * 1-5", None),
+        ("every 15m", None, timedelta(minutes=15)),
+        ("every 2h", None, timedelta(hours=2)),
+        ("every 30s", None, timedelta(seconds=30)),
+        ("Every 1d", None, timedelta(days=1)),
+        ("immediate", None, None),
+    ],
+)
+def test_parse_schedule(text: str, cron: str | None, interval: timedelta | None) -> None:
+    schedule = parse_schedule(text)
+    assert (schedule.cron, schedule.interval) == (cron, interval)
+    assert schedule.immediate is (text == "immediate")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hourly", "'hourly' is not a schedule; use a 5-field cron line like '0 8 * * 1-5', "),
+        ("every 0m", "'every 0m' is not a period; write a number above 0 and a unit"),
+        ("every fortnight", "'every fortnight' is not a period"),
+        ("0 25 * * *", "'0 25 * * *' is not a valid cron line"),
+        ("0 8 * * 5-1", "'0 8 * * 5-1' is not a valid cron line: '5-1' runs backwards"),
+        ("0 8 * * funday", "'0 8 * * funday' is not a valid cron line: 'funday' is not a day"),
+    ],
+)
+def test_bad_schedules_say_what_to_write(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + message.replace("*", r"\*")):
+        parse_schedule(text)
+
+
+@pytest.mark.parametrize(
+    ("last_run", "due"),
+    [
+        # down since 07:59 on Monday, back at 10:00 on Wednesday: Monday's slot is due once
+        (datetime(2026, 11, 23, 6, 59, tzinfo=UTC), datetime(2026, 11, 23, 7, 0, tzinfo=UTC)),
+        # it ran at 08:00 today: the next slot is tomorrow
+        (datetime(2026, 11, 24, 7, 0, tzinfo=UTC), datetime(2026, 11, 25, 7, 0, tzinfo=UTC)),
+    ],
+)
+def test_next_due_after_the_last_run(last_run: datetime, due: datetime) -> None:
+    assert parse_schedule("0 8 * * *").next_due(last_run, BERLIN) == due
+
+
+def test_durations() -> None:
+    assert parse_duration("0.5s") == timedelta(milliseconds=500)
+    assert parse_duration(" 6h ") == timedelta(hours=6)
+    with pytest.raises(ValueError, match="'5 minutes' is not a duration"):
+        parse_duration("5 minutes")
+
+
+def test_immediate_and_every_are_intervals() -> None:
+    assert Schedule("immediate").every == timedelta(seconds=2)
+    assert parse_schedule("every 5m").next_due(
+        datetime(2026, 11, 24, 9, 0, tzinfo=UTC), BERLIN
+    ) == datetime(2026, 11, 24, 9, 5, tzinfo=UTC)
