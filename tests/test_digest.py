@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from worker.articles import Article
-from worker.digest import build_digest, summary_of
+from worker.digest import build_digest
 from worker.match import Hit
 from worker.render import render
 from worker.rules import Keywords, Participant, ParticipantCondition, Rule, RuleSet
@@ -75,9 +75,12 @@ def test_digest_id_is_stable_for_the_same_matches() -> None:
     assert first["digest_id"] != other["digest_id"]
 
 
-def test_summary_is_the_sentence_around_the_match() -> None:
-    assert summary_of(BODY, [GAS]) == "Putin spoke about gas exports to China."
-    assert summary_of(BODY, []) == "Talks began."
+def test_items_carry_a_summary_with_its_highlights() -> None:
+    digest = build_digest("local", MATCHES, RULES, NOW, None)
+    leaders = digest["items"][0]
+    assert leaders["summary"] == BODY
+    (span,) = leaders["highlights"]
+    assert leaders["summary"][span[0] : span[1]] == "Putin"
 
 
 def test_rendered_html_escapes_article_text() -> None:

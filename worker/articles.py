@@ -22,6 +22,8 @@ import yaml
 from bs4 import BeautifulSoup, Tag
 from charset_normalizer import from_bytes
 
+from worker.sentences import first_sentence, sentence_spans
+
 __all__ = ["SUFFIXES", "Article", "Parsed", "parse_date", "parse_file"]
 
 
@@ -195,9 +197,6 @@ def _replace(draft: _Draft, **changes: Any) -> _Draft:
 _DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})[ \t]*")
 _BREADCRUMB = re.compile(r"[»›]|\s[>/|]\s|^home\b", re.IGNORECASE)
 _SITE_NAME = re.compile(r"(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
-# The end of a sentence: punctuation, maybe a closing quote, a space, then a capital.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-ZА-ЯЁ0-9])")
-_ABBREVIATION = re.compile(r"\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gen|Sen|Rep|No|vs)\.$")
 
 
 def _read_txt(data: bytes) -> tuple[list[_Draft], list[str]]:
@@ -239,7 +238,7 @@ def _reads_as_headline(line: str) -> bool:
         2 <= len(words) <= 25
         and len(line) <= 160
         and line[-1] not in ".,;:"
-        and not _SENTENCE_BREAK.search(line)
+        and len(sentence_spans(line)) == 1
     )
 
 
@@ -250,14 +249,6 @@ def _opening(paragraph: str) -> str:
         return sentence.rstrip(".")
     cut = sentence[:_TITLE_LIMIT].rsplit(" ", 1)[0].rstrip(",;:—–- ")
     return cut + "…"
-
-
-def first_sentence(text: str) -> str:
-    """Text up to the first sentence break that does not follow an abbreviation."""
-    for found in _SENTENCE_BREAK.finditer(text):
-        if not _ABBREVIATION.search(text[: found.start()].rstrip("\"”’')]")):
-            return text[: found.start()].strip()
-    return text.strip()
 
 
 # --- .md -------------------------------------------------------------------------------

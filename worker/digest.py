@@ -7,23 +7,20 @@ the templates need). It is stored before delivery and every retry sends it uncha
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from worker.match import Hit
 from worker.rules import RuleSet
 from worker.store import StoredMatch
+from worker.summary import summarize
 
-__all__ = ["build_digest", "summary_of"]
+__all__ = ["build_digest", "digest_id"]
 
 Document = dict[str, Any]
 
 _PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’')]))\s+|\n+")
-_SUMMARY_LIMIT = 320
 
 
 def build_digest(
@@ -62,6 +59,7 @@ def _section_key(match: StoredMatch, rules: RuleSet) -> tuple[int, int, int]:
 
 def _item(match: StoredMatch, rules: RuleSet) -> dict[str, Any]:
     article = match.article
+    summary = summarize(article.body, match.hits)
     names = dict.fromkeys(
         rules.participants[h.participant].name
         for h in match.hits
@@ -80,7 +78,8 @@ def _item(match: StoredMatch, rules: RuleSet) -> dict[str, Any]:
         },
         "participants": list(names),
         "terms": list(terms),
-        "summary": summary_of(article.body, match.hits),
+        "summary": summary.text,
+        "highlights": [list(span) for span in summary.highlights],
     }
 
 
@@ -105,21 +104,3 @@ def _rule_sections(matches: Sequence[StoredMatch], rules: RuleSet) -> list[dict[
         rule = rules.rule(rule_id)
         sections.append({"id": rule.id, "title": rule.title or rule.id, "priority": rule.priority})
     return sections
-
-
-def summary_of(body: str, hits: Sequence[Hit]) -> str:
-    """The sentence around the first hit in the body, or the opening sentence."""
-    body_hits = [hit for hit in hits if hit.field == "body"]
-    at = body_hits[0].start if body_hits else 0
-    start = 0
-    for boundary in _SENTENCE_END.finditer(body):
-        if boundary.start() >= at:
-            sentence = body[start : boundary.start()]
-            break
-        start = boundary.end()
-    else:
-        sentence = body[start:]
-    sentence = " ".join(sentence.split())
-    if len(sentence) > _SUMMARY_LIMIT:
-        sentence = sentence[:_SUMMARY_LIMIT].rsplit(" ", 1)[0] + " …"
-    return sentence

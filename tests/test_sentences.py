@@ -1,0 +1,48 @@
+"""Sentence boundaries: abbreviations, numbers, quotations and paragraphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.sentences import first_sentence, sentence_spans
+
+
+# Each ¦ marks where a sentence ends.
+@pytest.mark.parametrize(
+    "marked",
+    [
+        "Talks began. ¦Putin spoke.",
+        "Mr. Lavrov met U.S. envoys. ¦They talked.",
+        "He met U.N. officials. ¦Then he left.",
+        "J. Smith wrote. ¦He left.",
+        "Talks began on Feb. 2 in Beijing. ¦They ended.",
+        "In Feb. ¦The talks started.",
+        "See No. 5 for it. ¦Done.",
+        "Is it over? ¦No. ¦It goes on!",
+        "Growth was 5.2 percent. ¦Exports rose.",
+        "Trade was US$123 billion. ¦It grew.",
+        "“We agree. We will act,” Xi said. ¦Putin nodded.",
+        '"We agree. We act," Xi said. ¦Putin nodded.',
+        "He said: “We agree.” ¦Then he left.",
+        '"Enough!" he said. ¦Then he left.',
+        "Putin’s visit began. ¦Xi’s welcome followed.",
+        "A headline\n\n¦The text. ¦More text.",
+        "Путин прибыл в Пекин. ¦Си Цзиньпин встретил его.",
+        "One line\nwrapped by hand. ¦Next.",
+    ],
+)
+def test_sentences(marked: str) -> None:
+    text = marked.replace("¦", "")
+    expected = [part.strip() for part in marked.split("¦")]
+    assert [text[start:end] for start, end in sentence_spans(text)] == expected
+
+
+def test_blank_text_has_no_sentences() -> None:
+    assert sentence_spans("  \n ") == []
+
+
+def test_first_sentence() -> None:
+    assert first_sentence("Mr. Lavrov met U.S. envoys. They talked.") == (
+        "Mr. Lavrov met U.S. envoys."
+    )
+    assert first_sentence("") == ""
