@@ -403,6 +403,20 @@ def test_a_server_that_offers_no_login_is_permanent(
     assert caught.value.permanent
 
 
+def test_no_login_method_in_common_is_permanent(
+    smtp_server: Callable[..., Server], certificates: Certificates
+) -> None:
+    server = smtp_server(
+        authenticator=check_login,
+        tls_context=certificates.server,
+        auth_exclude_mechanism=["LOGIN", "PLAIN"],
+    )
+    channel = email_channel(server.port, security="starttls", username=LOGIN, password=PASSWORD)
+    with pytest.raises(DeliveryError, match="No suitable authentication method") as caught:
+        send(channel, certificates.client)
+    assert caught.value.permanent
+
+
 def test_try_later_is_temporary_and_the_next_attempt_delivers(
     smtp_server: Callable[..., Server],
 ) -> None:

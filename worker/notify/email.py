@@ -153,8 +153,6 @@ def _delivery_error(error: smtplib.SMTPException | OSError, smtp: Smtp) -> Deliv
     if isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
         return _refused(error, smtp)
     where = _where(smtp)
-    if isinstance(error, smtplib.SMTPNotSupportedError):
-        return DeliveryError(f"{where}: {error}", permanent=True)
     if isinstance(error, ssl.SSLCertVerificationError):
         return DeliveryError(
             f"the certificate of {where} failed verification ({error.verify_message}); "
@@ -168,9 +166,11 @@ def _delivery_error(error: smtplib.SMTPException | OSError, smtp: Smtp) -> Deliv
         return DeliveryError(f"{where} did not answer within {smtp.timeout_seconds:g} seconds")
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return DeliveryError(f"{where} closed the connection")
-    if isinstance(error, OSError):
-        return DeliveryError(f"cannot reach {where}: {error.strerror or error}")
-    return DeliveryError(f"{where}: {error}")
+    if isinstance(error, smtplib.SMTPException):
+        # smtplib's other errors are mismatches between the server and the settings:
+        # no login method in common, no SMTPUTF8 for a non-ASCII address.
+        return DeliveryError(f"{where}: {error}", permanent=True)
+    return DeliveryError(f"cannot reach {where}: {error.strerror or error}")
 
 
 def _refused(
