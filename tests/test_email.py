@@ -549,3 +549,15 @@ def test_a_tls_handshake_with_a_plain_server_is_temporary(
     with pytest.raises(DeliveryError, match="TLS with") as caught:
         send(email_channel(server.port, security="ssl", timeout_seconds=5), certificates.client)
     assert not caught.value.permanent
+
+
+def test_check_accepts_an_email_channel(tmp_path: Path) -> None:
+    extra = """\
+  mail:
+    type: email
+    to: [analyst@example.org]
+    from: wirewatch@example.org
+    smtp: {host: 127.0.0.1, port: 8025, security: none}
+"""
+    project = make_project(tmp_path, extra=extra)
+    assert main(["check", "-c", str(project.config)]) == 0
