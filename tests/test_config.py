@@ -8,8 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import trustme
 
-from worker.config import EmailChannel, FileChannel, WebhookChannel, load_config
+from worker.config import EmailChannel, FileChannel, Smtp, WebhookChannel, load_config
 from worker.yamlfile import ConfigError, Problem
 
 SPEC_EXAMPLE = """\
@@ -336,3 +337,64 @@ def test_merge_keys_are_refused(tmp_path: Path) -> None:
         f"{path}:5: channels.a: merge keys (<<) are not supported; write the keys out",
         f"{path}:4: channels.a.type: field required",
     ]
+
+
+def mail_channel(smtp: str) -> str:
+    return f"    channels: {{a: {{type: email, to: [a@x], from: b@x, smtp: {smtp}}}}}\n"
+
+
+def smtp_of(path: Path) -> Smtp:
+    channel = load_config(path, {}).channels["a"]
+    assert isinstance(channel, EmailChannel)
+    return channel.smtp
+
+
+def test_smtp_defaults(tmp_path: Path) -> None:
+    smtp = smtp_of(write_config(tmp_path, MINIMAL + mail_channel("{host: h}")))
+    assert (smtp.port, smtp.security, smtp.username, smtp.password) == (587, "starttls", None, None)
+    assert (smtp.ca_file, smtp.timeout_seconds) == (None, 30)
+
+
+def test_smtp_ca_file_is_read_from_the_config_folder(tmp_path: Path) -> None:
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    text = MINIMAL + mail_channel("{host: h, ca_file: ca.pem, timeout_seconds: 5}")
+    smtp = smtp_of(write_config(tmp_path, text))
+    assert (smtp.ca_file, smtp.timeout_seconds) == (tmp_path / "ca.pem", 5)
+
+
+@pytest.mark.parametrize(
+    ("smtp", "expected"),
+    [
+        (
+            "{host: h, security: none, username: u, password: p}",
+            "3: channels.a.smtp.username: logging in with security: none would send the "
+            "password unencrypted; use security: starttls or ssl",
+        ),
+        ("{host: h, username: u}", "3: channels.a.smtp.password: needed when smtp.username is set"),
+        (
+            "{host: h, username: u, password: '${SMTP_PASSWORD:-}'}",
+            "3: channels.a.smtp.password: needed when smtp.username is set",
+        ),
+        (
+            "{host: h, timeout_seconds: 0}",
+            "3: channels.a.smtp.timeout_seconds: must be greater than 0",
+        ),
+    ],
+)
+def test_smtp_mistakes(tmp_path: Path, smtp: str, expected: str) -> None:
+    path = write_config(tmp_path, MINIMAL + mail_channel(smtp))
+    assert problems(path) == [f"{path}:{expected}"]
+
+
+def test_smtp_ca_file_must_hold_certificates(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n", encoding="utf-8")
+    path = write_config(tmp_path, MINIMAL + mail_channel("{host: h, ca_file: ca.pem}"))
+    assert problems(path) == [
+        f"{path}:3: channels.a.smtp.ca_file: '{tmp_path / 'ca.pem'}' is not a PEM file of "
+        "CA certificates"
+    ]
+
+
+def test_a_password_without_a_username_means_no_login(tmp_path: Path) -> None:
+    text = MINIMAL + mail_channel("{host: h, username: '${SMTP_USER:-}', password: pw}")
+    assert smtp_of(write_config(tmp_path, text)).username is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -69,6 +70,15 @@ def _existing(path: Path, info: ValidationInfo) -> Path:
     return path
 
 
+def _certificate_bundle(path: Path, info: ValidationInfo) -> Path:
+    path = _existing(path, info)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError):
+        raise ValueError(f"'{path}' is not a PEM file of CA certificates") from None
+    return path
+
+
 def _empty_to_none(value: object) -> object:
     """`${SMTP_USER:-}` leaves an empty string; for an optional setting that means unset."""
     return None if value == "" else value
@@ -124,6 +134,9 @@ ScheduleText = Annotated[str, AfterValidator(_valid_schedule)]
 ZoneName = Annotated[str, AfterValidator(_known_zone)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
 ChannelName = Annotated[str, AfterValidator(_channel_name)]
+OptionalCertificates = Annotated[
+    Annotated[Path, AfterValidator(_certificate_bundle)] | None, BeforeValidator(_empty_to_none)
+]
 
 
 class WatchFolder(_Model):
@@ -192,7 +205,29 @@ class Smtp(_Model):
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] = "starttls"
     username: OptionalText = None
-    password: OptionalSecret = None
+    password: OptionalSecret = Field(default=None, validate_default=True)
+    ca_file: OptionalCertificates = None  # trusted instead of the system's CAs
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    @field_validator("username")
+    @classmethod
+    def _no_login_in_clear_text(cls, username: str | None, info: ValidationInfo) -> str | None:
+        if username is not None and info.data.get("security") == "none":
+            raise ValueError(
+                "logging in with security: none would send the password unencrypted; "
+                "use security: starttls or ssl"
+            )
+        return username
+
+    @field_validator("password")
+    @classmethod
+    def _password_for_login(
+        cls, password: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # A password without a username is fine: `${SMTP_USER:-}` left empty means no login.
+        if password is None and info.data.get("username") is not None:
+            raise ValueError("needed when smtp.username is set")
+        return password
 
 
 class EmailChannel(_ChannelBase):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from worker.config import Channel
+from worker.config import Channel, EmailChannel
 from worker.render import Rendered
 
 __all__ = ["Clients", "DeliveryError", "Notifier", "notifier_for", "supported"]
@@ -50,7 +50,14 @@ def _file(channel: Channel, clients: Clients) -> Notifier:
     return FileNotifier(channel)
 
 
-NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {"file": _file}
+def _email(channel: Channel, clients: Clients) -> Notifier:
+    from worker.notify.email import EmailNotifier, tls_context
+
+    assert isinstance(channel, EmailChannel)  # the registry is keyed by `type:`
+    return EmailNotifier(channel, tls_context(channel.smtp, clients.tls))
+
+
+NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {"file": _file, "email": _email}
 
 
 def supported(channel: Channel) -> bool:

@@ -1,4 +1,4 @@
-"""The `file` channel: each digest as .txt, .html and .json files in a folder."""
+"""The `file` channel: each digest as .txt, .html, .json and .eml files in a folder."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from typing import Any
 
 from worker.config import Channel
 from worker.notify import DeliveryError
+from worker.notify.email import build_message
 from worker.render import Rendered
 
 __all__ = ["FileNotifier"]
+
+# The .eml is a copy for reading in a mail client, not a message sent to anyone.
+EML_SENDER = "wirewatch@localhost"
 
 
 class FileNotifier:
@@ -27,17 +31,24 @@ class FileNotifier:
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             for suffix, content in (
-                (".txt", rendered.text),
-                (".html", rendered.html),
-                (".json", rendered.json),
+                (".txt", rendered.text.encode()),
+                (".html", rendered.html.encode()),
+                (".json", rendered.json.encode()),
+                (".eml", _eml(document, rendered)),
             ):
                 _write_atomically(self._folder / (stem + suffix), content)
         except OSError as error:
             raise DeliveryError(f"cannot write to {self._folder}: {error.strerror}") from error
 
 
-def _write_atomically(path: Path, content: str) -> None:
+def _eml(document: dict[str, Any], rendered: Rendered) -> bytes:
+    message = build_message(document, rendered, EML_SENDER, ())
+    # RFC 5322 lines end in CRLF; mail clients on every system open that.
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
     """Readers of the folder see the whole file or none of it."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(content, encoding="utf-8")
+    partial.write_bytes(content)
     os.replace(partial, path)
