@@ -145,7 +145,7 @@ def test_digest_dry_run_prints_and_marks_nothing(
     capsys.readouterr()
     assert wirewatch(project, "digest", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert out.startswith("5 articles matched on channel local")
+    assert out.startswith("5 articles matched on local")
     assert SEED_TITLES["001_d9422b366859b37e.txt"] in out
     assert project.digests() == []
     assert wirewatch(project, "digest", "local", "--dry-run", "--format", "json") == 0

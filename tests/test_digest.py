@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from worker.articles import Article
 from worker.digest import build_digest
 from worker.match import Hit
-from worker.render import render
+from worker.render import Renderer
 from worker.rules import Keywords, Participant, ParticipantCondition, Rule, RuleSet
 from worker.store import StoredMatch
 
@@ -64,6 +64,7 @@ def test_counts_an_article_once_in_the_totals() -> None:
         "matches": 3,
         "rules": {"leaders": 1, "energy": 2},
         "participants": {"Vladimir Putin": 1},
+        "omitted": 0,
     }
 
 
@@ -84,9 +85,32 @@ def test_items_carry_a_summary_with_its_highlights() -> None:
 
 
 def test_rendered_html_escapes_article_text() -> None:
-    rendered = render(build_digest("local", MATCHES, RULES, NOW, None))
+    rendered = Renderer().render(build_digest("local", MATCHES, RULES, NOW, None))
     assert "&lt;b&gt;Article 3&lt;/b&gt;" in rendered.html
     assert "<b>Article 3</b>" not in rendered.html
     assert "<b>Article 3</b>" in rendered.text
     assert rendered.subject == "wirewatch: 2 articles matched: Leaders, Energy"
-    assert "== Leaders (1) - high priority ==" in rendered.text
+    assert "== Leaders [high priority] ==" in rendered.text
+
+
+def test_max_items_lists_the_first_and_counts_the_rest() -> None:
+    digest = build_digest("local", MATCHES, RULES, NOW, None, max_items=2)
+    assert [(i["rule"], i["article"]["date"]) for i in digest["items"]] == [
+        ("leaders", "2024-05-01"),
+        ("energy", "2024-05-03"),
+    ]
+    assert digest["counts"]["omitted"] == 1
+    assert digest["counts"]["rules"] == {"leaders": 1, "energy": 2}  # totals count all
+    text = Renderer().render(digest).text
+    assert "… and 1 more in this section" in text
+    assert "1 more not listed here: this channel lists at most 2." in text
+
+
+def test_an_empty_digest_says_so() -> None:
+    digest = build_digest("local", [], RULES, NOW, None)
+    assert (digest["counts"]["articles"], digest["items"], digest["rules"]) == (0, [], [])
+    rendered = Renderer().render(digest)
+    assert rendered.subject == "wirewatch: no new matches on local"
+    assert "Nothing new matched your rules in this period." in rendered.html
+    later = build_digest("local", [], RULES, NOW.replace(hour=9), None)
+    assert later["digest_id"] != digest["digest_id"]

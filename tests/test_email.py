@@ -27,7 +27,7 @@ from worker.cli import main
 from worker.config import EmailChannel
 from worker.notify import Clients, DeliveryError, notifier_for
 from worker.notify.email import EmailNotifier, build_message
-from worker.render import Rendered, render
+from worker.render import Rendered, Renderer
 
 SENDER = "wirewatch@example.org"
 RECIPIENTS = ("analyst@example.org", "desk@example.net")
@@ -269,7 +269,7 @@ def test_seeds_digest_reaches_every_recipient(
     smtp_server: Callable[..., Server], seeds_digest: dict[str, Any]
 ) -> None:
     server = smtp_server()
-    rendered = render(seeds_digest)
+    rendered = Renderer().render(seeds_digest)
     EmailNotifier(email_channel(server.port), ssl.create_default_context()).deliver(
         seeds_digest, rendered
     )

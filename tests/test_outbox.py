@@ -17,7 +17,7 @@ from worker.articles import Article
 from worker.config import Config, RetrySettings, load_config
 from worker.match import Hit, Match
 from worker.notify import Clients, DeliveryError
-from worker.outbox import Outbox, next_attempt
+from worker.outbox import Outbox, channel_rule_ids, next_attempt
 from worker.rules import Keywords, Rule, RuleSet
 from worker.store import SqliteStore
 
@@ -122,7 +122,7 @@ def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
 ) -> None:
     config = project(tmp_path, "{delays: [5s, 1m], jitter: 0}")
     clock = Clock()
-    outbox = Outbox(config.channels, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
     (tmp_path / "out").write_text("a file where the folder should be", encoding="utf-8")
     add_article(store, 1)
     failed = outbox.send("local")
@@ -149,7 +149,7 @@ def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
 ) -> None:
     config = project(tmp_path, "{delays: [5s], give_up_after: 20s, jitter: 0}")
     clock = Clock()
-    outbox = Outbox(config.channels, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     add_article(store, 1)
     outcomes = []
@@ -173,7 +173,7 @@ def test_a_failing_channel_does_not_stop_another(
     tmp_path: Path, store: SqliteStore, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s]}")
-    outbox = Outbox(config.channels, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     add_article(store, 1)
     assert outbox.send("local").failed
@@ -185,7 +185,7 @@ def test_preview_builds_the_digest_and_marks_nothing(
     tmp_path: Path, store: SqliteStore, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}")
-    outbox = Outbox(config.channels, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
     assert outbox.preview("local") is None
     add_article(store, 1)
     preview = outbox.preview("local")
@@ -193,3 +193,46 @@ def test_preview_builds_the_digest_and_marks_nothing(
     assert preview["counts"]["articles"] == 1
     assert outbox.send("local").sent == 1
     assert digests(tmp_path / "out")[0]["digest_id"] == preview["digest_id"]
+
+
+PRIORITIES = RuleSet(
+    {},
+    (
+        Rule(id="top", keywords=Keywords(any=("a",)), priority="high", tags=("leaders",)),
+        Rule(id="mid", keywords=Keywords(any=("b",)), tags=("energy",)),
+        Rule(id="low", keywords=Keywords(any=("c",)), priority="low", tags=("energy",)),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "rule_ids"),
+    [
+        ("", ["top", "mid", "low"]),
+        ("min_priority: normal", ["top", "mid"]),
+        ("min_priority: high", ["top"]),
+        ("rules: [low, 'tag:leaders']", ["top", "low"]),
+        ("rules: ['tag:energy'], min_priority: normal", ["mid"]),
+    ],
+)
+def test_channel_selection(tmp_path: Path, settings: str, rule_ids: list[str]) -> None:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "rules").mkdir()
+    extra = settings.strip("{}")
+    channel = f"{{type: file, path: out{', ' + extra if extra else ''}}}"
+    text = f"watch: [{{path: inbox}}]\nchannels:\n  c: {channel}\n"
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "config.yaml", {})
+    assert channel_rule_ids(config.channels["c"], PRIORITIES) == rule_ids
+
+
+def test_send_empty_sends_a_digest_when_nothing_matched(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    quiet = config.channels["other"].model_copy(update={"send_empty": True})
+    config = config.model_copy(update={"channels": {"other": quiet}})
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    assert outbox.send("other").sent == 1
+    (digest,) = digests(tmp_path / "other-out")
+    assert digest["counts"]["articles"] == 0

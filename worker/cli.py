@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -25,7 +26,7 @@ from worker.logs import setup_logging
 from worker.notify import Clients, supported
 from worker.outbox import Outcome
 from worker.pipeline import Pipeline
-from worker.render import render
+from worker.render import Renderer, load_renderers
 from worker.rules import RuleSet, load_rules
 from worker.status import status_report, status_text
 from worker.store import StateError, open_store
@@ -43,15 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(getattr(args, "log_format", "text"), verbose=args.verbose)
     try:
-        config = load_config(Path(args.config), os.environ)
-        rules = load_rules(config)
-        _check_channels(config)
+        setup = _load(Path(args.config))
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED if args.command == "check" else EXIT_CONFIG
     command = _COMMANDS[args.command]
     try:
-        return command(args, config, rules)
+        return command(args, setup)
     except StateError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
@@ -100,19 +99,37 @@ def _check_channels(config: Config) -> None:
         raise ConfigError(tuple(problems))
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """What every command starts from: the config, the rules and the channels' templates."""
+
+    config: Config
+    rules: RuleSet
+    renderers: dict[str, Renderer]
+
+
+def _load(path: Path) -> _Setup:
+    """Read and check everything the user wrote; ConfigError lists every mistake."""
+    config = load_config(path, os.environ)
+    rules = load_rules(config)
+    _check_channels(config)
+    return _Setup(config, rules, load_renderers(config))
+
+
 @contextmanager
-def _pipeline(config: Config, rules: RuleSet) -> Iterator[Pipeline]:
-    store = open_store(config.state_path)
+def _pipeline(setup: _Setup) -> Iterator[Pipeline]:
+    store = open_store(setup.config.state_path)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
-        yield Pipeline(config, rules, store, clients)
+        yield Pipeline(setup.config, setup.rules, store, clients, renderers=setup.renderers)
     finally:
         clients.http.close()
         store.close()
 
 
-def _run(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
-    with _pipeline(config, rules) as pipeline:
+def _run(args: argparse.Namespace, setup: _Setup) -> int:
+    config, rules = setup.config, setup.rules
+    with _pipeline(setup) as pipeline:
         if args.once:
             return run_once(pipeline)
         stop = threading.Event()
@@ -139,7 +156,8 @@ def _on_signals(stop: threading.Event, pipeline: Pipeline) -> None:
     signal.signal(signal.SIGHUP, reload)
 
 
-def _check(_args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
+def _check(_args: argparse.Namespace, setup: _Setup) -> int:
+    config, rules = setup.config, setup.rules
     print(
         f"{config.source}: OK: {len(config.watch)} watched folders, "
         f"{len(rules.participants)} participants, {len(rules.rules)} rules, "
@@ -148,19 +166,20 @@ def _check(_args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
     return EXIT_OK
 
 
-def _status(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
-    with _pipeline(config, rules) as pipeline:
+def _status(args: argparse.Namespace, setup: _Setup) -> int:
+    config, rules = setup.config, setup.rules
+    with _pipeline(setup) as pipeline:
         report = status_report(pipeline.store, config, rules)
     print(json.dumps(report, indent=2) if args.json else status_text(report))
     return EXIT_OK
 
 
-def _ingest(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
+def _ingest(args: argparse.Namespace, setup: _Setup) -> int:
     files, missing = _files_under(args.paths)
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
     new = matched = failed = 0
-    with _pipeline(config, rules) as pipeline:
+    with _pipeline(setup) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             outcome = pipeline.ingest(path, retry_failed=True)
             new += outcome.new_articles
@@ -190,14 +209,15 @@ def _files_under(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return files, missing
 
 
-def _digest(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
+def _digest(args: argparse.Namespace, setup: _Setup) -> int:
+    config = setup.config
     names = args.channels or list(config.channels)
     unknown = [name for name in names if name not in config.channels]
     if unknown:
         known = ", ".join(config.channels) or "none in the config"
         print(f"{config.source}: unknown channel '{unknown[0]}'; known: {known}", file=sys.stderr)
         return EXIT_CONFIG
-    with _pipeline(config, rules) as pipeline:
+    with _pipeline(setup) as pipeline:
         if args.dry_run:
             return _print_digests(pipeline, names, args.format)
         if args.retry_dead:
@@ -216,7 +236,7 @@ def _print_digests(pipeline: Pipeline, names: Sequence[str], form: str) -> int:
         if document is None:
             print(f"channel {name}: nothing new to send", file=sys.stderr)
             continue
-        rendered = render(document)
+        rendered = pipeline.outbox.render(name, document)
         print({"text": rendered.text, "html": rendered.html, "json": rendered.json}[form])
     return EXIT_OK
 

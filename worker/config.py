@@ -127,6 +127,7 @@ def _channel_name(name: str) -> str:
 
 
 ResolvedPath = Annotated[Path, AfterValidator(_resolve)]
+ExistingFolder = Annotated[Path, AfterValidator(_existing_folder)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
@@ -142,7 +143,7 @@ OptionalCertificates = Annotated[
 class WatchFolder(_Model):
     """A folder whose article files are ingested."""
 
-    path: Annotated[Path, AfterValidator(_existing_folder)]
+    path: ExistingFolder
     patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
     recursive: bool = True
     polling: bool = False
@@ -172,12 +173,24 @@ class _ChannelBase(_Model):
     timezone: ZoneName | None = None  # the config's when not given
     retry: RetrySettings = RetrySettings()
     rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
+    min_priority: Literal["high", "normal", "low"] = "low"
     max_items: int | None = Field(default=None, gt=0)
+    send_empty: bool = False
+    template: ExistingFolder | None = None  # templates replacing the package's defaults
 
     @property
     def schedule_spec(self) -> Schedule:
         """The parsed `schedule:`."""
         return parse_schedule(self.schedule)
+
+    @model_validator(mode="after")
+    def _empty_needs_a_schedule(self) -> _ChannelBase:
+        if self.send_empty and self.schedule_spec.immediate:
+            raise ValueError(
+                "send_empty needs a schedule: an immediate channel sends only when an article "
+                "matched; remove send_empty or give a schedule"
+            )
+        return self
 
 
 class FileChannel(_ChannelBase):

@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from worker.rules import RuleSet
+from worker.articles import Article
+from worker.match import Hit
+from worker.rules import Keywords, Participant, Rule, RuleSet
 from worker.store import StoredMatch
 from worker.summary import summarize
 
-__all__ = ["build_digest", "digest_id"]
+__all__ = ["build_digest", "digest_id", "sample_digest"]
 
 Document = dict[str, Any]
 
@@ -29,32 +31,68 @@ def build_digest(
     rules: RuleSet,
     now: datetime,
     since: datetime | None,
+    zone: str = "UTC",
+    max_items: int | None = None,
 ) -> Document:
-    """The digest of `matches` for `channel`, grouped by rule, high priority first."""
-    ordered = sorted(matches, key=lambda m: _section_key(m, rules))
+    """The digest of `matches` for `channel`, grouped by rule, high priority first.
+
+    All matches count in the totals; at most `max_items` are listed, the rest counted
+    as omitted. `zone` is the time zone the templates show times in.
+    """
+    order = {rule.id: position for position, rule in enumerate(rules.rules)}
+    ordered = sorted(matches, key=lambda m: _section_key(m, rules, order))
     items = [_item(match, rules) for match in ordered]
+    shown = items if max_items is None else items[:max_items]
     first = min((m.matched_at for m in matches), default=now)
     return {
-        "digest_id": digest_id(channel, [m.id for m in matches]),
+        "digest_id": digest_id(channel, [m.id for m in matches], now),
         "channel": channel,
         "generated_at": now.isoformat(),
+        "timezone": zone,
         "period": {"from": (since or first).isoformat(), "to": now.isoformat()},
-        "counts": _counts(items),
+        "counts": {**_counts(items), "omitted": len(items) - len(shown)},
         "rules": _rule_sections(ordered, rules),
-        "items": items,
+        "items": shown,
     }
 
 
-def digest_id(channel: str, match_ids: Sequence[int]) -> str:
-    """A stable id for the digest of exactly these matches on this channel."""
-    key = channel + ":" + ",".join(str(i) for i in sorted(match_ids))
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
+def digest_id(channel: str, match_ids: Sequence[int], now: datetime) -> str:
+    """A stable id for the digest of exactly these matches on this channel (an empty
+    digest, which covers none, is told apart by its time)."""
+    covered = ",".join(str(i) for i in sorted(match_ids)) or f"empty@{now.isoformat()}"
+    return hashlib.sha256(f"{channel}:{covered}".encode()).hexdigest()[:24]
 
 
-def _section_key(match: StoredMatch, rules: RuleSet) -> tuple[int, int, int]:
+def sample_digest(zone: str) -> Document:
+    """The digest of one made-up article, to try templates on before anything is sent."""
+    body = "Vladimir Putin met Xi Jinping in Beijing. They spoke about gas & oil <deals>."
+    article = Article(
+        "0123456789abcdef",
+        "Putin & Xi meet",
+        body,
+        date(2026, 1, 2),
+        "/inbox/a.txt",
+        "Wire",
+        "https://example.org/a",
+    )
+    at = body.index("gas")
+    hits = (Hit("Vladimir Putin", "body", 0, 14, "putin"), Hit("gas", "body", at, at + 3))
+    rules = RuleSet(
+        {"putin": Participant(name="Vladimir Putin")},
+        (Rule(id="sample", title="Sample rule", keywords=Keywords(any=("gas",))),),
+    )
+    now = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
+    return build_digest(
+        "sample", [StoredMatch(1, "sample", article, hits, now)], rules, now, None, zone
+    )
+
+
+def _section_key(
+    match: StoredMatch, rules: RuleSet, order: dict[str, int]
+) -> tuple[int, int, int, str]:
     rule = rules.rule(match.rule_id)
     newest_first = -match.article.date.toordinal()
-    return (_PRIORITY_ORDER[rule.priority], rules.rules.index(rule), newest_first)
+    return (_PRIORITY_ORDER[rule.priority], order[rule.id], newest_first, match.article.title)
 
 
 def _item(match: StoredMatch, rules: RuleSet) -> dict[str, Any]:

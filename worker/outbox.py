@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from worker.config import Channel, RetrySettings
+from worker.config import Channel, Config, RetrySettings
 from worker.digest import build_digest
 from worker.notify import Clients, DeliveryError, notifier_for
-from worker.render import render
+from worker.render import Rendered, Renderer
 from worker.rules import RuleSet
 from worker.store import DigestRecord, Store
 
@@ -73,15 +73,23 @@ def next_attempt(
     return None if due - first_failure > retry.give_up_after else due
 
 
+_RANK = {"high": 0, "normal": 1, "low": 2}
+
+
 def channel_rule_ids(channel: Channel, rules: RuleSet) -> list[str]:
-    """The rules whose matches go to `channel`: all, or those named by id or `tag:NAME`."""
-    if channel.rules is None:
-        return [rule.id for rule in rules.rules]
-    wanted = set(channel.rules)
+    """The rules whose matches go to `channel`: those named by id or `tag:NAME` (all when
+    none are named) of at least the channel's `min_priority`."""
+    wanted = set(channel.rules or ())
+    ceiling = _RANK[channel.min_priority]
     return [
         rule.id
         for rule in rules.rules
-        if rule.id in wanted or any(f"tag:{tag}" in wanted for tag in rule.tags)
+        if _RANK[rule.priority] <= ceiling
+        and (
+            channel.rules is None
+            or rule.id in wanted
+            or any(f"tag:{tag}" in wanted for tag in rule.tags)
+        )
     ]
 
 
@@ -90,20 +98,23 @@ class Outbox:
 
     def __init__(
         self,
-        channels: Mapping[str, Channel],
+        config: Config,
         rules: Callable[[], RuleSet],
         store: Store,
         clients: Clients,
         clock: Clock,
         spread: Callable[[], float] = random.random,
+        renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
-        self._channels = channels
+        self._config = config
+        self._channels = config.channels
+        self._renderers = renderers or {name: Renderer() for name in config.channels}
         self._rules = rules
         self._store = store
         self._clients = clients
         self._clock = clock
         self._spread = spread
-        self._locks = {name: threading.Lock() for name in channels}
+        self._locks = {name: threading.Lock() for name in config.channels}
         # A digest due while an older one waited for a retry goes out once that one has.
         self._owed: set[str] = set()
 
@@ -139,12 +150,24 @@ class Outbox:
         """The digest of the channel's new matches, as it would be sent now; None if none."""
         return self._build(name)[0]
 
+    def render(self, name: str, digest: dict[str, Any]) -> Rendered:
+        """The digest in the forms the channel's templates give."""
+        return self._renderers[name].render(digest)
+
     def _build(self, name: str) -> tuple[dict[str, Any] | None, list[int]]:
-        rules = self._rules()
-        pending = self._store.pending(name, channel_rule_ids(self._channels[name], rules))
-        if not pending:
+        channel, rules = self._channels[name], self._rules()
+        pending = self._store.pending(name, channel_rule_ids(channel, rules))
+        if not pending and not channel.send_empty:
             return None, []
-        document = build_digest(name, pending, rules, self._clock(), self._store.last_sent(name))
+        document = build_digest(
+            name,
+            pending,
+            rules,
+            self._clock(),
+            self._store.last_sent(name),
+            zone=self._config.zone_of(channel).key,
+            max_items=channel.max_items,
+        )
         return document, [match.id for match in pending]
 
     def _send_new(self, name: str) -> Outcome:
@@ -162,7 +185,8 @@ class Outbox:
     def _attempt(self, record: DigestRecord) -> Outcome:
         channel = self._channels[record.channel]
         try:
-            notifier_for(channel, self._clients).deliver(record.document, render(record.document))
+            rendered = self.render(record.channel, record.document)
+            notifier_for(channel, self._clients).deliver(record.document, rendered)
         except DeliveryError as error:
             return self._failed(record, error)
         except Exception as error:  # a fault of ours must not lose the digest: retry it

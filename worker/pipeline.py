@@ -7,7 +7,7 @@ the watcher and the scheduler share one path from file to outbox.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from worker.ingest import Ingested, Ingestor
 from worker.match import Matcher
 from worker.notify import Clients
 from worker.outbox import Outbox, Outcome
+from worker.render import Renderer
 from worker.rules import RuleSet
 from worker.store import Store
 
@@ -35,6 +36,7 @@ class Pipeline:
         clients: Clients,
         clock: Clock = lambda: datetime.now(UTC),
         spread: Callable[[], float] = random.random,
+        renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -42,7 +44,7 @@ class Pipeline:
         self._matcher = Matcher(rules)
         max_bytes = int(config.ingest.max_file_mb * 1_000_000)
         self._ingestor = Ingestor(store, lambda: self._matcher, max_bytes, clock)
-        self.outbox = Outbox(config.channels, lambda: self._rules, store, clients, clock, spread)
+        self.outbox = Outbox(config, lambda: self._rules, store, clients, clock, spread, renderers)
 
     @property
     def rules(self) -> RuleSet:

@@ -272,30 +272,26 @@ class SqliteStore:
 
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
         """Write a digest and claim its matches for the channel; False if one was taken."""
-        with self._write() as db:
-            taken = db.execute(
-                f"SELECT COUNT(*) FROM digest_items WHERE channel = ?"
-                f" AND match_id IN ({_marks(match_ids)})",
-                [record.channel, *match_ids],
-            ).fetchone()[0]
-            if taken:
-                return False
-            db.execute(
-                "INSERT INTO digests (id, channel, created_at, status, attempts, document)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    record.id,
-                    record.channel,
-                    _utc(record.created_at),
-                    record.status,
-                    record.attempts,
-                    json.dumps(record.document),
-                ],
-            )
-            db.executemany(
-                "INSERT INTO digest_items (channel, match_id, digest_id) VALUES (?, ?, ?)",
-                [(record.channel, match_id, record.id) for match_id in match_ids],
-            )
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO digests (id, channel, created_at, status, attempts, document)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        record.id,
+                        record.channel,
+                        _utc(record.created_at),
+                        record.status,
+                        record.attempts,
+                        json.dumps(record.document),
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO digest_items (channel, match_id, digest_id) VALUES (?, ?, ?)",
+                    [(record.channel, match_id, record.id) for match_id in match_ids],
+                )
+        except sqlite3.IntegrityError:  # another process claimed one of them first
+            return False
         return True
 
     def unsent_digests(self, channel: str) -> list[DigestRecord]:
