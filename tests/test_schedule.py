@@ -166,7 +166,8 @@ def test_durations() -> None:
 
 
 def test_immediate_and_every_are_intervals() -> None:
-    assert Schedule("immediate").every == timedelta(seconds=2)
+    # an immediate channel also looks every 30 s for what another process matched
+    assert Schedule("immediate").every == timedelta(seconds=30)
     assert parse_schedule("every 5m").next_due(
         datetime(2026, 11, 24, 9, 0, tzinfo=UTC), BERLIN
     ) == datetime(2026, 11, 24, 9, 5, tzinfo=UTC)

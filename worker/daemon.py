@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from worker.pipeline import Pipeline
 from worker.scheduler import DigestScheduler
@@ -39,16 +40,17 @@ def run_daemon(
     """Run until `stop` is set; files in flight are finished first. Returns the exit code."""
     config = pipeline.config
     watcher = Watcher(config.watch, quiet=config.ingest.settle_seconds)
+    scheduler = DigestScheduler(pipeline)
+    ingest = _Ingest(pipeline, scheduler)
     # Watch first, then scan: a file that arrives in between is seen by both, and the
     # store's record of it makes the second look a no-op.
     watcher.start()
     log.info("watching %s", ", ".join(str(folder.path) for folder in config.watch))
     # A start retries files that failed before: the config (the size limit, say) may be new.
-    _scan(pipeline, watcher.settler, stop, retry_failed=True)
-    scheduler = DigestScheduler(pipeline)
+    _scan(ingest, watcher.settler, stop, retry_failed=True)
     scheduler.start()
     try:
-        _consume(pipeline, watcher.settler, stop)
+        _consume(ingest, watcher.settler, stop)
     finally:
         watcher.stop()
         scheduler.shutdown()
@@ -56,25 +58,40 @@ def run_daemon(
     return 0
 
 
-def _consume(pipeline: Pipeline, settler: Settler, stop: threading.Event) -> None:
+class _Ingest:
+    """Ingest a file, and tell the scheduler which rules it matched (immediate channels)."""
+
+    def __init__(self, pipeline: Pipeline, scheduler: DigestScheduler) -> None:
+        self.pipeline = pipeline
+        self._scheduler = scheduler
+
+    def __call__(self, path: Path, retry_failed: bool = False) -> None:
+        outcome = self.pipeline.ingest(path, retry_failed)
+        rule_ids = {match.rule_id for found in outcome.matches.values() for match in found}
+        if rule_ids:
+            self._scheduler.matched(rule_ids)
+
+
+def _consume(ingest: _Ingest, settler: Settler, stop: threading.Event) -> None:
     """The one consumer: ingest complete files, and rescan now and then for missed events."""
-    rescan_every = pipeline.config.ingest.rescan_seconds
+    rescan_every = ingest.pipeline.config.ingest.rescan_seconds
     next_scan = time.monotonic() + rescan_every
     while not stop.is_set():
         for path in settler.ready(timeout=0.5):
             if stop.is_set():
                 return  # files not ingested yet are found by the next start's scan
-            pipeline.ingest(path)
+            ingest(path)
         if time.monotonic() >= next_scan:
             # inotify drops events when its queue overflows; a rescan finds what it missed.
-            _scan(pipeline, settler, stop)
+            _scan(ingest, settler, stop)
             next_scan = time.monotonic() + rescan_every
 
 
 def _scan(
-    pipeline: Pipeline, settler: Settler, stop: threading.Event, retry_failed: bool = False
+    ingest: _Ingest, settler: Settler, stop: threading.Event, retry_failed: bool = False
 ) -> None:
     """Ingest files not yet seen in their present state; recent ones wait to settle."""
+    pipeline = ingest.pipeline
     known = pipeline.store.files()
     quiet_since = time.time() - pipeline.config.ingest.settle_seconds
     for folder in pipeline.config.watch:
@@ -86,7 +103,7 @@ def _scan(
             except FileNotFoundError:
                 continue  # gone already
             except OSError:
-                pipeline.ingest(path, retry_failed)  # records why it cannot be read
+                ingest(path, retry_failed)  # records why it cannot be read
                 continue
             record = known.get(str(path))
             if record is not None and record.up_to_date(stat, retry_failed):
@@ -96,4 +113,4 @@ def _scan(
             if stat.st_mtime > quiet_since:
                 settler.settle(path)  # perhaps still being written: let it settle first
             else:
-                pipeline.ingest(path, retry_failed)
+                ingest(path, retry_failed)

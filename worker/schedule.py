@@ -11,13 +11,16 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-__all__ = ["Schedule", "parse_duration", "parse_schedule"]
+__all__ = ["IMMEDIATE_DELAY", "Schedule", "parse_duration", "parse_schedule"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # How soon an `immediate` channel sends after a match: long enough to batch the
 # articles of one burst (a scraper dropping ten files) into one digest.
 IMMEDIATE_DELAY = timedelta(seconds=2)
+# How often an `immediate` channel looks for matches stored by another process
+# (`wirewatch ingest`), which the daemon is not told about.
+IMMEDIATE_POLL = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class Schedule:
 
     @property
     def every(self) -> timedelta:
-        return self.interval if self.interval is not None else IMMEDIATE_DELAY
+        """The interval of an `every` schedule; an immediate one's poll for other processes."""
+        return self.interval if self.interval is not None else IMMEDIATE_POLL
 
     def next_due(self, last_run: datetime, timezone: ZoneInfo) -> datetime:
         """The first time this schedule fires after `last_run` (an aware datetime)."""

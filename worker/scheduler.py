@@ -7,16 +7,16 @@ slow or failing channel never delays another.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from worker.outbox import Outcome
+from worker.outbox import Outcome, channel_rule_ids
 from worker.pipeline import Pipeline
-from worker.schedule import Schedule
+from worker.schedule import IMMEDIATE_DELAY, Schedule
 
 __all__ = ["DigestScheduler"]
 
@@ -62,6 +62,26 @@ class DigestScheduler:
             if job.id.startswith("digest:") and job.next_run_time is not None:
                 when = job.next_run_time.isoformat(sep=" ", timespec="seconds")
                 log.info("channel %s: next digest at %s", job.id.removeprefix("digest:"), when)
+
+    def matched(self, rule_ids: Collection[str]) -> None:
+        """New matches of these rules: each immediate channel that takes them sends soon,
+        together with whatever else matches before then."""
+        rules = self._pipeline.rules
+        for name, channel in self._pipeline.config.channels.items():
+            if not channel.schedule_spec.immediate or f"soon:{name}" in self._soon():
+                continue
+            if set(rule_ids) & set(channel_rule_ids(channel, rules)):
+                self._scheduler.add_job(
+                    self._scheduled,
+                    trigger="date",
+                    run_date=self._clock() + IMMEDIATE_DELAY,
+                    args=[name, False],
+                    id=f"soon:{name}",
+                    name=f"immediate digest for {name}",
+                )
+
+    def _soon(self) -> set[str]:
+        return {job.id for job in self._scheduler.get_jobs() if job.id.startswith("soon:")}
 
     def shutdown(self) -> None:
         """Stop scheduling and wait for the sends in flight."""

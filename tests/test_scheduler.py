@@ -1,0 +1,127 @@
+"""The scheduler with a real APScheduler, store and folder: catch-up, retries, batching."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import Project, make_project
+from worker.config import load_config
+from worker.notify import Clients
+from worker.pipeline import Pipeline
+from worker.rules import load_rules
+from worker.scheduler import DigestScheduler
+from worker.store import SqliteStore
+
+pytestmark = pytest.mark.timeout(60)
+
+TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
+
+
+@contextmanager
+def pipeline_of(project: Project) -> Iterator[Pipeline]:
+    config = load_config(project.config, {})
+    store = SqliteStore(config.state_path)
+    with httpx.Client() as http:
+        clients = Clients(http=http, tls=ssl.create_default_context())
+        yield Pipeline(config, load_rules(config), store, clients)
+    store.close()
+
+
+@contextmanager
+def running(pipeline: Pipeline) -> Iterator[DigestScheduler]:
+    scheduler = DigestScheduler(pipeline)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+
+
+def ingest_seeds(pipeline: Pipeline, project: Project) -> None:
+    for seed in sorted((project.root / "seeds").iterdir()):
+        pipeline.ingest(seed)
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_slots_missed_while_down_are_sent_once(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        three_days_ago = datetime.now(UTC) - timedelta(days=3)
+        pipeline.store.record_run("local", three_days_ago)  # three 08:00 slots went by
+        with running(pipeline):
+            wait_for(project.digests)
+            time.sleep(1.5)
+        assert len(project.digests()) == 1
+        last_run = pipeline.store.last_run("local")
+        assert last_run is not None
+        assert last_run > three_days_ago
+
+
+def test_a_slot_not_yet_due_waits(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        pipeline.store.record_run("local", datetime.now(UTC))
+        with running(pipeline):
+            time.sleep(1.5)
+        assert project.digests() == []
+
+
+def test_a_failed_digest_is_retried_by_its_own_job(tmp_path: Path) -> None:
+    retry = "    retry: {delays: [0.5s], jitter: 0}\n"
+    project = make_project(tmp_path, schedule="every 1h", extra=retry)
+    project.outbox.write_text("a file where the folder should be", encoding="utf-8")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(lambda: pipeline.store.channel_totals("local", []).retrying)
+            project.outbox.unlink()  # the receiver is back before the retry at 0.5 s
+            wait_for(project.digests)
+        (digest,) = project.digests()
+        assert digest["counts"]["articles"] == 5
+
+
+def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="immediate")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline) as scheduler:
+            wait_for(project.digests)  # the seeds, at start
+            started = time.monotonic()
+            for n in range(3):
+                path = project.inbox / f"talks-{n}.txt"
+                path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
+                outcome = pipeline.ingest(path)
+                scheduler.matched({m.rule_id for ms in outcome.matches.values() for m in ms})
+                time.sleep(0.3)
+            wait_for(lambda: len(project.digests()) == 2)
+            took = time.monotonic() - started
+            time.sleep(2.5)
+        assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
+        assert 2 <= took < 5  # within a couple of seconds of the first match
+
+
+def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:
+    extra = "    timezone: Asia/Shanghai\n"
+    project = make_project(tmp_path, schedule="every 1h", extra=extra)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(project.digests)
+        (digest,) = project.digests()
+        assert digest["timezone"] == "Asia/Shanghai"
