@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from worker.config import Channel
+from worker.config import Channel, WebhookChannel
 from worker.render import Rendered
 
 __all__ = ["Clients", "DeliveryError", "Notifier", "notifier_for", "supported"]
@@ -50,7 +50,14 @@ def _file(channel: Channel, clients: Clients) -> Notifier:
     return FileNotifier(channel)
 
 
-NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {"file": _file}
+def _webhook(channel: Channel, clients: Clients) -> Notifier:
+    from worker.notify.webhook import WebhookNotifier
+
+    assert isinstance(channel, WebhookChannel)  # the registry is keyed by the channel's type
+    return WebhookNotifier(channel, clients.http)
+
+
+NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {"file": _file, "webhook": _webhook}
 
 
 def supported(channel: Channel) -> bool:
