@@ -8,6 +8,7 @@ names the receiver by its host only: Slack and Discord put the token in the URL 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ def _version() -> str:
 USER_AGENT = f"wirewatch/{_version()}"
 _EXCERPT_BYTES = 2048
 _EXCERPT_CHARS = 200
+_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 
 def _now() -> datetime:
@@ -183,7 +185,8 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # HTTP says whole seconds; a fraction is just as clear, so it is taken too.
+    if _SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
