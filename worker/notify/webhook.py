@@ -72,10 +72,11 @@ class WebhookNotifier:
         )
         parts = urlsplit(self._url)
         secret = channel.secret.get_secret_value() if channel.secret else ""
-        # Whatever the receiver or the network stack says goes through these before we repeat it.
+        # Anything the receiver or the network says is cleared of these before we repeat it.
         self._secrets = [
             self._url,
             parts.netloc.rpartition("@")[0],
+            parts.password or "",
             parts.path,
             parts.query,
             secret,
