@@ -296,6 +296,12 @@ def test_a_long_digest_is_trimmed_within_the_limits(name: str, omitted: int) -> 
 
 
 @pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_a_digest_whose_items_were_all_left_out_says_so(name: str) -> None:
+    message = message_for(name, digest([], omitted=3))
+    assert "… and 3 more items" in encode(message).decode()
+
+
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
 def test_a_short_digest_is_sent_whole(name: str) -> None:
     body = encode(message_for(name, SMALL)).decode()
     assert all(f"Article {number}" in body for number in (1, 2))
