@@ -68,7 +68,7 @@ def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
 
 
 def test_the_spec_example_loads(tmp_path: Path) -> None:
-    environ = {"SMTP_PASSWORD": "hunter2", "WEBHOOK_SECRET": "whsec"}
+    environ = {"SMTP_PASSWORD": "hunter2", "WEBHOOK_SECRET": "whsec_c2VjcmV0IGtleQ=="}
     config = load_config(write_config(tmp_path, SPEC_EXAMPLE), environ)
     assert config.source == tmp_path / "config.yaml"
     assert config.state_path == tmp_path / "var" / "wirewatch.db"
@@ -398,3 +398,51 @@ def test_smtp_ca_file_must_hold_certificates(tmp_path: Path) -> None:
 def test_a_password_without_a_username_means_no_login(tmp_path: Path) -> None:
     text = MINIMAL + mail_channel("{host: h, username: '${SMTP_USER:-}', password: pw}")
     assert smtp_of(write_config(tmp_path, text)).username is None
+
+
+WEBHOOK = (
+    MINIMAL + "    channels:\n      ops: {type: webhook, url: 'https://hooks.example.org/T0/B0'"
+)
+
+
+def test_webhook_defaults(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, WEBHOOK + "}\n"), {})
+    ops = config.channels["ops"]
+    assert isinstance(ops, WebhookChannel)
+    assert (ops.format, ops.secret, ops.headers) == ("json", None, {})
+    assert (ops.timeout_seconds, ops.connect_timeout_seconds) == (10, 5)
+
+
+@pytest.mark.parametrize("secret", ["whsec_c2VjcmV0IGtleQ==", "c2VjcmV0IGtleQ", ""])
+def test_a_webhook_secret_is_base64(tmp_path: Path, secret: str) -> None:
+    path = write_config(tmp_path, WEBHOOK + ", secret: '${SECRET}'}\n")
+    ops = load_config(path, {"SECRET": secret}).channels["ops"]
+    assert isinstance(ops, WebhookChannel)
+    assert (ops.secret.get_secret_value() if ops.secret else "") == secret
+
+
+@pytest.mark.parametrize("secret", ["password1", "pässwort", "whsec_"])
+def test_a_webhook_secret_that_is_not_base64_is_refused_unrepeated(
+    tmp_path: Path, secret: str
+) -> None:
+    path = write_config(tmp_path, WEBHOOK + ", secret: '${SECRET}'}\n")
+    (line,) = problems(path, {"SECRET": secret})
+    assert line.startswith(f"{path}:4: channels.ops.secret: ")
+    assert "base64" in line
+    assert secret == "whsec_" or secret not in line
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ("{'Bad Name': x}", "channels.ops.headers: 'Bad Name' is not an HTTP header name"),
+        (
+            '{Authorization: "Bearer t\\u00f6ken"}',
+            "channels.ops.headers: the value of 'Authorization' may hold only printable ASCII "
+            "characters",
+        ),
+    ],
+)
+def test_webhook_headers_are_valid_http(tmp_path: Path, headers: str, expected: str) -> None:
+    path = write_config(tmp_path, WEBHOOK + f", headers: {headers}}}\n")
+    assert problems(path) == [f"{path}:4: {expected}"]

@@ -42,6 +42,8 @@ __all__ = [
 
 DEFAULT_PATTERNS = ("*.txt", "*.md", "*.json", "*.jsonl", "*.html")
 _CHANNEL_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
 class _Model(BaseModel):
@@ -114,6 +116,25 @@ def _web_address(url: SecretStr) -> SecretStr:
     return url
 
 
+def _signing_secret(secret: SecretStr | None) -> SecretStr | None:
+    # Imported here: worker.notify imports this module.
+    from worker.notify.signing import signing_key
+
+    if secret is not None:
+        signing_key(secret.get_secret_value())  # the message never repeats the secret
+    return secret
+
+
+def _http_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"'{name}' is not an HTTP header name")
+        if not _HEADER_VALUE.fullmatch(value):
+            # The message leaves the value out: it may be a token.
+            raise ValueError(f"the value of '{name}' may hold only printable ASCII characters")
+    return headers
+
+
 def _email_address(address: str) -> str:
     if "@" not in address:
         raise ValueError(f"'{address}' is not an email address")
@@ -131,6 +152,8 @@ ExistingFolder = Annotated[Path, AfterValidator(_existing_folder)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
+SigningSecret = Annotated[OptionalSecret, AfterValidator(_signing_secret)]
+HttpHeaders = Annotated[dict[str, str], AfterValidator(_http_headers)]
 ScheduleText = Annotated[str, AfterValidator(_valid_schedule)]
 ZoneName = Annotated[str, AfterValidator(_known_zone)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
@@ -206,9 +229,10 @@ class WebhookChannel(_ChannelBase):
     type: Literal["webhook"] = "webhook"
     url: Annotated[SecretStr, AfterValidator(_web_address)]
     format: Literal["json", "slack", "discord", "teams"] = "json"
-    secret: OptionalSecret = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout_seconds: float = Field(default=10, gt=0)
+    secret: SigningSecret = None
+    headers: HttpHeaders = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10, gt=0)  # for each read and write
+    connect_timeout_seconds: float = Field(default=5, gt=0)
 
 
 class Smtp(_Model):

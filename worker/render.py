@@ -67,7 +67,9 @@ class Renderer:
 
     def render(self, digest: Mapping[str, Any]) -> Rendered:
         """The digest rendered by each template."""
-        context = {"digest": digest, "sections": _sections(digest)}
+        # A digest stored by an earlier version may lack the newer keys; it is resent as is.
+        zone = digest.get("timezone", "UTC")
+        context = {"digest": digest, "sections": _sections(digest), "zone": zone}
         out = {name: self._templates[name].render(context) for name in TEMPLATES}
         return Rendered(
             subject=" ".join(out["subject.txt"].split()),

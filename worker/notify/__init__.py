@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from worker.config import Channel, EmailChannel
+from worker.config import Channel, EmailChannel, WebhookChannel
 from worker.render import Rendered
 
 __all__ = ["Clients", "DeliveryError", "Notifier", "notifier_for", "supported"]
@@ -57,7 +57,18 @@ def _email(channel: Channel, clients: Clients) -> Notifier:
     return EmailNotifier(channel, tls_context(channel.smtp, clients.tls))
 
 
-NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {"file": _file, "email": _email}
+def _webhook(channel: Channel, clients: Clients) -> Notifier:
+    from worker.notify.webhook import WebhookNotifier
+
+    assert isinstance(channel, WebhookChannel)  # the registry is keyed by `type:`
+    return WebhookNotifier(channel, clients.http)
+
+
+NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {
+    "file": _file,
+    "email": _email,
+    "webhook": _webhook,
+}
 
 
 def supported(channel: Channel) -> bool:
