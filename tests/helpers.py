@@ -1,10 +1,17 @@
-"""A temporary wirewatch project: the seeds, the default rules, an inbox and an outbox."""
+"""A temporary wirewatch project (the seeds, the default rules, an inbox and an outbox),
+and the daemon run on it as a user runs it: a subprocess."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,3 +81,60 @@ def titles_by_rule(digest: dict[str, Any]) -> dict[str, set[str]]:
     for item in digest["items"]:
         by_rule.setdefault(item["rule"], set()).add(item["article"]["title"])
     return by_rule
+
+
+class Daemon:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.log = project.root / "daemon.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.project.root,
+            )
+        wait_for(lambda: "watching" in self.log.read_text(encoding="utf-8"), "daemon start")
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def articles(self, name: str) -> list[str]:
+        """Titles of the stored articles read from inbox/NAME."""
+        path = str(self.project.inbox / name)
+        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
+            rows = db.execute("SELECT title FROM articles WHERE path = ?", [path]).fetchall()
+        return [row[0] for row in rows]
+
+    def failure(self, name: str) -> str | None:
+        path = str(self.project.inbox / name)
+        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
+            rows = db.execute("SELECT error FROM files WHERE path = ?", [path]).fetchall()
+        return rows[0][0] if rows else None
+
+    def digested(self, title: str) -> int:
+        """In how many digest items (over all digests) an article with this title appears."""
+        return sum(
+            item["article"]["title"] == title
+            for digest in self.project.digests()
+            for item in digest["items"]
+        )
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

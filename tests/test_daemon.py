@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Project, make_project
+from tests.helpers import Daemon, make_project, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,60 +27,6 @@ RUSSIAN = (
     "Президент России Владимир Путин и председатель КНР Си Цзиньпин провели встречу в Пекине. "
     "Стороны обсудили сотрудничество в энергетике и торговлю между двумя странами.\n"
 )
-
-
-class Daemon:
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.log = project.root / "daemon.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.project.root,
-            )
-        wait_for(lambda: "watching" in self.log.read_text(encoding="utf-8"), "daemon start")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self.process = None
-        return code
-
-    def articles(self, name: str) -> list[str]:
-        """Titles of the stored articles read from inbox/NAME."""
-        path = str(self.project.inbox / name)
-        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
-            rows = db.execute("SELECT title FROM articles WHERE path = ?", [path]).fetchall()
-        return [row[0] for row in rows]
-
-    def failure(self, name: str) -> str | None:
-        path = str(self.project.inbox / name)
-        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
-            rows = db.execute("SELECT error FROM files WHERE path = ?", [path]).fetchall()
-        return rows[0][0] if rows else None
-
-    def digested(self, title: str) -> int:
-        """In how many digest items (over all digests) an article with this title appears."""
-        return sum(
-            item["article"]["title"] == title
-            for digest in self.project.digests()
-            for item in digest["items"]
-        )
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import re
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,10 +17,9 @@ from typing import Any
 import httpx
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.helpers import make_project
+from tests.servers import LOGIN, PASSWORD, Server, check_login, free_port, parse
 from worker.cli import main
 from worker.config import EmailChannel
 from worker.notify import Clients, DeliveryError, notifier_for
@@ -31,7 +28,6 @@ from worker.render import Rendered, Renderer
 
 SENDER = "wirewatch@example.org"
 RECIPIENTS = ("analyst@example.org", "desk@example.net")
-LOGIN, PASSWORD = "analyst", "s3cret-Pa55word"
 
 
 # --- the message ---------------------------------------------------------------------------
@@ -47,12 +43,6 @@ RENDERED = Rendered(
     html="<p>Си Цзиньпин встретился с <b>Путиным</b>.</p>\n<p>习近平会见普京。</p>\n",
     json="{}\n",
 )
-
-
-def parse(raw: bytes) -> EmailMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 def parts_of(message: EmailMessage) -> list[tuple[str, str]]:
@@ -125,106 +115,6 @@ def test_message_id_uses_the_sender_domain(sender: str, domain: str) -> None:
 
 
 # --- a real SMTP server on loopback --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-    authenticated: bool
-    tls: bool
-
-    @property
-    def message(self) -> EmailMessage:
-        return parse(self.content)
-
-
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler: keeps what it accepts, answers what a test tells it to."""
-
-    received: list[Received] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply to RCPT
-    replies: dict[str, list[str]] = field(default_factory=dict)  # command -> next replies
-
-    def _next(self, command: str) -> str | None:
-        queue = self.replies.get(command)
-        return queue.pop(0) if queue else None
-
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd finds its hooks by these names
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        envelope.mail_from = address
-        return self._next("MAIL") or "250 OK"
-
-    async def handle_RCPT(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        reply = self._next("DATA")
-        if reply:
-            return reply
-        assert server.transport is not None
-        content = envelope.original_content
-        assert isinstance(content, bytes)
-        self.received.append(
-            Received(
-                str(envelope.mail_from),
-                list(envelope.rcpt_tos),
-                content,
-                bool(session.authenticated),
-                server.transport.get_extra_info("ssl_object") is not None,
-            )
-        )
-        return "250 2.0.0 queued"
-
-
-@dataclass(frozen=True)
-class Server:
-    port: int
-    mailbox: Mailbox
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def check_login(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
-    accepted = isinstance(data, LoginPassword) and data == (LOGIN.encode(), PASSWORD.encode())
-    return AuthResult(success=accepted, handled=False)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Callable[..., Server]]:
-    """Start SMTP servers on 127.0.0.1 with aiosmtpd's options; all stop after the test."""
-    controllers: list[Controller] = []
-
-    def start(**options: Any) -> Server:
-        mailbox = Mailbox()
-        port = free_port()
-        controller = Controller(
-            mailbox, hostname="127.0.0.1", port=port, server_hostname="mail.test", **options
-        )
-        controller.start()
-        controllers.append(controller)
-        return Server(port, mailbox)
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @dataclass(frozen=True)

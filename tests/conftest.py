@@ -1,0 +1,31 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.servers import Mailbox, Server, free_port
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., Server]]:
+    """Start SMTP servers on 127.0.0.1 with aiosmtpd's options; all stop after the test."""
+    controllers: list[Controller] = []
+
+    def start(**options: Any) -> Server:
+        mailbox = Mailbox()
+        port = free_port()
+        controller = Controller(
+            mailbox, hostname="127.0.0.1", port=port, server_hostname="mail.test", **options
+        )
+        controller.start()
+        controllers.append(controller)
+        return Server(port, mailbox)
+
+    yield start
+    for controller in controllers:
+        controller.stop()

@@ -1,0 +1,104 @@
+"""Real servers on 127.0.0.1 for the tests: an SMTP server (aiosmtpd) that does as told."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+LOGIN, PASSWORD = "analyst", "s3cret-Pa55word"
+
+
+def parse(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+    authenticated: bool
+    tls: bool
+
+    @property
+    def message(self) -> EmailMessage:
+        return parse(self.content)
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler: keeps what it accepts, answers what a test tells it to."""
+
+    received: list[Received] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply to RCPT
+    replies: dict[str, list[str]] = field(default_factory=dict)  # command -> next replies
+    on_data: Callable[[], None] | None = None  # called as a message arrives, before the reply
+
+    def _next(self, command: str) -> str | None:
+        queue = self.replies.get(command)
+        return queue.pop(0) if queue else None
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd finds its hooks by these names
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        return self._next("MAIL") or "250 OK"
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        reply = self._next("DATA")
+        if reply:
+            return reply
+        if self.on_data is not None:
+            self.on_data()
+        assert server.transport is not None
+        content = envelope.original_content
+        assert isinstance(content, bytes)
+        self.received.append(
+            Received(
+                str(envelope.mail_from),
+                list(envelope.rcpt_tos),
+                content,
+                bool(session.authenticated),
+                server.transport.get_extra_info("ssl_object") is not None,
+            )
+        )
+        return "250 2.0.0 queued"
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    mailbox: Mailbox
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def check_login(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    accepted = isinstance(data, LoginPassword) and data == (LOGIN.encode(), PASSWORD.encode())
+    return AuthResult(success=accepted, handled=False)

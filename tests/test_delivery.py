@@ -1,0 +1,281 @@
+"""Delivery end to end: the outbox with real receivers on 127.0.0.1, through the commands
+and the daemon — nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.helpers import SEED_TITLES, Daemon, Project, make_project, wait_for
+from tests.servers import Server, free_port
+from worker.cli import main
+
+pytestmark = pytest.mark.timeout(120)
+
+SECRET = "whsec_c2VjcmV0IGtleSBvZiB0aGUgcmVjZWl2ZXI="
+FAST_RETRY = "    retry: {delays: [0.2s], jitter: 0}\n"
+TITLE = SEED_TITLES["001_d9422b366859b37e.txt"]
+TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
+
+
+def hook(url: str, name: str = "hook", settings: str = "") -> str:
+    """A webhook channel, as config text to append under `channels:`."""
+    return f"  {name}:\n    type: webhook\n    url: {url}\n    schedule: every 1h\n{settings}"
+
+
+def mail(port: int, settings: str = "") -> str:
+    smtp = f"{{host: 127.0.0.1, port: {port}, security: none}}"
+    return (
+        "  mail:\n    type: email\n    to: [analyst@example.org]\n"
+        f"    from: wirewatch@example.org\n    smtp: {smtp}\n    schedule: every 1h\n{settings}"
+    )
+
+
+def project_with(root: Path, channels: str) -> Project:
+    """The seeds project, its file channel turned off (a far schedule), and these channels."""
+    return make_project(root, schedule="0 0 1 1 *", extra=channels)
+
+
+def wirewatch(project: Project, *args: str) -> int:
+    return main([args[0], "-c", str(project.config), *args[1:]])
+
+
+def channel_status(project: Project, name: str, capsys: pytest.CaptureFixture[str]) -> Any:
+    capsys.readouterr()
+    wirewatch(project, "status", "--json")
+    return json.loads(capsys.readouterr().out)["channels"][name]
+
+
+@pytest.fixture
+def receiver(httpserver_ipv4: HTTPServer) -> Iterator[HTTPServer]:
+    yield httpserver_ipv4
+    httpserver_ipv4.clear()
+
+
+def bodies(server: HTTPServer) -> list[dict[str, Any]]:
+    return [json.loads(request.get_data()) for request, _ in server.log]
+
+
+def test_the_seeds_digest_in_every_webhook_format(tmp_path: Path, receiver: HTTPServer) -> None:
+    formats = ("json", "slack", "discord", "teams")
+    for name in formats:
+        receiver.expect_request(f"/{name}", method="POST").respond_with_data("ok")
+    channels = "".join(
+        hook(receiver.url_for(f"/{name}"), name, f"    format: {name}\n") for name in formats
+    )
+    project = project_with(tmp_path, channels)
+    assert wirewatch(project, "run", "--once") == 0
+    received = {request.path.strip("/"): request.get_data().decode() for request, _ in receiver.log}
+    assert sorted(received) == sorted(formats)
+    document = json.loads(received["json"])
+    assert (document["channel"], document["counts"]["articles"]) == ("json", 5)
+    assert {"digest_id", "generated_at", "period", "counts", "items"} <= document.keys()
+    assert json.loads(received["slack"])["blocks"][0]["type"] == "header"
+    assert "embeds" in json.loads(received["discord"])
+    card = json.loads(received["teams"])["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    for body in received.values():
+        assert TITLE in body
+
+
+def test_a_500_then_a_200_is_one_delivery(
+    tmp_path: Path, receiver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver.expect_ordered_request("/hook").respond_with_data("down", status=500)
+    receiver.expect_ordered_request("/hook").respond_with_data("ok")
+    project = project_with(tmp_path, hook(receiver.url_for("/hook"), settings=FAST_RETRY))
+    assert wirewatch(project, "run", "--once") == 1
+    assert channel_status(project, "hook", capsys)["retrying"] == 1
+    time.sleep(0.3)
+    assert wirewatch(project, "run", "--once") == 0
+    assert wirewatch(project, "run", "--once") == 0  # nothing more to send
+    first, second = bodies(receiver)
+    assert first == second  # the same digest, unchanged
+    status = channel_status(project, "hook", capsys)
+    assert (status["sent"], status["retrying"], status["dead"]) == (1, 0, 0)
+
+
+def test_429_retry_after_is_honoured(
+    tmp_path: Path, receiver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    busy = Response("slow down", status=429, headers={"Retry-After": "2"})
+    receiver.expect_ordered_request("/hook").respond_with_response(busy)
+    receiver.expect_ordered_request("/hook").respond_with_data("ok")
+    project = project_with(tmp_path, hook(receiver.url_for("/hook"), settings=FAST_RETRY))
+    asked = time.monotonic()
+    assert wirewatch(project, "run", "--once") == 1
+    time.sleep(0.5)  # past the 0.2 s backoff, not past Retry-After
+    assert wirewatch(project, "run", "--once") == 1
+    assert len(receiver.log) == 1
+    time.sleep(max(0.0, asked + 2.1 - time.monotonic()))
+    assert wirewatch(project, "run", "--once") == 0
+    assert len(receiver.log) == 2
+    assert channel_status(project, "hook", capsys)["sent"] == 1
+
+
+def test_a_400_is_dead_until_retry_dead(
+    tmp_path: Path, receiver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver.expect_ordered_request("/hook").respond_with_data("invalid_payload", status=400)
+    receiver.expect_ordered_request("/hook").respond_with_data("ok")
+    project = project_with(tmp_path, hook(receiver.url_for("/hook")))
+    assert wirewatch(project, "run", "--once") == 1
+    status = channel_status(project, "hook", capsys)
+    assert (status["dead"], status["sent"]) == (1, 0)
+    assert status["last_error"] == (
+        f"POST http://127.0.0.1:{receiver.port}/… answered 400 BAD REQUEST: invalid_payload"
+    )
+    assert wirewatch(project, "run", "--once") == 0  # dead: not tried again by itself
+    assert len(receiver.log) == 1
+    assert wirewatch(project, "digest", "hook", "--retry-dead") == 0
+    assert len(receiver.log) == 2
+    status = channel_status(project, "hook", capsys)
+    assert (status["dead"], status["sent"]) == (0, 1)
+
+
+def test_a_receiver_down_while_the_daemon_runs_and_restarts(tmp_path: Path) -> None:
+    port = free_port()
+    retry = "    retry: {delays: [0.5s], jitter: 0}\n"
+    project = project_with(tmp_path, hook(f"http://127.0.0.1:{port}/hook", settings=retry))
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(lambda: "next attempt at" in daemon.log_text(), "a failed attempt")
+    assert daemon.stop() == 0
+    receiver = HTTPServer(host="127.0.0.1", port=port)
+    receiver.expect_request("/hook").respond_with_data("ok")
+    receiver.start()
+    try:
+        daemon.start()  # the digest waiting for its retry is sent at start
+        wait_for(lambda: receiver.log, "the delivery")
+        time.sleep(2)  # a few retry periods: nothing may come again
+        assert daemon.stop() == 0
+        (body,) = bodies(receiver)
+    finally:
+        receiver.stop()
+    assert body["counts"]["articles"] == 5
+
+
+def test_killed_between_send_and_mark_sent_the_resend_has_the_same_id(tmp_path: Path) -> None:
+    receiver = HTTPServer(host="127.0.0.1", port=free_port())
+    daemon: Daemon | None = None
+    requests: list[Request] = []
+
+    def kill_the_sender(request: Request) -> Response:
+        requests.append(request)
+        if len(requests) == 1 and daemon is not None and daemon.process is not None:
+            os.kill(daemon.process.pid, signal.SIGKILL)  # it never hears the 200
+            daemon.process.wait()
+        return Response("ok")
+
+    receiver.expect_request("/hook").respond_with_handler(kill_the_sender)
+    receiver.start()
+    try:
+        settings = f"    secret: {SECRET}\n"
+        project = project_with(tmp_path, hook(receiver.url_for("/hook"), settings=settings))
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(lambda: requests, "the first delivery")
+        wait_for(lambda: daemon is not None and daemon.process.poll() is not None, "the kill")
+        daemon.process = None
+        daemon.start()
+        wait_for(lambda: len(requests) == 2, "the resend")
+        assert daemon.stop() == 0
+    finally:
+        receiver.stop()
+    first, second = requests
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert json.loads(first.get_data()) == json.loads(second.get_data())
+    assert first.headers["webhook-id"] == json.loads(first.get_data())["digest_id"]
+
+
+def test_smtp_451_then_success(
+    tmp_path: Path, smtp_server: Callable[..., Server], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = smtp_server()
+    server.mailbox.replies["DATA"] = ["451 4.3.0 try again later"]
+    project = project_with(tmp_path, mail(server.port, FAST_RETRY))
+    assert wirewatch(project, "run", "--once") == 1
+    assert channel_status(project, "mail", capsys)["last_error"].endswith(
+        "451 4.3.0 try again later"
+    )
+    time.sleep(0.3)
+    assert wirewatch(project, "run", "--once") == 0
+    (received,) = server.mailbox.received
+    assert TITLE in received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_smtp_550_is_dead(
+    tmp_path: Path, smtp_server: Callable[..., Server], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = smtp_server()
+    server.mailbox.replies["DATA"] = ["550 5.7.1 message refused"]
+    project = project_with(tmp_path, mail(server.port, FAST_RETRY))
+    assert wirewatch(project, "run", "--once") == 1
+    status = channel_status(project, "mail", capsys)
+    assert (status["dead"], status["sent"], status["retrying"]) == (1, 0, 0)
+    assert server.mailbox.received == []
+
+
+def test_killed_while_mailing_the_resend_has_the_same_message_id(
+    tmp_path: Path, smtp_server: Callable[..., Server]
+) -> None:
+    server = smtp_server()
+    daemon = Daemon(project_with(tmp_path, mail(server.port)))
+    killed = threading.Event()
+
+    def kill_the_sender() -> None:
+        if not killed.is_set() and daemon.process is not None:
+            killed.set()
+            os.kill(daemon.process.pid, signal.SIGKILL)  # it never hears the 250
+
+    server.mailbox.on_data = kill_the_sender
+    daemon.start()
+    wait_for(lambda: server.mailbox.received, "the first message")
+    wait_for(lambda: daemon.process is not None and daemon.process.poll() is not None, "the kill")
+    daemon.process = None
+    daemon.start()
+    wait_for(lambda: len(server.mailbox.received) == 2, "the resend")
+    assert daemon.stop() == 0
+    first, second = (received.message for received in server.mailbox.received)
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first.get_body(("html",)).get_content() == second.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_slow_channel_never_delays_another(tmp_path: Path) -> None:
+    receiver = HTTPServer(host="127.0.0.1", port=free_port())
+    in_flight, release = threading.Event(), threading.Event()
+
+    def slow(request: Request) -> Response:
+        in_flight.set()
+        release.wait(timeout=30)
+        return Response("ok")
+
+    receiver.expect_request("/hook").respond_with_handler(slow)
+    receiver.start()
+    try:
+        slow_hook = hook(receiver.url_for("/hook"), settings="    timeout_seconds: 60\n")
+        project = make_project(tmp_path, schedule="immediate", extra=slow_hook)
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(in_flight.is_set, "the webhook request")
+        wait_for(lambda: len(project.digests()) == 1, "the seeds in the file channel")
+        # while the webhook still waits for its answer, a new article goes out at once
+        (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+        wait_for(lambda: len(project.digests()) == 2, "the new article", timeout=10)
+        assert receiver.log == []
+        release.set()
+        wait_for(lambda: receiver.log, "the webhook's delivery")
+        assert daemon.stop() == 0
+    finally:
+        release.set()
+        receiver.stop()
