@@ -279,3 +279,32 @@ def test_a_slow_channel_never_delays_another(tmp_path: Path) -> None:
     finally:
         release.set()
         receiver.stop()
+
+
+def test_secrets_never_reach_the_log_or_status(
+    tmp_path: Path,
+    receiver: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    receiver.expect_request(f"/services/{token}").respond_with_data("server error", status=500)
+    settings = (
+        f"    secret: {SECRET}\n"
+        "    headers: {Authorization: 'Bearer sk-live-0123456789'}\n"
+        f"    format: slack\n{FAST_RETRY}"
+    )
+    project = project_with(
+        tmp_path, hook(receiver.url_for(f"/services/{token}"), settings=settings)
+    )
+    capsys.readouterr()
+    assert wirewatch(project, "run", "--once", "-v", "--log-format", "json") == 1
+    entries = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    ours = [entry for entry in entries if entry["logger"].startswith("worker")]
+    log = "\n".join(entry["message"] for entry in ours)  # the test server logs too
+    assert any(entry["level"] == "DEBUG" and '"blocks"' in entry["message"] for entry in ours)
+    assert "answered 500" in log
+    status = channel_status(project, "hook", capsys)
+    assert "answered 500" in status["last_error"]
+    said = log + json.dumps(status)
+    for secret in (token, "XXXXXXXXXXXXXXXXXXXXXXXX", SECRET, "sk-live-0123456789"):
+        assert secret not in said

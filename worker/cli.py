@@ -23,14 +23,14 @@ from worker.articles import SUFFIXES
 from worker.config import Config, load_config
 from worker.daemon import run_daemon, run_once
 from worker.logs import setup_logging
-from worker.notify import Clients, supported
+from worker.notify import Clients
 from worker.outbox import Outcome
 from worker.pipeline import Pipeline
 from worker.render import Renderer, load_renderers
 from worker.rules import RuleSet, load_rules
 from worker.status import status_report, status_text
 from worker.store import StateError, open_store
-from worker.yamlfile import ConfigError, Problem
+from worker.yamlfile import ConfigError
 
 __all__ = ["main"]
 
@@ -84,21 +84,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_channels(config: Config) -> None:
-    problems = [
-        Problem(
-            config.source,
-            config.line_of(("channels", name, "type")),
-            f"channels.{name}.type",
-            f"'{channel.type}' channels cannot deliver in this version; use type: file",
-        )
-        for name, channel in config.channels.items()
-        if not supported(channel)
-    ]
-    if problems:
-        raise ConfigError(tuple(problems))
-
-
 @dataclass(frozen=True)
 class _Setup:
     """What every command starts from: the config, the rules and the channels' templates."""
@@ -112,7 +97,6 @@ def _load(path: Path) -> _Setup:
     """Read and check everything the user wrote; ConfigError lists every mistake."""
     config = load_config(path, os.environ)
     rules = load_rules(config)
-    _check_channels(config)
     return _Setup(config, rules, load_renderers(config))
 
 

@@ -16,7 +16,7 @@ import httpx
 from worker.config import Channel, EmailChannel, WebhookChannel
 from worker.render import Rendered
 
-__all__ = ["Clients", "DeliveryError", "Notifier", "notifier_for", "supported"]
+__all__ = ["NOTIFIERS", "Clients", "DeliveryError", "Notifier", "notifier_for"]
 
 
 class DeliveryError(Exception):
@@ -69,11 +69,6 @@ NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {
     "email": _email,
     "webhook": _webhook,
 }
-
-
-def supported(channel: Channel) -> bool:
-    """Whether this version can deliver to a channel of this type."""
-    return channel.type in NOTIFIERS
 
 
 def notifier_for(channel: Channel, clients: Clients) -> Notifier:
