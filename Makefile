@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint check
+.PHONY: run test lint check preview
 
 $(BIN)/wirewatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,6 @@ lint: $(BIN)/wirewatch  ## ruff and mypy
 	$(BIN)/mypy
 
 check: lint test
+
+preview: $(BIN)/wirewatch  ## the seeds' digest as PNG at desktop and phone width (needs chromium)
+	$(BIN)/python tools/preview.py var/preview
