@@ -28,6 +28,8 @@ def article(n: int) -> Article:
 
 def store_with_matches(path: Path, count: int) -> SqliteStore:
     store = SqliteStore(path)
+    for channel in ("local", "mail"):
+        store.channel_since(channel, NOW)
     for n in range(count):
         store.add_article(article(n), NOW)
         store.add_matches(article(n).id, [Match("rule", (Hit("talks", "body", 0, 5),))], NOW)
@@ -139,3 +141,15 @@ def test_two_processes_on_one_state_file_lose_nothing(tmp_path: Path) -> None:
         assert worker.exitcode == 0
     store = SqliteStore(path)
     assert store.counts() == {"ingested": 300, "failed": 0, "matches": 300}
+
+
+def test_a_channel_gets_the_matches_stored_since_it_appeared(tmp_path: Path) -> None:
+    store = store_with_matches(tmp_path / "state.db", 2)  # stored at NOW
+    later = NOW + timedelta(days=30)
+    assert store.channel_since("new", later) == later
+    assert store.channel_since("new", later + timedelta(days=1)) == later  # the first time stays
+    assert store.pending("new", ["rule"]) == []
+    store.add_article(article(9), later)
+    store.add_matches(article(9).id, [Match("rule", ())], later)
+    assert [m.article.id for m in store.pending("new", ["rule"])] == ["article-9"]
+    assert len(store.pending("local", ["rule"])) == 3

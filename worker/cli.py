@@ -7,29 +7,22 @@ import json
 import logging
 import os
 import signal
-import ssl
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-import httpx
 from tqdm import tqdm
 
 from worker.articles import SUFFIXES
-from worker.config import Config, load_config
 from worker.daemon import run_daemon, run_once
 from worker.logs import setup_logging
-from worker.notify import Clients
 from worker.outbox import Outcome
-from worker.pipeline import Pipeline
-from worker.render import Renderer, load_renderers
-from worker.rules import RuleSet, load_rules
+from worker.pipeline import Pipeline, open_pipeline
+from worker.settings import Settings, load_settings
 from worker.status import status_report, status_text
-from worker.store import StateError, open_store
+from worker.store import StateError
 from worker.yamlfile import ConfigError
 
 __all__ = ["main"]
@@ -44,13 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(getattr(args, "log_format", "text"), verbose=args.verbose)
     try:
-        setup = _load(Path(args.config))
+        settings = load_settings(Path(args.config), os.environ)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED if args.command == "check" else EXIT_CONFIG
     command = _COMMANDS[args.command]
     try:
-        return command(args, setup)
+        return command(args, settings)
     except StateError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
@@ -84,64 +77,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass(frozen=True)
-class _Setup:
-    """What every command starts from: the config, the rules and the channels' templates."""
-
-    config: Config
-    rules: RuleSet
-    renderers: dict[str, Renderer]
-
-
-def _load(path: Path) -> _Setup:
-    """Read and check everything the user wrote; ConfigError lists every mistake."""
-    config = load_config(path, os.environ)
-    rules = load_rules(config)
-    return _Setup(config, rules, load_renderers(config))
-
-
-@contextmanager
-def _pipeline(setup: _Setup) -> Iterator[Pipeline]:
-    store = open_store(setup.config.state_path)
-    clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
-    try:
-        yield Pipeline(setup.config, setup.rules, store, clients, renderers=setup.renderers)
-    finally:
-        clients.http.close()
-        store.close()
-
-
-def _run(args: argparse.Namespace, setup: _Setup) -> int:
-    config, rules = setup.config, setup.rules
-    with _pipeline(setup) as pipeline:
-        if args.once:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.once:
+        with open_pipeline(settings) as pipeline:
             return run_once(pipeline)
-        stop = threading.Event()
-        _on_signals(stop, pipeline)
-        log.info("wirewatch started: %d rules, %d channels", len(rules.rules), len(config.channels))
-        return run_daemon(pipeline, stop)
+    stop, reload = threading.Event(), threading.Event()
+    _on_signals(stop, reload)
+    config, rules = settings.config, settings.rules
+    log.info("wirewatch started: %d rules, %d channels", len(rules.rules), len(config.channels))
+    path = Path(args.config)
+    return run_daemon(settings, lambda: load_settings(path, os.environ), stop, reload)
 
 
-def _on_signals(stop: threading.Event, pipeline: Pipeline) -> None:
+def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
+    # A handler only sets an event: the work is done by the daemon between two articles.
     def finish(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: finishing what is in flight", signal.Signals(signum).name)
         stop.set()
 
-    def reload(_signum: int, _frame: FrameType | None) -> None:
-        try:
-            pipeline.use_rules(load_rules(pipeline.config))
-        except ConfigError as error:
-            log.error("rules not reloaded, the previous ones stay in force: %s", error)
-            return
-        log.info("rules reloaded: %d rules", len(pipeline.rules.rules))
+    def hang_up(_signum: int, _frame: FrameType | None) -> None:
+        log.info("SIGHUP received: reloading the config and rules")
+        reload.set()
 
     signal.signal(signal.SIGTERM, finish)
     signal.signal(signal.SIGINT, finish)
-    signal.signal(signal.SIGHUP, reload)
+    signal.signal(signal.SIGHUP, hang_up)
 
 
-def _check(_args: argparse.Namespace, setup: _Setup) -> int:
-    config, rules = setup.config, setup.rules
+def _check(_args: argparse.Namespace, settings: Settings) -> int:
+    config, rules = settings.config, settings.rules
     print(
         f"{config.source}: OK: {len(config.watch)} watched folders, "
         f"{len(rules.participants)} participants, {len(rules.rules)} rules, "
@@ -150,20 +114,20 @@ def _check(_args: argparse.Namespace, setup: _Setup) -> int:
     return EXIT_OK
 
 
-def _status(args: argparse.Namespace, setup: _Setup) -> int:
-    config, rules = setup.config, setup.rules
-    with _pipeline(setup) as pipeline:
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    config, rules = settings.config, settings.rules
+    with open_pipeline(settings) as pipeline:
         report = status_report(pipeline.store, config, rules)
     print(json.dumps(report, indent=2) if args.json else status_text(report))
     return EXIT_OK
 
 
-def _ingest(args: argparse.Namespace, setup: _Setup) -> int:
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     files, missing = _files_under(args.paths)
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
     new = matched = failed = 0
-    with _pipeline(setup) as pipeline:
+    with open_pipeline(settings) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             outcome = pipeline.ingest(path, retry_failed=True)
             new += outcome.new_articles
@@ -193,15 +157,15 @@ def _files_under(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return files, missing
 
 
-def _digest(args: argparse.Namespace, setup: _Setup) -> int:
-    config = setup.config
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    config = settings.config
     names = args.channels or list(config.channels)
     unknown = [name for name in names if name not in config.channels]
     if unknown:
         known = ", ".join(config.channels) or "none in the config"
         print(f"{config.source}: unknown channel '{unknown[0]}'; known: {known}", file=sys.stderr)
         return EXIT_CONFIG
-    with _pipeline(setup) as pipeline:
+    with open_pipeline(settings) as pipeline:
         if args.dry_run:
             return _print_digests(pipeline, names, args.format)
         if args.retry_dead:

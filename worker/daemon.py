@@ -9,9 +9,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from worker.pipeline import Pipeline
+from worker.pipeline import Pipeline, open_pipeline
 from worker.scheduler import DigestScheduler
-from worker.watch import Settler, Watcher, scan
+from worker.settings import Settings
+from worker.watch import EditWatcher, Settler, Watcher, scan
+from worker.yamlfile import ConfigError
 
 __all__ = ["run_daemon", "run_once"]
 
@@ -35,9 +37,26 @@ def run_once(pipeline: Pipeline) -> int:
 
 
 def run_daemon(
-    pipeline: Pipeline, stop: threading.Event, reload: Callable[[], None] | None = None
+    settings: Settings,
+    load: Callable[[], Settings],
+    stop: threading.Event,
+    reload: threading.Event,
 ) -> int:
-    """Run until `stop` is set; files in flight are finished first. Returns the exit code."""
+    """Run until `stop` is set, finishing the files and sends in flight; exit code.
+
+    An edit of the rules or templates (or `reload`, set on SIGHUP) is applied between two
+    articles; an edit of the rest of the config restarts the watchers and schedules.
+    """
+    current: Settings | None = settings
+    while current is not None:
+        with open_pipeline(current) as pipeline:
+            current = _serve(pipeline, _Reloader(pipeline, current, load, reload), stop)
+    log.info("stopped")
+    return 0
+
+
+def _serve(pipeline: Pipeline, reloader: _Reloader, stop: threading.Event) -> Settings | None:
+    """Watch, ingest and send until stopped (None) or until the config changed (the new)."""
     config = pipeline.config
     watcher = Watcher(config.watch, quiet=config.ingest.settle_seconds)
     scheduler = DigestScheduler(pipeline)
@@ -45,17 +64,62 @@ def run_daemon(
     # Watch first, then scan: a file that arrives in between is seen by both, and the
     # store's record of it makes the second look a no-op.
     watcher.start()
+    reloader.start()
     log.info("watching %s", ", ".join(str(folder.path) for folder in config.watch))
     # A start retries files that failed before: the config (the size limit, say) may be new.
     _scan(ingest, watcher.settler, stop, retry_failed=True)
     scheduler.start()
     try:
-        _consume(ingest, watcher.settler, stop)
+        return _consume(ingest, watcher.settler, stop, reloader)
     finally:
+        reloader.stop()
         watcher.stop()
         scheduler.shutdown()
-    log.info("stopped")
-    return 0
+
+
+class _Reloader:
+    """Applies edits of the config, rules and templates once they have settled."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        settings: Settings,
+        load: Callable[[], Settings],
+        requested: threading.Event,
+    ) -> None:
+        self._pipeline = pipeline
+        self._settings = settings
+        self._load = load
+        self._requested = requested
+        self._edits = EditWatcher(settings.sources())
+
+    def start(self) -> None:
+        self._edits.start()
+
+    def stop(self) -> None:
+        self._edits.stop()
+
+    def check(self) -> Settings | None:
+        """Apply an edit if one is due; the new settings when the config itself changed."""
+        if not (self._edits.settled() or self._requested.is_set()):
+            return None
+        self._requested.clear()
+        try:
+            new = self._load()
+        except ConfigError as error:
+            log.error("edit not applied; the running config and rules stay in force:\n%s", error)
+            return None
+        if new.config.model_dump() != self._settings.config.model_dump():
+            log.info("config changed: restarting the watchers and schedules")
+            return new
+        self._pipeline.use_rules(new.rules, new.renderers)
+        self._settings = new
+        log.info(
+            "rules reloaded: %d rules, %d participants",
+            len(new.rules.rules),
+            len(new.rules.participants),
+        )
+        return None
 
 
 class _Ingest:
@@ -72,19 +136,27 @@ class _Ingest:
             self._scheduler.matched(rule_ids)
 
 
-def _consume(ingest: _Ingest, settler: Settler, stop: threading.Event) -> None:
-    """The one consumer: ingest complete files, and rescan now and then for missed events."""
+def _consume(
+    ingest: _Ingest, settler: Settler, stop: threading.Event, reloader: _Reloader
+) -> Settings | None:
+    """The one consumer: ingest complete files, apply edits between two of them, and
+    rescan now and then for missed events."""
     rescan_every = ingest.pipeline.config.ingest.rescan_seconds
     next_scan = time.monotonic() + rescan_every
     while not stop.is_set():
         for path in settler.ready(timeout=0.5):
-            if stop.is_set():
-                return  # files not ingested yet are found by the next start's scan
+            changed = reloader.check()
+            if stop.is_set() or changed is not None:
+                return changed  # files not ingested yet are found by the next scan
             ingest(path)
+        changed = reloader.check()
+        if changed is not None:
+            return changed
         if time.monotonic() >= next_scan:
             # inotify drops events when its queue overflows; a rescan finds what it missed.
             _scan(ingest, settler, stop)
             next_scan = time.monotonic() + rescan_every
+    return None
 
 
 def _scan(

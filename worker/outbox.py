@@ -115,6 +115,8 @@ class Outbox:
         self._clock = clock
         self._spread = spread
         self._locks = {name: threading.Lock() for name in config.channels}
+        for name in config.channels:  # a new channel gets what matches from now on
+            store.channel_since(name, clock())
         # A digest due while an older one waited for a retry goes out once that one has.
         self._owed: set[str] = set()
 
@@ -150,6 +152,10 @@ class Outbox:
         """The digest of the channel's new matches, as it would be sent now; None if none."""
         return self._build(name)[0]
 
+    def use_renderers(self, renderers: Mapping[str, Renderer]) -> None:
+        """Render from now on with these templates."""
+        self._renderers = renderers
+
     def render(self, name: str, digest: dict[str, Any]) -> Rendered:
         """The digest in the forms the channel's templates give."""
         return self._renderers[name].render(digest)
@@ -159,12 +165,15 @@ class Outbox:
         pending = self._store.pending(name, channel_rule_ids(channel, rules))
         if not pending and not channel.send_empty:
             return None, []
+        now = self._clock()
+        # The period runs from the channel's previous digest, or from when it appeared.
+        since = self._store.last_digest_at(name) or self._store.channel_since(name, now)
         document = build_digest(
             name,
             pending,
             rules,
-            self._clock(),
-            self._store.last_sent(name),
+            now,
+            since,
             zone=self._config.zone_of(channel).key,
             max_items=channel.max_items,
         )

@@ -7,9 +7,13 @@ the watcher and the scheduler share one path from file to outbox.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+import ssl
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 from worker.config import Config
 from worker.ingest import Ingested, Ingestor
@@ -18,9 +22,10 @@ from worker.notify import Clients
 from worker.outbox import Outbox, Outcome
 from worker.render import Renderer
 from worker.rules import RuleSet
-from worker.store import Store
+from worker.settings import Settings
+from worker.store import Store, open_store
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "open_pipeline"]
 
 Clock = Callable[[], datetime]
 
@@ -51,10 +56,11 @@ class Pipeline:
         """The rule set in force."""
         return self._rules
 
-    def use_rules(self, rules: RuleSet) -> None:
-        """Swap in a new rule set; the next article is matched against it."""
-        matcher = Matcher(rules)
+    def use_rules(self, rules: RuleSet, renderers: Mapping[str, Renderer]) -> None:
+        """Swap in a new rule set and templates; the next article is matched against them."""
+        matcher = Matcher(rules)  # compiled before the swap: no article sees half of it
         self._rules, self._matcher = rules, matcher
+        self.outbox.use_renderers(renderers)
 
     def ingest(self, path: Path, retry_failed: bool = False) -> Ingested:
         """Ingest one file; unchanged files are skipped, failed ones too unless retried."""
@@ -63,3 +69,17 @@ class Pipeline:
     def send_digest(self, name: str, new: bool = True) -> Outcome:
         """Deliver channel `name`'s due digests and, with `new`, one of its new matches."""
         return self.outbox.send(name, new)
+
+
+@contextmanager
+def open_pipeline(settings: Settings) -> Iterator[Pipeline]:
+    """The pipeline of these settings, with its store and network clients open."""
+    store = open_store(settings.config.state_path)
+    clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
+    try:
+        yield Pipeline(
+            settings.config, settings.rules, store, clients, renderers=settings.renderers
+        )
+    finally:
+        clients.http.close()
+        store.close()

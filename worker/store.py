@@ -105,6 +105,7 @@ class Store(Protocol):
     def record_file(self, record: FileRecord, at: datetime) -> None: ...
     def add_article(self, article: Article, at: datetime) -> bool: ...
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int: ...
+    def channel_since(self, channel: str, at: datetime) -> datetime: ...
     def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]: ...
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
     def unsent_digests(self, channel: str) -> list[DigestRecord]: ...
@@ -114,6 +115,7 @@ class Store(Protocol):
     ) -> None: ...
     def revive_dead(self, channel: str, at: datetime) -> int: ...
     def last_sent(self, channel: str) -> datetime | None: ...
+    def last_digest_at(self, channel: str) -> datetime | None: ...
     def last_run(self, channel: str) -> datetime | None: ...
     def record_run(self, channel: str, at: datetime) -> None: ...
     def counts(self) -> dict[str, int]: ...
@@ -145,6 +147,7 @@ _MIGRATIONS = (
         channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
         digest_id TEXT NOT NULL REFERENCES digests (id), PRIMARY KEY (channel, match_id));
     CREATE TABLE schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
+    CREATE TABLE channels (name TEXT PRIMARY KEY, since TEXT NOT NULL);
     """,
 )
 
@@ -257,16 +260,28 @@ class SqliteStore:
                 added += cursor.rowcount
         return added
 
+    def channel_since(self, channel: str, at: datetime) -> datetime:
+        """When `channel` first appeared (now, `at`, if it is new): it gets what matched since."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO channels (name, since) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                [channel, _utc(at)],
+            )
+            row = db.execute("SELECT since FROM channels WHERE name = ?", [channel]).fetchone()
+        return datetime.fromisoformat(row[0])
+
     def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]:
-        """Matches of these rules that no digest of `channel` holds yet, oldest first."""
+        """Matches of these rules, stored since the channel appeared, that no digest of the
+        channel holds yet, oldest first."""
         ids = list(rule_ids)
         if not ids:
             return []
         rows = self._read(
             f"SELECT {_MATCH_COLUMNS} FROM matches m JOIN articles a ON a.id = m.article_id"
+            " JOIN channels c ON c.name = ? AND m.matched_at >= c.since"
             f" WHERE m.rule_id IN ({_marks(ids)}) AND NOT EXISTS (SELECT 1 FROM digest_items d"
-            " WHERE d.channel = ? AND d.match_id = m.id) ORDER BY m.id",
-            [*ids, channel],
+            " WHERE d.channel = c.name AND d.match_id = m.id) ORDER BY m.id",
+            [channel, *ids],
         )
         return [_stored_match(row) for row in rows]
 
@@ -345,6 +360,11 @@ class SqliteStore:
         rows = self._read(
             "SELECT MAX(sent_at) FROM digests WHERE channel = ? AND status = 'sent'", [channel]
         )
+        return datetime.fromisoformat(rows[0][0]) if rows[0][0] else None
+
+    def last_digest_at(self, channel: str) -> datetime | None:
+        """When the channel's latest digest was made (sent or not)."""
+        rows = self._read("SELECT MAX(created_at) FROM digests WHERE channel = ?", [channel])
         return datetime.fromisoformat(rows[0][0]) if rows[0][0] else None
 
     def last_run(self, channel: str) -> datetime | None:
@@ -469,8 +489,8 @@ def _digest_record(row: Sequence[Any]) -> DigestRecord:
 
 
 def _utc(moment: datetime) -> str:
-    """Times are stored in UTC, so that they also sort as text."""
-    return moment.astimezone(UTC).isoformat()
+    """Times are stored in UTC, all of one length, so that they also sort as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _time_or_none(text: str | None) -> datetime | None:

@@ -32,7 +32,7 @@ from watchdog.observers.polling import PollingObserver
 
 from worker.config import WatchFolder
 
-__all__ = ["WRITER_GONE_AFTER", "Settler", "Watcher", "scan", "wanted"]
+__all__ = ["WRITER_GONE_AFTER", "EditWatcher", "Settler", "Watcher", "scan", "wanted"]
 
 log = logging.getLogger(__name__)
 
@@ -243,3 +243,68 @@ class Watcher:
             observer.stop()
         for observer in self._observers:
             observer.join(timeout=10)
+
+
+class EditWatcher:
+    """Notices edits to the config, the rule files and the templates (reloaded by the daemon).
+
+    Editors save in bursts (a swap file, a rename, a write), so an edit counts once
+    nothing has changed for `quiet` seconds.
+    """
+
+    def __init__(self, sources: Iterable[Path], quiet: float = 0.5) -> None:
+        self._quiet = quiet
+        self._last: float | None = None
+        self._lock = threading.Lock()
+        self._observer = Observer()
+        sources = list(sources)
+        folders = {source for source in sources if source.is_dir()}
+        files: dict[Path, set[Path]] = {}  # a folder not watched whole -> the files wanted
+        for source in sources:
+            if source not in folders and source.parent not in folders:
+                files.setdefault(source.parent, set()).add(source)
+        for folder in folders:
+            self._observer.schedule(_EditHandler(None, self._edited), str(folder))
+        for folder, wanted in files.items():
+            self._observer.schedule(_EditHandler(wanted, self._edited), str(folder))
+
+    def start(self) -> None:
+        """Start watching (non-blocking)."""
+        self._observer.start()
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._observer.stop()
+        self._observer.join(timeout=10)
+
+    def settled(self) -> bool:
+        """Whether an edit was made and has settled; each edit is told once."""
+        with self._lock:
+            if self._last is None or time.monotonic() - self._last < self._quiet:
+                return False
+            self._last = None
+            return True
+
+    def _edited(self) -> None:
+        with self._lock:
+            self._last = time.monotonic()
+
+
+class _EditHandler(FileSystemEventHandler):
+    """Only notes the time of an edit to one of the files wanted."""
+
+    def __init__(self, files: set[Path] | None, edited: Callable[[], None]) -> None:
+        self._files = files
+        self._edited = edited
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = (event.src_path, getattr(event, "dest_path", "") or "")
+        if any(self._wanted(Path(os.fsdecode(path))) for path in paths if path):
+            self._edited()
+
+    def _wanted(self, path: Path) -> bool:
+        if path.name.startswith(".") or path.name.endswith("~"):
+            return False  # editors' swap, backup and lock files
+        return path in self._files if self._files is not None else True

@@ -1,0 +1,109 @@
+"""Edits while the daemon runs: rules, templates and config, good and bad, and SIGHUP."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Daemon, make_project, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+NEW_RULE = """
+  - id: arctic-shipping
+    title: Arctic shipping
+    keywords: {any: ["Northern Sea Route"]}
+"""
+ARCTIC = " date 2024-06-01 Arctic cargo\n\nChina shipped cargo along the Northern Sea Route.\n"
+TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    running = Daemon(make_project(tmp_path, schedule="every 1s"))
+    running.start()
+    wait_for(running.project.digests, "the seeds' digest")
+    yield running
+    if running.process is not None:
+        running.process.kill()
+        running.process.wait()
+
+
+def rules_of(daemon: Daemon, title: str) -> set[str]:
+    """The rules under which an article with this title was sent, over all digests."""
+    return {
+        item["rule"]
+        for digest in daemon.project.digests()
+        for item in digest["items"]
+        if item["article"]["title"] == title
+    }
+
+
+def test_a_rule_added_while_running_is_applied(daemon: Daemon) -> None:
+    rules = daemon.project.root / "rules" / "china-russia.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + NEW_RULE, encoding="utf-8")
+    wait_for(lambda: "rules reloaded: 8 rules" in daemon.log_text(), "the reload")
+    (daemon.project.inbox / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Arctic cargo"), "the new rule's match")
+    assert rules_of(daemon, "Arctic cargo") == {"arctic-shipping"}
+    assert daemon.stop() == 0
+
+
+def test_a_bad_edit_is_refused_and_the_old_rules_keep_matching(daemon: Daemon) -> None:
+    broken = daemon.project.root / "rules" / "broken.yaml"
+    broken.write_text("rules:\n  - id: half-written\n    keywords: {any: [\n", encoding="utf-8")
+    wait_for(lambda: "edit not applied" in daemon.log_text(), "the refusal")
+    assert f"{broken}:" in daemon.log_text()  # the mistake, with its file and line
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a match of the old rules")
+    assert rules_of(daemon, "Putin and Xi hold talks") == {"xi-putin-contacts"}
+    assert daemon.stop() == 0
+
+
+def test_sighup_reloads(daemon: Daemon) -> None:
+    assert daemon.process is not None
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "rules reloaded: 7 rules" in daemon.log_text(), "the reload")
+    assert "SIGHUP received" in daemon.log_text()
+    assert daemon.stop() == 0
+
+
+def keys_of_new_digests(daemon: Daemon, seen: int) -> list[set[str]]:
+    digests = sorted(daemon.project.outbox.glob("*.json"))[seen:]
+    return [set(json.loads(path.read_text(encoding="utf-8"))) for path in digests]
+
+
+def test_template_edits_are_applied(daemon: Daemon) -> None:
+    folder = daemon.project.root / "templates"
+    folder.mkdir()
+    template = folder / "digest.json"
+    template.write_text('{"titles": {{ digest["items"] | length }}}\n', encoding="utf-8")
+    config = daemon.project.config
+    text = config.read_text(encoding="utf-8") + "    template: templates\n"
+    config.write_text(text, encoding="utf-8")  # a new setting: the daemon restarts
+    wait_for(lambda: "config changed: restarting" in daemon.log_text(), "the restart")
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: keys_of_new_digests(daemon, 1) == [{"titles"}], "the template's digest")
+    template.write_text('{"count": {{ digest["items"] | length }}}\n', encoding="utf-8")
+    wait_for(lambda: "rules reloaded" in daemon.log_text(), "the template reload")
+    (daemon.project.inbox / "again.txt").write_text(TALKS.replace("talks.", "more talks."), "utf-8")
+    wait_for(lambda: keys_of_new_digests(daemon, 2) == [{"count"}], "the edited template's")
+    assert daemon.stop() == 0
+
+
+def test_a_channel_added_while_running_gets_what_matches_from_then_on(daemon: Daemon) -> None:
+    config = daemon.project.config
+    extra = "  extra:\n    type: file\n    path: extra-out/\n    schedule: every 1s\n"
+    config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    wait_for(lambda: "config changed: restarting" in daemon.log_text(), "the restart")
+    wait_for(lambda: daemon.log_text().count("watching") == 2, "the watchers again")
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    extra_out = daemon.project.root / "extra-out"
+    wait_for(lambda: list(extra_out.glob("*.json")), "the new channel's digest")
+    (digest,) = (json.loads(p.read_text(encoding="utf-8")) for p in extra_out.glob("*.json"))
+    assert [item["article"]["title"] for item in digest["items"]] == ["Putin and Xi hold talks"]
+    assert daemon.stop() == 0
