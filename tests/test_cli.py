@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +207,15 @@ def test_a_state_file_that_is_not_a_database_is_one_line(
     assert capsys.readouterr().err == (
         f"{state}: cannot be used as the state file: file is not a database\n"
     )
+
+
+def test_output_cut_short_by_its_reader_is_no_error(project: Project) -> None:
+    wirewatch(project, "ingest", str(project.root / "seeds"))
+    command = [sys.executable, "-m", "worker", "digest", "--dry-run", "-c", str(project.config)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        process.stdout.readline()  # like `| head -1`
+        process.stdout.close()
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert b"Traceback" not in err

@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:  # Ctrl-C in a command other than the daemon
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `wirewatch digest --dry-run | head`: the reader has enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
