@@ -28,9 +28,9 @@ TITLE = SEED_TITLES["001_d9422b366859b37e.txt"]
 TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
 
 
-def hook(url: str, name: str = "hook", settings: str = "") -> str:
+def hook(url: str, name: str = "hook", settings: str = "", schedule: str = "every 1h") -> str:
     """A webhook channel, as config text to append under `channels:`."""
-    return f"  {name}:\n    type: webhook\n    url: {url}\n    schedule: every 1h\n{settings}"
+    return f"  {name}:\n    type: webhook\n    url: {url}\n    schedule: {schedule}\n{settings}"
 
 
 def mail(port: int, settings: str = "") -> str:
@@ -308,3 +308,71 @@ def test_secrets_never_reach_the_log_or_status(
     said = log + json.dumps(status)
     for secret in (token, "XXXXXXXXXXXXXXXXXXXXXXXX", SECRET, "sk-live-0123456789"):
         assert secret not in said
+
+
+def test_stopping_while_a_send_fails_exits_promptly(tmp_path: Path) -> None:
+    receiver = HTTPServer(host="127.0.0.1", port=free_port())
+    in_flight = threading.Event()
+
+    def failing_slowly(request: Request) -> Response:
+        in_flight.set()
+        time.sleep(1.5)  # SIGTERM arrives now; the failure then schedules a retry
+        return Response("unavailable", status=503)
+
+    receiver.expect_request("/hook").respond_with_handler(failing_slowly)
+    receiver.start()
+    try:
+        project = project_with(tmp_path, hook(receiver.url_for("/hook")))
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(in_flight.is_set, "the send")
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 10
+    finally:
+        receiver.stop()
+
+
+def test_a_retry_stored_by_another_process_is_sent_by_the_daemon(
+    tmp_path: Path, receiver: HTTPServer
+) -> None:
+    receiver.expect_ordered_request("/hook").respond_with_data("down", status=500)
+    receiver.expect_ordered_request("/hook").respond_with_data("ok")
+    retry = "    retry: {delays: [1s], jitter: 0}\n"
+    url = receiver.url_for("/hook")
+    project = project_with(tmp_path, hook(url, settings=retry, schedule="0 0 1 1 *"))
+    daemon = Daemon(project)
+    daemon.start()  # its slot is on 1 January: it sends nothing by itself
+    assert wirewatch(project, "digest", "hook") == 1  # another process's attempt fails
+    assert len(receiver.log) == 1
+    wait_for(lambda: len(receiver.log) == 2, "the daemon's retry", timeout=45)
+    assert daemon.stop() == 0
+    first, second = bodies(receiver)
+    assert first == second
+    assert "answered 500" not in daemon.log_text()  # the failure was the other process's
+
+
+def test_immediate_sends_go_on_while_the_receiver_is_slow(tmp_path: Path) -> None:
+    receiver = HTTPServer(host="127.0.0.1", port=free_port())
+
+    def slow(request: Request) -> Response:
+        time.sleep(4)
+        return Response("ok")
+
+    receiver.expect_request("/hook").respond_with_handler(slow)
+    receiver.start()
+    try:
+        project = project_with(tmp_path, hook(receiver.url_for("/hook"), schedule="immediate"))
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(lambda: len(receiver.log) == 1, "the seeds", timeout=15)
+        (project.inbox / "a.txt").write_text(TALKS, encoding="utf-8")
+        time.sleep(3)  # its send has begun and takes 4 s; meanwhile another article matches
+        (project.inbox / "b.txt").write_text(TALKS.replace("talks.", "more talks."), "utf-8")
+        wait_for(lambda: len(receiver.log) == 3, "both articles", timeout=20)
+        assert daemon.stop() == 0
+        assert "maximum number of running instances" not in daemon.log_text()
+        titles = [[i["article"]["title"] for i in body["items"]] for body in bodies(receiver)[1:]]
+        assert titles == [["Putin and Xi hold talks"], ["Putin and Xi hold talks"]]
+    finally:
+        receiver.stop()

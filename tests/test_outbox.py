@@ -236,3 +236,16 @@ def test_send_empty_sends_a_digest_when_nothing_matched(
     assert outbox.send("other").sent == 1
     (digest,) = digests(tmp_path / "other-out")
     assert digest["counts"]["articles"] == 0
+
+
+def test_a_new_digest_held_behind_a_waiting_one_is_told(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], jitter: 0}")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    assert not outbox.send("local").held  # tried, failed: nothing held back
+    add_article(store, 2)
+    assert outbox.send("local").held  # due, but waits behind the first
+    assert not outbox.send("local", new=False).held  # a retry alone holds nothing back

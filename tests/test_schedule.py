@@ -171,3 +171,10 @@ def test_immediate_and_every_are_intervals() -> None:
     assert parse_schedule("every 5m").next_due(
         datetime(2026, 11, 24, 9, 0, tzinfo=UTC), BERLIN
     ) == datetime(2026, 11, 24, 9, 5, tzinfo=UTC)
+
+
+def test_a_period_counts_from_the_last_run_not_from_a_restart() -> None:
+    last_run = datetime(2026, 11, 24, 10, 3, tzinfo=UTC)
+    restarted = datetime(2026, 11, 24, 10, 53, tzinfo=UTC)
+    trigger = parse_schedule("every 1h").trigger(BERLIN, last_run)
+    assert trigger.get_next_fire_time(None, restarted) == datetime(2026, 11, 24, 11, 3, tzinfo=UTC)

@@ -125,3 +125,16 @@ def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:
             wait_for(project.digests)
         (digest,) = project.digests()
         assert digest["timezone"] == "Asia/Shanghai"
+
+
+def test_a_new_cron_channel_sends_a_slot_it_missed_since_it_appeared(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    store = SqliteStore(load_config(project.config, {}).state_path)
+    store.channel_since("local", datetime.now(UTC) - timedelta(days=3))  # never ran since
+    store.close()
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(project.digests)
+            time.sleep(1)
+    assert len(project.digests()) == 1

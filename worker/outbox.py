@@ -40,6 +40,7 @@ class Outcome:
     failed: bool = False  # an attempt failed
     retry_at: datetime | None = None  # when the digest now waiting is due again
     dead: int = 0  # digests given up on
+    held: bool = False  # a new digest was due but waits behind one waiting for a retry
 
     def __add__(self, later: Outcome) -> Outcome:
         return Outcome(
@@ -47,6 +48,7 @@ class Outcome:
             failed=self.failed or later.failed,
             retry_at=later.retry_at or self.retry_at,
             dead=self.dead + later.dead,
+            held=self.held or later.held,
         )
 
 
@@ -127,7 +129,7 @@ class Outbox:
             if due.retry_at is not None:  # the new digest goes out after the one waiting
                 if new:
                     self._owed.add(name)
-                return due
+                return due + Outcome(held=new)
             if not (new or name in self._owed):
                 return due
             self._owed.discard(name)

@@ -35,11 +35,15 @@ class Schedule:
     def immediate(self) -> bool:
         return self.cron is None and self.interval is None
 
-    def trigger(self, timezone: ZoneInfo) -> BaseTrigger:
-        """The APScheduler trigger for this schedule in `timezone`."""
+    def trigger(self, timezone: ZoneInfo, last_run: datetime | None = None) -> BaseTrigger:
+        """The APScheduler trigger for this schedule in `timezone`; a period counts from
+        `last_run`, so that a restart does not push the next digest back."""
         if self.cron is not None:
             return _cron_trigger(self.cron, timezone)
-        return IntervalTrigger(seconds=self.every.total_seconds(), timezone=timezone)
+        start = None if last_run is None else last_run + self.every
+        return IntervalTrigger(
+            seconds=self.every.total_seconds(), start_date=start, timezone=timezone
+        )
 
     @property
     def every(self) -> timedelta:
