@@ -107,3 +107,18 @@ def test_a_channel_added_while_running_gets_what_matches_from_then_on(daemon: Da
     (digest,) = (json.loads(p.read_text(encoding="utf-8")) for p in extra_out.glob("*.json"))
     assert [item["article"]["title"] for item in digest["items"]] == ["Putin and Xi hold talks"]
     assert daemon.stop() == 0
+
+
+def test_a_template_edit_that_fails_is_refused(daemon: Daemon) -> None:
+    folder = daemon.project.root / "templates"
+    folder.mkdir()
+    (folder / "subject.txt").write_text("News\n", encoding="utf-8")
+    config = daemon.project.config
+    config.write_text(config.read_text(encoding="utf-8") + "    template: templates\n", "utf-8")
+    wait_for(lambda: daemon.log_text().count("watching") == 2, "the restart")
+    (folder / "subject.txt").write_text('{{ "%d" | format("x") }}\n', encoding="utf-8")
+    wait_for(lambda: "edit not applied" in daemon.log_text(), "the refusal")
+    assert f"{folder / 'subject.txt'}:1: channels.local.template: TypeError" in daemon.log_text()
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a digest, still")
+    assert daemon.stop() == 0

@@ -78,6 +78,18 @@ def test_a_json_template_shapes_the_body(tmp_path: Path) -> None:
             "access to attribute '__class__' of 'str' object is unsafe.",
         ),
         (
+            "digest.txt",
+            "a\n{{ 1 // 0 }}",
+            2,
+            "ZeroDivisionError: integer division or modulo by zero",
+        ),
+        (
+            "subject.txt",
+            '{{ "%d" | format("x") }}',
+            1,
+            "TypeError: %d format: a real number is required, not str",
+        ),
+        (
             "digest.json",
             "{not json",
             None,
@@ -134,3 +146,12 @@ def test_the_default_html_has_nothing_remote() -> None:
     assert "<img" not in html
     assert "<link" not in html
     assert 'name="viewport"' in html
+
+
+def test_a_template_that_is_not_utf8(tmp_path: Path) -> None:
+    config = config_with_templates(tmp_path, {})
+    path = tmp_path / "templates" / "mail" / "digest.txt"
+    path.write_bytes("Überblick\n".encode("latin-1"))
+    assert mistakes(config) == [
+        f"{path}: channels.local.template: not UTF-8 text; save it as UTF-8"
+    ]

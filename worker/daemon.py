@@ -109,6 +109,9 @@ class _Reloader:
         except ConfigError as error:
             log.error("edit not applied; the running config and rules stay in force:\n%s", error)
             return None
+        except Exception:  # a fault of ours must not stop the daemon either
+            log.exception("edit not applied; the running config and rules stay in force")
+            return None
         if new.config.model_dump() != self._settings.config.model_dump():
             log.info("config changed: restarting the watchers and schedules")
             return new

@@ -23,6 +23,7 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateSyntaxError,
     pass_context,
@@ -60,10 +61,15 @@ class Renderer:
             loader = ChoiceLoader([FileSystemLoader(folder), loader])
         self._text = _environment(loader, html=False)
         self._html = _environment(loader, html=True)
-        self._templates = {
-            name: (self._html if name.endswith(".html") else self._text).get_template(name)
-            for name in TEMPLATES
-        }
+        self._templates = {name: self._load(name) for name in TEMPLATES}
+
+    def _load(self, name: str) -> Template:
+        environment = self._html if name.endswith(".html") else self._text
+        try:
+            return environment.get_template(name)
+        except UnicodeDecodeError:
+            where = self.folder / name if self.folder is not None else Path(name)
+            raise _TemplateMistake(str(where), None, "not UTF-8 text; save it as UTF-8") from None
 
     def render(self, digest: Mapping[str, Any]) -> Rendered:
         """The digest rendered by each template."""
@@ -115,17 +121,24 @@ def _tried(folder: Path | None, zone: str) -> Renderer:
     try:
         renderer = Renderer(folder)
         rendered = renderer.render(sample_digest(zone))
+    except _TemplateMistake:
+        raise
     except TemplateSyntaxError as error:
         raise _TemplateMistake(error.filename or "", error.lineno, error.message or "") from None
-    except TemplateError as error:
+    except Exception as error:  # Jinja2's, or raised by what a template runs: {{ 1 // 0 }}
         file, line = _template_line(error.__traceback__)
-        raise _TemplateMistake(file or "", line, str(error)) from None
+        message = str(error) if isinstance(error, TemplateError) else _told(error)
+        raise _TemplateMistake(file or str(folder), line, message) from None
     try:
         json.loads(rendered.json)
     except json.JSONDecodeError as error:
         message = f"does not give JSON: {error.msg} at line {error.lineno} of its output"
         raise _TemplateMistake(renderer.source_of("digest.json"), None, message) from None
     return renderer
+
+
+def _told(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _template_line(traceback: TracebackType | None) -> tuple[str | None, int | None]:
