@@ -104,8 +104,7 @@ def clients() -> Iterator[Clients]:
 
 def add_article(store: SqliteStore, n: int) -> None:
     article = Article(f"a{n}", f"Gas deal {n}", "China buys gas.", date(2024, 5, n), f"/in/{n}")
-    store.add_article(article, T0)
-    store.add_matches(article.id, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
 
 
 def digests(folder: Path) -> list[dict[str, Any]]:

@@ -31,15 +31,14 @@ def store_with_matches(path: Path, count: int) -> SqliteStore:
     for channel in ("local", "mail"):
         store.channel_since(channel, NOW)
     for n in range(count):
-        store.add_article(article(n), NOW)
-        store.add_matches(article(n).id, [Match("rule", (Hit("talks", "body", 0, 5),))], NOW)
+        store.add_article(article(n), [Match("rule", (Hit("talks", "body", 0, 5),))], NOW)
     return store
 
 
 def test_an_article_is_stored_once(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
-    assert store.add_article(article(1), NOW) is True
-    assert store.add_article(article(1), NOW) is False
+    assert store.add_article(article(1), [], NOW) is True
+    assert store.add_article(article(1), [], NOW) is False
     assert store.counts()["ingested"] == 1
 
 
@@ -123,8 +122,7 @@ def test_failed_files_are_listed_with_their_reason(tmp_path: Path) -> None:
 def _add_articles(path: str, start: int) -> None:
     store = SqliteStore(Path(path))
     for n in range(start, start + 200):
-        store.add_article(article(n), NOW)
-        store.add_matches(article(n).id, [Match("rule", ())], NOW)
+        store.add_article(article(n), [Match("rule", ())], NOW)
     store.close()
 
 
@@ -149,7 +147,16 @@ def test_a_channel_gets_the_matches_stored_since_it_appeared(tmp_path: Path) -> 
     assert store.channel_since("new", later) == later
     assert store.channel_since("new", later + timedelta(days=1)) == later  # the first time stays
     assert store.pending("new", ["rule"]) == []
-    store.add_article(article(9), later)
-    store.add_matches(article(9).id, [Match("rule", ())], later)
+    store.add_article(article(9), [Match("rule", ())], later)
     assert [m.article.id for m in store.pending("new", ["rule"])] == ["article-9"]
     assert len(store.pending("local", ["rule"])) == 3
+
+
+def test_an_article_is_stored_with_its_matches_or_not_at_all(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    refused = Match(None, ())  # type: ignore[arg-type]  # the database refuses a match without a rule
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_article(article(1), [Match("rule", ()), refused], NOW)
+    assert not store.has_article("article-1")  # so the next try matches it again
+    assert store.add_article(article(1), [Match("rule", ())], NOW)
+    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}

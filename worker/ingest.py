@@ -96,13 +96,15 @@ class Ingestor:
         matcher = self._matcher()
         new, matched = 0, {}
         for article in articles:
-            now = self._clock()
-            if not self._store.add_article(article, now):
-                log.info("%s: same content as article %s, already ingested", key, article.id)
+            if self._store.has_article(article.id):
+                log.debug("%s: same content as article %s, already ingested", key, article.id)
                 continue
-            new += 1
             matches = matcher.match(article)
-            self._store.add_matches(article.id, matches, now)
+            # The article and its matches are stored together: a crash between the two
+            # would leave an article that is never matched again.
+            if not self._store.add_article(article, matches, self._clock()):
+                continue  # another process stored it just now
+            new += 1
             if matches:
                 matched[article.id] = matches
                 rules = ", ".join(match.rule_id for match in matches)

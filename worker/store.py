@@ -103,7 +103,8 @@ class Store(Protocol):
     def files(self) -> dict[str, FileRecord]: ...
     def file(self, path: str) -> FileRecord | None: ...
     def record_file(self, record: FileRecord, at: datetime) -> None: ...
-    def add_article(self, article: Article, at: datetime) -> bool: ...
+    def has_article(self, article_id: str) -> bool: ...
+    def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool: ...
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int: ...
     def channel_since(self, channel: str, at: datetime) -> datetime: ...
     def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]: ...
@@ -228,8 +229,13 @@ class SqliteStore:
                 [*astuple(record), _utc(at)],
             )
 
-    def add_article(self, article: Article, at: datetime) -> bool:
-        """Store an article; False when an article with the same content is already stored."""
+    def has_article(self, article_id: str) -> bool:
+        """Whether an article with this id (this content) is stored."""
+        return bool(self._read("SELECT 1 FROM articles WHERE id = ?", [article_id]))
+
+    def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+        """Store an article with its matches, together or not at all; False when an article
+        with the same content is already stored."""
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO articles (id, title, body, date, source, url, path, ingested_at)"
@@ -245,20 +251,15 @@ class SqliteStore:
                     _utc(at),
                 ],
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            _insert_matches(db, article.id, matches, at)
+        return True
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
-        """Store an article's matches; returns how many were new."""
-        added = 0
+        """Store more matches of a stored article (new rules); returns how many were new."""
         with self._write() as db:
-            for match in matches:
-                cursor = db.execute(
-                    "INSERT INTO matches (article_id, rule_id, hits, matched_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (article_id, rule_id) DO NOTHING",
-                    [article_id, match.rule_id, _hits_json(match.hits), _utc(at)],
-                )
-                added += cursor.rowcount
-        return added
+            return _insert_matches(db, article_id, matches, at)
 
     def channel_since(self, channel: str, at: datetime) -> datetime:
         """When `channel` first appeared (now, `at`, if it is new): it gets what matched since."""
@@ -435,6 +436,20 @@ class SqliteStore:
 def open_store(state: Path) -> Store:
     """The store for the config's `state` setting."""
     return SqliteStore(state)
+
+
+def _insert_matches(
+    db: sqlite3.Connection, article_id: str, matches: Sequence[Match], at: datetime
+) -> int:
+    added = 0
+    for match in matches:
+        cursor = db.execute(
+            "INSERT INTO matches (article_id, rule_id, hits, matched_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (article_id, rule_id) DO NOTHING",
+            [article_id, match.rule_id, _hits_json(match.hits), _utc(at)],
+        )
+        added += cursor.rowcount
+    return added
 
 
 def _marks(values: Sequence[object]) -> str:
