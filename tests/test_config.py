@@ -181,7 +181,7 @@ def test_missing_environment_variable(tmp_path: Path) -> None:
     path = write_config(tmp_path, text)
     assert problems(path) == [
         f"{path}:10: channels.mail.smtp.username: environment variable SMTP_USER is not set; "
-        "set it or write ${SMTP_USER:-default}"
+        "set it, or write ${SMTP_USER:-default} (${SMTP_USER:-} for none)"
     ]
 
 
@@ -308,7 +308,7 @@ def test_an_unset_variable_is_reported_once(tmp_path: Path) -> None:
     path = write_config(tmp_path, text)
     assert problems(path) == [
         f"{path}:4: channels.a.url: environment variable HOOK_URL is not set; "
-        "set it or write ${HOOK_URL:-default}"
+        "set it, or write ${HOOK_URL:-default} (${HOOK_URL:-} for none)"
     ]
 
 
@@ -415,7 +415,7 @@ def test_webhook_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("secret", ["whsec_c2VjcmV0IGtleQ==", "c2VjcmV0IGtleQ", ""])
 def test_a_webhook_secret_is_base64(tmp_path: Path, secret: str) -> None:
-    path = write_config(tmp_path, WEBHOOK + ", secret: '${SECRET}'}\n")
+    path = write_config(tmp_path, WEBHOOK + ", secret: '${SECRET:-}'}\n")  # empty: unsigned
     ops = load_config(path, {"SECRET": secret}).channels["ops"]
     assert isinstance(ops, WebhookChannel)
     assert (ops.secret.get_secret_value() if ops.secret else "") == secret
@@ -446,3 +446,11 @@ def test_a_webhook_secret_that_is_not_base64_is_refused_unrepeated(
 def test_webhook_headers_are_valid_http(tmp_path: Path, headers: str, expected: str) -> None:
     path = write_config(tmp_path, WEBHOOK + f", headers: {headers}}}\n")
     assert problems(path) == [f"{path}:4: {expected}"]
+
+
+def test_a_variable_set_but_empty_is_a_mistake(tmp_path: Path) -> None:
+    path = write_config(tmp_path, WEBHOOK + ", secret: '${SECRET}'}\n")
+    assert problems(path, {"SECRET": ""}) == [
+        f"{path}:4: channels.ops.secret: environment variable SECRET is empty; "
+        "set it, or write ${SECRET:-default} (${SECRET:-} for none)"
+    ]

@@ -122,3 +122,15 @@ def test_a_template_edit_that_fails_is_refused(daemon: Daemon) -> None:
     (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
     wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a digest, still")
     assert daemon.stop() == 0
+
+
+def test_a_new_state_file_needs_a_restart(daemon: Daemon) -> None:
+    config = daemon.project.config
+    text = config.read_text(encoding="utf-8").replace("var/wirewatch.db", "var/other.db")
+    config.write_text(text, encoding="utf-8")
+    wait_for(lambda: "state: edit not applied while running" in daemon.log_text(), "the refusal")
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a digest, still")
+    assert len(daemon.project.digests()) == 2  # the seeds were not sent again
+    assert not (daemon.project.root / "var" / "other.db").exists()
+    assert daemon.stop() == 0

@@ -210,11 +210,14 @@ class _Builder:
                 return found
             if default is not None:
                 return default
-            if found is None:
-                self._report(
-                    key,
-                    f"environment variable {name} is not set; set it or write ${{{name}:-default}}",
-                )
+            # Set but empty is as good as unset: `secret: "${WEBHOOK_SECRET}"` with an empty
+            # variable would quietly send unsigned requests. `${NAME:-}` allows empty.
+            state = "is not set" if found is None else "is empty"
+            self._report(
+                key,
+                f"environment variable {name} {state}; set it, or write ${{{name}:-default}}"
+                f" (${{{name}:-}} for none)",
+            )
             return ""
 
         return _VARIABLE.sub(value, text)
