@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,6 +24,7 @@ MATCHER = Matcher(RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),)
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     opened = SqliteStore(tmp_path / "var" / "state.db")
+    opened.channel_since("local", NOW)
     yield opened
     opened.close()
 
@@ -134,3 +136,16 @@ def test_a_file_that_vanished_is_not_a_failure(store: SqliteStore, tmp_path: Pat
     outcome = ingestor(store).ingest(tmp_path / "gone.txt")
     assert (outcome.unchanged, outcome.error) == (True, None)
     assert store.failures() == []
+
+
+def test_an_undated_article_has_its_files_date_in_the_config_time_zone(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "late.txt"
+    path.write_text("Gas talks\n\nChina and Russia discussed gas.\n", encoding="utf-8")
+    late_evening = datetime(2026, 11, 23, 23, 30, tzinfo=UTC).timestamp()  # 07:30 in Beijing
+    os.utime(path, (late_evening, late_evening))
+    beijing = Ingestor(store, lambda: MATCHER, 5_000_000, lambda: NOW, ZoneInfo("Asia/Shanghai"))
+    beijing.ingest(path)
+    (pending,) = store.pending("local", ["gas"])
+    assert pending.article.date == date(2026, 11, 24)

@@ -97,6 +97,15 @@ def test_cron_fires_at_local_times(
     assert fire_times(schedule, zone, start, len(expected)) == expected
 
 
+def test_several_slots_in_the_repeated_hour_are_each_sent_once() -> None:
+    start = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+    assert fire_times("*/30 2 * * *", BERLIN, start, 3) == [
+        "Sun 10-25 02:00+0200",
+        "Sun 10-25 02:30+0200",
+        "Mon 10-26 02:00+0100",
+    ]
+
+
 def test_weekdays_skip_the_weekend() -> None:
     days = fire_times("0 8 * * 1-5", BERLIN, datetime(2026, 11, 20, 12, 0, tzinfo=UTC), 5)
     assert [day[:3] for day in days] == ["Mon", "Tue", "Wed", "Thu", "Fri"]

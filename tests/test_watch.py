@@ -132,3 +132,39 @@ def test_a_lost_close_event_does_not_hold_a_file_for_ever(tmp_path: Path) -> Non
     settler.changed(path, close_follows=True)
     clock.now += WRITER_GONE_AFTER + 1
     assert not settler.writing(path)
+
+
+def test_a_hidden_staging_folder_is_not_watched_until_files_leave_it(tmp_path: Path) -> None:
+    staging = tmp_path / ".staging"
+    staging.mkdir()
+    watcher = Watcher([WatchFolder(path=tmp_path)], quiet=0.3)
+    watcher.start()
+    try:
+        (staging / "a.txt").write_text("half done")
+        assert ready_within(watcher.settler, 1) == []
+        os.rename(staging / "a.txt", tmp_path / "a.txt")
+        found = ready_within(watcher.settler, 1.5)
+    finally:
+        watcher.stop()
+    assert found == [tmp_path / "a.txt"]
+
+
+def test_a_folder_moved_in_whole_brings_its_files(tmp_path: Path) -> None:
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    inbox.mkdir()
+    (outside / "day" / "deeper").mkdir(parents=True)
+    for name in ("day/a.txt", "day/deeper/b.md", "day/c.pdf", "day/.d.txt"):
+        (outside / name).write_text("news")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    watcher = Watcher([WatchFolder(path=inbox), WatchFolder(path=flat, recursive=False)], 0.3)
+    watcher.start()
+    try:
+        os.rename(outside / "day", inbox / "day")
+        (outside / "other").mkdir()
+        (outside / "other" / "e.txt").write_text("news")
+        os.rename(outside / "other", flat / "other")  # not recursive: not taken
+        found = ready_within(watcher.settler, 1.5)
+    finally:
+        watcher.stop()
+    assert sorted(found) == [inbox / "day" / "a.txt", inbox / "day" / "deeper" / "b.md"]

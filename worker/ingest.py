@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
+from zoneinfo import ZoneInfo
 
 from worker.articles import Article, parse_file
 from worker.match import Match, Matcher
@@ -19,6 +20,7 @@ __all__ = ["Ingested", "Ingestor"]
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+_UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,13 @@ class Ingestor:
         matcher: Callable[[], Matcher],
         max_bytes: int,
         clock: Clock = lambda: datetime.now(UTC),
+        zone: ZoneInfo = _UTC,
     ) -> None:
         self._store = store
         self._matcher = matcher
         self._max_bytes = max_bytes
         self._clock = clock
+        self._zone = zone  # an article without a date has its file's, in this zone
 
     def ingest(self, path: Path, retry_failed: bool = False) -> Ingested:
         """Ingest `path` unless it is unchanged since it was last seen (or last failed)."""
@@ -81,7 +85,7 @@ class Ingestor:
         return self._store_file(key, stat, data)
 
     def _store_file(self, key: str, stat: os.stat_result, data: bytes) -> Ingested:
-        modified = datetime.fromtimestamp(stat.st_mtime, UTC).date()
+        modified = datetime.fromtimestamp(stat.st_mtime, self._zone).date()
         parsed = parse_file(key, data, modified)
         for warning in parsed.warnings:
             log.warning("%s: %s", key, warning)

@@ -48,7 +48,7 @@ class Pipeline:
         self._rules = rules
         self._matcher = Matcher(rules)
         max_bytes = int(config.ingest.max_file_mb * 1_000_000)
-        self._ingestor = Ingestor(store, lambda: self._matcher, max_bytes, clock)
+        self._ingestor = Ingestor(store, lambda: self._matcher, max_bytes, clock, config.tz)
         self.outbox = Outbox(config, lambda: self._rules, store, clients, clock, spread, renderers)
 
     @property

@@ -60,21 +60,27 @@ class Schedule:
 
 
 class _CronOncePerSlot(CronTrigger):  # type: ignore[misc]  # APScheduler has no type hints
-    """A cron trigger that fires once for a wall-clock time the clocks go back over.
+    """A cron trigger that fires once for each wall-clock time the clocks go back over.
 
-    When summer time ends, 02:30 comes twice; a digest due at 02:30 is sent at the first.
+    When summer time ends, 02:00 to 03:00 comes twice; a digest due at 02:30 is sent in
+    the first pass, and no slot of the second pass is sent again.
     """
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
         fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        if fire is None or previous_fire_time is None:
-            return fire
-        again = previous_fire_time.astimezone(fire.tzinfo).replace(tzinfo=None)
-        if fire.replace(tzinfo=None) == again:
+        while fire is not None and _second_pass(fire):
             fire = super().get_next_fire_time(fire, fire)
         return fire
+
+
+def _second_pass(moment: datetime) -> bool:
+    """Whether a wall-clock time is the second of the two it names when clocks go back."""
+    local = moment.replace(tzinfo=None)
+    first = local.replace(tzinfo=moment.tzinfo, fold=0).utcoffset()
+    second = local.replace(tzinfo=moment.tzinfo, fold=1).utcoffset()
+    return first != second and moment.utcoffset() == second
 
 
 def _cron_trigger(line: str, timezone: ZoneInfo) -> CronTrigger:

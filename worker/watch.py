@@ -32,7 +32,15 @@ from watchdog.observers.polling import PollingObserver
 
 from worker.config import WatchFolder
 
-__all__ = ["WRITER_GONE_AFTER", "EditWatcher", "Settler", "Watcher", "scan", "wanted"]
+__all__ = [
+    "WRITER_GONE_AFTER",
+    "EditWatcher",
+    "Settler",
+    "Watcher",
+    "scan",
+    "scan_tree",
+    "wanted",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ class Settler:
         self._clock = clock
         self._waiting: dict[Path, _Waiting] = {}
         self._writing: dict[Path, float] = {}  # written to, not closed yet: when last written
+        self._arrived: list[tuple[Path, tuple[str, ...]]] = []  # folders moved in, to list
         self._changed = threading.Condition()
 
     def complete(self, path: Path) -> None:
@@ -84,6 +93,12 @@ class Settler:
                 since = None
             return since is not None
 
+    def folder_arrived(self, folder: Path, patterns: tuple[str, ...]) -> None:
+        """A folder was moved in whole: its files are complete (listed by the consumer)."""
+        with self._changed:
+            self._arrived.append((folder, patterns))
+            self._changed.notify()
+
     def settle(self, path: Path) -> None:
         """Take the file once it has been quiet for the quiet period (scans use this)."""
         self._put(path, self._clock() + self._quiet)
@@ -97,6 +112,7 @@ class Settler:
     def ready(self, timeout: float) -> list[Path]:
         """Wait up to `timeout` seconds for files that are complete, and hand them out."""
         deadline = self._clock() + timeout
+        self._list_arrived()
         with self._changed:
             while True:
                 now = self._clock()
@@ -105,6 +121,13 @@ class Settler:
                     return ready
                 due = min((w.due for w in self._waiting.values()), default=deadline)
                 self._changed.wait(max(0.0, min(due, deadline) - now))
+
+    def _list_arrived(self) -> None:
+        with self._changed:
+            arrived, self._arrived = self._arrived, []
+        for folder, patterns in arrived:
+            for path in scan_tree(folder, patterns, recursive=True):
+                self.complete(path)
 
     def _take_ready(self, now: float) -> list[Path]:
         ready = []
@@ -141,9 +164,15 @@ def wanted(path: Path, patterns: Iterable[str]) -> bool:
 
 def scan(folder: WatchFolder) -> Iterator[Path]:
     """Every file in a watched folder that its patterns take, in name order."""
-    for root, dirs, files in os.walk(folder.path, onerror=_unlisted):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if folder.recursive else []
-        yield from (Path(root, f) for f in sorted(files) if wanted(Path(f), folder.patterns))
+    return scan_tree(folder.path, folder.patterns, folder.recursive)
+
+
+def scan_tree(top: Path, patterns: Iterable[str], recursive: bool) -> Iterator[Path]:
+    """Every file under `top` that `patterns` take, hidden files and folders left out."""
+    patterns = tuple(patterns)
+    for root, dirs, files in os.walk(top, onerror=_unlisted):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        yield from (Path(root, f) for f in sorted(files) if wanted(Path(f), patterns))
 
 
 def _unlisted(error: OSError) -> None:
@@ -166,9 +195,9 @@ class _Handler(FileSystemEventHandler):
 
     def _enqueue(self, event: FileSystemEvent) -> None:
         if isinstance(event, DirMovedEvent):
-            moved_in = WatchFolder(path=Path(os.fsdecode(event.dest_path)), **self._options())
-            for path in scan(moved_in):
-                self._settler.complete(path)
+            folder = Path(os.fsdecode(event.dest_path))
+            if self._folder.recursive and self._visible(folder):
+                self._settler.folder_arrived(folder, self._folder.patterns)
             return
         if event.is_directory:
             return
@@ -188,11 +217,16 @@ class _Handler(FileSystemEventHandler):
 
     def _take(self, raw: bytes | str, into: Callable[[Path], None]) -> None:
         path = Path(os.fsdecode(raw))
-        if wanted(path, self._folder.patterns):
+        if wanted(path, self._folder.patterns) and self._visible(path.parent):
             into(path)
 
-    def _options(self) -> dict[str, object]:
-        return {"patterns": self._folder.patterns, "recursive": True}
+    def _visible(self, path: Path) -> bool:
+        """Not in a hidden folder below the watched one (`.staging/`), as a scan sees it."""
+        try:
+            parts = path.relative_to(self._folder.path).parts
+        except ValueError:
+            return False
+        return not any(part.startswith(".") for part in parts)
 
 
 _EVENTS: list[type[FileSystemEvent]] = [
