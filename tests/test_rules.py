@@ -170,7 +170,7 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
       putin: {name: Putin, alias: [Путин]}
     rules:
       - id: r
-        query: 'Ukraine AND talks'
+        keyword: [Ukraine]
     """
     valid = "rules:\n  - id: s\n    participants: {all: [putin, lavrov]}\n"
     config = make_config(tmp_path, {"a.yaml": broken, "b.yaml": unknown_key, "c.yaml": valid})
@@ -179,7 +179,7 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
         f"{a}:3: bad YAML: expected the node content, but found '<stream end>' "
         "(while parsing a flow node at line 3)",
         f"{b}:2: participants.putin.alias: unknown key 'alias'",
-        f"{b}:5: rules[0].query: unknown key 'query'",
+        f"{b}:5: rules[0].keyword: unknown key 'keyword'",
         # putin is declared in b.yaml even though b.yaml has a mistake: only lavrov is unknown
         f"{c}:3: rules[0].participants.all[1]: unknown participant 'lavrov'; known: putin",
     ]
@@ -193,7 +193,10 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
             "rules[0].id: 'Big Rule' is not a valid rule id; use lower-case letters, digits, "
             "- and _, starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)",
         ),
-        ("{id: r, title: T}", "rules[0]: rule has no condition; give participants or keywords"),
+        (
+            "{id: r, title: T}",
+            "rules[0]: rule has no condition; give a query, keywords or participants",
+        ),
         (
             "{id: r, keywords: {}}",
             "rules[0].keywords: give at least one word under any, all or none",

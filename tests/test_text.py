@@ -23,8 +23,8 @@ def test_fold(word: str, folded: str) -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("Putin's visit", ["putin", "s", "visit"]),
-        ("Putin’s visit", ["putin", "s", "visit"]),
+        ("Putin's visit", ["putin", "visit"]),  # a possessive stays on its word
+        ("Putin’s visit", ["putin", "visit"]),
         ("China-Russia ties", ["china", "russia", "ties"]),
         ("China–Russia ties", ["china", "russia", "ties"]),
         ("“peace talks”", ["peace", "talks"]),
@@ -40,7 +40,7 @@ def test_tokenize_words(text: str, words: list[str]) -> None:
 def test_tokens_point_back_into_the_original_text() -> None:
     text = "President Lavróv’s talks"
     tokens = tokenize(text)
-    assert [text[t.start : t.end] for t in tokens] == ["President", "Lavróv", "s", "talks"]
+    assert [text[t.start : t.end] for t in tokens] == ["President", "Lavróv’s", "talks"]
 
 
 def test_terms_of_a_phrase() -> None:

@@ -15,6 +15,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -22,6 +24,7 @@ from pydantic import (
 )
 
 from worker.config import Config
+from worker.query import Query, keyword_term, parse_query
 from worker.yamlfile import ConfigError, Key, Problem, YamlFile, read_yaml
 
 __all__ = [
@@ -41,6 +44,30 @@ _RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
+def _has_words(text: str) -> str:
+    keyword_term(text)  # raises ValueError naming the text when it has nothing to match
+    return text
+
+
+# A keyword or an alias: words matched as written, in that order
+Words = Annotated[Text, AfterValidator(_has_words)]
+
+
+def _query(value: Any) -> Query:
+    if isinstance(value, Query):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {value}; put it in quotes")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return parse_query(value)
+
+
+QueryText = Annotated[
+    Query, PlainValidator(_query, json_schema_input_type=str), PlainSerializer(str)
+]
+
+
 def _rule_id(rule_id: str) -> str:
     if not _RULE_ID.fullmatch(rule_id):
         raise ValueError(
@@ -57,8 +84,8 @@ class _Model(BaseModel):
 class Participant(_Model):
     """A person followed, found in articles by any of their aliases."""
 
-    name: Text
-    aliases: tuple[Text, ...] = Field(default=(), validate_default=True)
+    name: Words
+    aliases: tuple[Words, ...] = Field(default=(), validate_default=True)
 
     @field_validator("aliases")
     @classmethod
@@ -70,9 +97,9 @@ class Participant(_Model):
 class Keywords(_Model):
     """Words or phrases: any of them, all of them, none of them."""
 
-    any: tuple[Text, ...] = ()
-    all: tuple[Text, ...] = ()
-    none: tuple[Text, ...] = ()
+    any: tuple[Words, ...] = ()
+    all: tuple[Words, ...] = ()
+    none: tuple[Words, ...] = ()
 
     @model_validator(mode="after")
     def _not_empty(self) -> Keywords:
@@ -107,6 +134,7 @@ class Rule(_Model):
 
     id: Annotated[str, AfterValidator(_rule_id)]
     title: str = ""  # the id when not given
+    query: QueryText | None = None
     participants: ParticipantCondition | None = None
     keywords: Keywords | None = None
     priority: Literal["high", "normal", "low"] = "normal"
@@ -131,8 +159,8 @@ class Rule(_Model):
 
     @model_validator(mode="after")
     def _has_condition(self) -> Rule:
-        if self.participants is None and self.keywords is None:
-            raise ValueError("rule has no condition; give participants or keywords")
+        if self.query is None and self.participants is None and self.keywords is None:
+            raise ValueError("rule has no condition; give a query, keywords or participants")
         return self
 
 
@@ -201,6 +229,7 @@ def load_rules(config: Config) -> RuleSet:
         *_duplicates(participants, "participant '{id}' is already defined at {where}; keep one"),
         *_duplicates(rules, "duplicate rule id '{id}'; also at {where}; rename one"),
         *_unknown_participants(loaded.files, loaded.participant_ids),
+        *_unknown_query_participants(loaded.files, loaded.participant_ids),
         *_unknown_channel_rules(config, loaded.rule_ids, _tags(loaded.files)),
     ]
     if problems:
@@ -267,6 +296,19 @@ def _unknown_participants(
                     if pid not in known:
                         key = ("rules", i, "participants", block, j)
                         yield document.problem(key, _unknown_participant(pid, known))
+
+
+def _unknown_query_participants(
+    files: Iterable[tuple[YamlFile, RuleFile]], known: set[str]
+) -> Iterator[Problem]:
+    for document, content in files:
+        for i, rule in enumerate(content.rules):
+            for term in rule.query.participants() if rule.query is not None else ():
+                if term.participant not in known:
+                    message = _unknown_participant(f"@{term.participant}", known)
+                    yield document.problem(
+                        ("rules", i, "query"), f"column {term.start + 1}: {message}"
+                    )
 
 
 def _unknown_participant(pid: str, known: set[str]) -> str:

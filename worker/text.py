@@ -3,17 +3,54 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 
-__all__ = ["Token", "fold", "terms_of", "tokenize"]
+import Stemmer
+
+__all__ = [
+    "Passage",
+    "Token",
+    "fold",
+    "inflects",
+    "is_cyrillic",
+    "same_word_forms",
+    "terms_of",
+    "tokenize",
+    "written_form",
+]
 
 # Chinese and Japanese are written without spaces: each ideograph or kana is a token of
 # its own, so a phrase of them matches anywhere in a run of text.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+# A possessive stays on its word ("Putin's" is one word, found by `Putin`), so a phrase or
+# a NEAR distance does not count it as a word of its own.
+_WORD = rf"[{_CJK}]|[^\W_{_CJK}]+(?:['’][sS](?![^\W_]))?"
+_TOKEN = re.compile(_WORD)
+_SPLIT = re.compile(f"({_WORD})")
+_POSSESSIVE = ("'s", "’s", "'S", "’S")
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
+
+# A sentence ends at . ! ? … (and closing quotes) before a space and a word that does not
+# start in lower case, unless the period follows an initial (U.S., J. Smith) or a title.
+_TITLES = ("Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Sen", "Rep", "Gov", "Lt", "Col", "St", "Jr")
+_NOT_AFTER = "".join(rf"(?<!\b{title})" for title in _TITLES)
+_SENTENCE_END = re.compile(
+    rf"(?<!\b\w){_NOT_AFTER}[.!?…]+['\"’”)\]]*\s+(?![\sa-zа-яё])|[。！？]+|\n\s*\n"
+)
+_PARAGRAPH_END = re.compile(r"\n\s*\n")
+
+_CYRILLIC = re.compile(r"[а-яёіїєґ]+")
+# Shorter Cyrillic words are matched as written: with three letters the stemmer cannot
+# tell an ending from the word (Ван, the name, would find ванна, a bath).
+_INFLECTS_FROM = 4
+_RUSSIAN = Stemmer.Stemmer("russian")
+_STEMMER_LOCK = threading.Lock()  # a Snowball stemmer object is not thread-safe
 
 
 @dataclass(frozen=True)
@@ -27,6 +64,8 @@ class Token:
 
 def fold(word: str) -> str:
     """Fold one word for comparison: NFKC, case folded, accents removed (Lavróv → lavrov)."""
+    if word.endswith(_POSSESSIVE) and len(word) > 2:
+        word = word[:-2]
     if word.isascii():
         return word.lower()
     folded = unicodedata.normalize("NFKC", word).casefold()
@@ -39,11 +78,83 @@ def _strip_accents(char: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
 
 
+def written_form(word: str) -> str:
+    """A word as written, for case-sensitive comparison: NFKC, without a possessive."""
+    if word.endswith(_POSSESSIVE) and len(word) > 2:
+        word = word[:-2]
+    return word if word.isascii() else unicodedata.normalize("NFKC", word)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split `text` into folded words; `Putin's` gives `putin` and `s`, `China-Russia` two words."""
+    """Split `text` into folded words; `China-Russia` gives two words, `Putin's` one: `putin`."""
     return [Token(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
 def terms_of(phrase: str) -> tuple[str, ...]:
     """The folded words of a keyword or alias, as they must appear in a text, in order."""
     return tuple(token.text for token in tokenize(phrase))
+
+
+class Passage:
+    """One text split into words as written; where each word stands is worked out on demand.
+
+    Matching needs only the words; offsets, sentences and paragraphs are needed for the
+    few articles that match, so they are computed then.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parts = _SPLIT.split(text)  # separator, word, separator, word, …, separator
+        self.words: list[str] = self._parts[1::2]
+
+    @cached_property
+    def _ends(self) -> list[int]:
+        return list(accumulate(map(len, self._parts)))
+
+    @cached_property
+    def _sentence_ends(self) -> list[int]:
+        return [m.end() for m in _SENTENCE_END.finditer(self.text)]
+
+    @cached_property
+    def _paragraph_ends(self) -> list[int]:
+        return [m.end() for m in _PARAGRAPH_END.finditer(self.text)]
+
+    def span(self, index: int) -> tuple[int, int]:
+        """Character offsets of word `index` in the text."""
+        ends = self._ends
+        return ends[2 * index], ends[2 * index + 1]
+
+    def sentence(self, index: int) -> int:
+        """The number of the sentence word `index` is in, counting from 0."""
+        return bisect_right(self._sentence_ends, self.span(index)[0])
+
+    def paragraph(self, index: int) -> int:
+        """The number of the paragraph word `index` is in, counting from 0."""
+        return bisect_right(self._paragraph_ends, self.span(index)[0])
+
+
+def is_cyrillic(word: str) -> bool:
+    """Whether a folded word is written in Cyrillic letters only."""
+    return _CYRILLIC.fullmatch(word) is not None
+
+
+def inflects(word: str) -> bool:
+    """Whether a folded word of a rule finds its inflected forms (Путин → Путина, Путиным)."""
+    return len(word) >= _INFLECTS_FROM and is_cyrillic(word)
+
+
+def same_word_forms(word: str, rule_word: str) -> bool:
+    """Whether folded `word` of a text is a form of the folded Cyrillic `rule_word`.
+
+    Both must agree up to the rule word's last letter at least, and the Russian Snowball
+    stemmer must place both words' endings after the part they share: Лавров finds
+    Лаврова and Лавровым, not лавры (laurels); Путин finds Путину, not Путинизм.
+    """
+    shared = len(rule_word) - 1
+    if word[:shared] != rule_word[:shared] or not is_cyrillic(word):
+        return False
+    while shared < min(len(word), len(rule_word)) and word[shared] == rule_word[shared]:
+        shared += 1
+    with _STEMMER_LOCK:
+        stems = _RUSSIAN.stemWords([word, rule_word])
+    return all(len(stem) <= shared for stem in stems)
