@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,20 +22,9 @@ from worker.articles import Article
 from worker.query import And, Distance, Field, Near, Node, Not, Or, ParticipantTerm, Query, Term
 from worker.query import keyword_term as _keyword_term
 from worker.rules import Keywords, Participant, ParticipantCondition, Rule, RuleSet
-from worker.scan import BODY, Found, Scan, Vocabulary
+from worker.scan import BODY, Found, Hit, Scan, Vocabulary
 
 __all__ = ["Clause", "Explanation", "Hit", "Match", "Matcher"]
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One place in an article where a rule's term or a participant's alias was found."""
-
-    term: str
-    field: str
-    start: int
-    end: int
-    participant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +67,11 @@ class Explanation:
 
 # Sets of patterns such that any article a condition holds for has one of each set.
 Needs = list[frozenset[int]]
-Costs = Sequence[float]
 
 
-def _cheapest(needs: Needs, costs: Costs) -> frozenset[int] | None:
-    return min(needs, key=lambda patterns: sum(costs[p] for p in patterns), default=None)
+def _cheapest(needs: Needs, vocabulary: Vocabulary) -> frozenset[int] | None:
+    """The set of patterns least likely to be in an article."""
+    return min(needs, key=lambda patterns: sum(map(vocabulary.cost, patterns)), default=None)
 
 
 class _Condition(ABC):
@@ -99,7 +88,7 @@ class _Condition(ABC):
         """What was found that makes it hold (only asked when it holds)."""
 
     @abstractmethod
-    def needs(self, costs: Costs) -> Needs:
+    def needs(self, vocabulary: Vocabulary) -> Needs:
         """What an article must contain for the condition to hold."""
 
     def explain(self, scan: Scan) -> Clause:
@@ -131,7 +120,6 @@ class _Term(_Positional):
         self.phrase = phrase
         self.text = text
         self.label = label
-        self.anchor = vocabulary.anchor(phrase)
         # One word anywhere in the article: a lookup is enough to tell whether it is there.
         only = vocabulary.phrases[phrase]
         self.word = only.patterns[0] if len(only.patterns) == 1 and only.field is None else None
@@ -142,10 +130,16 @@ class _Term(_Positional):
         return scan.has(self.phrase)
 
     def found(self, scan: Scan) -> list[Found]:
-        return [Found(start, end, self.text) for start, end in scan.occurrences(self.phrase)]
+        # Rules share words: what one rule found, the next finds in the memo.
+        key = (self.phrase, self.text)
+        found = scan.memo.get(key)
+        if found is None:
+            spans = scan.occurrences(self.phrase)
+            found = scan.memo[key] = [Found(start, end, self.text) for start, end in spans]
+        return found
 
-    def needs(self, costs: Costs) -> Needs:
-        return [frozenset((self.anchor,))]
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return [frozenset((vocabulary.anchor(self.phrase),))]
 
 
 class _Mention(_Positional):
@@ -163,7 +157,7 @@ class _Mention(_Positional):
             return mentions
         return [m for m in mentions if (m.start >= BODY) == (self.field == "body")]
 
-    def needs(self, costs: Costs) -> Needs:
+    def needs(self, vocabulary: Vocabulary) -> Needs:
         return [self.anchors]
 
 
@@ -182,26 +176,30 @@ class _Near(_Positional):
         self.ordered = ordered
         self.label = label
 
+    def holds(self, scan: Scan) -> bool:
+        found = scan.memo.get(self)
+        if found is not None:
+            return bool(found)
+        return next(self._pairs(scan), None) is not None  # the first pair is enough
+
     def found(self, scan: Scan) -> list[Found]:
         found = scan.memo.get(self)
         if found is None:
-            found = scan.memo[self] = self._pairs(scan)
+            found = scan.memo[self] = sorted(set(self._pairs(scan)))
         return found
 
-    def _pairs(self, scan: Scan) -> list[Found]:
+    def _pairs(self, scan: Scan) -> Iterator[Found]:
         left = self.left.found(scan)
         right = sorted(self.right.found(scan)) if left else []
         if not right:
-            return []
+            return iter(())
         if isinstance(self.distance, int):
-            pairs = _pairs_within(left, right, self.distance, self.ordered)
-        else:
-            unit = scan.sentence if self.distance == "sentence" else scan.paragraph
-            pairs = _pairs_in_unit(left, right, unit, self.ordered)
-        return sorted(set(pairs))
+            return _pairs_within(left, right, self.distance, self.ordered)
+        unit = scan.sentence if self.distance == "sentence" else scan.paragraph
+        return _pairs_in_unit(left, right, unit, self.ordered)
 
-    def needs(self, costs: Costs) -> Needs:
-        return self.left.needs(costs) + self.right.needs(costs)
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return self.left.needs(vocabulary) + self.right.needs(vocabulary)
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
         return (self.left.explain(scan), self.right.explain(scan))
@@ -214,7 +212,7 @@ def _apart(a: Found, b: Found, ordered: bool) -> bool:
 
 def _pairs_within(
     left: list[Found], right: list[Found], distance: int, ordered: bool
-) -> Iterable[Found]:
+) -> Iterator[Found]:
     """The places of each side within `distance` words of a place of the other side."""
     starts = [b.start for b in right]
     longest = max(b.end - b.start for b in right)
@@ -235,7 +233,7 @@ def _gap(a: Found, b: Found) -> int:
 
 def _pairs_in_unit(
     left: list[Found], right: list[Found], unit: Callable[[int], int], ordered: bool
-) -> Iterable[Found]:
+) -> Iterator[Found]:
     """The places of each side in one sentence (or paragraph) with a place of the other."""
     by_unit: dict[int, list[Found]] = {}
     for b in right:
@@ -258,8 +256,8 @@ class _Any(_Condition):
     def hits(self, scan: Scan) -> list[Found]:
         return [hit for op in self.operands if op.holds(scan) for hit in op.hits(scan)]
 
-    def needs(self, costs: Costs) -> Needs:
-        cheapest = [_cheapest(operand.needs(costs), costs) for operand in self.operands]
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        cheapest = [_cheapest(operand.needs(vocabulary), vocabulary) for operand in self.operands]
         if any(patterns is None for patterns in cheapest):
             return []
         return [frozenset().union(*(p for p in cheapest if p is not None))]
@@ -279,8 +277,8 @@ class _Either(_Positional):
     def found(self, scan: Scan) -> list[Found]:
         return sorted(found for operand in self.operands for found in operand.found(scan))
 
-    def needs(self, costs: Costs) -> Needs:
-        return self._needs(costs)
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return self._needs(vocabulary)
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
         return tuple(operand.explain(scan) for operand in self.operands)
@@ -297,8 +295,8 @@ class _All(_Condition):
     def hits(self, scan: Scan) -> list[Found]:
         return [hit for operand in self.operands for hit in operand.hits(scan)]
 
-    def needs(self, costs: Costs) -> Needs:
-        return [patterns for operand in self.operands for patterns in operand.needs(costs)]
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return [patterns for operand in self.operands for patterns in operand.needs(vocabulary)]
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
         return tuple(operand.explain(scan) for operand in self.operands)
@@ -315,7 +313,7 @@ class _None(_Condition):
     def hits(self, scan: Scan) -> list[Found]:
         return []
 
-    def needs(self, costs: Costs) -> Needs:
+    def needs(self, vocabulary: Vocabulary) -> Needs:
         return []
 
     def explain(self, scan: Scan) -> Clause:
@@ -335,7 +333,7 @@ class _AtLeast(_Condition):
     def hits(self, scan: Scan) -> list[Found]:
         return [hit for mention in self.mentions for hit in mention.found(scan)]
 
-    def needs(self, costs: Costs) -> Needs:
+    def needs(self, vocabulary: Vocabulary) -> Needs:
         return [frozenset().union(*(mention.anchors for mention in self.mentions))]
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
@@ -358,7 +356,7 @@ class _Dated(_Condition):
     def hits(self, scan: Scan) -> list[Found]:
         return []
 
-    def needs(self, costs: Costs) -> Needs:
+    def needs(self, vocabulary: Vocabulary) -> Needs:
         return []
 
     def explain(self, scan: Scan) -> Clause:
@@ -371,8 +369,51 @@ def _texts(scan: Scan, found: Iterable[Found]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Compiled:
+    """A rule compiled, and the sets of words that decide it quickly."""
+
     rule_id: str
     condition: _All
+    required: frozenset[int]  # patterns in any article the rule holds for
+    alternatives: tuple[frozenset[int], ...]  # and one of each of these
+    # For a rule of single words only, the words it excludes: with the sets above they
+    # decide it, and its conditions need not be evaluated.
+    excluded: frozenset[int] | None
+    window: _Dated | None
+
+    def holds(self, scan: Scan, present: set[int]) -> bool:
+        """Whether the rule holds for the scanned article, whose patterns are `present`."""
+        if not self.required <= present:
+            return False
+        for patterns in self.alternatives:
+            if patterns.isdisjoint(present):
+                return False
+        if self.excluded is None:
+            return self.condition.holds(scan)
+        return self.excluded.isdisjoint(present) and (
+            self.window is None or self.window.holds(scan)
+        )
+
+
+def _excluded_words(condition: _Condition) -> frozenset[int] | None:
+    """The words a condition of single words only excludes; None for any other condition."""
+    if isinstance(condition, _Term):
+        return None if condition.word is None else frozenset()
+    if isinstance(condition, _Dated):
+        return frozenset()
+    if isinstance(condition, _Any):
+        words = [_excluded_words(operand) for operand in condition.operands]
+        return frozenset() if all(w is not None and not w for w in words) else None
+    if isinstance(condition, _All):
+        parts = [_excluded_words(operand) for operand in condition.operands]
+        if any(p is None for p in parts):
+            return None
+        return frozenset(word for p in parts if p is not None for word in p)
+    if isinstance(condition, _None) and _excluded_words(condition.operand) == frozenset():
+        terms = [condition.operand] if isinstance(condition.operand, _Term) else []
+        if isinstance(condition.operand, _Any):
+            terms = [op for op in condition.operand.operands if isinstance(op, _Term)]
+        return frozenset(term.word for term in terms if term.word is not None)
+    return None
 
 
 class _Compiler:
@@ -380,13 +421,15 @@ class _Compiler:
 
     def __init__(self, participants: Mapping[str, Participant]) -> None:
         self.vocabulary = Vocabulary()
-        self.anchors: dict[str, frozenset[int]] = {}
-        for pid, participant in participants.items():
-            phrases = [
-                self.vocabulary.alias(pid, alias, _keyword_term(alias))
-                for alias in participant.aliases
-            ]
-            self.anchors[pid] = frozenset(self.vocabulary.anchor(p) for p in phrases)
+        phrases = {
+            pid: [self.vocabulary.alias(pid, text, _keyword_term(text)) for text in person.aliases]
+            for pid, person in participants.items()
+        }
+        self.vocabulary.file_aliases()
+        # A mention of a participant needs the anchor of one of its aliases.
+        self.anchors = {
+            pid: frozenset(map(self.vocabulary.anchor, aliases)) for pid, aliases in phrases.items()
+        }
 
     def rule(self, rule: Rule) -> _Compiled:
         parts: list[_Condition] = []
@@ -401,7 +444,13 @@ class _Compiler:
             parts.extend(self._keywords(rule.keywords))
         if rule.participants is not None:
             parts.extend(self._participants(rule.participants))
-        return _Compiled(rule.id, _All(parts, rule.id))
+        condition = _All(parts, rule.id)
+        needs = condition.needs(self.vocabulary)
+        required = frozenset(p for patterns in needs if len(patterns) == 1 for p in patterns)
+        alternatives = tuple({p for p in needs if len(p) > 1 and p.isdisjoint(required)})
+        window = parts[0] if parts and isinstance(parts[0], _Dated) else None
+        excluded = _excluded_words(condition)
+        return _Compiled(rule.id, condition, required, alternatives, excluded, window)
 
     def _query(self, query: Query, node: Node) -> _Condition:
         label = query.source(node)
@@ -471,6 +520,9 @@ def _listed(items: Sequence[str], limit: int = 6) -> str:
     return ", ".join(shown) + (", …" if len(items) > limit else "")
 
 
+_ANY_ARTICLE = -1  # a pattern every article has
+
+
 class Matcher:
     """The rule set compiled once; `match` costs in proportion to the article's words."""
 
@@ -479,35 +531,44 @@ class Matcher:
         self._vocabulary = compiler.vocabulary
         self._rules = tuple(compiler.rule(rule) for rule in rules.rules)
         self._by_id = {compiled.rule_id: compiled for compiled in self._rules}
-        costs = self._vocabulary.costs
-        index: dict[int, list[int]] = {}
+        # Each rule is filed under the patterns of its cheapest need, with a second pattern
+        # it requires: that one pattern weeds out most rules before any is evaluated.
+        vocabulary = self._vocabulary
+        index: dict[int, list[tuple[int, int]]] = {}
         always: list[int] = []
         for number, compiled in enumerate(self._rules):
-            needed = _cheapest(compiled.condition.needs(costs), costs)
+            needed = _cheapest(compiled.condition.needs(vocabulary), vocabulary)
             if needed is None:
                 always.append(number)
             for pattern in needed or ():
-                index.setdefault(pattern, []).append(number)
+                others = compiled.required - {pattern}
+                second = min(others, key=vocabulary.cost) if others else _ANY_ARTICLE
+                index.setdefault(pattern, []).append((number, second))
         self._index = index
-        self._always = tuple(always)
+        self._always = frozenset(always)
 
     def match(self, article: Article) -> list[Match]:
         """Every rule that holds for `article`, in rule-set order."""
         scan = self._vocabulary.scan(article)
+        present = {_ANY_ARTICLE, *scan.positions}
         matches = []
-        for number in self._candidates(scan):
+        for number in self._candidates(present):
             compiled = self._rules[number]
-            if compiled.condition.holds(scan):
+            if compiled.holds(scan, present):
                 hits = _hits(scan, compiled.condition.hits(scan))
                 matches.append(Match(compiled.rule_id, hits))
         return matches
 
-    def _candidates(self, scan: Scan) -> list[int]:
-        """The rules that can hold for the article, in rule-set order."""
-        found = set(self._always)
-        for pattern in scan.positions.keys() & self._index.keys():
-            found.update(self._index[pattern])
-        return sorted(found)
+    def _candidates(self, present: set[int]) -> list[int]:
+        """The rules filed under a word of the article, and those filed under none."""
+        index = self._index
+        found = {
+            number
+            for pattern in present & index.keys()
+            for number, second in index[pattern]
+            if second in present
+        }
+        return sorted(found.union(self._always))
 
     def explain(self, article: Article, rule_id: str) -> Explanation:
         """Why rule `rule_id` matches `article`, or which of its conditions fail."""
@@ -521,6 +582,4 @@ class Matcher:
 
 def _hits(scan: Scan, found: Iterable[Found]) -> tuple[Hit, ...]:
     """Hits in reading order (the title first), each place and term once."""
-    return tuple(
-        Hit(f.term, *scan.where(f), participant=f.participant) for f in sorted(dict.fromkeys(found))
-    )
+    return tuple(map(scan.hit, sorted(set(found))))

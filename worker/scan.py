@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import compress, count
 from typing import NamedTuple
 
 from worker.articles import Article
 from worker.query import Field, Term
 from worker.text import Passage, fold, inflects, is_cyrillic, same_word_forms, written_form
 
-__all__ = ["BODY", "Found", "Scan", "Vocabulary"]
+__all__ = ["BODY", "Found", "Hit", "Scan", "Vocabulary"]
 
 # Body words are numbered from here, title words from 0: one numbering for both fields,
 # in which a title word and a body word are never near each other.
@@ -26,6 +27,17 @@ BODY = 1 << 32
 _REMEMBERED_WORDS = 200_000
 
 Span = tuple[int, int]  # first word, and the word after the last
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place in an article where a rule's term or a participant's alias was found."""
+
+    term: str
+    field: str  # title or body
+    start: int  # character offsets in the field
+    end: int
+    participant: str | None = None
 
 
 class Found(NamedTuple):
@@ -47,7 +59,8 @@ class _Phrase:
 class _Alias:
     participant: str
     text: str
-    phrase: int
+    patterns: tuple[int, ...]
+    anchor: int  # the index in `patterns` of the pattern it is filed under
 
 
 class _Remembered(dict[str, tuple[int, ...]]):
@@ -77,8 +90,10 @@ class Vocabulary:
         self._form_lengths: tuple[int, ...] = ()
         self._phrase_ids: dict[_Phrase, int] = {}
         self.phrases: list[_Phrase] = []
-        self.costs: list[float] = []
-        self.aliases: dict[int, list[_Alias]] = {}  # by the first pattern of the alias
+        self._rarity: list[float] = []  # by the length of the word: longer words are rarer
+        self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
+        self._aliases: list[tuple[str, str, int]] = []
+        self.aliases: dict[int, list[_Alias]] = {}  # by the anchor of the alias
         words = _Remembered(self._patterns_of)
         # The patterns a word of a text stands for, remembered after the first time.
         self.lookup: Callable[[str], tuple[int, ...]] = words.__getitem__
@@ -96,18 +111,31 @@ class Vocabulary:
         if phrase not in self._phrase_ids:
             self._phrase_ids[phrase] = len(self.phrases)
             self.phrases.append(phrase)
+            for pattern in set(patterns):
+                self._uses[pattern] += 1
         return self._phrase_ids[phrase]
 
     def alias(self, participant: str, text: str, term: Term) -> int:
         """Add an alias of a participant; returns the id of its phrase."""
         phrase = self.phrase(term)
-        first = self.phrases[phrase].patterns[0]
-        self.aliases.setdefault(first, []).append(_Alias(participant, text, phrase))
+        self._aliases.append((participant, text, phrase))
         return phrase
+
+    def file_aliases(self) -> None:
+        """File every alias under its anchor, once all of them are added."""
+        for participant, text, phrase in self._aliases:
+            patterns = self.phrases[phrase].patterns
+            anchor = self.anchor(phrase)
+            alias = _Alias(participant, text, patterns, patterns.index(anchor))
+            self.aliases.setdefault(anchor, []).append(alias)
+
+    def cost(self, pattern: int) -> float:
+        """How likely a pattern is to be in an article, by a rough guess."""
+        return self._rarity[pattern] * self._uses[pattern]
 
     def anchor(self, phrase: int) -> int:
         """The pattern of a phrase least likely to be in an article: the one to index it by."""
-        return min(self.phrases[phrase].patterns, key=self.costs.__getitem__)
+        return min(self.phrases[phrase].patterns, key=self.cost)
 
     def _pattern(self, word: str, prefix: bool, cased: bool) -> int:
         folded = fold(word)
@@ -123,9 +151,10 @@ class Vocabulary:
         return self._new(kind, key) if pattern is None else pattern
 
     def _new(self, kind: str, key: str) -> int:
-        pattern = self._ids[(kind, key)] = len(self.costs)
+        pattern = self._ids[(kind, key)] = len(self._rarity)
         # Longer words are rarer; a prefix finds more words than a whole word.
-        self.costs.append((3 if kind == "prefix" else 1) / max(len(key), 1))
+        self._rarity.append((3 if kind == "prefix" else 1) / max(len(key), 1))
+        self._uses.append(0)
         if kind == "cased":
             self._cased[key] = pattern
         elif kind == "prefix":
@@ -178,13 +207,14 @@ class Scan:
         self.body = Passage(article.body)
         self.positions: dict[int, list[int]] = {}
         lookup = vocabulary.lookup
-        _collect(self.positions, self.title.words, 0, lookup)
-        _collect(self.positions, self.body.words, BODY, lookup)
+        # The patterns of each word, title and body, to check a phrase around a word.
+        self._title_words = _collect(self.positions, self.title.words, 0, lookup)
+        self._body_words = _collect(self.positions, self.body.words, BODY, lookup)
         self._vocabulary = vocabulary
         self._phrases: dict[int, list[Span]] = {}
-        self._sets: dict[int, set[int]] = {}
         self._mentions: dict[str, list[Found]] | None = None
         self.memo: dict[object, list[Found]] = {}  # for conditions that are costly to repeat
+        self._hits: dict[Found, Hit] = {}
 
     def has(self, phrase: int) -> bool:
         """Whether a phrase is in the article."""
@@ -198,35 +228,46 @@ class Scan:
         return spans
 
     def _find(self, phrase: _Phrase) -> list[Span]:
-        first, *rest = phrase.patterns
-        starts = self.positions.get(first, [])
-        if phrase.field is not None:
-            starts = [p for p in starts if (p >= BODY) == (phrase.field == "body")]
-        if not rest:
-            return [(p, p + 1) for p in starts]
-        following = [self._set(pattern) for pattern in rest]
-        spans = [
-            (p, p + len(phrase.patterns))
-            for p in starts
-            if all(p + i in words for i, words in enumerate(following, 1))
-        ]
-        return [span for span in spans if self.sentence(span[0]) == self.sentence(span[1] - 1)]
+        patterns = phrase.patterns
+        positions = self.positions
+        if len(patterns) == 1:
+            spans = [(p, p + 1) for p in positions.get(patterns[0], ())]
+        else:
+            # Look around the places of the word this article has fewest of.
+            places = [positions.get(pattern, ()) for pattern in patterns]
+            at = min(range(len(places)), key=lambda i: len(places[i]))
+            spans = [
+                (p - at, p - at + len(patterns)) for p in places[at] if self._fits(patterns, p - at)
+            ]
+        if phrase.field is None:
+            return spans
+        return [span for span in spans if (span[0] >= BODY) == (phrase.field == "body")]
 
-    def _set(self, pattern: int) -> set[int]:
-        words = self._sets.get(pattern)
-        if words is None:
-            words = self._sets[pattern] = set(self.positions.get(pattern, ()))
-        return words
+    def _fits(self, patterns: tuple[int, ...], start: int) -> bool:
+        """Whether the words from `start` on stand for `patterns`, in one sentence."""
+        words, first = (
+            (self._body_words, start - BODY) if start >= BODY else (self._title_words, start)
+        )
+        last = first + len(patterns) - 1
+        if first < 0 or last >= len(words):
+            return False
+        for offset, pattern in enumerate(patterns):
+            if pattern not in words[first + offset]:
+                return False
+        passage = self.body if start >= BODY else self.title
+        return first == last or passage.one_sentence(first, last)
 
     def mentions(self) -> dict[str, list[Found]]:
         """Each participant's mentions; where aliases overlap, the longest stands."""
         if self._mentions is None:
             aliases = self._vocabulary.aliases
+            positions = self.positions
             found = [
-                Found(start, end, alias.text, alias.participant)
-                for first in self.positions.keys() & aliases.keys()
-                for alias in aliases[first]
-                for start, end in self.occurrences(alias.phrase)
+                Found(start, start + len(alias.patterns), alias.text, alias.participant)
+                for anchor in positions.keys() & aliases.keys()
+                for position in positions[anchor]
+                for alias in aliases[anchor]
+                if self._fits(alias.patterns, start := position - alias.anchor)
             ]
             self._mentions = _longest_mentions(found)
         return self._mentions
@@ -243,6 +284,13 @@ class Scan:
         """The paragraph a word is in, numbered across both fields."""
         passage, index = self._passage(position)
         return passage.paragraph(index) + (BODY if passage is self.body else 0)
+
+    def hit(self, found: Found) -> Hit:
+        """What was found, as a hit of a match (the same for every rule that found it)."""
+        hit = self._hits.get(found)
+        if hit is None:
+            hit = self._hits[found] = Hit(found.term, *self.where(found), found.participant)
+        return hit
 
     def where(self, found: Found) -> tuple[str, int, int]:
         """The field and character offsets of what was found."""
@@ -262,37 +310,45 @@ def _collect(
     words: list[str],
     base: int,
     lookup: Callable[[str], tuple[int, ...]],
-) -> None:
-    # The hot loop of matching: most words stand for no pattern at all.
-    for position, patterns in enumerate(map(lookup, words), base):
-        if patterns:
-            for pattern in patterns:
-                found = positions.get(pattern)
-                if found is None:
-                    positions[pattern] = [position]
-                else:
-                    found.append(position)
+) -> list[tuple[int, ...]]:
+    """Note where each pattern stands; returns the patterns of each word."""
+    # The hot loop of matching. Most words stand for no pattern at all: compress and
+    # filter skip them without a step of Python for each.
+    patterns_of = list(map(lookup, words))
+    matched = zip(compress(count(base), patterns_of), filter(None, patterns_of), strict=True)
+    for position, patterns in matched:
+        for pattern in patterns:
+            found = positions.get(pattern)
+            if found is None:
+                positions[pattern] = [position]
+            else:
+                found.append(position)
+    return patterns_of
 
 
 def _longest_mentions(found: list[Found]) -> dict[str, list[Found]]:
     """Overlapping alias hits are one mention: of the participant with the longest alias,
     spanning all of that participant's aliases there ("President Xi" + "Xi Jinping")."""
     mentions: dict[str, list[Found]] = {}
-    found.sort(key=lambda f: (f.start, f.start - f.end))
+    found.sort()
     cluster: list[Found] = []
+    end = 0
     for hit in found:
-        if cluster and hit.start >= max(f.end for f in cluster):
+        if cluster and hit.start >= end:
             _add_mention(mentions, cluster)
             cluster = []
         cluster.append(hit)
+        end = max(end, hit.end)
     if cluster:
         _add_mention(mentions, cluster)
     return mentions
 
 
 def _add_mention(mentions: dict[str, list[Found]], cluster: list[Found]) -> None:
-    longest = max(cluster, key=lambda f: f.end - f.start)
-    own = [f for f in cluster if f.participant == longest.participant]
-    start, end = min(f.start for f in own), max(f.end for f in own)
-    mention = Found(start, end, longest.term, longest.participant)
+    mention = cluster[0]
+    if len(cluster) > 1:
+        longest = max(cluster, key=lambda f: f.end - f.start)
+        own = [f for f in cluster if f.participant == longest.participant]
+        start, end = min(f.start for f in own), max(f.end for f in own)
+        mention = Found(start, end, longest.term, longest.participant)
     mentions.setdefault(mention.participant or "", []).append(mention)
