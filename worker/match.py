@@ -17,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from worker.articles import Article
 from worker.query import And, Distance, Field, Near, Node, Not, Or, ParticipantTerm, Query, Term
@@ -53,6 +54,7 @@ class Clause:
     held: bool
     found: tuple[str, ...] = ()  # the text found; for a NOT that failed, what excluded it
     clauses: tuple[Clause, ...] = ()
+    kind: Kind = "term"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Explanation:
     clauses: tuple[Clause, ...]
     hits: tuple[Hit, ...]
 
+
+Kind = Literal["term", "participant", "near", "any", "all", "not", "min", "date"]
 
 # Sets of patterns such that any article a condition holds for has one of each set.
 Needs = list[frozenset[int]]
@@ -78,6 +82,7 @@ class _Condition(ABC):
     """A compiled condition of a rule, evaluated over a scanned article."""
 
     label: str
+    kind: Kind
 
     @abstractmethod
     def holds(self, scan: Scan) -> bool:
@@ -95,7 +100,7 @@ class _Condition(ABC):
         """Whether it holds, what was found, and the same for its parts."""
         held = self.holds(scan)
         found = self.hits(scan) if held else []
-        return Clause(self.label, held, _texts(scan, found), self._parts(scan))
+        return Clause(self.label, held, _texts(scan, found), self._parts(scan), self.kind)
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
         return ()
@@ -116,6 +121,8 @@ class _Positional(_Condition):
 
 
 class _Term(_Positional):
+    kind: Kind = "term"
+
     def __init__(self, phrase: int, text: str, label: str, vocabulary: Vocabulary) -> None:
         self.phrase = phrase
         self.text = text
@@ -143,6 +150,8 @@ class _Term(_Positional):
 
 
 class _Mention(_Positional):
+    kind: Kind = "participant"
+
     def __init__(
         self, participant: str, field: Field | None, label: str, anchors: frozenset[int]
     ) -> None:
@@ -162,6 +171,8 @@ class _Mention(_Positional):
 
 
 class _Near(_Positional):
+    kind: Kind = "near"
+
     def __init__(
         self,
         left: _Positional,
@@ -246,6 +257,8 @@ def _pairs_in_unit(
 
 
 class _Any(_Condition):
+    kind: Kind = "any"
+
     def __init__(self, operands: Sequence[_Condition], label: str) -> None:
         self.operands = tuple(operands)
         self.label = label
@@ -269,6 +282,8 @@ class _Any(_Condition):
 class _Either(_Positional):
     """An OR group inside NEAR: the places of any of its operands."""
 
+    kind: Kind = "any"
+
     def __init__(self, operands: Sequence[_Positional], label: str) -> None:
         self.operands = tuple(operands)
         self.label = label
@@ -285,6 +300,8 @@ class _Either(_Positional):
 
 
 class _All(_Condition):
+    kind: Kind = "all"
+
     def __init__(self, operands: Sequence[_Condition], label: str) -> None:
         self.operands = tuple(operands)
         self.label = label
@@ -303,6 +320,8 @@ class _All(_Condition):
 
 
 class _None(_Condition):
+    kind: Kind = "not"
+
     def __init__(self, operand: _Condition, label: str) -> None:
         self.operand = operand
         self.label = label
@@ -318,10 +337,12 @@ class _None(_Condition):
 
     def explain(self, scan: Scan) -> Clause:
         inner = self.operand.explain(scan)
-        return Clause(self.label, not inner.held, inner.found, inner.clauses)
+        return Clause(self.label, not inner.held, inner.found, inner.clauses, self.kind)
 
 
 class _AtLeast(_Condition):
+    kind: Kind = "min"
+
     def __init__(self, mentions: Sequence[_Mention], count: int, label: str) -> None:
         self.mentions = tuple(mentions)
         self.count = count
@@ -341,6 +362,8 @@ class _AtLeast(_Condition):
 
 
 class _Dated(_Condition):
+    kind: Kind = "date"
+
     def __init__(self, since: date | None, until: date | None) -> None:
         self.since = since
         self.until = until
@@ -360,7 +383,7 @@ class _Dated(_Condition):
         return []
 
     def explain(self, scan: Scan) -> Clause:
-        return Clause(self.label, self.holds(scan), (f"dated {scan.article.date}",))
+        return Clause(self.label, self.holds(scan), (str(scan.article.date),), kind=self.kind)
 
 
 def _texts(scan: Scan, found: Iterable[Found]) -> tuple[str, ...]:
