@@ -418,25 +418,28 @@ class _Compiled:
 
 
 def _excluded_words(condition: _Condition) -> frozenset[int] | None:
-    """The words a condition of single words only excludes; None for any other condition."""
-    if isinstance(condition, _Term):
-        return None if condition.word is None else frozenset()
+    """The words excluded by a condition made only of single words, ORs of them and NOTs
+    of those; None for any other condition (its sets of needed words do not decide it)."""
     if isinstance(condition, _Dated):
         return frozenset()
-    if isinstance(condition, _Any):
-        words = [_excluded_words(operand) for operand in condition.operands]
-        return frozenset() if all(w is not None and not w for w in words) else None
     if isinstance(condition, _All):
         parts = [_excluded_words(operand) for operand in condition.operands]
-        if any(p is None for p in parts):
+        if any(part is None for part in parts):
             return None
-        return frozenset(word for p in parts if p is not None for word in p)
-    if isinstance(condition, _None) and _excluded_words(condition.operand) == frozenset():
-        terms = [condition.operand] if isinstance(condition.operand, _Term) else []
-        if isinstance(condition.operand, _Any):
-            terms = [op for op in condition.operand.operands if isinstance(op, _Term)]
-        return frozenset(term.word for term in terms if term.word is not None)
-    return None
+        return frozenset(word for part in parts if part is not None for word in part)
+    if isinstance(condition, _None):
+        words = _single_words(condition.operand)
+        return None if words is None else frozenset(words)
+    return None if _single_words(condition) is None else frozenset()
+
+
+def _single_words(condition: _Condition) -> list[int] | None:
+    """The patterns of a single word, or of an OR of single words; None for anything else."""
+    operands = condition.operands if isinstance(condition, _Any) else (condition,)
+    words = [operand.word for operand in operands if isinstance(operand, _Term)]
+    if len(words) < len(operands) or None in words:
+        return None
+    return [word for word in words if word is not None]
 
 
 class _Compiler:

@@ -46,7 +46,7 @@ class Found(NamedTuple):
     start: int
     end: int
     term: str  # as the user wrote it
-    participant: str | None = None
+    participant: str = ""  # whose alias, for a mention
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ class Scan:
         """What was found, as a hit of a match (the same for every rule that found it)."""
         hit = self._hits.get(found)
         if hit is None:
-            hit = self._hits[found] = Hit(found.term, *self.where(found), found.participant)
+            hit = self._hits[found] = Hit(found.term, *self.where(found), found.participant or None)
         return hit
 
     def where(self, found: Found) -> tuple[str, int, int]:
@@ -351,4 +351,4 @@ def _add_mention(mentions: dict[str, list[Found]], cluster: list[Found]) -> None
         own = [f for f in cluster if f.participant == longest.participant]
         start, end = min(f.start for f in own), max(f.end for f in own)
         mention = Found(start, end, longest.term, longest.participant)
-    mentions.setdefault(mention.participant or "", []).append(mention)
+    mentions.setdefault(mention.participant, []).append(mention)
