@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -108,3 +109,27 @@ def test_two_processes_on_one_state_file_lose_nothing(tmp_path: Path) -> None:
         assert worker.exitcode == 0
     store = SqliteStore(path)
     assert store.counts() == {"ingested": 300, "failed": 0, "matches": 300}
+
+
+def test_articles_are_listed_all_or_from_some_files_and_folders(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    paths = ["/inbox/a.txt", "/inbox/news/b.txt", "/inbox/newsletter.txt", "/archive/c.txt"]
+    for n, path in enumerate(paths):
+        store.add_article(replace(article(n), path=path), NOW)
+    assert sorted(a.path for a in store.articles()) == sorted(paths)
+    assert sorted(a.path for a in store.articles(["/inbox/news"])) == ["/inbox/news/b.txt"]
+    assert sorted(a.path for a in store.articles(["/archive/c.txt", "/inbox/a.txt"])) == [
+        "/archive/c.txt",
+        "/inbox/a.txt",
+    ]
+    assert list(store.articles(["/elsewhere"])) == []
+
+
+def test_articles_are_read_a_page_at_a_time(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    for n in range(1203):  # more than two pages
+        store.add_article(article(n), NOW)
+    listed = list(store.articles())
+    assert len(listed) == 1203
+    assert len({a.id for a in listed}) == 1203
+    assert listed[0] == article(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -192,6 +193,7 @@ class _Loaded:
     """The rule files read so far, and the ids declared in all of them."""
 
     files: list[tuple[YamlFile, RuleFile]] = field(default_factory=list)
+    documents: list[YamlFile] = field(default_factory=list)  # valid or not
     problems: list[Problem] = field(default_factory=list)
     # Read from the raw data, so a file with a mistake elsewhere still declares its ids
     # and the references to them are not reported as unknown as well.
@@ -204,6 +206,7 @@ class _Loaded:
         except ConfigError as error:
             self.problems.extend(error.problems)
             return
+        self.documents.append(document)
         self.participant_ids |= _declared_participants(document.data)
         self.rule_ids |= _declared_rules(document.data)
         try:
@@ -229,7 +232,7 @@ def load_rules(config: Config) -> RuleSet:
         *_duplicates(participants, "participant '{id}' is already defined at {where}; keep one"),
         *_duplicates(rules, "duplicate rule id '{id}'; also at {where}; rename one"),
         *_unknown_participants(loaded.files, loaded.participant_ids),
-        *_unknown_query_participants(loaded.files, loaded.participant_ids),
+        *_unknown_query_participants(loaded.documents, loaded.participant_ids),
         *_unknown_channel_rules(config, loaded.rule_ids, _tags(loaded.files)),
     ]
     if problems:
@@ -299,16 +302,28 @@ def _unknown_participants(
 
 
 def _unknown_query_participants(
-    files: Iterable[tuple[YamlFile, RuleFile]], known: set[str]
+    documents: Iterable[YamlFile], known: set[str]
 ) -> Iterator[Problem]:
-    for document, content in files:
-        for i, rule in enumerate(content.rules):
-            for term in rule.query.participants() if rule.query is not None else ():
+    # From the raw data: a rule file with a mistake in one rule still has every
+    # unknown participant of its other rules reported.
+    for document in documents:
+        for i, query in _queries(document.data):
+            for term in query.participants():
                 if term.participant not in known:
                     message = _unknown_participant(f"@{term.participant}", known)
                     yield document.problem(
                         ("rules", i, "query"), f"column {term.start + 1}: {message}"
                     )
+
+
+def _queries(data: Any) -> Iterator[tuple[int, Query]]:
+    """Each rule's query that parses (the others are reported by validation)."""
+    section = data.get("rules") if isinstance(data, dict) else None
+    for i, entry in enumerate(section if isinstance(section, list) else []):
+        text = entry.get("query") if isinstance(entry, dict) else None
+        if isinstance(text, str):
+            with suppress(ValueError):
+                yield i, parse_query(text)
 
 
 def _unknown_participant(pid: str, known: set[str]) -> str:
