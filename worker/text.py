@@ -34,7 +34,7 @@ _TOKEN = re.compile(_WORD)
 _SPLIT = re.compile(f"({_WORD})")
 # The same split for text without Chinese, Japanese or underscores, a third quicker.
 _SPLIT_RUNS = re.compile(r"(\w+)")
-_SPECIAL = re.compile(f"[{_CJK}_'’]")  # what the quicker split must look out for
+_SPECIAL = re.compile(f"[{_CJK}_'’][sS]?")  # what the quicker split must look out for
 _APOSTROPHES = ("'", "’")
 _POSSESSIVE = ("'s", "’s", "'S", "’S")
 # Letters whose mark is part of the letter, not an accent a reader would drop.
@@ -165,12 +165,12 @@ class Passage:
 def _split(text: str) -> list[str]:
     """The text as separator, word, separator, word, …, separator."""
     special = set(_SPECIAL.findall(text))
-    if not special <= {"'", "’"}:
+    if any(found[0] not in _APOSTROPHES for found in special):
         return _SPLIT.split(text)
     parts = _SPLIT_RUNS.split(text)
-    if special:
-        _join_possessives(parts, "s")
-        _join_possessives(parts, "S")
+    for possessive in ("s", "S"):
+        if any(found[1:] == possessive for found in special):
+            _join_possessives(parts, possessive)
     return parts
 
 
