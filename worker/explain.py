@@ -16,6 +16,7 @@ __all__ = ["Report", "excerpts", "render_text", "report_json"]
 _CONTEXT = 60  # characters shown on each side of a hit
 _EXCERPTS = 3
 _FOUND_SHOWN = 5
+_LABEL = 72  # characters of a condition shown
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _rule_lines(explanation: Explanation, article: Article, rules: RuleSet) -> I
 
 def _clause_lines(clause: Clause, depth: int, failing: bool) -> Iterator[str]:
     mark = "✓" if clause.held else "✗"
-    yield f"{'  ' * depth}{mark} {clause.label} — {_why(clause)}"
+    yield f"{'  ' * depth}{mark} {_shortened(clause.label)} — {_why(clause)}"
     if not failing or clause.held:
         return
     # Below a condition that failed: both sides of a NEAR, and the parts that failed
@@ -109,6 +110,10 @@ def _clause_lines(clause: Clause, depth: int, failing: bool) -> Iterator[str]:
     for part in clause.clauses:
         if clause.kind == "near" or (part.clauses and not part.held):
             yield from _clause_lines(part, depth + 2, failing)
+
+
+def _shortened(label: str) -> str:
+    return label if len(label) <= _LABEL else label[: _LABEL - 1].rstrip() + "…"
 
 
 def _why(clause: Clause) -> str:

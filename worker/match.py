@@ -264,7 +264,10 @@ class _Any(_Condition):
         self.label = label
 
     def holds(self, scan: Scan) -> bool:
-        return any(operand.holds(scan) for operand in self.operands)
+        for operand in self.operands:  # noqa: SIM110  (a loop is quicker than any())
+            if operand.holds(scan):
+                return True
+        return False
 
     def hits(self, scan: Scan) -> list[Found]:
         return [hit for op in self.operands if op.holds(scan) for hit in op.hits(scan)]
@@ -307,7 +310,10 @@ class _All(_Condition):
         self.label = label
 
     def holds(self, scan: Scan) -> bool:
-        return all(operand.holds(scan) for operand in self.operands)
+        for operand in self.operands:  # noqa: SIM110  (a loop is quicker than all())
+            if not operand.holds(scan):
+                return False
+        return True
 
     def hits(self, scan: Scan) -> list[Found]:
         return [hit for operand in self.operands for hit in operand.hits(scan)]
