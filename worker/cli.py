@@ -259,9 +259,13 @@ def _match(args: argparse.Namespace, config: Config, rules: RuleSet) -> int:
         unreadable += found is None
         reports += found or []
     if args.json:
-        print(json.dumps([report_json(r, rules) for r in reports], indent=2, ensure_ascii=False))
+        output = json.dumps([report_json(r, rules) for r in reports], indent=2, ensure_ascii=False)
     else:
-        print("\n\n".join(render_text(report, rules) for report in reports))
+        output = "\n\n".join(render_text(report, rules) for report in reports)
+    try:
+        print(output)
+    except BrokenPipeError:  # `wirewatch match … | head` stopped reading: not a fault
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_FAILED if missing or unreadable else EXIT_OK
 
 

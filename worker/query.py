@@ -350,7 +350,8 @@ def _term(inner: str, offset: int, written: str, start: int) -> Term:
         raise QueryError(
             offset + 1, f"'{written}' has no letters or digits to search for; remove it"
         )
-    return Term(words, prefix=prefix, text=written, start=start, end=start + len(written))
+    # A hit names the term by its words: peace talks, not "peace talks"
+    return Term(words, prefix=prefix, text=inner.strip(), start=start, end=start + len(written))
 
 
 # --- parser -------------------------------------------------------------------------

@@ -36,6 +36,7 @@ _SPLIT = re.compile(f"({_WORD})")
 _SPLIT_RUNS = re.compile(r"(\w+)")
 _SPECIAL = re.compile(f"[{_CJK}_'’][sS]?")  # what the quicker split must look out for
 _APOSTROPHES = ("'", "’")
+_QUICK_SPLIT_ALLOWS = frozenset(("'", "’", "'s", "’s", "'S", "’S"))
 _POSSESSIVE = ("'s", "’s", "'S", "’S")
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
@@ -165,12 +166,13 @@ class Passage:
 def _split(text: str) -> list[str]:
     """The text as separator, word, separator, word, …, separator."""
     special = set(_SPECIAL.findall(text))
-    if any(found[0] not in _APOSTROPHES for found in special):
+    if not special <= _QUICK_SPLIT_ALLOWS:
         return _SPLIT.split(text)
     parts = _SPLIT_RUNS.split(text)
-    for possessive in ("s", "S"):
-        if any(found[1:] == possessive for found in special):
-            _join_possessives(parts, possessive)
+    if not special.isdisjoint(("'s", "’s")):
+        _join_possessives(parts, "s")
+    if not special.isdisjoint(("'S", "’S")):
+        _join_possessives(parts, "S")
     return parts
 
 
