@@ -46,6 +46,9 @@ class Match:
         return tuple(dict.fromkeys(h.participant for h in self.hits if h.participant))
 
 
+Kind = Literal["term", "participant", "near", "any", "all", "not", "min", "date"]
+
+
 @dataclass(frozen=True)
 class Clause:
     """One condition of a rule: whether it held for an article, and what was found for it."""
@@ -66,8 +69,6 @@ class Explanation:
     clauses: tuple[Clause, ...]
     hits: tuple[Hit, ...]
 
-
-Kind = Literal["term", "participant", "near", "any", "all", "not", "min", "date"]
 
 # Sets of patterns such that any article a condition holds for has one of each set.
 Needs = list[frozenset[int]]
@@ -273,13 +274,18 @@ class _Any(_Condition):
         return [hit for op in self.operands if op.holds(scan) for hit in op.hits(scan)]
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
-        cheapest = [_cheapest(operand.needs(vocabulary), vocabulary) for operand in self.operands]
-        if any(patterns is None for patterns in cheapest):
-            return []
-        return [frozenset().union(*(p for p in cheapest if p is not None))]
+        return _needs_one_of(self.operands, vocabulary)
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
         return tuple(operand.explain(scan) for operand in self.operands)
+
+
+def _needs_one_of(operands: Sequence[_Condition], vocabulary: Vocabulary) -> Needs:
+    """What an OR needs: one of the patterns each operand cannot do without."""
+    cheapest = [_cheapest(operand.needs(vocabulary), vocabulary) for operand in operands]
+    if any(patterns is None for patterns in cheapest):
+        return []  # an operand can hold with none of its words: so can the OR
+    return [frozenset().union(*(p for p in cheapest if p is not None))]
 
 
 class _Either(_Positional):
@@ -290,13 +296,12 @@ class _Either(_Positional):
     def __init__(self, operands: Sequence[_Positional], label: str) -> None:
         self.operands = tuple(operands)
         self.label = label
-        self._needs = _Any(operands, label).needs
 
     def found(self, scan: Scan) -> list[Found]:
         return sorted(found for operand in self.operands for found in operand.found(scan))
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
-        return self._needs(vocabulary)
+        return _needs_one_of(self.operands, vocabulary)
 
     def _parts(self, scan: Scan) -> tuple[Clause, ...]:
         return tuple(operand.explain(scan) for operand in self.operands)

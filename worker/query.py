@@ -172,12 +172,12 @@ def _words_of(text: str) -> tuple[str, ...]:
 
 # --- lexer --------------------------------------------------------------------------
 
-Kind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "FIELD", "TERM", "PARTICIPANT"]
+_TokenKind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "FIELD", "TERM", "PARTICIPANT"]
 
 
 @dataclass(frozen=True)
 class _Token:
-    kind: Kind
+    kind: _TokenKind
     text: str
     start: int
     end: int
@@ -192,7 +192,7 @@ _BARE = re.compile(f"[^{_STOP}]+")
 _FIELD = re.compile(r"(title|body):", re.IGNORECASE)
 _OTHER_FIELD = re.compile(r"([A-Za-z]+):(?=\S)")
 _NEAR = re.compile(r"(O?NEAR)(?:/(.*))?", re.IGNORECASE | re.DOTALL)
-_OPERATORS: dict[str, Kind] = {"AND": "AND", "OR": "OR", "NOT": "NOT"}
+_OPERATORS: dict[str, _TokenKind] = {"AND": "AND", "OR": "OR", "NOT": "NOT"}
 
 
 class _Lexer:
@@ -229,7 +229,7 @@ class _Lexer:
 
     def _take(
         self,
-        kind: Kind,
+        kind: _TokenKind,
         length: int,
         node: Term | ParticipantTerm | None = None,
         distance: Distance = 1,

@@ -78,7 +78,11 @@ class _Remembered(dict[str, tuple[int, ...]]):
 
 
 class Vocabulary:
-    """Every word, phrase and alias of a rule set; built once, then only read."""
+    """Every word, phrase and alias of a rule set; built once, then only read.
+
+    (It remembers the words of the texts it has looked up: a cache, bounded, that does
+    not change what any lookup gives.)
+    """
 
     def __init__(self) -> None:
         self._ids: dict[tuple[str, str], int] = {}

@@ -32,7 +32,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = rf"[{_CJK}]|[^\W_{_CJK}]+(?:['’][sS](?![^\W_]))?"
 _TOKEN = re.compile(_WORD)
 _SPLIT = re.compile(f"({_WORD})")
-# The same split for text without Chinese, Japanese or underscores, a third quicker.
+# The same split, quicker, for text without Chinese, Japanese or underscores.
 _SPLIT_RUNS = re.compile(r"(\w+)")
 _SPECIAL = re.compile(f"[{_CJK}_'’][sS]?")  # what the quicker split must look out for
 _APOSTROPHES = ("'", "’")
