@@ -152,7 +152,7 @@ def excerpts(article: Article, hits: Sequence[Hit], limit: int = _EXCERPTS) -> l
         if hit.start < covered.get(hit.field, -1):
             continue  # already inside a passage shown
         text = _field(article, hit.field)
-        start, end = _window(text, hit.start, hit.end)
+        start, end = _window(text, hit.start, hit.end, floor=covered.get(hit.field, 0))
         inside = [h for h in hits if h.field == hit.field and start <= h.start and h.end <= end]
         passage = _highlighted(text, start, end, inside)
         shown.append(f"title: {passage}" if hit.field == "title" else passage)
@@ -160,9 +160,9 @@ def excerpts(article: Article, hits: Sequence[Hit], limit: int = _EXCERPTS) -> l
     return shown
 
 
-def _window(text: str, start: int, end: int) -> tuple[int, int]:
-    """About _CONTEXT characters either side, cut at spaces."""
-    low = max(0, start - _CONTEXT)
+def _window(text: str, start: int, end: int, floor: int) -> tuple[int, int]:
+    """About _CONTEXT characters either side, cut at spaces, from `floor` on."""
+    low = max(floor, start - _CONTEXT)
     high = min(len(text), end + _CONTEXT)
     if low > 0:
         space = text.find(" ", low, start)
