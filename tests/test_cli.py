@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import SEED_TITLES, Project, make_project, titles_by_rule
+from worker.articles import parse_file
 from worker.cli import main
 
 NEW_ARTICLE = """\
@@ -219,3 +221,98 @@ def test_output_cut_short_by_its_reader_is_no_error(project: Project) -> None:
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert b"Traceback" not in err
+
+
+def test_match_says_which_rules_match_and_why(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = project.root / "seeds" / "001_d9422b366859b37e.txt"
+    assert wirewatch(project, "match", str(seed)) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:3] == [
+        str(seed),
+        f"  {SEED_TITLES[seed.name]} (2024-07-04, article {_article_id(seed)})",
+        "  ✓ xi-putin-contacts  Xi–Putin contacts",
+    ]
+    assert "✓ participants.all: xi, putin — found Xi, President Xi Jinping" in out
+    assert "[peace talks]" in out
+    assert project.digests() == []  # a dry run: nothing stored, nothing sent
+    assert not (project.root / "var").exists()
+
+
+def test_match_json_has_the_documented_shape(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "match", str(project.root / "seeds"), "--json") == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert len(reports) == 5
+    first = reports[1]
+    assert set(first) >= {"path", "article", "matches"}
+    assert set(first["article"]) == {"id", "title", "date"}
+    rules = [match["rule"] for match in first["matches"]]
+    assert rules == [
+        "xi-putin-contacts",
+        "sco-brics",
+        "ukraine-settlement",
+        "strategic-partnership",
+    ]
+    hit = first["matches"][0]["hits"][0]
+    assert set(hit) >= {"term", "field", "start", "end"}
+    text = first["article"]["title"] if hit["field"] == "title" else None
+    assert text is None or text[hit["start"] : hit["end"]] == hit["text"]
+
+
+def test_match_one_rule_says_which_condition_failed(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = project.root / "seeds" / "000_e87f8abe83e54d3e.txt"
+    assert wirewatch(project, "match", str(seed), "--rule", "ukraine-settlement") == 0
+    assert capsys.readouterr().out.splitlines()[2:] == [
+        "  ✗ ukraine-settlement  Ukraine settlement: does not match",
+        "      ✓ since 2022-01-01 — the article is dated 2022-08-06",
+        "      ✗ Ukraine — not found",
+        '      ✗ ("peace talks" OR "political settlement" OR "political resolution" OR n… '
+        "— none found",
+    ]
+
+
+def test_match_an_unknown_rule_or_file(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = str(project.root / "seeds")
+    assert wirewatch(project, "match", seed, "--rule", "nope") == 2
+    assert capsys.readouterr().err.startswith("unknown rule 'nope'; known: energy-cooperation, ")
+    assert wirewatch(project, "match", str(tmp_path / "nowhere.txt")) == 1
+    assert f"{tmp_path / 'nowhere.txt'}: no such file or folder" in capsys.readouterr().err
+
+
+def test_ingest_rematch_keeps_new_matches_only(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "run", "--once") == 0
+    (sent,) = project.digests()
+    rules = project.root / "rules" / "china-russia.yaml"
+    new_rule = "\n  - id: taiwan\n    title: Taiwan\n    query: 'Taiwan OR \"One-China\"'\n"
+    rules.write_text(rules.read_text(encoding="utf-8") + new_rule, encoding="utf-8")
+    capsys.readouterr()
+    assert wirewatch(project, "ingest", "--rematch") == 0
+    assert "5 stored articles matched again: 1 new matches" in capsys.readouterr().out
+    assert wirewatch(project, "ingest", "--rematch") == 0
+    assert "5 stored articles matched again: 0 new matches" in capsys.readouterr().out
+    assert wirewatch(project, "run", "--once") == 0
+    first, second = project.digests()
+    assert first == sent
+    # the next digest carries the new match only: nothing already sent is sent again
+    assert [item["rule"] for item in second["items"]] == ["taiwan"]
+
+
+def test_ingest_needs_a_path_or_rematch(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "ingest") == 2
+    assert "give a PATH to ingest, or --rematch" in capsys.readouterr().err
+
+
+def _article_id(seed: Path) -> str:
+    (article,) = parse_file(str(seed), seed.read_bytes(), date(2026, 1, 1)).articles
+    return article.id

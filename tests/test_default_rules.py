@@ -21,7 +21,15 @@ RULES = load_rules(load_config(REPO / "config.yaml", {}))
         (
             "000_e87f8abe83e54d3e.txt",
             {"foreign-minister-contacts", "sco-brics", "strategic-partnership"},
-            {"foreign-minister-contacts": ["Wang Yi", "Sergey Lavrov", "met", "sidelines"]},
+            {
+                # "Foreign Minister Wang" and "Wang Yi" overlap: one mention of Wang Yi
+                "foreign-minister-contacts": [
+                    "Foreign Minister Wang Yi",
+                    "Sergey Lavrov",
+                    "met",
+                    "sidelines",
+                ]
+            },
         ),
         (
             "001_d9422b366859b37e.txt",
@@ -41,7 +49,7 @@ RULES = load_rules(load_config(REPO / "config.yaml", {}))
         (
             "004_79ad88eba1b6bebe.txt",
             {"xi-putin-contacts", "ukraine-settlement", "strategic-partnership"},
-            {"xi-putin-contacts": ["Xi Jinping", "Vladimir Putin", "meeting"]},
+            {"xi-putin-contacts": ["President Xi Jinping", "Vladimir Putin", "meeting"]},
         ),
     ],
 )

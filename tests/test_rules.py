@@ -170,7 +170,7 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
       putin: {name: Putin, alias: [Путин]}
     rules:
       - id: r
-        query: 'Ukraine AND talks'
+        keyword: [Ukraine]
     """
     valid = "rules:\n  - id: s\n    participants: {all: [putin, lavrov]}\n"
     config = make_config(tmp_path, {"a.yaml": broken, "b.yaml": unknown_key, "c.yaml": valid})
@@ -179,7 +179,7 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
         f"{a}:3: bad YAML: expected the node content, but found '<stream end>' "
         "(while parsing a flow node at line 3)",
         f"{b}:2: participants.putin.alias: unknown key 'alias'",
-        f"{b}:5: rules[0].query: unknown key 'query'",
+        f"{b}:5: rules[0].keyword: unknown key 'keyword'",
         # putin is declared in b.yaml even though b.yaml has a mistake: only lavrov is unknown
         f"{c}:3: rules[0].participants.all[1]: unknown participant 'lavrov'; known: putin",
     ]
@@ -193,7 +193,10 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
             "rules[0].id: 'Big Rule' is not a valid rule id; use lower-case letters, digits, "
             "- and _, starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)",
         ),
-        ("{id: r, title: T}", "rules[0]: rule has no condition; give participants or keywords"),
+        (
+            "{id: r, title: T}",
+            "rules[0]: rule has no condition; give a query, keywords or participants",
+        ),
         (
             "{id: r, keywords: {}}",
             "rules[0].keywords: give at least one word under any, all or none",
@@ -246,3 +249,60 @@ def test_participant_mistakes(tmp_path: Path) -> None:
         f"{path}:2: participants.xi.name: field required",
         f"{path}:2: participants.xi.aliases[1]: must not be empty",
     ]
+
+
+KNOWN = "known: lavrov, putin, xi"
+
+
+def test_query_faults_name_file_line_and_column(tmp_path: Path) -> None:
+    rules = """\
+    rules:
+      - id: settlement
+        query: 'Ukraine AND ("peace talks" OR negotiat*'
+      - id: sco
+        query: '(SCO OR BRICS) AND (China NEAR/0 Russia)'
+      - id: leaders
+        query: '@xi NEAR/sentence @putn AND title:""'
+      - id: people
+        query: '@xii OR @putn'
+      - id: fine
+        query: 'Ukraine AND talks'
+    """
+    config = make_config(tmp_path, {"people.yaml": PARTICIPANTS, "r.yaml": rules})
+    path = tmp_path / "rules" / "r.yaml"
+    # every fault of every rule, not only the first
+    assert problems(config) == [
+        f"{path}:3: rules[0].query: column 13: unbalanced parenthesis; close it with )",
+        f"{path}:5: rules[1].query: column 27: NEAR/0: the distance must be 1 word or more, "
+        "as in NEAR/3",
+        f"{path}:7: rules[2].query: column 35: empty phrase; put words between the quotes "
+        "or remove them",
+        f"{path}:9: rules[3].query: column 1: unknown participant '@xii'; {KNOWN}",
+        f"{path}:9: rules[3].query: column 9: unknown participant '@putn'; {KNOWN}",
+    ]
+
+
+def test_a_query_is_a_condition_of_its_own(tmp_path: Path) -> None:
+    rules = "rules:\n  - id: r\n    query: 'Ukraine AND NOT sport*'\n    since: 2023-01-01\n"
+    config = make_config(tmp_path, {"people.yaml": PARTICIPANTS, "r.yaml": rules})
+    (rule,) = load_rules(config).rules
+    assert rule.query is not None
+    assert str(rule.query) == "Ukraine AND NOT sport*"
+    assert rule.model_dump()["query"] == "Ukraine AND NOT sport*"
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("{id: r, query: 2024}", "rules[0].query: must be text, not 2024; put it in quotes"),
+        ("{id: r, query: ''}", "rules[0].query: must not be empty"),
+        (
+            "{id: r, keywords: {any: ['--']}}",
+            "rules[0].keywords.any[0]: '--' has no letters or digits to match; remove it",
+        ),
+    ],
+)
+def test_query_and_keyword_mistakes(tmp_path: Path, rule: str, expected: str) -> None:
+    text = f"participants:\n  xi: {{name: Xi}}\nrules:\n  - {rule}\n"
+    config = make_config(tmp_path, {"r.yaml": text})
+    assert problems(config) == [f"{tmp_path / 'rules' / 'r.yaml'}:4: {expected}"]

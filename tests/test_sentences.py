@@ -29,6 +29,8 @@ from worker.sentences import first_sentence, sentence_spans
         "A headline\n\n¦The text. ¦More text.",
         "Путин прибыл в Пекин. ¦Си Цзиньпин встретил его.",
         "One line\nwrapped by hand. ¦Next.",
+        "习近平会见普京。¦双方讨论了能源合作！¦会谈持续了三小时。",
+        "プーチン大統領と会談した。¦「協力を深める」と述べた。",
     ],
 )
 def test_sentences(marked: str) -> None:

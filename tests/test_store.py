@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -160,3 +161,27 @@ def test_an_article_is_stored_with_its_matches_or_not_at_all(tmp_path: Path) -> 
     assert not store.has_article("article-1")  # so the next try matches it again
     assert store.add_article(article(1), [Match("rule", ())], NOW)
     assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+
+
+def test_articles_are_listed_all_or_from_some_files_and_folders(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    paths = ["/inbox/a.txt", "/inbox/news/b.txt", "/inbox/newsletter.txt", "/archive/c.txt"]
+    for n, path in enumerate(paths):
+        store.add_article(replace(article(n), path=path), [], NOW)
+    assert sorted(a.path for a in store.articles()) == sorted(paths)
+    assert sorted(a.path for a in store.articles(["/inbox/news"])) == ["/inbox/news/b.txt"]
+    assert sorted(a.path for a in store.articles(["/archive/c.txt", "/inbox/a.txt"])) == [
+        "/archive/c.txt",
+        "/inbox/a.txt",
+    ]
+    assert list(store.articles(["/elsewhere"])) == []
+
+
+def test_articles_are_read_a_page_at_a_time(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    for n in range(1203):  # more than two pages
+        store.add_article(article(n), [], NOW)
+    listed = list(store.articles())
+    assert len(listed) == 1203
+    assert len({a.id for a in listed}) == 1203
+    assert listed[0] == article(0)

@@ -1,4 +1,4 @@
-"""The `wirewatch` command line: run, check, status, ingest."""
+"""The `wirewatch` command line: run, check, match, status, ingest."""
 
 from __future__ import annotations
 
@@ -10,16 +10,21 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
-from worker.articles import SUFFIXES
+from worker.articles import SUFFIXES, parse_file
 from worker.daemon import run_daemon, run_once
+from worker.explain import Report, render_text, report_json
 from worker.logs import setup_logging
+from worker.match import Matcher
 from worker.outbox import Outcome
 from worker.pipeline import Pipeline, open_pipeline
+from worker.rematch import rematch
 from worker.settings import Settings, load_settings
 from worker.status import status_report, status_text
 from worker.store import StateError
@@ -67,10 +72,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
     run.add_argument("--log-format", choices=["text", "json"], default="text")
     commands.add_parser("check", parents=[common], help="validate config and rules")
+    match = commands.add_parser(
+        "match", parents=[common], help="dry run: which rules match these files, and why"
+    )
+    match.add_argument("files", nargs="+", metavar="FILE", type=Path, help="files or folders")
+    match.add_argument("--rule", metavar="ID", help="only this rule; says why it fails too")
+    match.add_argument("--json", action="store_true", help="machine-readable (see README)")
     status = commands.add_parser("status", parents=[common], help="articles, matches, sends")
     status.add_argument("--json", action="store_true", help="machine-readable (see README)")
     ingest = commands.add_parser("ingest", parents=[common], help="backfill files or folders")
-    ingest.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    ingest.add_argument("paths", nargs="*", metavar="PATH", type=Path)
+    ingest.add_argument(
+        "--rematch",
+        action="store_true",
+        help="match stored articles (all, or those under PATH) again; keeps new matches only",
+    )
     digest = commands.add_parser("digest", parents=[common], help="send the pending digest now")
     digest.add_argument("channels", nargs="*", metavar="CHANNEL", help="default: every channel")
     what = digest.add_mutually_exclusive_group()
@@ -126,9 +142,35 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.paths and not args.rematch:
+        print("wirewatch ingest: give a PATH to ingest, or --rematch", file=sys.stderr)
+        return EXIT_CONFIG
     files, missing = _files_under(args.paths)
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
+    if files:
+        _ingest_files(files, settings)
+    if args.rematch:
+        _rematch(args.paths, settings)
+    return EXIT_FAILED if missing else EXIT_OK
+
+
+def _rematch(paths: Sequence[Path], settings: Settings) -> None:
+    under = [str(path.resolve()) for path in paths]
+    with open_pipeline(settings) as pipeline:
+        total = None if under else pipeline.store.counts()["ingested"]
+        done = rematch(
+            pipeline.store,
+            Matcher(settings.rules),
+            under,
+            progress=lambda articles: tqdm(
+                articles, total=total, desc="rematch", unit="article", disable=None
+            ),
+        )
+    print(f"{done.articles} stored articles matched again: {done.new_matches} new matches")
+
+
+def _ingest_files(files: Sequence[Path], settings: Settings) -> None:
     new = matched = failed = 0
     with open_pipeline(settings) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
@@ -142,19 +184,65 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         if failed
         else f"{len(files)} files: {new} new articles, {matched} matched"
     )
-    return EXIT_FAILED if missing else EXIT_OK
 
 
-def _files_under(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+def _match(args: argparse.Namespace, settings: Settings) -> int:
+    rules = settings.rules
+    known = {rule.id for rule in rules.rules}
+    if args.rule is not None and args.rule not in known:
+        print(f"unknown rule '{args.rule}'; known: {', '.join(sorted(known))}", file=sys.stderr)
+        return EXIT_CONFIG
+    files, missing = _files_under(args.files, resolve=False)
+    for path in missing:
+        print(f"{path}: no such file or folder", file=sys.stderr)
+    matcher = Matcher(rules)
+    reports: list[Report] = []
+    unreadable = 0
+    for path in files:
+        found = _reports(path, matcher, args.rule, settings.config.tz)
+        unreadable += found is None
+        reports += found or []
+    if args.json:
+        output = json.dumps([report_json(r, rules) for r in reports], indent=2, ensure_ascii=False)
+    else:
+        output = "\n\n".join(render_text(report, rules) for report in reports)
+    print(output)
+    return EXIT_FAILED if missing or unreadable else EXIT_OK
+
+
+def _reports(
+    path: Path, matcher: Matcher, rule_id: str | None, zone: ZoneInfo
+) -> list[Report] | None:
+    """The report of each article in a file; None (and the reason on stderr) if unreadable."""
+    try:
+        data = path.read_bytes()
+        modified = datetime.fromtimestamp(path.stat().st_mtime, zone).date()
+    except OSError as error:
+        print(f"{path}: cannot be read: {error.strerror or error}", file=sys.stderr)
+        return None
+    parsed = parse_file(str(path), data, modified)
+    for problem in parsed.problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    reports = []
+    for article in parsed.articles:
+        rule_ids = [rule_id] if rule_id else [m.rule_id for m in matcher.match(article)]
+        explanations = tuple(matcher.explain(article, rid) for rid in rule_ids)
+        reports.append(Report(str(path), article, explanations))
+    return None if parsed.problems and not parsed.articles else reports
+
+
+def _files_under(paths: Sequence[Path], resolve: bool = True) -> tuple[list[Path], list[Path]]:
     files: list[Path] = []
     missing: list[Path] = []
     for path in paths:
         if path.is_dir():
             files += sorted(
-                p.resolve() for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES
+                p.resolve() if resolve else p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in SUFFIXES
             )
         elif path.exists():
-            files.append(path.resolve())
+            files.append(path.resolve() if resolve else path)
         else:
             missing.append(path)
     return files, missing
@@ -204,6 +292,7 @@ def _told(outcome: Outcome) -> str:
 _COMMANDS = {
     "run": _run,
     "check": _check,
+    "match": _match,
     "status": _status,
     "ingest": _ingest,
     "digest": _digest,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -22,6 +25,7 @@ from pydantic import (
 )
 
 from worker.config import Config
+from worker.query import Query, keyword_term, parse_query
 from worker.yamlfile import ConfigError, Key, Problem, YamlFile, read_yaml
 
 __all__ = [
@@ -41,6 +45,30 @@ _RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
+def _has_words(text: str) -> str:
+    keyword_term(text)  # raises ValueError naming the text when it has nothing to match
+    return text
+
+
+# A keyword or an alias: words matched as written, in that order
+Words = Annotated[Text, AfterValidator(_has_words)]
+
+
+def _query(value: Any) -> Query:
+    if isinstance(value, Query):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {value}; put it in quotes")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return parse_query(value)
+
+
+QueryText = Annotated[
+    Query, PlainValidator(_query, json_schema_input_type=str), PlainSerializer(str)
+]
+
+
 def _rule_id(rule_id: str) -> str:
     if not _RULE_ID.fullmatch(rule_id):
         raise ValueError(
@@ -57,8 +85,8 @@ class _Model(BaseModel):
 class Participant(_Model):
     """A person followed, found in articles by any of their aliases."""
 
-    name: Text
-    aliases: tuple[Text, ...] = Field(default=(), validate_default=True)
+    name: Words
+    aliases: tuple[Words, ...] = Field(default=(), validate_default=True)
 
     @field_validator("aliases")
     @classmethod
@@ -70,9 +98,9 @@ class Participant(_Model):
 class Keywords(_Model):
     """Words or phrases: any of them, all of them, none of them."""
 
-    any: tuple[Text, ...] = ()
-    all: tuple[Text, ...] = ()
-    none: tuple[Text, ...] = ()
+    any: tuple[Words, ...] = ()
+    all: tuple[Words, ...] = ()
+    none: tuple[Words, ...] = ()
 
     @model_validator(mode="after")
     def _not_empty(self) -> Keywords:
@@ -107,6 +135,7 @@ class Rule(_Model):
 
     id: Annotated[str, AfterValidator(_rule_id)]
     title: str = ""  # the id when not given
+    query: QueryText | None = None
     participants: ParticipantCondition | None = None
     keywords: Keywords | None = None
     priority: Literal["high", "normal", "low"] = "normal"
@@ -131,8 +160,8 @@ class Rule(_Model):
 
     @model_validator(mode="after")
     def _has_condition(self) -> Rule:
-        if self.participants is None and self.keywords is None:
-            raise ValueError("rule has no condition; give participants or keywords")
+        if self.query is None and self.participants is None and self.keywords is None:
+            raise ValueError("rule has no condition; give a query, keywords or participants")
         return self
 
 
@@ -164,6 +193,7 @@ class _Loaded:
     """The rule files read so far, and the ids declared in all of them."""
 
     files: list[tuple[YamlFile, RuleFile]] = field(default_factory=list)
+    documents: list[YamlFile] = field(default_factory=list)  # valid or not
     problems: list[Problem] = field(default_factory=list)
     # Read from the raw data, so a file with a mistake elsewhere still declares its ids
     # and the references to them are not reported as unknown as well.
@@ -176,6 +206,7 @@ class _Loaded:
         except ConfigError as error:
             self.problems.extend(error.problems)
             return
+        self.documents.append(document)
         self.participant_ids |= _declared_participants(document.data)
         self.rule_ids |= _declared_rules(document.data)
         try:
@@ -201,6 +232,7 @@ def load_rules(config: Config) -> RuleSet:
         *_duplicates(participants, "participant '{id}' is already defined at {where}; keep one"),
         *_duplicates(rules, "duplicate rule id '{id}'; also at {where}; rename one"),
         *_unknown_participants(loaded.files, loaded.participant_ids),
+        *_unknown_query_participants(loaded.documents, loaded.participant_ids),
         *_unknown_channel_rules(config, loaded.rule_ids, _tags(loaded.files)),
     ]
     if problems:
@@ -267,6 +299,31 @@ def _unknown_participants(
                     if pid not in known:
                         key = ("rules", i, "participants", block, j)
                         yield document.problem(key, _unknown_participant(pid, known))
+
+
+def _unknown_query_participants(
+    documents: Iterable[YamlFile], known: set[str]
+) -> Iterator[Problem]:
+    # From the raw data: a rule file with a mistake in one rule still has every
+    # unknown participant of its other rules reported.
+    for document in documents:
+        for i, query in _queries(document.data):
+            for term in query.participants():
+                if term.participant not in known:
+                    message = _unknown_participant(f"@{term.participant}", known)
+                    yield document.problem(
+                        ("rules", i, "query"), f"column {term.start + 1}: {message}"
+                    )
+
+
+def _queries(data: Any) -> Iterator[tuple[int, Query]]:
+    """Each rule's query that parses (the others are reported by validation)."""
+    section = data.get("rules") if isinstance(data, dict) else None
+    for i, entry in enumerate(section if isinstance(section, list) else []):
+        text = entry.get("query") if isinstance(entry, dict) else None
+        if isinstance(text, str):
+            with suppress(ValueError):
+                yield i, parse_query(text)
 
 
 def _unknown_participant(pid: str, known: set[str]) -> str:

@@ -1,8 +1,8 @@
 """Where the sentences of a text begin and end.
 
 A sentence ends at `.`, `!`, `?` or `…` (and any closing quotes) before a space and a
-capital, a digit or an opening quote, or at a blank line. It does not end after an
-abbreviation ("Mr.", "U.S.", "Feb. 2"), nor inside a quotation that goes on.
+capital, a digit or an opening quote; at `。`, `！` or `？`; or at a blank line. It does not
+end after an abbreviation ("Mr.", "U.S.", "Feb. 2"), nor inside a quotation that goes on.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import re
 __all__ = ["first_sentence", "sentence_spans"]
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？]+[”’」』）]*")
 _NEXT = re.compile(r"\s+[\"'“‘«(\[]*(\S)")
 _LAST_WORD = re.compile(r"(\S+)$")
+_FULL_STOPS = "。！？"
 _ABBREVIATIONS = frozenset(
     (
         *("mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "adm"),
@@ -63,6 +64,8 @@ def _paragraph_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _ends_sentence(text: str, begin: int, stop: int, after: int, end: int) -> bool:
     """Whether the punctuation at text[stop:after] ends the sentence begun at `begin`."""
+    if text[stop] in _FULL_STOPS:
+        return True  # Chinese and Japanese: no space follows, and there is no case
     following = _NEXT.match(text, after, end)
     if following is None or following.group(1).islower():
         return False  # '"We agree!" he said': the sentence goes on in lower case

@@ -107,6 +107,7 @@ class Store(Protocol):
     def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool: ...
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int: ...
     def channel_since(self, channel: str, at: datetime) -> datetime: ...
+    def articles(self, under: Sequence[str] = ()) -> Iterator[Article]: ...
     def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]: ...
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
     def unsent_digests(self, channel: str) -> list[DigestRecord]: ...
@@ -153,6 +154,8 @@ _MIGRATIONS = (
 )
 
 _FILE_COLUMNS = "path, size, mtime_ns, ctime_ns, error"
+_ARTICLE_COLUMNS = "id, title, body, date, source, url, path"
+_PAGE = 500
 _MATCH_COLUMNS = """
     m.id, m.rule_id, m.hits, m.matched_at,
     a.id, a.title, a.body, a.date, a.source, a.url, a.path
@@ -270,6 +273,20 @@ class SqliteStore:
             )
             row = db.execute("SELECT since FROM channels WHERE name = ?", [channel]).fetchone()
         return datetime.fromisoformat(row[0])
+
+    def articles(self, under: Sequence[str] = ()) -> Iterator[Article]:
+        """Every stored article, or those from these files and folders, a page at a time."""
+        after = ""
+        while True:
+            rows = self._read(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id > ?{_under(under)}"
+                f" ORDER BY id LIMIT {_PAGE}",
+                [after, *(v for path in under for v in (path, path + os.sep, path + os.sep))],
+            )
+            yield from (_article(row) for row in rows)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
 
     def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]:
         """Matches of these rules, stored since the channel appeared, that no digest of the
@@ -456,25 +473,37 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def _under(paths: Sequence[str]) -> str:
+    """SQL for articles from one of these files, or from a file inside one of these folders."""
+    if not paths:
+        return ""
+    each = " OR ".join("path = ? OR substr(path, 1, length(?)) = ?" for _ in paths)
+    return f" AND ({each})"
+
+
+def _article(row: Sequence[Any]) -> Article:
+    article_id, title, body, day, source, url, path = row
+    return Article(
+        id=article_id,
+        title=title,
+        body=body,
+        date=date.fromisoformat(day),
+        path=path,
+        source=source,
+        url=url,
+    )
+
+
 def _hits_json(hits: Iterable[Hit]) -> str:
     return json.dumps([asdict(hit) for hit in hits], ensure_ascii=False)
 
 
 def _stored_match(row: Sequence[Any]) -> StoredMatch:
     match_id, rule_id, hits, matched_at, *article = row
-    article_id, title, body, day, source, url, path = article
     return StoredMatch(
         id=match_id,
         rule_id=rule_id,
-        article=Article(
-            id=article_id,
-            title=title,
-            body=body,
-            date=date.fromisoformat(day),
-            path=path,
-            source=source,
-            url=url,
-        ),
+        article=_article(article),
         hits=tuple(Hit(**hit) for hit in json.loads(hits)),
         matched_at=datetime.fromisoformat(matched_at),
     )

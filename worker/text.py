@@ -3,17 +3,55 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 
-__all__ = ["Token", "fold", "terms_of", "tokenize"]
+import Stemmer
+
+from worker.sentences import sentence_spans
+
+__all__ = [
+    "Passage",
+    "Token",
+    "fold",
+    "inflects",
+    "is_cyrillic",
+    "same_word_forms",
+    "terms_of",
+    "tokenize",
+    "written_form",
+]
 
 # Chinese and Japanese are written without spaces: each ideograph or kana is a token of
 # its own, so a phrase of them matches anywhere in a run of text.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+# A possessive stays on its word ("Putin's" is one word, found by `Putin`), so a phrase or
+# a NEAR distance does not count it as a word of its own.
+_WORD = rf"[{_CJK}]|[^\W_{_CJK}]+(?:['’][sS](?![^\W_]))?"
+_TOKEN = re.compile(_WORD)
+_SPLIT = re.compile(f"({_WORD})")
+# The same split, quicker, for text without Chinese, Japanese or underscores.
+_SPLIT_RUNS = re.compile(r"(\w+)")
+_SPECIAL = re.compile(f"[{_CJK}_'’][sS]?")  # what the quicker split must look out for
+_APOSTROPHES = ("'", "’")
+_QUICK_SPLIT_ALLOWS = frozenset(("'", "’", "'s", "’s", "'S", "’S"))
+_POSSESSIVE = ("'s", "’s", "'S", "’S")
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
+
+_MAY_END = re.compile(r"[.!?…。！？\n]")  # a gap between words without these ends no sentence
+_PARAGRAPH_END = re.compile(r"\n\s*\n")
+
+_CYRILLIC = re.compile(r"[а-яёіїєґ]+")
+# Shorter Cyrillic words are matched as written: with three letters the stemmer cannot
+# tell an ending from the word (Ван, the name, would find ванна, a bath).
+_INFLECTS_FROM = 4
+_RUSSIAN = Stemmer.Stemmer("russian")
+_STEMMER_LOCK = threading.Lock()  # a Snowball stemmer object is not thread-safe
 
 
 @dataclass(frozen=True)
@@ -27,6 +65,8 @@ class Token:
 
 def fold(word: str) -> str:
     """Fold one word for comparison: NFKC, case folded, accents removed (Lavróv → lavrov)."""
+    if word.endswith(_POSSESSIVE) and len(word) > 2:
+        word = word[:-2]
     if word.isascii():
         return word.lower()
     folded = unicodedata.normalize("NFKC", word).casefold()
@@ -39,11 +79,126 @@ def _strip_accents(char: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
 
 
+def written_form(word: str) -> str:
+    """A word as written, for case-sensitive comparison: NFKC, without a possessive."""
+    if word.endswith(_POSSESSIVE) and len(word) > 2:
+        word = word[:-2]
+    return word if word.isascii() else unicodedata.normalize("NFKC", word)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split `text` into folded words; `Putin's` gives `putin` and `s`, `China-Russia` two words."""
+    """Split `text` into folded words; `China-Russia` gives two words, `Putin's` one: `putin`."""
     return [Token(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
 def terms_of(phrase: str) -> tuple[str, ...]:
     """The folded words of a keyword or alias, as they must appear in a text, in order."""
     return tuple(token.text for token in tokenize(phrase))
+
+
+class Passage:
+    """One text split into words as written; where each word stands is worked out on demand.
+
+    Matching needs only the words; offsets, sentences and paragraphs are needed for the
+    few articles that match, so they are computed then.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parts = _split(text)  # separator, word, separator, word, …, separator
+        self.words: list[str] = self._parts[1::2]
+
+    @cached_property
+    def _ends(self) -> list[int]:
+        return list(accumulate(map(len, self._parts)))
+
+    def _start(self, index: int) -> int:
+        return self._ends[2 * index]
+
+    @cached_property
+    def _sentence_ends(self) -> list[int]:
+        # The sentences a digest's summary is cut from: one notion of a sentence for both.
+        return [end for _, end in sentence_spans(self.text)]
+
+    @cached_property
+    def _paragraph_ends(self) -> list[int]:
+        return [m.end() for m in _PARAGRAPH_END.finditer(self.text)]
+
+    def span(self, index: int) -> tuple[int, int]:
+        """Character offsets of word `index` in the text."""
+        start = self._start(index)
+        return start, start + len(self._parts[2 * index + 1])
+
+    def one_sentence(self, first: int, last: int) -> bool:
+        """Whether words `first` to `last` all stand in one sentence."""
+        if last == first + 1 and self._parts[2 * last] == " ":
+            return True
+        between = self._parts[2 * first + 2 : 2 * last + 1 : 2]
+        if all(gap == " " or not _MAY_END.search(gap) for gap in between):
+            return True
+        return self.sentence(first) == self.sentence(last)
+
+    def sentence(self, index: int) -> int:
+        """The number of the sentence word `index` is in, counting from 0."""
+        return bisect_right(self._sentence_ends, self._start(index))
+
+    def paragraph(self, index: int) -> int:
+        """The number of the paragraph word `index` is in, counting from 0."""
+        return bisect_right(self._paragraph_ends, self._start(index))
+
+
+def _split(text: str) -> list[str]:
+    """The text as separator, word, separator, word, …, separator."""
+    special = set(_SPECIAL.findall(text))
+    if not special <= _QUICK_SPLIT_ALLOWS:
+        return _SPLIT.split(text)
+    parts = _SPLIT_RUNS.split(text)
+    if not special.isdisjoint(("'s", "’s")):
+        _join_possessives(parts, "s")
+    if not special.isdisjoint(("'S", "’S")):
+        _join_possessives(parts, "S")
+    return parts
+
+
+def _join_possessives(parts: list[str], possessive: str) -> None:
+    """Put `Putin` `'` `s` back together as one word, as the full pattern finds it."""
+    words = parts[1::2]
+    joined = 0
+    at = -1
+    while True:
+        try:
+            at = words.index(possessive, at + 1)
+        except ValueError:
+            return
+        word = 2 * (at - joined) + 1  # where it is in `parts`, after the joins so far
+        previous = parts[word - 2]
+        if at > 0 and parts[word - 1] in _APOSTROPHES and not previous.endswith(_POSSESSIVE):
+            parts[word - 2 : word + 1] = [previous + parts[word - 1] + possessive]
+            joined += 1
+
+
+def is_cyrillic(word: str) -> bool:
+    """Whether a folded word is written in Cyrillic letters only."""
+    return _CYRILLIC.fullmatch(word) is not None
+
+
+def inflects(word: str) -> bool:
+    """Whether a folded word of a rule finds its inflected forms (Путин → Путина, Путиным)."""
+    return len(word) >= _INFLECTS_FROM and is_cyrillic(word)
+
+
+def same_word_forms(word: str, rule_word: str) -> bool:
+    """Whether folded `word` of a text is a form of the folded Cyrillic `rule_word`.
+
+    Both must agree up to the rule word's last letter at least, and the Russian Snowball
+    stemmer must place both words' endings after the part they share: Лавров finds
+    Лаврова and Лавровым, not лавры (laurels); Путин finds Путину, not Путинизм.
+    """
+    shared = len(rule_word) - 1
+    if word[:shared] != rule_word[:shared] or not is_cyrillic(word):
+        return False
+    while shared < min(len(word), len(rule_word)) and word[shared] == rule_word[shared]:
+        shared += 1
+    with _STEMMER_LOCK:
+        stems = _RUSSIAN.stemWords([word, rule_word])
+    return all(len(stem) <= shared for stem in stems)
