@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from bisect import bisect_right
 
-from worker.sentences import first_sentence, sentence_spans
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from worker.sentences import first_sentence, sentence_ends, sentence_spans
 
 
 # Each ¦ marks where a sentence ends.
@@ -48,3 +52,13 @@ def test_first_sentence() -> None:
         "Mr. Lavrov met U.S. envoys."
     )
     assert first_sentence("") == ""
+
+
+PIECES = [*"ab Xy.!?\n\"“”。'", " U.S. ", " Mr. ", "3.5", "\n\n"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
+def test_sentence_ends_number_each_sentence_apart(text: str) -> None:
+    spans = sentence_spans(text)
+    numbers = [bisect_right(sentence_ends(text), start) for start, _ in spans]
+    assert numbers == sorted(set(numbers))  # one number a sentence, in order

@@ -8,14 +8,18 @@ end after an abbreviation ("Mr.", "U.S.", "Feb. 2"), nor inside a quotation that
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-__all__ = ["first_sentence", "sentence_spans"]
+__all__ = ["first_sentence", "sentence_ends", "sentence_spans"]
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？]+[”’」』）]*")
+# One character class first lets `re` skip ahead to the next candidate quickly.
+_END = re.compile(r"[.!?…。！？][.!?…。！？\"'”’»)\]」』）]*")
 _NEXT = re.compile(r"\s+[\"'“‘«(\[]*(\S)")
 _LAST_WORD = re.compile(r"(\S+)$")
 _FULL_STOPS = "。！？"
+_LONGEST_WORD = 24  # enough of what precedes a period to tell an abbreviation
+_ANY_QUOTE = re.compile(r"[\"“”«»]")
 _ABBREVIATIONS = frozenset(
     (
         *("mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "adm"),
@@ -37,12 +41,27 @@ _OPENING, _CLOSING = "“«", "”»"
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """The (start, end) of each sentence of `text`, in order, without surrounding space."""
     spans: list[tuple[int, int]] = []
+    for start, end in _paragraphs(text):
+        begin = start
+        for stop in [*_ends_in(text, start, end), end]:
+            if trimmed := _trim(text, begin, stop):
+                spans.append(trimmed)
+            begin = stop
+    return spans
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of `text` ends (a position between its last character and the
+    next sentence's first), in order: what a matcher needs to number sentences."""
+    return [stop for start, end in _paragraphs(text) for stop in [*_ends_in(text, start, end), end]]
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
     start = 0
     for paragraph in _PARAGRAPH.finditer(text):
-        spans += _paragraph_spans(text, start, paragraph.start())
+        yield start, paragraph.start()
         start = paragraph.end()
-    spans += _paragraph_spans(text, start, len(text))
-    return spans
+    yield start, len(text)
 
 
 def first_sentence(text: str) -> str:
@@ -51,15 +70,42 @@ def first_sentence(text: str) -> str:
     return text[spans[0][0] : spans[0][1]] if spans else ""
 
 
-def _paragraph_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans = []
+def _ends_in(text: str, start: int, end: int) -> Iterator[int]:
+    """Where the sentences of the paragraph text[start:end] end, but for its own end."""
     begin = start
+    quotes = _Quotes(text, start) if _ANY_QUOTE.search(text, start, end) else None
     for found in _END.finditer(text, start, end):
-        if _ends_sentence(text, begin, found.start(), found.end(), end):
-            spans.append((begin, found.end()))
-            begin = found.end()
-    spans.append((begin, end))
-    return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+        after = found.end()
+        if text[found.start()] not in _FULL_STOPS and not text[after : after + 1].isspace():
+            continue  # 3.5, U.S.A, or the paragraph's own end
+        inside = quotes is not None and quotes.open_at(after)
+        if not inside and _ends_sentence(text, begin, found.start(), after, end):
+            yield after
+            begin = after
+            if quotes is not None:
+                quotes.restart()
+
+
+class _Quotes:
+    """Whether a quotation is open, counted as the text is read (a sentence at a time)."""
+
+    def __init__(self, text: str, start: int) -> None:
+        self._text = text
+        self._read = start
+        self._curly = self._straight = 0
+
+    def open_at(self, position: int) -> bool:
+        """A quotation opened since the sentence began and not yet closed at `position`."""
+        seen = self._text[self._read : position]
+        self._read = position
+        self._curly += sum(seen.count(q) for q in _OPENING)
+        self._curly -= sum(seen.count(q) for q in _CLOSING)
+        self._straight += seen.count('"')
+        return self._curly > 0 or self._straight % 2 == 1
+
+    def restart(self) -> None:
+        """A new sentence begins: it has no quotation open yet."""
+        self._curly = self._straight = 0
 
 
 def _ends_sentence(text: str, begin: int, stop: int, after: int, end: int) -> bool:
@@ -71,9 +117,8 @@ def _ends_sentence(text: str, begin: int, stop: int, after: int, end: int) -> bo
         return False  # '"We agree!" he said': the sentence goes on in lower case
     if not following.group(1).isalnum():
         return False
-    if text[stop] == "." and _abbreviated(text[begin:stop], following.group(1)):
-        return False
-    return not _inside_quotation(text[begin:after])
+    before = text[max(begin, stop - _LONGEST_WORD) : stop]
+    return not (text[stop] == "." and _abbreviated(before, following.group(1)))
 
 
 def _abbreviated(before: str, following: str) -> bool:
@@ -87,15 +132,10 @@ def _abbreviated(before: str, following: str) -> bool:
     return token in _ABBREVIATIONS or (token in _BEFORE_NUMBERS and following.isdigit())
 
 
-def _inside_quotation(sentence: str) -> bool:
-    """A quotation still open at the end of `sentence` (curly quotes, or an odd number of ")."""
-    curly = sum(sentence.count(q) for q in _OPENING) - sum(sentence.count(q) for q in _CLOSING)
-    return curly > 0 or sentence.count('"') % 2 == 1
-
-
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return None
+    first = start + len(piece) - len(piece.lstrip())
+    return first, first + len(stripped)

@@ -12,7 +12,7 @@ from itertools import accumulate
 
 import Stemmer
 
-from worker.sentences import sentence_spans
+from worker.sentences import sentence_ends
 
 __all__ = [
     "Passage",
@@ -118,7 +118,7 @@ class Passage:
     @cached_property
     def _sentence_ends(self) -> list[int]:
         # The sentences a digest's summary is cut from: one notion of a sentence for both.
-        return [end for _, end in sentence_spans(self.text)]
+        return sentence_ends(self.text)
 
     @cached_property
     def _paragraph_ends(self) -> list[int]:
