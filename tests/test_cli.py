@@ -316,3 +316,39 @@ def test_ingest_needs_a_path_or_rematch(
 def _article_id(seed: Path) -> str:
     (article,) = parse_file(str(seed), seed.read_bytes(), date(2026, 1, 1)).articles
     return article.id
+
+
+def test_widening_a_channels_rules_does_not_send_the_history(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(config + "    rules: [kremlin-readouts]\n", encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    (first,) = project.digests()
+    assert [item["rule"] for item in first["items"]] == ["kremlin-readouts"]
+    project.config.write_text(config, encoding="utf-8")  # now every rule
+    assert wirewatch(project, "run", "--once") == 0
+    assert len(project.digests()) == 1  # the other rules' old matches are not sent
+    (project.inbox / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    _, second = project.digests()
+    assert [item["rule"] for item in second["items"]] == ["xi-putin-contacts"]
+
+
+def test_a_channel_taken_out_keeps_showing_what_it_did_not_send(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.config.read_text(encoding="utf-8")
+    extra = "  mirror:\n    type: file\n    path: mirror\n    retry: {give_up_after: 1s}\n"
+    project.config.write_text(config + extra, encoding="utf-8")
+    (project.root / "mirror").write_text("a file where the folder should be", encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 1
+    project.config.write_text(config, encoding="utf-8")
+    capsys.readouterr()
+    wirewatch(project, "status", "--json")
+    mirror = json.loads(capsys.readouterr().out)["channels"]["mirror"]
+    assert (mirror["configured"], mirror["dead"]) == (False, 1)
+    wirewatch(project, "status")
+    assert "no longer in the config: put it back to send what it has not sent" in (
+        capsys.readouterr().out
+    )

@@ -25,6 +25,7 @@ MATCHER = Matcher(RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),)
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     opened = SqliteStore(tmp_path / "var" / "state.db")
     opened.channel_since("local", NOW)
+    opened.select_rules("local", ["gas"], NOW)
     yield opened
     opened.close()
 
@@ -147,5 +148,5 @@ def test_an_undated_article_has_its_files_date_in_the_config_time_zone(
     os.utime(path, (late_evening, late_evening))
     beijing = Ingestor(store, lambda: MATCHER, 5_000_000, lambda: NOW, ZoneInfo("Asia/Shanghai"))
     beijing.ingest(path)
-    (pending,) = store.pending("local", ["gas"])
+    (pending,) = store.pending("local")
     assert pending.article.date == date(2026, 11, 24)

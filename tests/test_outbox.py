@@ -156,7 +156,7 @@ def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
         outcomes.append(outbox.send("local"))
         clock.advance(5)
     assert [o.dead for o in outcomes] == [0, 0, 0, 0, 1]
-    totals = store.channel_totals("local", ["gas"])
+    totals = store.channel_totals("local")
     assert (totals.dead, totals.pending, totals.retrying) == (1, 0, 0)
     assert totals.last_error is not None
     assert "cannot write to" in totals.last_error

@@ -31,6 +31,8 @@ def store_with_matches(path: Path, count: int) -> SqliteStore:
     store = SqliteStore(path)
     for channel in ("local", "mail"):
         store.channel_since(channel, NOW)
+        store.select_rules(channel, ["rule"], NOW)
+    store.select_rules("other", ["other-rule"], NOW)
     for n in range(count):
         store.add_article(article(n), [Match("rule", (Hit("talks", "body", 0, 5),))], NOW)
     return store
@@ -46,26 +48,26 @@ def test_an_article_is_stored_once(tmp_path: Path) -> None:
 def test_matches_and_hits_survive_a_restart(tmp_path: Path) -> None:
     store_with_matches(tmp_path / "state.db", 2).close()
     reopened = SqliteStore(tmp_path / "state.db")
-    pending = reopened.pending("local", ["rule"])
+    pending = reopened.pending("local")
     assert [m.article.title for m in pending] == ["Title 0", "Title 1"]
     assert pending[0].hits == (Hit("talks", "body", 0, 5),)
-    assert reopened.pending("local", ["other-rule"]) == []
+    assert reopened.pending("other") == []
 
 
 def test_a_digest_claims_its_matches_for_its_channel_only(tmp_path: Path) -> None:
     store = store_with_matches(tmp_path / "state.db", 3)
-    ids = [m.id for m in store.pending("local", ["rule"])]
+    ids = [m.id for m in store.pending("local")]
     record = DigestRecord("d1", "local", NOW, "pending", 0, {"items": []})
     assert store.create_digest(record, ids)
-    assert store.pending("local", ["rule"]) == []
-    assert len(store.pending("mail", ["rule"])) == 3
+    assert store.pending("local") == []
+    assert len(store.pending("mail")) == 3
     again = DigestRecord("d2", "local", NOW, "pending", 0, {"items": []})
     assert not store.create_digest(again, ids[:1])  # a match goes in one digest per channel
 
 
 def test_unsent_digest_is_kept_until_marked_sent(tmp_path: Path) -> None:
     store = store_with_matches(tmp_path / "state.db", 1)
-    ids = [m.id for m in store.pending("local", ["rule"])]
+    ids = [m.id for m in store.pending("local")]
     store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {"n": 1}), ids)
     store.record_failure("d1", "disk full", NOW, retry_at=NOW + timedelta(seconds=5))
     store.close()
@@ -80,17 +82,17 @@ def test_unsent_digest_is_kept_until_marked_sent(tmp_path: Path) -> None:
     assert (unsent.first_failure_at, unsent.next_attempt_at) == (NOW, NOW + timedelta(seconds=5))
     store.mark_sent("d1", NOW)
     assert store.unsent_digests("local") == []
-    totals = store.channel_totals("local", ["rule"])
+    totals = store.channel_totals("local")
     assert (totals.sent, totals.pending, totals.last_sent) == (1, 0, NOW)
 
 
 def test_a_dead_digest_is_revived(tmp_path: Path) -> None:
     store = store_with_matches(tmp_path / "state.db", 1)
-    ids = [m.id for m in store.pending("local", ["rule"])]
+    ids = [m.id for m in store.pending("local")]
     store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {}), ids)
     store.record_failure("d1", "400 Bad Request", NOW, retry_at=None)
     assert store.unsent_digests("local") == []
-    totals = store.channel_totals("local", ["rule"])
+    totals = store.channel_totals("local")
     assert (totals.dead, totals.last_error, totals.retrying) == (1, "400 Bad Request", 0)
     assert store.revive_dead("local", NOW) == 1
     (revived,) = store.unsent_digests("local")
@@ -147,10 +149,11 @@ def test_a_channel_gets_the_matches_stored_since_it_appeared(tmp_path: Path) -> 
     later = NOW + timedelta(days=30)
     assert store.channel_since("new", later) == later
     assert store.channel_since("new", later + timedelta(days=1)) == later  # the first time stays
-    assert store.pending("new", ["rule"]) == []
+    store.select_rules("new", ["rule"], later)
+    assert store.pending("new") == []
     store.add_article(article(9), [Match("rule", ())], later)
-    assert [m.article.id for m in store.pending("new", ["rule"])] == ["article-9"]
-    assert len(store.pending("local", ["rule"])) == 3
+    assert [m.article.id for m in store.pending("new")] == ["article-9"]
+    assert len(store.pending("local")) == 3
 
 
 def test_an_article_is_stored_with_its_matches_or_not_at_all(tmp_path: Path) -> None:
@@ -185,3 +188,18 @@ def test_articles_are_read_a_page_at_a_time(tmp_path: Path) -> None:
     assert len(listed) == 1203
     assert len({a.id for a in listed}) == 1203
     assert listed[0] == article(0)
+
+
+def test_a_rule_newly_selected_brings_its_matches_from_then_on(tmp_path: Path) -> None:
+    store = store_with_matches(tmp_path / "state.db", 2)  # rule "rule", stored at NOW
+    store.add_article(article(5), [Match("wider", ())], NOW)
+    assert [m.rule_id for m in store.pending("local")] == ["rule", "rule"]
+    later = NOW + timedelta(days=1)
+    store.select_rules("local", ["rule", "wider"], later)  # the channel takes one more rule
+    assert [m.rule_id for m in store.pending("local")] == ["rule", "rule"]  # not its history
+    store.add_article(article(6), [Match("wider", ())], later)
+    assert [m.article.id for m in store.pending("local")][-1] == "article-6"
+    store.select_rules("local", ["wider"], later)  # and drops one
+    assert [m.rule_id for m in store.pending("local")] == ["wider"]
+    store.select_rules("local", ["rule", "wider"], later + timedelta(days=1))  # back again
+    assert [m.rule_id for m in store.pending("local")] == ["wider"]

@@ -134,9 +134,8 @@ def _check(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    config, rules = settings.config, settings.rules
     with open_pipeline(settings) as pipeline:
-        report = status_report(pipeline.store, config, rules)
+        report = status_report(pipeline.store, settings.config)
     print(json.dumps(report, indent=2) if args.json else status_text(report))
     return EXIT_OK
 

@@ -119,6 +119,7 @@ class Outbox:
         self._locks = {name: threading.Lock() for name in config.channels}
         for name in config.channels:  # a new channel gets what matches from now on
             store.channel_since(name, clock())
+        self.select_rules()
         # A digest due while an older one waited for a retry goes out once that one has.
         self._owed: set[str] = set()
 
@@ -150,6 +151,13 @@ class Outbox:
                 return total
         return total
 
+    def select_rules(self) -> None:
+        """Record which rules each channel takes now: a rule newly taken brings its
+        matches from now on, not its history."""
+        rules, now = self._rules(), self._clock()
+        for name, channel in self._channels.items():
+            self._store.select_rules(name, channel_rule_ids(channel, rules), now)
+
     def preview(self, name: str) -> dict[str, Any] | None:
         """The digest of the channel's new matches, as it would be sent now; None if none."""
         return self._build(name)[0]
@@ -164,7 +172,7 @@ class Outbox:
 
     def _build(self, name: str) -> tuple[dict[str, Any] | None, list[int]]:
         channel, rules = self._channels[name], self._rules()
-        pending = self._store.pending(name, channel_rule_ids(channel, rules))
+        pending = self._store.pending(name)
         if not pending and not channel.send_empty:
             return None, []
         now = self._clock()

@@ -61,6 +61,7 @@ class Pipeline:
         matcher = Matcher(rules)  # compiled before the swap: no article sees half of it
         self._rules, self._matcher = rules, matcher
         self.outbox.use_renderers(renderers)
+        self.outbox.select_rules()
 
     def ingest(self, path: Path, retry_failed: bool = False) -> Ingested:
         """Ingest one file; unchanged files are skipped, failed ones too unless retried."""

@@ -6,33 +6,37 @@ from datetime import datetime
 from typing import Any
 
 from worker.config import Config
-from worker.outbox import channel_rule_ids
-from worker.rules import RuleSet
 from worker.store import Store
 
 __all__ = ["status_report", "status_text"]
 
 
-def status_report(store: Store, config: Config, rules: RuleSet) -> dict[str, Any]:
+def status_report(store: Store, config: Config) -> dict[str, Any]:
     """The `status --json` document (its shape is documented in the README)."""
     counts = store.counts()
-    channels = {}
-    for name, channel in config.channels.items():
-        totals = store.channel_totals(name, channel_rule_ids(channel, rules))
-        channels[name] = {
-            "pending": totals.pending,
-            "sent": totals.sent,
-            "dead": totals.dead,
-            "last_sent": _iso(totals.last_sent),
-            "retrying": totals.retrying,
-            "next_attempt": _iso(totals.next_attempt_at),
-            "last_error": totals.last_error,
-        }
+    # A channel taken out of the config keeps the digests it had not delivered.
+    gone = [name for name in store.channels_with_digests() if name not in config.channels]
+    channels = {name: _channel(store, name, configured=True) for name in config.channels}
+    channels |= {name: _channel(store, name, configured=False) for name in gone}
     return {
         "articles": {"ingested": counts["ingested"], "failed": counts["failed"]},
         "failures": [{"path": f.path, "reason": f.error} for f in store.failures()],
         "matches": counts["matches"],
         "channels": channels,
+    }
+
+
+def _channel(store: Store, name: str, configured: bool) -> dict[str, Any]:
+    totals = store.channel_totals(name)
+    return {
+        "pending": totals.pending,
+        "sent": totals.sent,
+        "dead": totals.dead,
+        "last_sent": _iso(totals.last_sent),
+        "retrying": totals.retrying,
+        "next_attempt": _iso(totals.next_attempt_at),
+        "last_error": totals.last_error,
+        "configured": configured,
     }
 
 
@@ -54,7 +58,9 @@ def status_text(report: dict[str, Any]) -> str:
             lines.append(f"  {retrying} digests waiting for a retry, next attempt {due}")
         if channel["last_error"]:
             lines.append(f"  last error: {channel['last_error']}")
-        if channel["dead"]:
+        if not channel["configured"]:
+            lines.append("  no longer in the config: put it back to send what it has not sent")
+        elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
     return "\n".join(lines)
 

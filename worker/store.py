@@ -107,8 +107,9 @@ class Store(Protocol):
     def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool: ...
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int: ...
     def channel_since(self, channel: str, at: datetime) -> datetime: ...
+    def select_rules(self, channel: str, rule_ids: Iterable[str], at: datetime) -> None: ...
     def articles(self, under: Sequence[str] = ()) -> Iterator[Article]: ...
-    def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]: ...
+    def pending(self, channel: str) -> list[StoredMatch]: ...
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
     def unsent_digests(self, channel: str) -> list[DigestRecord]: ...
     def mark_sent(self, digest_id: str, at: datetime) -> None: ...
@@ -122,7 +123,8 @@ class Store(Protocol):
     def record_run(self, channel: str, at: datetime) -> None: ...
     def counts(self) -> dict[str, int]: ...
     def failures(self) -> list[FileRecord]: ...
-    def channel_totals(self, channel: str, rule_ids: Iterable[str]) -> ChannelTotals: ...
+    def channel_totals(self, channel: str) -> ChannelTotals: ...
+    def channels_with_digests(self) -> list[str]: ...
     def close(self) -> None: ...
 
 
@@ -150,6 +152,9 @@ _MIGRATIONS = (
         digest_id TEXT NOT NULL REFERENCES digests (id), PRIMARY KEY (channel, match_id));
     CREATE TABLE schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
     CREATE TABLE channels (name TEXT PRIMARY KEY, since TEXT NOT NULL);
+    CREATE TABLE channel_rules (
+        channel TEXT NOT NULL, rule_id TEXT NOT NULL, since TEXT NOT NULL,
+        PRIMARY KEY (channel, rule_id));
     """,
 )
 
@@ -288,18 +293,31 @@ class SqliteStore:
                 return
             after = rows[-1][0]
 
-    def pending(self, channel: str, rule_ids: Iterable[str]) -> list[StoredMatch]:
-        """Matches of these rules, stored since the channel appeared, that no digest of the
-        channel holds yet, oldest first."""
-        ids = list(rule_ids)
-        if not ids:
-            return []
+    def select_rules(self, channel: str, rule_ids: Iterable[str], at: datetime) -> None:
+        """The rules whose matches go to `channel` from now on; a rule it newly selects
+        brings its matches from `at` on, not its history."""
+        wanted = set(rule_ids)
+        with self._write() as db:
+            rows = db.execute("SELECT rule_id FROM channel_rules WHERE channel = ?", [channel])
+            held = {row[0] for row in rows}
+            db.executemany(
+                "DELETE FROM channel_rules WHERE channel = ? AND rule_id = ?",
+                [(channel, rule_id) for rule_id in held - wanted],
+            )
+            db.executemany(
+                "INSERT INTO channel_rules (channel, rule_id, since) VALUES (?, ?, ?)",
+                [(channel, rule_id, _utc(at)) for rule_id in sorted(wanted - held)],
+            )
+
+    def pending(self, channel: str) -> list[StoredMatch]:
+        """Matches that no digest of `channel` holds yet, of the rules it selects and stored
+        since it selected them, oldest first."""
         rows = self._read(
             f"SELECT {_MATCH_COLUMNS} FROM matches m JOIN articles a ON a.id = m.article_id"
-            " JOIN channels c ON c.name = ? AND m.matched_at >= c.since"
-            f" WHERE m.rule_id IN ({_marks(ids)}) AND NOT EXISTS (SELECT 1 FROM digest_items d"
-            " WHERE d.channel = c.name AND d.match_id = m.id) ORDER BY m.id",
-            [channel, *ids],
+            " JOIN channel_rules r ON r.channel = ? AND r.rule_id = m.rule_id"
+            " AND m.matched_at >= r.since WHERE NOT EXISTS (SELECT 1 FROM digest_items d"
+            " WHERE d.channel = r.channel AND d.match_id = m.id) ORDER BY m.id",
+            [channel],
         )
         return [_stored_match(row) for row in rows]
 
@@ -415,7 +433,7 @@ class SqliteStore:
         )
         return [FileRecord(*row) for row in rows]
 
-    def channel_totals(self, channel: str, rule_ids: Iterable[str]) -> ChannelTotals:
+    def channel_totals(self, channel: str) -> ChannelTotals:
         """Pending matches, digests by state, and the last send and failure of one channel."""
         by_status = dict(
             self._read(
@@ -435,7 +453,7 @@ class SqliteStore:
         )[0][0]
         last_error, next_attempt = failing[0] if failing else (None, None)
         return ChannelTotals(
-            pending=len(self.pending(channel, rule_ids)),
+            pending=len(self.pending(channel)),
             sent=by_status.get("sent", 0),
             dead=by_status.get("dead", 0),
             retrying=retrying,
@@ -443,6 +461,11 @@ class SqliteStore:
             last_error=last_error,
             next_attempt_at=_time_or_none(next_attempt),
         )
+
+    def channels_with_digests(self) -> list[str]:
+        """Every channel that has digests not delivered (waiting or given up on)."""
+        rows = self._read("SELECT DISTINCT channel FROM digests WHERE status != 'sent'")
+        return sorted(row[0] for row in rows)
 
     def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""
