@@ -18,6 +18,7 @@ from worker.config import Config, RetrySettings, load_config
 from worker.match import Hit, Match
 from worker.notify import Clients, DeliveryError
 from worker.outbox import Outbox, channel_rule_ids, next_attempt
+from worker.render import Renderer
 from worker.rules import Keywords, Rule, RuleSet
 from worker.store import SqliteStore
 
@@ -248,3 +249,23 @@ def test_a_new_digest_held_behind_a_waiting_one_is_told(
     add_article(store, 2)
     assert outbox.send("local").held  # due, but waits behind the first
     assert not outbox.send("local", new=False).held  # a retry alone holds nothing back
+
+
+def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], jitter: 0}")
+    clock = Clock()
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    assert outbox.send("local").failed
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "digest.txt").write_text("a template edited meanwhile\n", encoding="utf-8")
+    outbox.use_renderers({"local": Renderer(folder), "other": Renderer()})
+    (tmp_path / "out").unlink()
+    clock.advance(5)
+    assert outbox.send("local", new=False).sent == 1
+    (text,) = (tmp_path / "out").glob("*.txt")
+    assert text.read_text(encoding="utf-8").startswith("1 article matched on local")

@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -195,7 +195,14 @@ class Outbox:
             log.debug("channel %s: nothing new to send", name)
             return Outcome()
         created = datetime.fromisoformat(document["generated_at"])
-        record = DigestRecord(document["digest_id"], name, created, "pending", 0, document)
+        try:
+            rendered = asdict(self.render(name, document))
+        except Exception:  # a template that fails on this digest: its matches stay pending
+            log.exception("channel %s: the digest could not be rendered", name)
+            return Outcome(failed=True)
+        record = DigestRecord(
+            document["digest_id"], name, created, "pending", 0, document, rendered=rendered
+        )
         if not self._store.create_digest(record, match_ids):
             log.info("channel %s: another process took these matches; nothing to send", name)
             return Outcome()
@@ -204,7 +211,11 @@ class Outbox:
     def _attempt(self, record: DigestRecord) -> Outcome:
         channel = self._channels[record.channel]
         try:
-            rendered = self.render(record.channel, record.document)
+            rendered = (
+                Rendered(**record.rendered)
+                if record.rendered is not None
+                else self.render(record.channel, record.document)
+            )
             notifier_for(channel, self._clients).deliver(record.document, rendered)
         except DeliveryError as error:
             return self._failed(record, error)

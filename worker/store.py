@@ -78,6 +78,7 @@ class DigestRecord:
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None  # None: at once
     first_failure_at: datetime | None = None  # the retry limit counts from here
+    rendered: dict[str, str] | None = None  # the forms sent, so that every retry is the same
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ _MIGRATIONS = (
     CREATE TABLE digests (
         id TEXT PRIMARY KEY, channel TEXT NOT NULL, created_at TEXT NOT NULL,
         status TEXT NOT NULL, attempts INTEGER NOT NULL, document TEXT NOT NULL,
-        last_error TEXT, sent_at TEXT, next_attempt_at TEXT, first_failure_at TEXT);
+        last_error TEXT, sent_at TEXT, next_attempt_at TEXT, first_failure_at TEXT,
+        rendered TEXT);
     CREATE INDEX digests_by_channel ON digests (channel, status);
     CREATE TABLE digest_items (
         channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
@@ -326,8 +328,9 @@ class SqliteStore:
         try:
             with self._write() as db:
                 db.execute(
-                    "INSERT INTO digests (id, channel, created_at, status, attempts, document)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO digests"
+                    " (id, channel, created_at, status, attempts, document, rendered)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
                         record.id,
                         record.channel,
@@ -335,6 +338,7 @@ class SqliteStore:
                         record.status,
                         record.attempts,
                         json.dumps(record.document),
+                        None if record.rendered is None else json.dumps(record.rendered),
                     ],
                 )
                 db.executemany(
@@ -533,13 +537,13 @@ def _stored_match(row: Sequence[Any]) -> StoredMatch:
 
 
 _DIGEST_COLUMNS = (
-    "id, channel, created_at, status, attempts, document, last_error, sent_at,"
+    "id, channel, created_at, status, attempts, document, rendered, last_error, sent_at,"
     " next_attempt_at, first_failure_at"
 )
 
 
 def _digest_record(row: Sequence[Any]) -> DigestRecord:
-    digest_id, channel, created_at, status, attempts, document, last_error, *times = row
+    digest_id, channel, created_at, status, attempts, document, rendered, last_error, *times = row
     sent_at, next_attempt_at, first_failure_at = (_time_or_none(value) for value in times)
     return DigestRecord(
         id=digest_id,
@@ -552,6 +556,7 @@ def _digest_record(row: Sequence[Any]) -> DigestRecord:
         sent_at=sent_at,
         next_attempt_at=next_attempt_at,
         first_failure_at=first_failure_at,
+        rendered=None if rendered is None else json.loads(rendered),
     )
 
 
