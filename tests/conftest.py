@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.helpers import Daemon
 from tests.servers import Mailbox, Server, free_port
 
 
@@ -29,3 +30,10 @@ def smtp_server() -> Iterator[Callable[..., Server]]:
     yield start
     for controller in controllers:
         controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_left_behind() -> Iterator[None]:
+    yield
+    while Daemon.started:
+        Daemon.started.pop().kill()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,12 +84,18 @@ def titles_by_rule(digest: dict[str, Any]) -> dict[str, set[str]]:
 
 
 class Daemon:
+    """`wirewatch run` on a project, as a subprocess. Every one started is killed when its
+    test ends (see conftest.py), so a failing test leaves no daemon behind."""
+
+    started: ClassVar[list[Daemon]] = []
+
     def __init__(self, project: Project) -> None:
         self.project = project
         self.log = project.root / "daemon.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        starts = self.log_text().count("watching") if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)],
@@ -97,7 +103,14 @@ class Daemon:
                 stderr=subprocess.STDOUT,
                 cwd=self.project.root,
             )
-        wait_for(lambda: "watching" in self.log.read_text(encoding="utf-8"), "daemon start")
+        Daemon.started.append(self)
+        wait_for(lambda: self.log_text().count("watching") > starts, "daemon start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8")

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,13 +29,10 @@ RUSSIAN = (
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
+def daemon(tmp_path: Path) -> Daemon:
     running = Daemon(make_project(tmp_path, schedule="every 1s", rescan_seconds=1))
     running.start()
-    yield running
-    if running.process is not None:
-        running.process.kill()
-        running.process.wait()
+    return running
 
 
 def test_seeds_are_digested_and_sigterm_exits_0(daemon: Daemon) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,11 @@ TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinpi
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
+def daemon(tmp_path: Path) -> Daemon:
     running = Daemon(make_project(tmp_path, schedule="every 1s"))
     running.start()
     wait_for(running.project.digests, "the seeds' digest")
-    yield running
-    if running.process is not None:
-        running.process.kill()
-        running.process.wait()
+    return running
 
 
 def rules_of(daemon: Daemon, title: str) -> set[str]:
