@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from worker.config import WatchFolder
 from worker.watch import WRITER_GONE_AFTER, Settler, Watcher, scan
@@ -168,3 +174,39 @@ def test_a_folder_moved_in_whole_brings_its_files(tmp_path: Path) -> None:
     finally:
         watcher.stop()
     assert sorted(found) == [inbox / "day" / "a.txt", inbox / "day" / "deeper" / "b.md"]
+
+
+@contextmanager
+def every_inotify_instance_taken() -> Iterator[None]:
+    """Take the user's last inotify instance, as a busy server's other programs may have."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    held: list[int] = []
+    try:
+        while len(held) < 4096:
+            fd = libc.inotify_init1(os.O_CLOEXEC)
+            if fd < 0:
+                break
+            held.append(fd)
+        if len(held) == 4096:
+            pytest.skip("this system allows too many inotify instances to use them all up")
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_when_the_kernel_cannot_watch_the_folders_are_polled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with every_inotify_instance_taken():
+        watcher = Watcher([WatchFolder(path=tmp_path)], quiet=0.3)
+        watcher.start()
+        try:
+            (tmp_path / "a.txt").write_text("news")
+            found = ready_within(watcher.settler, 4)
+        finally:
+            watcher.stop()
+    assert found == [tmp_path / "a.txt"]
+    assert "the kernel cannot watch these" in caplog.text
+    assert "they are polled instead" in caplog.text

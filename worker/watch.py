@@ -250,26 +250,49 @@ def _native_observer() -> tuple[BaseObserver, bool]:
 
 
 class Watcher:
-    """A watchdog observer over the watched folders, feeding one `Settler`."""
+    """Watchdog observers over the watched folders, feeding one `Settler`."""
 
     def __init__(self, folders: Iterable[WatchFolder], quiet: float) -> None:
-        folders = list(folders)
+        self._folders = list(folders)
         self._observers: list[BaseObserver] = []
-        native, native_closes = _native_observer()
         self.settler = Settler(quiet)
-        for folder in folders:
-            observer = PollingObserver() if folder.polling else native
-            handler = _Handler(folder, self.settler, native_closes and not folder.polling)
-            observer.schedule(
-                handler, str(folder.path), recursive=folder.recursive, event_filter=_EVENTS
-            )
-            if observer not in self._observers:
-                self._observers.append(observer)
 
     def start(self) -> None:
-        """Start watching (non-blocking)."""
-        for observer in self._observers:
-            observer.start()
+        """Start watching (non-blocking); folders the kernel cannot watch are polled."""
+        native = [folder for folder in self._folders if not folder.polling]
+        polled = [folder for folder in self._folders if folder.polling]
+        if native:
+            try:
+                self._start_native(native)
+            except OSError as error:
+                log.warning(
+                    "%s: the kernel cannot watch these (%s); they are polled instead. Raise"
+                    " fs.inotify.max_user_instances and max_user_watches, or set polling: true",
+                    ", ".join(str(folder.path) for folder in native),
+                    error.strerror or error,
+                )
+                polled += native
+        for folder in polled:
+            self._start(PollingObserver(), False, [folder])
+
+    def _start_native(self, folders: list[WatchFolder]) -> None:
+        observer, closes = _native_observer()
+        try:
+            self._start(observer, closes, folders)
+        except OSError:
+            observer.stop()
+            raise
+
+    def _start(self, observer: BaseObserver, closes: bool, folders: list[WatchFolder]) -> None:
+        for folder in folders:
+            observer.schedule(
+                _Handler(folder, self.settler, closes),
+                str(folder.path),
+                recursive=folder.recursive,
+                event_filter=_EVENTS,
+            )
+        observer.start()
+        self._observers.append(observer)
 
     def stop(self) -> None:
         """Stop watching and wait for the observer threads."""
@@ -290,26 +313,37 @@ class EditWatcher:
         self._quiet = quiet
         self._last: float | None = None
         self._lock = threading.Lock()
-        self._observer = Observer()
+        self._observer: BaseObserver | None = None
         sources = list(sources)
         folders = {source for source in sources if source.is_dir()}
         files: dict[Path, set[Path]] = {}  # a folder not watched whole -> the files wanted
         for source in sources:
             if source not in folders and source.parent not in folders:
                 files.setdefault(source.parent, set()).add(source)
-        for folder in folders:
-            self._observer.schedule(_EditHandler(None, self._edited), str(folder))
-        for folder, wanted in files.items():
-            self._observer.schedule(_EditHandler(wanted, self._edited), str(folder))
+        self._targets: dict[Path, set[Path] | None] = {**dict.fromkeys(folders), **files}
 
     def start(self) -> None:
-        """Start watching (non-blocking)."""
-        self._observer.start()
+        """Start watching (non-blocking); without it an edit is applied on SIGHUP only."""
+        observer = Observer()
+        try:
+            for folder, wanted in self._targets.items():
+                observer.schedule(_EditHandler(wanted, self._edited), str(folder))
+            observer.start()
+        except OSError as error:
+            observer.stop()
+            log.warning(
+                "edits of the config, rules and templates are not noticed (%s);"
+                " send SIGHUP after an edit to apply it",
+                error.strerror or error,
+            )
+            return
+        self._observer = observer
 
     def stop(self) -> None:
         """Stop watching."""
-        self._observer.stop()
-        self._observer.join(timeout=10)
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=10)
 
     def settled(self) -> bool:
         """Whether an edit was made and has settled; each edit is told once."""
