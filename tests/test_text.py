@@ -123,6 +123,11 @@ def test_the_quick_split_agrees_with_the_full_pattern(text: str) -> None:
     assert _split(text) == _SPLIT.split(text)
 
 
+@pytest.mark.parametrize("text", ["Lavrov'S’s", "Putin’s’s", "Xi's'S", "Ван’s", "’s"])
+def test_the_quick_split_joins_possessives_in_reading_order(text: str) -> None:
+    assert _split(text) == _SPLIT.split(text)
+
+
 @given(TEXT)
 def test_tokenize_and_passage_agree(text: str) -> None:
     assert [fold(word) for word in Passage(text).words] == [t.text for t in tokenize(text)]

@@ -6,6 +6,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -36,9 +37,11 @@ _TOKEN = re.compile(_WORD)
 _SPLIT = re.compile(f"({_WORD})")
 # The same split, quicker, for text without Chinese, Japanese or underscores.
 _SPLIT_RUNS = re.compile(r"(\w+)")
-_SPECIAL = re.compile(f"[{_CJK}_'’][sS]?")  # what the quicker split must look out for
+# In UTF-8 each of those Chinese and Japanese characters begins with one of these bytes
+# (so do some others: they only cost the text the full split). Looking for a byte is far
+# quicker than looking for a character of a class.
+_CJK_LEAD_BYTES = tuple(bytes((lead,)) for lead in range(0xE3, 0xF0))
 _APOSTROPHES = ("'", "’")
-_QUICK_SPLIT_ALLOWS = frozenset(("'", "’", "'s", "’s", "'S", "’S"))
 _POSSESSIVE = ("'s", "’s", "'S", "’S")
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
@@ -149,32 +152,57 @@ class Passage:
 
 def _split(text: str) -> list[str]:
     """The text as separator, word, separator, word, …, separator."""
-    special = set(_SPECIAL.findall(text))
-    if not special <= _QUICK_SPLIT_ALLOWS:
+    if "_" in text or _may_be_cjk(text):
         return _SPLIT.split(text)
     parts = _SPLIT_RUNS.split(text)
-    if not special.isdisjoint(("'s", "’s")):
-        _join_possessives(parts, "s")
-    if not special.isdisjoint(("'S", "’S")):
-        _join_possessives(parts, "S")
+    possessives = _after_apostrophes(text) & {"s", "S"}
+    if possessives:
+        _join_possessives(parts, possessives)
     return parts
 
 
-def _join_possessives(parts: list[str], possessive: str) -> None:
+def _after_apostrophes(text: str) -> set[str]:
+    """The characters that follow an apostrophe in `text` (few texts have many)."""
+    following = set()
+    for apostrophe in _APOSTROPHES:
+        at = text.find(apostrophe)
+        while at >= 0:
+            following.add(text[at + 1 : at + 2])
+            at = text.find(apostrophe, at + 1)
+    return following
+
+
+def _may_be_cjk(text: str) -> bool:
+    """Whether `text` may have Chinese or Japanese in it (False means it has none)."""
+    if text.isascii():
+        return False
+    encoded = text.encode("utf-8", "surrogatepass")
+    return any(lead in encoded for lead in _CJK_LEAD_BYTES)
+
+
+def _join_possessives(parts: list[str], letters: Iterable[str]) -> None:
     """Put `Putin` `'` `s` back together as one word, as the full pattern finds it."""
     words = parts[1::2]
     joined = 0
-    at = -1
-    while True:
-        try:
-            at = words.index(possessive, at + 1)
-        except ValueError:
-            return
+    # In reading order: `a'S’s` is `a'S` and `s`, whichever letter is looked for first.
+    for at in sorted(_places(words, letters)):
         word = 2 * (at - joined) + 1  # where it is in `parts`, after the joins so far
         previous = parts[word - 2]
         if at > 0 and parts[word - 1] in _APOSTROPHES and not previous.endswith(_POSSESSIVE):
-            parts[word - 2 : word + 1] = [previous + parts[word - 1] + possessive]
+            parts[word - 2 : word + 1] = [previous + parts[word - 1] + parts[word]]
             joined += 1
+
+
+def _places(words: list[str], wanted: Iterable[str]) -> Iterator[int]:
+    """Where each of the `wanted` words stands in `words`."""
+    for word in wanted:
+        at = -1
+        while True:
+            try:
+                at = words.index(word, at + 1)
+            except ValueError:
+                break
+            yield at
 
 
 def is_cyrillic(word: str) -> bool:
