@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.sentences import first_sentence, sentence_ends, sentence_spans
+from worker.sentences import Sentences, first_sentence, sentence_ends, sentence_spans
 
 
 # Each ¦ marks where a sentence ends.
@@ -62,3 +62,11 @@ def test_sentence_ends_number_each_sentence_apart(text: str) -> None:
     spans = sentence_spans(text)
     numbers = [bisect_right(sentence_ends(text), start) for start, _ in spans]
     assert numbers == sorted(set(numbers))  # one number a sentence, in order
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
+def test_sentences_found_a_paragraph_at_a_time_end_where_sentence_ends_says(text: str) -> None:
+    ends = [*sentence_ends(text), len(text) + 1]
+    sentences = Sentences(text)
+    expected = [ends[bisect_right(ends, position)] for position in range(len(text))]
+    assert [sentences.end(position) for position in range(len(text))] == expected

@@ -280,9 +280,9 @@ class Scan:
         return (self.body, position - BODY) if position >= BODY else (self.title, position)
 
     def sentence(self, position: int) -> int:
-        """The sentence a word is in, numbered across both fields."""
+        """Which sentence a word is in: one number for each sentence of both fields."""
         passage, index = self._passage(position)
-        return passage.sentence(index) + (BODY if passage is self.body else 0)
+        return passage.sentence_end(index) + (BODY if passage is self.body else 0)
 
     def paragraph(self, position: int) -> int:
         """The paragraph a word is in, numbered across both fields."""

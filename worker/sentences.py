@@ -8,14 +8,15 @@ end after an abbreviation ("Mr.", "U.S.", "Feb. 2"), nor inside a quotation that
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
-__all__ = ["first_sentence", "sentence_ends", "sentence_spans"]
+__all__ = ["Sentences", "first_sentence", "sentence_ends", "sentence_spans"]
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-# One character class first lets `re` skip ahead to the next candidate quickly.
-_END = re.compile(r"[.!?…。！？][.!?…。！？\"'”’»)\]」』）]*")
-_NEXT = re.compile(r"\s+[\"'“‘«(\[]*(\S)")
+# One character class first lets `re` skip ahead to the next candidate quickly. The
+# lookahead takes what follows, past spaces and opening quotes: its first character.
+_END = re.compile(r"[.!?…。！？][.!?…。！？\"'”’»)\]」』）]*(?=\s+[\"'“‘«(\[]*(\S))?")
 _LAST_WORD = re.compile(r"(\S+)$")
 _FULL_STOPS = "。！？"
 _LONGEST_WORD = 24  # enough of what precedes a period to tell an abbreviation
@@ -56,6 +57,39 @@ def sentence_ends(text: str) -> list[int]:
     return [stop for start, end in _paragraphs(text) for stop in [*_ends_in(text, start, end), end]]
 
 
+class Sentences:
+    """The sentences of one text, found a paragraph at a time as they are asked about.
+
+    A matcher asks which sentence a few words are in: finding every sentence of an
+    article for that would cost more than the rest of matching it.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._paragraphs = list(_paragraphs(text))
+        self._starts = [start for start, _ in self._paragraphs]
+        self._ends: dict[int, list[int]] = {}
+
+    def end(self, position: int) -> int:
+        """Where the sentence that the character at `position` is in ends: one number for
+        each sentence, as `sentence_ends` gives it."""
+        paragraph = bisect_right(self._starts, position) - 1
+        ends = self._ends_of(paragraph)
+        at = bisect_right(ends, position)
+        if at < len(ends):
+            return ends[at]
+        if paragraph + 1 < len(self._paragraphs):  # between paragraphs: the next sentence
+            return self._ends_of(paragraph + 1)[0]
+        return len(self._text) + 1
+
+    def _ends_of(self, paragraph: int) -> list[int]:
+        ends = self._ends.get(paragraph)
+        if ends is None:
+            start, end = self._paragraphs[paragraph]
+            ends = self._ends[paragraph] = [*_ends_in(self._text, start, end), end]
+        return ends
+
+
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
     start = 0
     for paragraph in _PARAGRAPH.finditer(text):
@@ -75,11 +109,10 @@ def _ends_in(text: str, start: int, end: int) -> Iterator[int]:
     begin = start
     quotes = _Quotes(text, start) if _ANY_QUOTE.search(text, start, end) else None
     for found in _END.finditer(text, start, end):
-        after = found.end()
-        if text[found.start()] not in _FULL_STOPS and not text[after : after + 1].isspace():
-            continue  # 3.5, U.S.A, or the paragraph's own end
-        inside = quotes is not None and quotes.open_at(after)
-        if not inside and _ends_sentence(text, begin, found.start(), after, end):
+        stop, after = found.span()
+        if not _ends_sentence(text, begin, stop, found.group(1)):
+            continue
+        if quotes is None or not quotes.open_at(after):  # it counts all quotes up to `after`
             yield after
             begin = after
             if quotes is not None:
@@ -108,17 +141,17 @@ class _Quotes:
         self._curly = self._straight = 0
 
 
-def _ends_sentence(text: str, begin: int, stop: int, after: int, end: int) -> bool:
-    """Whether the punctuation at text[stop:after] ends the sentence begun at `begin`."""
+def _ends_sentence(text: str, begin: int, stop: int, following: str | None) -> bool:
+    """Whether the punctuation at `stop` ends the sentence begun at `begin`; `following`
+    is the first character after it past spaces and opening quotes (None: no space)."""
     if text[stop] in _FULL_STOPS:
         return True  # Chinese and Japanese: no space follows, and there is no case
-    following = _NEXT.match(text, after, end)
-    if following is None or following.group(1).islower():
-        return False  # '"We agree!" he said': the sentence goes on in lower case
-    if not following.group(1).isalnum():
+    if following is None or following.islower():
+        return False  # 3.5, U.S.A, or '"We agree!" he said': it goes on in lower case
+    if not following.isalnum():
         return False
     before = text[max(begin, stop - _LONGEST_WORD) : stop]
-    return not (text[stop] == "." and _abbreviated(before, following.group(1)))
+    return not (text[stop] == "." and _abbreviated(before, following))
 
 
 def _abbreviated(before: str, following: str) -> bool:

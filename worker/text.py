@@ -13,7 +13,7 @@ from itertools import accumulate
 
 import Stemmer
 
-from worker.sentences import sentence_ends
+from worker.sentences import Sentences, sentence_ends
 
 __all__ = [
     "Passage",
@@ -118,10 +118,14 @@ class Passage:
     def _start(self, index: int) -> int:
         return self._ends[2 * index]
 
+    # The sentences a digest's summary is cut from: one notion of a sentence for both.
     @cached_property
     def _sentence_ends(self) -> list[int]:
-        # The sentences a digest's summary is cut from: one notion of a sentence for both.
         return sentence_ends(self.text)
+
+    @cached_property
+    def _sentences(self) -> Sentences:
+        return Sentences(self.text)
 
     @cached_property
     def _paragraph_ends(self) -> list[int]:
@@ -139,11 +143,16 @@ class Passage:
         between = self._parts[2 * first + 2 : 2 * last + 1 : 2]
         if all(gap == " " or not _MAY_END.search(gap) for gap in between):
             return True
-        return self.sentence(first) == self.sentence(last)
+        return self.sentence_end(first) == self.sentence_end(last)
 
     def sentence(self, index: int) -> int:
         """The number of the sentence word `index` is in, counting from 0."""
         return bisect_right(self._sentence_ends, self._start(index))
+
+    def sentence_end(self, index: int) -> int:
+        """Where the sentence word `index` is in ends: quicker than its number, when only a
+        few words' sentences are needed, and as good to tell sentences apart."""
+        return self._sentences.end(self._start(index))
 
     def paragraph(self, index: int) -> int:
         """The number of the paragraph word `index` is in, counting from 0."""
