@@ -557,7 +557,7 @@ def _listed(items: Sequence[str], limit: int = 6) -> str:
     return ", ".join(shown) + (", …" if len(items) > limit else "")
 
 
-_ANY_ARTICLE = -1  # a pattern every article has
+_ANY_ARTICLE = frozenset((-1,))  # a need every article meets: its pattern is in them all
 
 
 class Matcher:
@@ -568,18 +568,19 @@ class Matcher:
         self._vocabulary = compiler.vocabulary
         self._rules = tuple(compiler.rule(rule) for rule in rules.rules)
         self._by_id = {compiled.rule_id: compiled for compiled in self._rules}
-        # Each rule is filed under the patterns of its cheapest need, with a second pattern
-        # it requires: that one pattern weeds out most rules before any is evaluated.
+        # Each rule is filed under the patterns of its cheapest need, with the next cheapest
+        # it has: that one set lookup weeds out most rules before any is evaluated.
         vocabulary = self._vocabulary
-        index: dict[int, list[tuple[int, int]]] = {}
+        index: dict[int, list[tuple[int, frozenset[int]]]] = {}
         always: list[int] = []
         for number, compiled in enumerate(self._rules):
-            needed = _cheapest(compiled.condition.needs(vocabulary), vocabulary)
+            needs = compiled.condition.needs(vocabulary)
+            needed = _cheapest(needs, vocabulary)
             if needed is None:
                 always.append(number)
             for pattern in needed or ():
-                others = compiled.required - {pattern}
-                second = min(others, key=vocabulary.cost) if others else _ANY_ARTICLE
+                others = [patterns for patterns in needs if pattern not in patterns]
+                second = _cheapest(others, vocabulary) or _ANY_ARTICLE
                 index.setdefault(pattern, []).append((number, second))
         self._index = index
         self._always = frozenset(always)
@@ -587,7 +588,7 @@ class Matcher:
     def match(self, article: Article) -> list[Match]:
         """Every rule that holds for `article`, in rule-set order."""
         scan = self._vocabulary.scan(article)
-        present = {_ANY_ARTICLE, *scan.positions}
+        present = {*_ANY_ARTICLE, *scan.positions}
         matches = []
         for number in self._candidates(present):
             compiled = self._rules[number]
@@ -603,7 +604,7 @@ class Matcher:
             number
             for pattern in present & index.keys()
             for number, second in index[pattern]
-            if second in present
+            if not second.isdisjoint(present)
         }
         return sorted(found.union(self._always))
 
