@@ -271,7 +271,9 @@ class Scan:
                 for anchor in positions.keys() & aliases.keys()
                 for position in positions[anchor]
                 for alias in aliases[anchor]
-                if self._fits(alias.patterns, start := position - alias.anchor)
+                # A one-word alias is where its word is: no need to look.
+                if len(alias.patterns) == 1 or self._fits(alias.patterns, position - alias.anchor)
+                for start in (position - alias.anchor,)
             ]
             self._mentions = _longest_mentions(found)
         return self._mentions
@@ -298,10 +300,9 @@ class Scan:
 
     def where(self, found: Found) -> tuple[str, int, int]:
         """The field and character offsets of what was found."""
-        passage, first = self._passage(found.start)
-        last = found.end - 1 - (found.start - first)
-        field = "body" if passage is self.body else "title"
-        return field, passage.span(first)[0], passage.span(last)[1]
+        if found.start >= BODY:
+            return "body", *self.body.extent(found.start - BODY, found.end - 1 - BODY)
+        return "title", *self.title.extent(found.start, found.end - 1)
 
     def text_of(self, found: Found) -> str:
         """What was found, as the article writes it."""

@@ -133,8 +133,12 @@ class Passage:
 
     def span(self, index: int) -> tuple[int, int]:
         """Character offsets of word `index` in the text."""
-        start = self._start(index)
-        return start, start + len(self._parts[2 * index + 1])
+        return self.extent(index, index)
+
+    def extent(self, first: int, last: int) -> tuple[int, int]:
+        """Character offsets of words `first` to `last` and what stands between them."""
+        ends = self._ends  # of each part: the separator before word i is part 2i
+        return ends[2 * first], ends[2 * last + 1]
 
     def one_sentence(self, first: int, last: int) -> bool:
         """Whether words `first` to `last` all stand in one sentence."""
