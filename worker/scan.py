@@ -348,7 +348,8 @@ def _longest_mentions(found: list[Found]) -> dict[str, list[Found]]:
             _add_mention(mentions, cluster)
             cluster = []
         cluster.append(hit)
-        end = max(end, hit.end)
+        if hit.end > end:
+            end = hit.end
     if cluster:
         _add_mention(mentions, cluster)
     return mentions
@@ -357,8 +358,13 @@ def _longest_mentions(found: list[Found]) -> dict[str, list[Found]]:
 def _add_mention(mentions: dict[str, list[Found]], cluster: list[Found]) -> None:
     mention = cluster[0]
     if len(cluster) > 1:
-        longest = max(cluster, key=lambda f: f.end - f.start)
+        longest = max(cluster, key=_words_long)
         own = [f for f in cluster if f.participant == longest.participant]
-        start, end = min(f.start for f in own), max(f.end for f in own)
-        mention = Found(start, end, longest.term, longest.participant)
+        # The cluster is in order: its first hit of the participant starts the mention.
+        end = max(f.end for f in own)
+        mention = Found(own[0].start, end, longest.term, longest.participant)
     mentions.setdefault(mention.participant, []).append(mention)
+
+
+def _words_long(found: Found) -> int:
+    return found.end - found.start
