@@ -9,7 +9,6 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
 
 import Stemmer
 
@@ -114,18 +113,16 @@ class Passage:
         self.text = text
         self._parts = _split(text)  # separator, word, separator, word, …, separator
         self.words: list[str] = self._parts[1::2]
-
-    @cached_property
-    def _block_starts(self) -> list[int]:
-        """Where each block of `_BLOCK` parts starts."""
-        parts = self._parts
-        lengths = [len("".join(parts[at : at + _BLOCK])) for at in range(0, len(parts), _BLOCK)]
-        return [0, *accumulate(lengths)]
+        self._block_starts = [0]  # where each block of `_BLOCK` parts starts, as far as asked
 
     def _start(self, index: int) -> int:
         part = 2 * index + 1
         block = part // _BLOCK
-        return self._block_starts[block] + len("".join(self._parts[block * _BLOCK : part]))
+        starts = self._block_starts
+        while len(starts) <= block:  # only as far as asked: hits are seldom all at the end
+            at = (len(starts) - 1) * _BLOCK
+            starts.append(starts[-1] + len("".join(self._parts[at : at + _BLOCK])))
+        return starts[block] + len("".join(self._parts[block * _BLOCK : part]))
 
     # The sentences a digest's summary is cut from: one notion of a sentence for both.
     @cached_property
