@@ -36,10 +36,10 @@ _TOKEN = re.compile(_WORD)
 _SPLIT = re.compile(f"({_WORD})")
 # The same split, quicker, for text without Chinese, Japanese or underscores.
 _SPLIT_RUNS = re.compile(r"(\w+)")
-# In UTF-8 each of those Chinese and Japanese characters begins with one of these bytes
-# (so do some others: they only cost the text the full split). Looking for a byte is far
-# quicker than looking for a character of a class.
-_CJK_LEAD_BYTES = tuple(bytes((lead,)) for lead in range(0xE3, 0xF0))
+# In UTF-8 each of those Chinese and Japanese characters begins with a byte from E3 to EF
+# (so do some others: they only cost the text the full split). Deleting all other bytes
+# is far quicker than looking for a character of a class.
+_NOT_CJK_LEAD_BYTES = bytes(byte for byte in range(256) if not 0xE3 <= byte <= 0xEF)
 _APOSTROPHES = ("'", "’")
 _POSSESSIVE = ("'s", "’s", "'S", "’S")
 # Letters whose mark is part of the letter, not an accent a reader would drop.
@@ -197,7 +197,7 @@ def _may_be_cjk(text: str) -> bool:
     if text.isascii():
         return False
     encoded = text.encode("utf-8", "surrogatepass")
-    return any(lead in encoded for lead in _CJK_LEAD_BYTES)
+    return bool(encoded.translate(None, _NOT_CJK_LEAD_BYTES))
 
 
 def _join_possessives(parts: list[str], letters: Iterable[str]) -> None:
