@@ -128,6 +128,7 @@ class _Term(_Positional):
         self.phrase = phrase
         self.text = text
         self.label = label
+        self.key = (phrase, text)  # rules share words: what one found, the next finds in memo
         # One word anywhere in the article: a lookup is enough to tell whether it is there.
         only = vocabulary.phrases[phrase]
         self.word = only.patterns[0] if len(only.patterns) == 1 and only.field is None else None
@@ -138,13 +139,13 @@ class _Term(_Positional):
         return scan.has(self.phrase)
 
     def found(self, scan: Scan) -> list[Found]:
-        # Rules share words: what one rule found, the next finds in the memo.
-        key = (self.phrase, self.text)
-        found = scan.memo.get(key)
+        found = scan.memo.get(self.key)
         if found is None:
             spans = scan.occurrences(self.phrase)
-            found = scan.memo[key] = [Found(start, end, self.text) for start, end in spans]
+            found = scan.memo[self.key] = [Found(start, end, self.text) for start, end in spans]
         return found
+
+    hits = found
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
         return [frozenset((vocabulary.anchor(self.phrase),))]
