@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.sentences import Sentences, first_sentence, sentence_ends, sentence_spans
+from worker.sentences import Sentences, first_sentence, sentence_spans
 
 
 # Each ¦ marks where a sentence ends.
@@ -58,15 +56,9 @@ PIECES = [*"ab Xy.!?\n\"“”。'", " U.S. ", " Mr. ", "3.5", "\n\n"]
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
-def test_sentence_ends_number_each_sentence_apart(text: str) -> None:
-    spans = sentence_spans(text)
-    numbers = [bisect_right(sentence_ends(text), start) for start, _ in spans]
-    assert numbers == sorted(set(numbers))  # one number a sentence, in order
-
-
-@given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
-def test_sentences_found_a_paragraph_at_a_time_end_where_sentence_ends_says(text: str) -> None:
-    ends = [*sentence_ends(text), len(text) + 1]
+def test_matching_and_summaries_see_the_same_sentences(text: str) -> None:
     sentences = Sentences(text)
-    expected = [ends[bisect_right(ends, position)] for position in range(len(text))]
-    assert [sentences.end(position) for position in range(len(text))] == expected
+    ends = [{sentences.end(at) for at in range(start, end)} for start, end in sentence_spans(text)]
+    assert all(len(one) == 1 for one in ends)  # a summary's sentence is one to a matcher
+    firsts = [min(one) for one in ends]
+    assert firsts == sorted(set(firsts))  # and two of them are two

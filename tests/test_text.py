@@ -86,7 +86,8 @@ def test_terms_of_a_phrase() -> None:
 )
 def test_sentences(text: str, sentences: list[list[int]]) -> None:
     passage = Passage(text)
-    numbers = [passage.sentence(i) for i in range(len(passage.words))]
+    ends = [passage.sentence(i) for i in range(len(passage.words))]
+    numbers = [sorted(set(ends)).index(end) for end in ends]  # 0 for the first sentence, …
     assert numbers == [n for sentence in sentences for n in sentence]
 
 

@@ -287,7 +287,7 @@ class Scan:
     def sentence(self, position: int) -> int:
         """Which sentence a word is in: one number for each sentence of both fields."""
         passage, index = self._passage(position)
-        return passage.sentence_end(index) + (BODY if passage is self.body else 0)
+        return passage.sentence(index) + (BODY if passage is self.body else 0)
 
     def paragraph(self, position: int) -> int:
         """The paragraph a word is in, numbered across both fields."""

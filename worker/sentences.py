@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 
-__all__ = ["Sentences", "first_sentence", "sentence_ends", "sentence_spans"]
+__all__ = ["Sentences", "first_sentence", "sentence_spans"]
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 # One character class first lets `re` skip ahead to the next candidate quickly. The
@@ -51,12 +51,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def sentence_ends(text: str) -> list[int]:
-    """Where each sentence of `text` ends (a position between its last character and the
-    next sentence's first), in order: what a matcher needs to number sentences."""
-    return [stop for start, end in _paragraphs(text) for stop in [*_ends_in(text, start, end), end]]
-
-
 class Sentences:
     """The sentences of one text, found a paragraph at a time as they are asked about.
 
@@ -71,8 +65,8 @@ class Sentences:
         self._ends: dict[int, list[int]] = {}
 
     def end(self, position: int) -> int:
-        """Where the sentence that the character at `position` is in ends: one number for
-        each sentence, as `sentence_ends` gives it."""
+        """Where the sentence that the character at `position` is in ends (between its
+        last character and the next sentence's first): one number for each sentence."""
         paragraph = bisect_right(self._starts, position) - 1
         ends = self._ends_of(paragraph)
         at = bisect_right(ends, position)

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import Stemmer
 
-from worker.sentences import Sentences, sentence_ends
+from worker.sentences import Sentences
 
 __all__ = [
     "Passage",
@@ -126,10 +126,6 @@ class Passage:
 
     # The sentences a digest's summary is cut from: one notion of a sentence for both.
     @cached_property
-    def _sentence_ends(self) -> list[int]:
-        return sentence_ends(self.text)
-
-    @cached_property
     def _sentences(self) -> Sentences:
         return Sentences(self.text)
 
@@ -154,15 +150,11 @@ class Passage:
         between = self._parts[2 * first + 2 : 2 * last + 1 : 2]
         if all(gap == " " or not _MAY_END.search(gap) for gap in between):
             return True
-        return self.sentence_end(first) == self.sentence_end(last)
+        return self.sentence(first) == self.sentence(last)
 
     def sentence(self, index: int) -> int:
-        """The number of the sentence word `index` is in, counting from 0."""
-        return bisect_right(self._sentence_ends, self._start(index))
-
-    def sentence_end(self, index: int) -> int:
-        """Where the sentence word `index` is in ends: quicker than its number, when only a
-        few words' sentences are needed, and as good to tell sentences apart."""
+        """Where the sentence word `index` is in ends: one number for each sentence, rising
+        through the text (quicker than counting sentences when only a few words ask)."""
         return self._sentences.end(self._start(index))
 
     def paragraph(self, index: int) -> int:
