@@ -109,7 +109,7 @@ def test_ingest_backfills_without_sending(
     archive.mkdir()
     (archive / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     assert wirewatch(project, "ingest", str(archive)) == 0
-    assert "1 files: 1 new articles, 1 matched" in capsys.readouterr().out
+    assert "1 file: 1 new article, 1 matched" in capsys.readouterr().out
     assert project.digests() == []
     wirewatch(project, "status", "--json")
     status = json.loads(capsys.readouterr().out)
@@ -160,7 +160,7 @@ def test_digest_sends_now(project: Project, capsys: pytest.CaptureFixture[str]) 
     wirewatch(project, "ingest", str(project.root / "seeds"))
     capsys.readouterr()
     assert wirewatch(project, "digest") == 0
-    assert capsys.readouterr().out == "channel local: 1 digests sent\n"
+    assert capsys.readouterr().out == "channel local: 1 digest sent\n"
     assert len(project.digests()) == 1
     assert wirewatch(project, "digest", "local") == 0
     assert capsys.readouterr().out == "channel local: nothing new to send\n"
@@ -193,7 +193,7 @@ def test_a_dead_digest_is_shown_and_sent_again(
     project.outbox.unlink()
     assert wirewatch(project, "digest", "--retry-dead") == 0
     assert capsys.readouterr().out == (
-        "channel local: 1 dead digests due again\nchannel local: 1 digests sent\n"
+        "channel local: 1 dead digest due again\nchannel local: 1 digest sent\n"
     )
     (digest,) = project.digests()
     assert digest["counts"]["articles"] == 5
@@ -296,7 +296,7 @@ def test_ingest_rematch_keeps_new_matches_only(
     rules.write_text(rules.read_text(encoding="utf-8") + new_rule, encoding="utf-8")
     capsys.readouterr()
     assert wirewatch(project, "ingest", "--rematch") == 0
-    assert "5 stored articles matched again: 1 new matches" in capsys.readouterr().out
+    assert "5 stored articles matched again: 1 new match" in capsys.readouterr().out
     assert wirewatch(project, "ingest", "--rematch") == 0
     assert "5 stored articles matched again: 0 new matches" in capsys.readouterr().out
     assert wirewatch(project, "run", "--once") == 0

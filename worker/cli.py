@@ -28,6 +28,7 @@ from worker.rematch import rematch
 from worker.settings import Settings, load_settings
 from worker.status import status_report, status_text
 from worker.store import StateError
+from worker.wording import plural
 from worker.yamlfile import ConfigError
 
 __all__ = ["main"]
@@ -103,7 +104,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     stop, reload = threading.Event(), threading.Event()
     _on_signals(stop, reload)
     config, rules = settings.config, settings.rules
-    log.info("wirewatch started: %d rules, %d channels", len(rules.rules), len(config.channels))
+    rules_and_channels = plural(len(rules.rules), "rule"), plural(len(config.channels), "channel")
+    log.info("wirewatch started: %s, %s", *rules_and_channels)
     path = Path(args.config)
     return run_daemon(settings, lambda: load_settings(path, os.environ), stop, reload)
 
@@ -126,9 +128,9 @@ def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
 def _check(_args: argparse.Namespace, settings: Settings) -> int:
     config, rules = settings.config, settings.rules
     print(
-        f"{config.source}: OK: {len(config.watch)} watched folders, "
-        f"{len(rules.participants)} participants, {len(rules.rules)} rules, "
-        f"{len(config.channels)} channels"
+        f"{config.source}: OK: {plural(len(config.watch), 'watched folder')}, "
+        f"{plural(len(rules.participants), 'participant')}, {plural(len(rules.rules), 'rule')}, "
+        f"{plural(len(config.channels), 'channel')}"
     )
     return EXIT_OK
 
@@ -166,7 +168,8 @@ def _rematch(paths: Sequence[Path], settings: Settings) -> None:
                 articles, total=total, desc="rematch", unit="article", disable=None
             ),
         )
-    print(f"{done.articles} stored articles matched again: {done.new_matches} new matches")
+    articles = plural(done.articles, "stored article")
+    print(f"{articles} matched again: {plural(done.new_matches, 'new match', 'new matches')}")
 
 
 def _ingest_files(files: Sequence[Path], settings: Settings) -> None:
@@ -177,12 +180,8 @@ def _ingest_files(files: Sequence[Path], settings: Settings) -> None:
             new += outcome.new_articles
             matched += len(outcome.matches)
             failed += outcome.error is not None
-    print(
-        f"{len(files)} files: {new} new articles, {matched} matched, {failed} failed"
-        " (see wirewatch status)"
-        if failed
-        else f"{len(files)} files: {new} new articles, {matched} matched"
-    )
+    done = f"{plural(len(files), 'file')}: {plural(new, 'new article')}, {matched} matched"
+    print(f"{done}, {failed} failed (see wirewatch status)" if failed else done)
 
 
 def _match(args: argparse.Namespace, settings: Settings) -> int:
@@ -260,7 +259,8 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
             return _print_digests(pipeline, names, args.format)
         if args.retry_dead:
             for name in names:
-                print(f"channel {name}: {pipeline.outbox.revive(name)} dead digests due again")
+                revived = plural(pipeline.outbox.revive(name), "dead digest")
+                print(f"channel {name}: {revived} due again")
         outcomes = {name: pipeline.send_digest(name) for name in names}
     for name, outcome in outcomes.items():
         print(f"channel {name}: {_told(outcome)}")
@@ -280,12 +280,13 @@ def _print_digests(pipeline: Pipeline, names: Sequence[str], form: str) -> int:
 
 
 def _told(outcome: Outcome) -> str:
+    sent = f"{plural(outcome.sent, 'digest')} sent"
     if outcome.retry_at is not None:
         when = outcome.retry_at.isoformat(sep=" ", timespec="seconds")
-        return f"{outcome.sent} digests sent; one waits for a retry at {when} (see the log)"
+        return f"{sent}; one waits for a retry at {when} (see the log)"
     if outcome.failed:
-        return f"{outcome.sent} digests sent, {outcome.dead} given up on (see the log)"
-    return f"{outcome.sent} digests sent" if outcome.sent else "nothing new to send"
+        return f"{sent}, {outcome.dead} given up on (see the log)"
+    return sent if outcome.sent else "nothing new to send"
 
 
 _COMMANDS = {

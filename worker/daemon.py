@@ -13,6 +13,7 @@ from worker.pipeline import Pipeline, open_pipeline
 from worker.scheduler import DigestScheduler
 from worker.settings import Settings
 from worker.watch import EditWatcher, Settler, Watcher, scan
+from worker.wording import plural
 from worker.yamlfile import ConfigError
 
 __all__ = ["run_daemon", "run_once"]
@@ -127,9 +128,9 @@ class _Reloader:
         self._pipeline.use_rules(new.rules, new.renderers)
         self._settings = new
         log.info(
-            "rules reloaded: %d rules, %d participants",
-            len(new.rules.rules),
-            len(new.rules.participants),
+            "rules reloaded: %s, %s",
+            plural(len(new.rules.rules), "rule"),
+            plural(len(new.rules.participants), "participant"),
         )
         return None
 

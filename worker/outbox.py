@@ -24,6 +24,7 @@ from worker.notify import Clients, DeliveryError, notifier_for
 from worker.render import Rendered, Renderer
 from worker.rules import RuleSet
 from worker.store import DigestRecord, Store
+from worker.wording import plural
 
 __all__ = ["Outbox", "Outcome", "channel_rule_ids", "next_attempt"]
 
@@ -225,11 +226,11 @@ class Outbox:
         self._store.mark_sent(record.id, self._clock())
         counts = record.document["counts"]
         log.info(
-            "channel %s: digest %s sent (%d articles, %d matches)",
+            "channel %s: digest %s sent (%s, %s)",
             record.channel,
             record.id,
-            counts["articles"],
-            counts["matches"],
+            plural(counts["articles"], "article"),
+            plural(counts["matches"], "match", "matches"),
         )
         return Outcome(sent=1)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from worker.config import Config
 from worker.store import Store
+from worker.wording import plural
 
 __all__ = ["status_report", "status_text"]
 
@@ -50,12 +51,13 @@ def status_text(report: dict[str, Any]) -> str:
     lines += [f"  failed: {f['path']}: {f['reason']}" for f in report["failures"]]
     for name, channel in report["channels"].items():
         lines.append(
-            f"channel {name}: {channel['pending']} matches pending, {channel['sent']} digests"
-            f" sent, {channel['dead']} dead, last sent {channel['last_sent'] or 'never'}"
+            f"channel {name}: {plural(channel['pending'], 'match', 'matches')} pending,"
+            f" {plural(channel['sent'], 'digest')} sent, {channel['dead']} dead,"
+            f" last sent {channel['last_sent'] or 'never'}"
         )
         if channel["retrying"]:
             retrying, due = channel["retrying"], channel["next_attempt"]
-            lines.append(f"  {retrying} digests waiting for a retry, next attempt {due}")
+            lines.append(f"  {plural(retrying, 'digest')} waiting for a retry, next attempt {due}")
         if channel["last_error"]:
             lines.append(f"  last error: {channel['last_error']}")
         if not channel["configured"]:

@@ -20,6 +20,8 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
+from worker.wording import plural
+
 __all__ = [
     "FORMATS",
     "discord_message",
@@ -133,17 +135,13 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
 
-def _plural(count: int, word: str, words: str = "") -> str:
-    return f"{count} {word if count == 1 else words or word + 's'}"
-
-
 def _more(left_out: int) -> str:
-    return f"{ELLIPSIS} and {_plural(left_out, 'more item')}"
+    return f"{ELLIPSIS} and {plural(left_out, 'more item')}"
 
 
 def _headline(digest: Document) -> str:
     articles = _count(digest.get("counts", {}).get("articles"))
-    return f"wirewatch: {_plural(articles, 'article')} matched on {digest.get('channel', '')}"
+    return f"wirewatch: {plural(articles, 'article')} matched on {digest.get('channel', '')}"
 
 
 def _overview(digest: Document) -> str:
@@ -153,8 +151,8 @@ def _overview(digest: Document) -> str:
     return " · ".join(
         [
             span,
-            _plural(_count(counts.get("articles")), "article"),
-            _plural(_count(counts.get("matches")), "match", "matches"),
+            plural(_count(counts.get("articles")), "article"),
+            plural(_count(counts.get("matches")), "match", "matches"),
         ]
     )
 
@@ -180,7 +178,7 @@ def _heading(section: _Section[Any]) -> str:
     rule = section.rule
     parts = [
         str(rule.get("title") or rule.get("id", "")),
-        _plural(section.total, "match", "matches"),
+        plural(section.total, "match", "matches"),
     ]
     if rule.get("priority") == "high":
         parts.append("high priority")
