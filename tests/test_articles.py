@@ -127,6 +127,20 @@ Russian Foreign Minister Sergey Lavrov met Wang Yi.
     assert article.body == "Russian Foreign Minister Sergey Lavrov met Wang Yi."
 
 
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(document.cookie)", "file:///etc/passwd", "/news/1"]
+)
+def test_a_link_that_is_no_web_address_is_left_out_with_a_warning(url: str) -> None:
+    parsed = parse_file(
+        "/inbox/a.md", f"---\nurl: {url!r}\n---\nLavrov met Wang Yi.".encode(), MODIFIED
+    )
+    (article,) = parsed.articles
+    assert article.url is None  # no digest turns it into a link a reader clicks
+    assert parsed.warnings == (
+        f"url {url!r} is not an http or https address; the article is kept without it",
+    )
+
+
 def test_markdown_heading_is_the_title() -> None:
     article = one("a.md", "# Lavrov in Vientiane\n\nHe met Wang Yi.\n")
     assert (article.title, article.body) == ("Lavrov in Vientiane", "He met Wang Yi.")

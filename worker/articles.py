@@ -17,6 +17,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from bs4 import BeautifulSoup, Tag
@@ -24,7 +25,7 @@ from charset_normalizer import from_bytes
 
 from worker.sentences import first_sentence, sentence_spans
 
-__all__ = ["SUFFIXES", "Article", "Parsed", "parse_date", "parse_file"]
+__all__ = ["SUFFIXES", "Article", "Parsed", "is_web_address", "parse_date", "parse_file"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def parse_file(path: str, data: bytes, modified: date) -> Parsed:
     except _UnreadableError as error:
         return Parsed(problems=(str(error),))
     fallback = PurePath(path).stem
+    drafts = [_linked(draft) for draft in drafts]
     articles = tuple(_finish(draft, path, modified, fallback) for draft in drafts)
     if not articles and not problems:
         problems = ["no article text in the file"]
@@ -186,6 +188,22 @@ def _dated(draft: _Draft, value: object, key: str) -> _Draft:
         return _replace(draft, date=parsed)
     warning = f"{key} {value!r} is not a date like 2024-05-16; the file's date is used"
     return _replace(draft, warnings=(*draft.warnings, warning))
+
+
+def is_web_address(url: str) -> bool:
+    """Whether `url` is a page a reader can open: http or https, with a host."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _linked(draft: _Draft) -> _Draft:
+    """The draft with its link only when it is a web address: a `javascript:` or `file:`
+    link must not become something a reader clicks in a digest."""
+    if draft.url is None or is_web_address(draft.url):
+        return draft
+    shown = draft.url if len(draft.url) <= 60 else draft.url[:60] + "…"
+    warning = f"url {shown!r} is not an http or https address; the article is kept without it"
+    return _replace(draft, url=None, warnings=(*draft.warnings, warning))
 
 
 def _replace(draft: _Draft, **changes: Any) -> _Draft:

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
+from worker.articles import is_web_address
 from worker.wording import plural
 
 __all__ = [
@@ -208,8 +208,7 @@ def _web_url(item: dict[str, Any]) -> str | None:
     if not isinstance(url, str):
         return None
     url = "".join(char for char in url.strip() if char.isprintable()).replace(" ", "%20")
-    parts = urlsplit(url)
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    return url if is_web_address(url) else None
 
 
 def _runs(summary: str, highlights: object) -> Runs:
