@@ -60,6 +60,12 @@ def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:
     assert next_attempt(DEFAULT, soon, 1, T0, T0, spread=0.5) == T0 + timedelta(seconds=5)
 
 
+@pytest.mark.parametrize("seconds", [25 * 3600, 10.0**14, float("inf")])
+def test_a_retry_after_beyond_the_limit_gives_up_at_once(seconds: float) -> None:
+    too_long = DeliveryError("429 Too Many Requests", retry_after=seconds)
+    assert next_attempt(DEFAULT, too_long, 1, T0, T0, spread=0.5) is None
+
+
 def test_permanent_failures_and_the_limit_give_up() -> None:
     assert next_attempt(DEFAULT, DeliveryError("400", permanent=True), 1, T0, T0, 0.5) is None
     late = T0 + timedelta(hours=20)

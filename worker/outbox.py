@@ -71,6 +71,8 @@ def next_attempt(
     delay = retry.delays[min(attempts, len(retry.delays)) - 1]
     delay *= 1 + retry.jitter * (2 * spread - 1)
     if error.retry_after is not None:
+        if error.retry_after > retry.give_up_after.total_seconds():
+            return None  # it asks for a wait longer than the channel waits at all
         delay = max(delay, timedelta(seconds=error.retry_after))
     due = now + delay
     return None if due - first_failure > retry.give_up_after else due
