@@ -433,6 +433,27 @@ def test_a_webhook_secret_that_is_not_base64_is_refused_unrepeated(
 
 
 @pytest.mark.parametrize(
+    ("channel", "key"),
+    [
+        (
+            "{type: email, to: [a@x], from: b@x, smtp: {host: h, username: me, "
+            "password: 12345678901}}",
+            "smtp.password",
+        ),
+        (
+            "{type: webhook, url: 'https://x', headers: {Authorization: 12345678901}}",
+            "headers.Authorization",
+        ),
+    ],
+)
+def test_a_secret_written_as_a_number_is_not_repeated(
+    tmp_path: Path, channel: str, key: str
+) -> None:
+    path = write_config(tmp_path, MINIMAL + f"    channels: {{a: {channel}}}\n")
+    assert problems(path) == [f"{path}:3: channels.a.{key}: must be text; put it in quotes"]
+
+
+@pytest.mark.parametrize(
     ("headers", "expected"),
     [
         ("{'Bad Name': x}", "channels.ops.headers: 'Bad Name' is not an HTTP header name"),

@@ -248,11 +248,17 @@ def _key_of(data: Any, detail: ErrorDetails) -> Key:
     return tuple(path)
 
 
+# Keys whose values are secrets: an error about them never repeats the value.
+_SECRET_KEYS = frozenset(("password", "secret", "url", "headers"))
+
+
 def _text_expected(detail: ErrorDetails) -> str:
     value = detail["input"]
-    if isinstance(value, bool | int | float | date):
-        return f"must be text, not {value}; put it in quotes"
-    return "must be text"
+    if not isinstance(value, bool | int | float | date):
+        return "must be text"
+    if _SECRET_KEYS.intersection(map(str, detail["loc"])):
+        return "must be text; put it in quotes"
+    return f"must be text, not {value}; put it in quotes"
 
 
 def _too_short(detail: ErrorDetails) -> str:
