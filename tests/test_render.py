@@ -79,6 +79,12 @@ def test_a_json_template_shapes_the_body(tmp_path: Path) -> None:
         ),
         (
             "digest.txt",
+            "{{ digest.counts.update(articles=0) }}",
+            1,
+            "access to attribute 'update' of 'dict' object is unsafe.",
+        ),
+        (
+            "digest.txt",
             "a\n{{ 1 // 0 }}",
             2,
             "ZeroDivisionError: integer division or modulo by zero",

@@ -29,7 +29,7 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from worker.config import Config
@@ -152,8 +152,8 @@ def _template_line(traceback: TracebackType | None) -> tuple[str | None, int | N
     return found
 
 
-def _environment(loader: BaseLoader, html: bool) -> SandboxedEnvironment:
-    environment = SandboxedEnvironment(
+def _environment(loader: BaseLoader, html: bool) -> ImmutableSandboxedEnvironment:
+    environment = ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=html,
         undefined=StrictUndefined,
