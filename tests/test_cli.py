@@ -156,6 +156,31 @@ def test_digest_dry_run_prints_and_marks_nothing(
     assert json.loads(capsys.readouterr().out)["counts"]["articles"] == 5
 
 
+def test_dry_run_json_of_two_channels_is_a_document_a_line(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(
+        config + "  copy:\n    type: file\n    path: outbox-copy\n", encoding="utf-8"
+    )
+    wirewatch(project, "ingest", str(project.root / "seeds"))
+    capsys.readouterr()
+    assert wirewatch(project, "digest", "--dry-run", "--format", "json") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["channel"] for line in lines] == ["local", "copy"]
+
+
+def test_format_without_dry_run_sends_nothing(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wirewatch(project, "ingest", str(project.root / "seeds"))
+    with pytest.raises(SystemExit) as exited:
+        wirewatch(project, "digest", "--format", "json")
+    assert exited.value.code == 2
+    assert "--format shapes what --dry-run prints; add --dry-run" in capsys.readouterr().err
+    assert project.digests() == []
+
+
 def test_digest_sends_now(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     wirewatch(project, "ingest", str(project.root / "seeds"))
     capsys.readouterr()

@@ -40,7 +40,10 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wirewatch` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "format", None) and not args.dry_run:  # a preview must never send
+        parser.error("--format shapes what --dry-run prints; add --dry-run")
     setup_logging(getattr(args, "log_format", "text"), verbose=args.verbose)
     try:
         settings = load_settings(Path(args.config), os.environ)
@@ -93,7 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     what = digest.add_mutually_exclusive_group()
     what.add_argument("--dry-run", action="store_true", help="print it; mark nothing sent")
     what.add_argument("--retry-dead", action="store_true", help="send dead digests again too")
-    digest.add_argument("--format", choices=["text", "html", "json"], default="text")
+    digest.add_argument(
+        "--format",
+        choices=["text", "html", "json"],
+        help="with --dry-run; json prints one document a line, one for each channel",
+    )
     return parser
 
 
@@ -256,7 +263,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_CONFIG
     with open_pipeline(settings) as pipeline:
         if args.dry_run:
-            return _print_digests(pipeline, names, args.format)
+            return _print_digests(pipeline, names, args.format or "text")
         if args.retry_dead:
             for name in names:
                 revived = plural(pipeline.outbox.revive(name), "dead digest")
@@ -275,7 +282,10 @@ def _print_digests(pipeline: Pipeline, names: Sequence[str], form: str) -> int:
             print(f"channel {name}: nothing new to send", file=sys.stderr)
             continue
         rendered = pipeline.outbox.render(name, document)
-        print({"text": rendered.text, "html": rendered.html, "json": rendered.json}[form])
+        if form == "json":  # one document a line: several channels still parse, line by line
+            print(json.dumps(json.loads(rendered.json), ensure_ascii=False))
+        else:
+            print(rendered.html if form == "html" else rendered.text)
     return EXIT_OK
 
 
