@@ -67,6 +67,13 @@ def digest(items: list[dict[str, Any]], omitted: int | None = None) -> dict[str,
     }
 
 
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_chat_messages_show_the_period_in_the_channel_time_zone(name: str) -> None:
+    berlin = {**digest([]), "timezone": "Europe/Berlin"}
+    shown = json.dumps(message_for(name, berlin), ensure_ascii=False)
+    assert "2026-11-21 09:00 to 2026-11-22 09:00 Europe/Berlin · " in shown
+
+
 XI = [SUMMARY.index("Xi Jinping"), SUMMARY.index("Xi Jinping") + len("Xi Jinping")]
 TALKS = [SUMMARY.index("talks"), SUMMARY.index("talks") + len("talks")]
 SMALL = digest(

@@ -14,10 +14,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.articles import is_web_address
 from worker.wording import plural
@@ -60,6 +61,7 @@ DISCORD_TOTAL = 6000
 # the margin leaves room for that.
 TEAMS_BYTES = 24_000
 
+_UTC = ZoneInfo("UTC")
 _PRIORITY_COLOURS = {"high": 0xE74C3C, "normal": 0x5865F2, "low": 0x95A5A6}
 
 
@@ -147,7 +149,8 @@ def _headline(digest: Document) -> str:
 def _overview(digest: Document) -> str:
     period = digest.get("period", {})
     counts = digest.get("counts", {})
-    span = f"{_minute(period.get('from'))} to {_minute(period.get('to'))} UTC"
+    zone = _zone(digest.get("timezone"))
+    span = f"{_minute(period.get('from'), zone)} to {_minute(period.get('to'), zone)} {zone.key}"
     return " · ".join(
         [
             span,
@@ -164,13 +167,21 @@ def _participants(digest: Document) -> str:
     return "Participants: " + ", ".join(f"{name} ({count})" for name, count in found.items())
 
 
-def _minute(stamp: object) -> str:
+def _zone(name: object) -> ZoneInfo:
+    """The channel's time zone, in which its digests show times (UTC if it has none)."""
+    try:
+        return ZoneInfo(str(name)) if name else _UTC
+    except (ValueError, ZoneInfoNotFoundError):
+        return _UTC
+
+
+def _minute(stamp: object, zone: ZoneInfo) -> str:
     try:
         moment = datetime.fromisoformat(str(stamp))
     except ValueError:
         return str(stamp)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
+        moment = moment.astimezone(zone)
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
