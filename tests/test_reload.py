@@ -60,6 +60,24 @@ def test_a_bad_edit_is_refused_and_the_old_rules_keep_matching(daemon: Daemon) -
     assert daemon.stop() == 0
 
 
+def test_an_edit_with_one_mistake_is_refused_whole(daemon: Daemon) -> None:
+    rules = daemon.project.root / "rules" / "china-russia.yaml"
+    good = rules.read_text(encoding="utf-8")
+    # A new rule, and the leaders' rule broken: neither half of the edit may apply.
+    edited = good.replace("id: xi-putin-contacts", "id: xi-putin-contacts\n    colour: red")
+    assert edited != good
+    rules.write_text(edited + NEW_RULE, encoding="utf-8")
+    wait_for(lambda: "edit not applied" in daemon.log_text(), "the refusal")
+    assert "unknown key 'colour'" in daemon.log_text()
+    (daemon.project.inbox / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
+    wait_for(lambda: "'Arctic cargo' matched no rule" in daemon.log_text(), "the arctic article")
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a match of the old rules")
+    assert rules_of(daemon, "Putin and Xi hold talks") == {"xi-putin-contacts"}
+    assert rules_of(daemon, "Arctic cargo") == set()
+    assert daemon.stop() == 0
+
+
 def test_sighup_reloads(daemon: Daemon) -> None:
     assert daemon.process is not None
     daemon.process.send_signal(signal.SIGHUP)
