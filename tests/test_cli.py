@@ -142,6 +142,28 @@ def test_check_reports_a_mistake_in_one_line(
     assert err == f"{project.config}:2: time_zone: unknown key 'time_zone'"
 
 
+def test_check_reports_config_rule_and_template_mistakes_at_once(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = project.root / "rules" / "extra.yaml"
+    rules.write_text("rules:\n  - id: extra\n    colour: red\n", encoding="utf-8")
+    config = project.config.read_text(encoding="utf-8").replace("timezone:", "time_zone:")
+    project.config.write_text(config, encoding="utf-8")
+    assert wirewatch(project, "check") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{project.config}:2: time_zone: unknown key 'time_zone'",
+        f"{rules}:3: rules[0].colour: unknown key 'colour'",
+    ]
+    (project.root / "templates").mkdir()
+    (project.root / "templates" / "subject.txt").write_text("{{ digest.nope }}", "utf-8")
+    project.config.write_text(
+        config.replace("time_zone:", "timezone:") + "    template: templates\n"
+    )
+    assert wirewatch(project, "check") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in err] == ["rules[0].colour", "channels.local.template"]
+
+
 def test_digest_dry_run_prints_and_marks_nothing(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -185,6 +185,27 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
     ]
 
 
+def test_one_bad_rule_hides_no_other_mistake_of_its_file(tmp_path: Path) -> None:
+    rules = """\
+    participants:
+      putin: {name: Putin}
+    rules:
+      - id: a
+        colour: red
+      - id: a
+        keywords: {any: [talks]}
+      - id: b
+        participants: {all: [putin, xii]}
+    """
+    config = make_config(tmp_path, {"a.yaml": rules})
+    path = tmp_path / "rules" / "a.yaml"
+    assert problems(config) == [
+        f"{path}:5: rules[0].colour: unknown key 'colour'",
+        f"{path}:6: rules[1].id: duplicate rule id 'a'; also at {path}:4; rename one",
+        f"{path}:9: rules[2].participants.all[1]: unknown participant 'xii'; known: putin",
+    ]
+
+
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [

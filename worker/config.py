@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +38,7 @@ __all__ = [
     "WatchFolder",
     "WebhookChannel",
     "load_config",
+    "named_rule_files",
 ]
 
 DEFAULT_PATTERNS = ("*.txt", "*.md", "*.json", "*.jsonl", "*.html")
@@ -335,16 +336,7 @@ class Config(_Model):
 
     def rule_files(self) -> list[Path]:
         """Each listed rule file, and the *.yaml and *.yml files of each listed folder, sorted."""
-        files: list[Path] = []
-        for entry in self.rules:
-            if entry.is_dir():
-                found = sorted([*entry.glob("*.yaml"), *entry.glob("*.yml")])
-                # editors leave hidden lock and swap files beside the ones being edited
-                found = [path for path in found if not path.name.startswith(".")]
-            else:
-                found = [entry]
-            files.extend(path for path in found if path not in files)
-        return files
+        return _rule_files(self.rules)
 
     def line_of(self, key: Key) -> int | None:
         """The line of `key` (or its nearest written parent) in the config file."""
@@ -353,6 +345,35 @@ class Config(_Model):
     def problem(self, key: Key, message: str) -> Problem:
         """A problem at `key` of the config file, for checks made after loading."""
         return Problem(self.source, self.line_of(key), format_key(key), message)
+
+
+def _rule_files(entries: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for entry in entries:
+        if entry.is_dir():
+            found = sorted([*entry.glob("*.yaml"), *entry.glob("*.yml")])
+            # editors leave hidden lock and swap files beside the ones being edited
+            found = [path for path in found if not path.name.startswith(".")]
+        else:
+            found = [entry]
+        files.extend(path for path in found if path not in files)
+    return files
+
+
+def named_rule_files(path: Path) -> list[Path]:
+    """The existing rule files a config file names, read from its text alone: a config
+    with mistakes still shows which rules to check."""
+    source = path.resolve()
+    try:
+        data = read_yaml(source).data
+    except ConfigError:
+        return []
+    listed = data.get("rules", "rules") if isinstance(data, dict) else "rules"
+    entries = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    paths = [
+        (source.parent / Path(e).expanduser()).resolve() for e in entries if isinstance(e, str)
+    ]
+    return _rule_files(path for path in paths if path.exists())
 
 
 def load_config(path: Path, environ: Mapping[str, str]) -> Config:

@@ -36,6 +36,7 @@ __all__ = [
     "RuleFile",
     "RuleSet",
     "load_rules",
+    "rule_mistakes",
 ]
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,33 @@ class _Loaded:
         except ConfigError as error:
             self.problems.extend(error.problems)
 
+    def mistakes(self) -> list[Problem]:
+        """What is wrong in the files and between them: duplicates, unknown participants."""
+        documents, known = self.documents, self.participant_ids
+        participants, rules = _participant_entries(documents), _rule_entries(documents)
+        return [
+            *self.problems,
+            *_duplicates(
+                participants, "participant '{id}' is already defined at {where}; keep one"
+            ),
+            *_duplicates(rules, "duplicate rule id '{id}'; also at {where}; rename one"),
+            *_unknown_participants(documents, known),
+            *_unknown_query_participants(documents, known),
+        ]
+
+
+def rule_mistakes(paths: Iterable[Path]) -> list[Problem]:
+    """Every mistake in these rule files on their own: what `check` still reports when the
+    config that names them has mistakes of its own."""
+    return _read_all(paths).mistakes()
+
+
+def _read_all(paths: Iterable[Path]) -> _Loaded:
+    loaded = _Loaded()
+    for path in paths:
+        loaded.read(path)
+    return loaded
+
 
 def load_rules(config: Config) -> RuleSet:
     """Read every rule file of `config` and check references; ConfigError lists every mistake."""
@@ -222,17 +250,9 @@ def load_rules(config: Config) -> RuleSet:
         folders = ", ".join(str(path) for path in config.rules)
         message = f"no rule files (*.yaml) in {folders}; add one or fix the path"
         raise ConfigError([config.problem(("rules",), message)])
-    loaded = _Loaded()
-    for path in paths:
-        loaded.read(path)
-    participants = _participant_entries(loaded.files)
-    rules = _rule_entries(loaded.files)
+    loaded = _read_all(paths)
     problems = [
-        *loaded.problems,
-        *_duplicates(participants, "participant '{id}' is already defined at {where}; keep one"),
-        *_duplicates(rules, "duplicate rule id '{id}'; also at {where}; rename one"),
-        *_unknown_participants(loaded.files, loaded.participant_ids),
-        *_unknown_query_participants(loaded.documents, loaded.participant_ids),
+        *loaded.mistakes(),
         *_unknown_channel_rules(config, loaded.rule_ids, _tags(loaded.files)),
     ]
     if problems:
@@ -253,27 +273,36 @@ def _declared_participants(data: Any) -> set[str]:
 
 
 def _declared_rules(data: Any) -> set[str]:
-    section = data.get("rules") if isinstance(data, dict) else None
-    if not isinstance(section, list):
-        return set()
-    return {e["id"] for e in section if isinstance(e, dict) and isinstance(e.get("id"), str)}
+    return {entry["id"] for _, entry in _raw_rules(data) if isinstance(entry.get("id"), str)}
 
 
 _Entry = tuple[YamlFile, Key, str]
 
 
-def _participant_entries(files: Iterable[tuple[YamlFile, RuleFile]]) -> list[_Entry]:
+# The checks across files read the raw data: a rule file with a mistake in one rule still
+# has the duplicates and unknown participants of all its rules reported at once.
+def _participant_entries(documents: Iterable[YamlFile]) -> list[_Entry]:
     return [
-        (doc, ("participants", pid), pid) for doc, content in files for pid in content.participants
+        (document, ("participants", pid), pid)
+        for document in documents
+        for pid in _declared_participants(document.data)
     ]
 
 
-def _rule_entries(files: Iterable[tuple[YamlFile, RuleFile]]) -> list[_Entry]:
+def _rule_entries(documents: Iterable[YamlFile]) -> list[_Entry]:
     return [
-        (doc, ("rules", i, "id"), rule.id)
-        for doc, content in files
-        for i, rule in enumerate(content.rules)
+        (document, ("rules", i, "id"), entry["id"])
+        for document in documents
+        for i, entry in _raw_rules(document.data)
+        if isinstance(entry.get("id"), str)
     ]
+
+
+def _raw_rules(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    section = data.get("rules") if isinstance(data, dict) else None
+    for i, entry in enumerate(section if isinstance(section, list) else []):
+        if isinstance(entry, dict):
+            yield i, entry
 
 
 def _duplicates(entries: Iterable[_Entry], template: str) -> Iterator[Problem]:
@@ -286,17 +315,14 @@ def _duplicates(entries: Iterable[_Entry], template: str) -> Iterator[Problem]:
             first[entry_id] = f"{document.path}:{document.line_of(key)}"
 
 
-def _unknown_participants(
-    files: Iterable[tuple[YamlFile, RuleFile]], known: set[str]
-) -> Iterator[Problem]:
-    for document, content in files:
-        for i, rule in enumerate(content.rules):
-            condition = rule.participants
-            if condition is None:
-                continue
+def _unknown_participants(documents: Iterable[YamlFile], known: set[str]) -> Iterator[Problem]:
+    for document in documents:
+        for i, entry in _raw_rules(document.data):
+            condition = entry.get("participants")
             for block in ("any", "all", "none"):
-                for j, pid in enumerate(getattr(condition, block)):
-                    if pid not in known:
+                named = condition.get(block) if isinstance(condition, dict) else None
+                for j, pid in enumerate(named if isinstance(named, list) else []):
+                    if isinstance(pid, str) and pid not in known:
                         key = ("rules", i, "participants", block, j)
                         yield document.problem(key, _unknown_participant(pid, known))
 
@@ -304,8 +330,6 @@ def _unknown_participants(
 def _unknown_query_participants(
     documents: Iterable[YamlFile], known: set[str]
 ) -> Iterator[Problem]:
-    # From the raw data: a rule file with a mistake in one rule still has every
-    # unknown participant of its other rules reported.
     for document in documents:
         for i, query in _queries(document.data):
             for term in query.participants():
@@ -318,9 +342,8 @@ def _unknown_query_participants(
 
 def _queries(data: Any) -> Iterator[tuple[int, Query]]:
     """Each rule's query that parses (the others are reported by validation)."""
-    section = data.get("rules") if isinstance(data, dict) else None
-    for i, entry in enumerate(section if isinstance(section, list) else []):
-        text = entry.get("query") if isinstance(entry, dict) else None
+    for i, entry in _raw_rules(data):
+        text = entry.get("query")
         if isinstance(text, str):
             with suppress(ValueError):
                 yield i, parse_query(text)

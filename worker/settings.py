@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.config import Config, load_config
+from worker.config import Config, load_config, named_rule_files
 from worker.render import Renderer, load_renderers
-from worker.rules import RuleSet, load_rules
+from worker.rules import RuleSet, load_rules, rule_mistakes
+from worker.yamlfile import ConfigError, Problem
 
 __all__ = ["Settings", "load_settings"]
 
@@ -29,6 +30,26 @@ class Settings:
 
 def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     """Read and check everything the user wrote; ConfigError lists every mistake."""
-    config = load_config(path, environ)
-    rules = load_rules(config)
-    return Settings(config, rules, load_renderers(config))
+    try:
+        config = load_config(path, environ)
+    except ConfigError as error:
+        rules = rule_mistakes(named_rule_files(path)) if path.exists() else []
+        raise ConfigError(_in_order([*error.problems, *rules])) from None
+    problems: list[Problem] = []
+    try:
+        rule_set = load_rules(config)
+    except ConfigError as error:
+        problems += error.problems
+    try:
+        renderers = load_renderers(config)
+    except ConfigError as error:
+        problems += error.problems
+    if problems:
+        raise ConfigError(_in_order(problems))
+    return Settings(config, rule_set, renderers)
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    """File by file as first named, each file's mistakes from its top down."""
+    files = list(dict.fromkeys(problem.file for problem in problems))
+    return sorted(problems, key=lambda p: (files.index(p.file), p.line or 0))
