@@ -106,8 +106,13 @@ def test_ingest_backfills_without_sending(
     project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archive = tmp_path / "archive"
-    archive.mkdir()
+    (archive / ".hidden").mkdir(parents=True)
     (archive / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    # Hidden files are ones still being written, to be renamed in: left alone, as the
+    # watcher leaves them.
+    (archive / ".talks.txt.part").write_text(NEW_ARTICLE[:40], encoding="utf-8")
+    (archive / ".incoming.txt").write_text(NEW_ARTICLE[:40], encoding="utf-8")
+    (archive / ".hidden" / "copy.txt").write_text(NEW_ARTICLE[:40], encoding="utf-8")
     assert wirewatch(project, "ingest", str(archive)) == 0
     assert "1 file: 1 new article, 1 matched" in capsys.readouterr().out
     assert project.digests() == []

@@ -28,6 +28,7 @@ from worker.rematch import rematch
 from worker.settings import Settings, load_settings
 from worker.status import status_report, status_text
 from worker.store import StateError
+from worker.watch import scan_tree
 from worker.wording import plural
 from worker.yamlfile import ConfigError
 
@@ -236,16 +237,16 @@ def _reports(
     return None if parsed.problems and not parsed.articles else reports
 
 
+_EVERY_FORMAT = tuple(f"*{suffix}" for suffix in SUFFIXES)
+
+
 def _files_under(paths: Sequence[Path], resolve: bool = True) -> tuple[list[Path], list[Path]]:
     files: list[Path] = []
     missing: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            files += sorted(
-                p.resolve() if resolve else p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix in SUFFIXES
-            )
+        if path.is_dir():  # as the watcher takes them: hidden files are not yet complete
+            found = scan_tree(path, _EVERY_FORMAT, recursive=True)
+            files += sorted(p.resolve() if resolve else p for p in found)
         elif path.exists():
             files.append(path.resolve() if resolve else path)
         else:
