@@ -197,6 +197,15 @@ def test_a_bad_date_is_a_warning_and_the_file_date_is_used() -> None:
     )
 
 
+def test_a_txt_date_header_that_is_no_date_is_a_warning() -> None:
+    parsed = parse_file("/inbox/a.txt", b" date 2024-02-30 Talks\n\nPutin met Xi.", MODIFIED)
+    (article,) = parsed.articles
+    assert (article.title, article.date) == ("Talks", MODIFIED)
+    assert parsed.warnings == (
+        "date '2024-02-30' is not a date like 2024-05-16; the file's date is used",
+    )
+
+
 def test_jsonl_reads_every_good_line_and_names_the_bad_ones() -> None:
     lines = [
         json.dumps({"title": "One", "body": "First."}),

@@ -292,6 +292,17 @@ def test_match_says_which_rules_match_and_why(
     assert not (project.root / "var").exists()
 
 
+def test_match_tells_what_it_had_to_guess(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = tmp_path / "talks.txt"
+    article.write_text(NEW_ARTICLE.replace(" date 2024-05-16", " date 2024-02-30"), "utf-8")
+    assert wirewatch(project, "match", str(article)) == 0
+    assert capsys.readouterr().err == (
+        f"{article}: date '2024-02-30' is not a date like 2024-05-16; the file's date is used\n"
+    )
+
+
 def test_match_json_has_the_documented_shape(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

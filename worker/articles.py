@@ -220,15 +220,14 @@ _SITE_NAME = re.compile(r"(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECA
 def _read_txt(data: bytes) -> tuple[list[_Draft], list[str]]:
     """Text with an optional ` date YYYY-MM-DD` first line; the title is found in the text."""
     text = decode(data)
-    day: date | None = None
     header = _DATE_HEADER.match(text)
     if header:
-        day = parse_date(header.group(1))
         text = text[header.end() :]
     if not text.strip():
         raise _UnreadableError("no article text after the date line")
     title, body, source = _title_of_text(text)
-    return [_Draft(title=title, body=body, date=day, source=source)], []
+    draft = _Draft(title=title, body=body, source=source)
+    return [_dated(draft, header.group(1) if header else None, "date")], []
 
 
 def _title_of_text(text: str) -> tuple[str, str, str | None]:

@@ -227,7 +227,7 @@ def _reports(
         print(f"{path}: cannot be read: {error.strerror or error}", file=sys.stderr)
         return None
     parsed = parse_file(str(path), data, modified)
-    for problem in parsed.problems:
+    for problem in (*parsed.warnings, *parsed.problems):
         print(f"{path}: {problem}", file=sys.stderr)
     reports = []
     for article in parsed.articles:
