@@ -259,7 +259,8 @@ def test_a_state_file_that_is_not_a_database_is_one_line(
     state.write_text("notes", encoding="utf-8")
     assert wirewatch(project, "status") == 2
     assert capsys.readouterr().err == (
-        f"{state}: cannot be used as the state file: file is not a database\n"
+        f"{project.config}:1: state: {state}: cannot be used as the state file:"
+        " file is not a database\n"
     )
 
 

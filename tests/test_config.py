@@ -284,6 +284,21 @@ def test_wrong_values_name_the_key(tmp_path: Path, text: str, expected: str) -> 
     assert problems(path) == [f"{path}:{expected}"]
 
 
+def test_a_state_file_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "plain").write_text("", encoding="utf-8")
+    for state, expected in [
+        (
+            "var",
+            f"'{tmp_path / 'var'}' is a folder; give the path of a file, like "
+            f"{tmp_path / 'var' / 'wirewatch.db'}",
+        ),
+        ("plain/wirewatch.db", f"'{tmp_path / 'plain'}' is a file, not a folder; fix the path"),
+    ]:
+        path = write_config(tmp_path, MINIMAL + f"    state: {state}\n")
+        assert problems(path) == [f"{path}:3: state: {expected}"]
+
+
 def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
     text = """\
     timezone: Mars/Olympus

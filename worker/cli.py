@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(args, settings)
     except StateError as error:
-        print(error, file=sys.stderr)
+        print(settings.config.problem(("state",), str(error)), file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:  # Ctrl-C in a command other than the daemon
         return EXIT_INTERRUPTED

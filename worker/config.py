@@ -298,9 +298,17 @@ class Config(_Model):
 
     @field_validator("state")
     @classmethod
-    def _state_is_a_file(cls, state: str) -> str:
+    def _state_is_a_file(cls, state: str, info: ValidationInfo) -> str:
         if "://" in state:
             raise ValueError("database URLs are not supported yet; give the path of a SQLite file")
+        path = _resolve(Path(state), info)
+        if path.is_dir():
+            raise ValueError(
+                f"'{path}' is a folder; give the path of a file, like {path / 'wirewatch.db'}"
+            )
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise ValueError(f"'{blocking}' is a file, not a folder; fix the path")
         return state
 
     @field_validator("rules", mode="before")
