@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from worker.articles import Article
@@ -74,6 +75,15 @@ def test_digest_id_is_stable_for_the_same_matches() -> None:
     other = build_digest("mail", MATCHES, RULES, NOW, None)
     assert first["digest_id"] == later["digest_id"]
     assert first["digest_id"] != other["digest_id"]
+
+
+def test_digest_id_is_made_of_articles_and_rules_not_row_numbers() -> None:
+    # A new state file numbers its matches from 1 again: other matches, other id.
+    first = build_digest("local", MATCHES[:2], RULES, NOW, None)["digest_id"]
+    renumbered = [replace(match, id=match.id + 100) for match in MATCHES[:2]]
+    assert build_digest("local", renumbered, RULES, NOW, None)["digest_id"] == first
+    same_rows = [replace(MATCHES[2], id=1), MATCHES[1]]  # another match with row number 1
+    assert build_digest("local", same_rows, RULES, NOW, None)["digest_id"] != first
 
 
 def test_items_carry_a_summary_with_its_highlights() -> None:

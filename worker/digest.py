@@ -45,7 +45,7 @@ def build_digest(
     shown = items if max_items is None else items[:max_items]
     first = min((m.matched_at for m in matches), default=now)
     return {
-        "digest_id": digest_id(channel, [m.id for m in matches], now),
+        "digest_id": digest_id(channel, [(m.article.id, m.rule_id) for m in matches], now),
         "channel": channel,
         "generated_at": now.isoformat(),
         "timezone": zone,
@@ -56,10 +56,15 @@ def build_digest(
     }
 
 
-def digest_id(channel: str, match_ids: Sequence[int], now: datetime) -> str:
-    """A stable id for the digest of exactly these matches on this channel (an empty
-    digest, which covers none, is told apart by its time)."""
-    covered = ",".join(str(i) for i in sorted(match_ids)) or f"empty@{now.isoformat()}"
+def digest_id(channel: str, matches: Sequence[tuple[str, str]], now: datetime) -> str:
+    """A stable id for the digest of exactly these (article, rule) matches on this channel.
+
+    It is made of what the digest holds, not of row numbers a new state file would give
+    out again: a receiver that drops repeated ids never drops a different digest. An
+    empty digest, which holds nothing, is told apart by its time.
+    """
+    held = ",".join(sorted(f"{article}/{rule}" for article, rule in matches))
+    covered = held or f"empty@{now.isoformat()}"
     return hashlib.sha256(f"{channel}:{covered}".encode()).hexdigest()[:24]
 
 
