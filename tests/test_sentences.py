@@ -28,6 +28,17 @@ from worker.sentences import Sentences, first_sentence, sentence_spans
         "He said: “We agree.” ¦Then he left.",
         '"Enough!" he said. ¦Then he left.',
         "Putin’s visit began. ¦Xi’s welcome followed.",
+        "„Wir sind einig.“ ¦Putin sagte das. ¦Xi nickte.",
+        "„Wir sind einig. Wir handeln“, sagte Xi. ¦Putin nickte.",
+        "Er sagte: „Wir sind einig.“ ¦Dann ging er.",
+        "Putin sagte das. ¦„Wir sind einig.“ ¦“We agree,” Xi said. ¦He left.",
+        "„Wir sind einig.” ¦Putin sagte das.",
+        "»Wir sind einig.« ¦Putin sagte das. ¦Xi nickte.",
+        "»Wir sind einig. Wir handeln«, sagte Xi. ¦Putin nickte.",
+        "«Wir sind einig.» ¦Putin sagte das. ¦»Gut.« ¦Xi nickte.",
+        "«Мы согласны. Мы действуем», — сказал Путин. ¦Си кивнул.",
+        "Путин сказал: «Он ответил „да“. Мы едины.» ¦Си кивнул.",
+        "Home » Nation\nPutin spoke. ¦Xi listened.",
         "A headline\n\n¦The text. ¦More text.",
         "Путин прибыл в Пекин. ¦Си Цзиньпин встретил его.",
         "One line\nwrapped by hand. ¦Next.",
@@ -52,7 +63,7 @@ def test_first_sentence() -> None:
     assert first_sentence("") == ""
 
 
-PIECES = [*"ab Xy.!?\n\"“”。'", " U.S. ", " Mr. ", "3.5", "\n\n"]
+PIECES = [*"ab Xy.!?\n\"“”„«»。'", " U.S. ", " Mr. ", "3.5", "\n\n"]
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))

@@ -13,6 +13,7 @@ from worker.articles import parse_file
 from worker.config import load_config
 from worker.match import Hit, Matcher
 from worker.rules import load_rules
+from worker.sentences import sentence_spans
 from worker.summary import summarize
 
 
@@ -81,6 +82,31 @@ def test_a_very_long_sentence_is_cut_around_the_match() -> None:
     assert marked(summary.text, summary.highlights) == ["Putin"]
 
 
+def sentences_of(text: str) -> list[str]:
+    """The sentences of `text` with their white space folded, as a summary shows them."""
+    return [" ".join(text[start:end].split()) for start, end in sentence_spans(text)]
+
+
+def test_a_heading_is_not_run_into_the_next_sentence() -> None:
+    body = "Putin met Xi.\n\nStrategic ties\n\nThe two sides praised their strategic ties."
+    summary = summarize(body, [hit(body, "Strategic ties"), hit(body, "strategic ties")])
+    assert summary.text == "The two sides praised their strategic ties."
+    assert marked(summary.text, summary.highlights) == ["strategic ties"]
+
+
+def test_a_heading_stands_alone_when_no_sentence_has_a_match() -> None:
+    body = "Strategic ties\n\nThe two sides praised each other. They met again in May."
+    summary = summarize(body, [hit(body, "Strategic ties")])
+    assert summary.text == "Strategic ties"
+    assert marked(summary.text, summary.highlights) == ["Strategic ties"]
+
+
+def test_sentences_are_not_joined_where_a_blank_line_alone_parts_them() -> None:
+    body = "Putin met Xi on Monday.\n\n- in Moscow, for talks.\n\nThey talked about gas."
+    summary = summarize(body, [hit(body, "Putin", "putin")])
+    assert summary.text == "Putin met Xi on Monday."
+
+
 SEEDS = sorted((REPO / "seeds").glob("*.txt"))
 RULES = load_rules(load_config(REPO / "config.yaml", {}))
 
@@ -88,6 +114,7 @@ RULES = load_rules(load_config(REPO / "config.yaml", {}))
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda path: path.name[:3])
 def test_seed_summaries_hold_a_match_and_read_as_sentences(seed: Path) -> None:
     (article,) = parse_file(str(seed), seed.read_bytes(), date(2026, 1, 1)).articles
+    sentences = sentences_of(article.body)
     for match in Matcher(RULES).match(article):
         summary = summarize(article.body, match.hits)
         words = {hit.term.casefold() for hit in match.hits} | {
@@ -97,6 +124,9 @@ def test_seed_summaries_hold_a_match_and_read_as_sentences(seed: Path) -> None:
         if body_hits:
             assert summary.highlights, match.rule_id
             assert {summary.text[a:b].casefold() for a, b in summary.highlights} <= words
-        assert summary.text[0].isupper() or summary.text[0] in '“"', summary.text
-        assert summary.text[-1] in '.!?”"…', summary.text
+        # Read again, the summary is the article's sentences, one after another: none of
+        # them has taken in a heading or the start of the next paragraph.
+        read = sentences_of(summary.text)
+        runs = [sentences[at : at + len(read)] for at in range(len(sentences))]
+        assert read in runs, (match.rule_id, read)
         assert 40 <= len(summary.text) <= 404

@@ -2,7 +2,8 @@
 
 A sentence ends at `.`, `!`, `?` or `…` (and any closing quotes) before a space and a
 capital, a digit or an opening quote; at `。`, `！` or `？`; or at a blank line. It does not
-end after an abbreviation ("Mr.", "U.S.", "Feb. 2"), nor inside a quotation that goes on.
+end after an abbreviation ("Mr.", "U.S.", "Feb. 2"), nor inside a quotation that goes on:
+“…”, „…“, «…» or »…«.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ __all__ = ["Sentences", "first_sentence", "sentence_spans"]
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 # One character class first lets `re` skip ahead to the next candidate quickly. The
 # lookahead takes what follows, past spaces and opening quotes: its first character.
-_END = re.compile(r"[.!?…。！？][.!?…。！？\"'”’»)\]」』）]*(?=\s+[\"'“‘«(\[]*(\S))?")
+_END = re.compile(r"[.!?…。！？][.!?…。！？\"'”’»“«)\]」』）]*(?=\s+[\"'“‘«„»(\[]*(\S))?")
 _LAST_WORD = re.compile(r"(\S+)$")
 _FULL_STOPS = "。！？"
 _LONGEST_WORD = 24  # enough of what precedes a period to tell an abbreviation
-_ANY_QUOTE = re.compile(r"[\"“”«»]")
+_ANY_QUOTE = re.compile(r"[\"“”„«»]")
 _ABBREVIATIONS = frozenset(
     (
         *("mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "adm"),
@@ -35,8 +36,12 @@ _BEFORE_NUMBERS = frozenset(
         *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
     )
 )
-# Single curly quotes are left out: ’ is far more often an apostrophe (Putin’s).
-_OPENING, _CLOSING = "“«", "”»"
+# The marks that close a quotation each mark opens: English “…”, German „…“ (Polish „…”),
+# Swiss, French and Russian «…», German »…«. So “, « and » close the innermost quotation
+# where they are its closing mark, and else open one. Single curly quotes are left out: ’
+# is far more often an apostrophe (Putin’s).
+_CLOSERS = {"“": "”", "„": "“”", "«": "»", "»": "«"}
+_CURLY_QUOTE = re.compile("[“”„«»]")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -119,20 +124,29 @@ class _Quotes:
     def __init__(self, text: str, start: int) -> None:
         self._text = text
         self._read = start
-        self._curly = self._straight = 0
+        self._closers: list[str] = []  # what closes each curly quotation open, innermost last
+        self._straight = 0
 
     def open_at(self, position: int) -> bool:
         """A quotation opened since the sentence began and not yet closed at `position`."""
-        seen = self._text[self._read : position]
+        for mark in _CURLY_QUOTE.finditer(self._text, self._read, position):
+            self._curly(mark.group(), mark.end())
+        self._straight += self._text.count('"', self._read, position)
         self._read = position
-        self._curly += sum(seen.count(q) for q in _OPENING)
-        self._curly -= sum(seen.count(q) for q in _CLOSING)
-        self._straight += seen.count('"')
-        return self._curly > 0 or self._straight % 2 == 1
+        return bool(self._closers) or self._straight % 2 == 1
+
+    def _curly(self, mark: str, after: int) -> None:
+        if self._closers and mark in self._closers[-1]:
+            self._closers.pop()
+        elif mark in _CLOSERS and (mark != "»" or not self._text[after : after + 1].isspace()):
+            # A » with a space after it is an arrow or a breadcrumb ("Home » Nation"): the
+            # mark that opens a quotation stands against its first word.
+            self._closers.append(_CLOSERS[mark])
 
     def restart(self) -> None:
         """A new sentence begins: it has no quotation open yet."""
-        self._curly = self._straight = 0
+        self._closers.clear()
+        self._straight = 0
 
 
 def _ends_sentence(text: str, begin: int, stop: int, following: str | None) -> bool:
@@ -152,7 +166,7 @@ def _abbreviated(before: str, following: str) -> bool:
     word = _LAST_WORD.search(before)
     if word is None:
         return False
-    token = word.group(1).lstrip("\"'“‘«([").lower()
+    token = word.group(1).lstrip("\"'“‘«„»([").lower()
     # A single letter is an initial ("J. Smith"); letters with dots an initialism ("U.S.").
     if (len(token) == 1 and token.isalpha()) or ("." in token and token[-1].isalpha()):
         return True

@@ -2,7 +2,9 @@
 
 The sentence with the most different matched terms is taken, then its neighbours while
 they hold matches too (or while the summary is still short); the matched terms are
-given as spans of the summary so that each output format can highlight them.
+given as spans of the summary so that each output format can highlight them. A heading
+(a line without closing punctuation) is never joined to a sentence: the summary folds
+line breaks into spaces, and it would read as the first words of the next sentence.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def summarize(body: str, hits: Sequence[Hit], limit: int = LIMIT) -> Summary:
     if not sentences:
         return Summary("", ())
     marks = sorted({(hit.start, hit.end) for hit in hits if hit.field == "body"})
-    first, last = _choose(sentences, _scores(sentences, hits), limit)
+    first, last = _choose(body, sentences, _scores(sentences, hits), limit)
     start, end = sentences[first][0], sentences[last][1]
     inside = [(a, b) for a, b in marks if start <= a and b <= end]
     text, spans = _squeeze(body, start, end, inside)
@@ -58,14 +60,18 @@ def _scores(sentences: Sequence[Span], hits: Sequence[Hit]) -> list[int]:
     return [len(terms) for terms in found]
 
 
-def _choose(sentences: Sequence[Span], scores: Sequence[int], limit: int) -> Span:
+def _choose(body: str, sentences: Sequence[Span], scores: Sequence[int], limit: int) -> Span:
     """The first and last sentence of the summary (the best one when no hit is in the body
-    is the first: the lead of the article)."""
-    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    is the first: the lead of the article). A heading is taken only when no sentence has a
+    match, and then on its own."""
+    best = max(
+        range(len(scores)),
+        key=lambda i: (scores[i] > 0, _closed(body, sentences[i]), scores[i], -i),
+    )
     first = last = best
     while last - first + 1 < MAX_SENTENCES:
         length = sentences[last][1] - sentences[first][0]
-        grown = _neighbour(sentences, scores, first, last, length)
+        grown = _neighbour(body, sentences, scores, first, last, length)
         if grown is None or _length(sentences, *grown) > limit:
             break
         first, last = grown
@@ -73,12 +79,12 @@ def _choose(sentences: Sequence[Span], scores: Sequence[int], limit: int) -> Spa
 
 
 def _neighbour(
-    sentences: Sequence[Span], scores: Sequence[int], first: int, last: int, length: int
+    body: str, sentences: Sequence[Span], scores: Sequence[int], first: int, last: int, length: int
 ) -> Span | None:
     """The span grown by the neighbour with matches (the next one first); or, while the
     summary is short, by the next sentence (or else the one before)."""
-    before = first - 1 if first > 0 else None
-    after = last + 1 if last + 1 < len(sentences) else None
+    before = first - 1 if first > 0 and _joins(body, sentences, first - 1) else None
+    after = last + 1 if last + 1 < len(sentences) and _joins(body, sentences, last) else None
     options = [(i, n) for i, n in ((after, 1), (before, 0)) if i is not None]
     with_hits = [(i, n) for i, n in options if scores[i]]
     chosen = with_hits or (options if length < SHORT else [])
@@ -86,6 +92,23 @@ def _neighbour(
         return None
     index, is_after = max(chosen, key=lambda option: scores[option[0]])
     return (first, index) if is_after else (index, last)
+
+
+def _joins(body: str, sentences: Sequence[Span], index: int) -> bool:
+    """Whether sentence `index` and the next can stand in one summary: both are closed, and
+    on one line they still read as two (a blank line alone may have parted them)."""
+    one, two = sentences[index], sentences[index + 1]
+    if not (_closed(body, one) and _closed(body, two)):
+        return False
+    return len(sentence_spans(f"{body[one[0] : one[1]]} {body[two[0] : two[1]]}")) == 2
+
+
+_CLOSED = re.compile(r"[.!?…。！？][^\w\s]*$")  # with any closing quotes or brackets
+
+
+def _closed(body: str, sentence: Span) -> bool:
+    """Whether the sentence ends with closing punctuation (it is no heading)."""
+    return _CLOSED.search(body[sentence[0] : sentence[1]]) is not None
 
 
 def _length(sentences: Sequence[Span], first: int, last: int) -> int:
