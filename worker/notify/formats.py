@@ -43,6 +43,8 @@ ELLIPSIS = "…"
 SLACK_BLOCKS = 50
 SLACK_SECTION_TEXT = 3000
 SLACK_HEADER_TEXT = 150
+SLACK_CONTEXT_ELEMENTS = 10
+SLACK_CONTEXT_TEXT = 3000
 # Slack also refuses a message whose blocks hold too much text in all (msg_blocks_too_long)
 # without documenting the figure; reports put it near 12,000 characters
 # (https://github.com/slackapi/bolt-js/issues/2509), so stay well below.
@@ -365,10 +367,24 @@ def _slack_texts(message: Message) -> list[str]:
 
 
 def _slack_fits(message: Message) -> bool:
+    """Whether Slack takes the message: each block within its limits, and all of them together."""
+    blocks = message["blocks"]
     return (
-        len(message["blocks"]) <= SLACK_BLOCKS
+        len(blocks) <= SLACK_BLOCKS
+        and all(_slack_block_fits(block) for block in blocks)
         and sum(_length(text) for text in _slack_texts(message)) <= SLACK_TOTAL_TEXT
     )
+
+
+def _slack_block_fits(block: dict[str, Any]) -> bool:
+    if block["type"] == "header":
+        return _length(block["text"]["text"]) <= SLACK_HEADER_TEXT
+    if block["type"] == "context":
+        elements = block["elements"]
+        return len(elements) <= SLACK_CONTEXT_ELEMENTS and all(
+            _length(element["text"]) <= SLACK_CONTEXT_TEXT for element in elements
+        )
+    return _length(block["text"]["text"]) <= SLACK_SECTION_TEXT
 
 
 # -- Discord: embeds ----------------------------------------------------------------------
@@ -436,14 +452,27 @@ def _discord_build(digest: Document, sections: list[_Section[str]], left_out: in
 
 
 def _discord_fits(message: Message) -> bool:
+    """Whether Discord takes the message: its text, each embed and all embeds within limits."""
     embeds = message["embeds"]
-    total = sum(
-        _length(embed["title"])
-        + _length(embed["description"])
-        + _length(embed.get("footer", {}).get("text", ""))
-        for embed in embeds
+    return (
+        _length(message["content"]) <= DISCORD_CONTENT
+        and len(embeds) <= DISCORD_EMBEDS
+        and all(_discord_embed_fits(embed) for embed in embeds)
+        and sum(sum(_discord_lengths(embed)) for embed in embeds) <= DISCORD_TOTAL
     )
-    return len(embeds) <= DISCORD_EMBEDS and total <= DISCORD_TOTAL
+
+
+def _discord_embed_fits(embed: dict[str, Any]) -> bool:
+    title, description, footer = _discord_lengths(embed)
+    return (
+        title <= DISCORD_TITLE and description <= DISCORD_DESCRIPTION and footer <= DISCORD_FOOTER
+    )
+
+
+def _discord_lengths(embed: dict[str, Any]) -> tuple[int, int, int]:
+    """The lengths of the embed's title, description and footer, as Discord counts them."""
+    footer = embed.get("footer", {}).get("text", "")
+    return _length(embed["title"]), _length(embed["description"]), _length(footer)
 
 
 # -- Teams: an Adaptive Card --------------------------------------------------------------
