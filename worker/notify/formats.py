@@ -62,6 +62,9 @@ DISCORD_TOTAL = 6000
 # (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook);
 # the margin leaves room for that.
 TEAMS_BYTES = 24_000
+# Teams documents no limit on a link, only on the card. A longer link is left out, our choice,
+# so that one article's link cannot take the room of several articles.
+TEAMS_LINK = 2000
 
 _UTC = ZoneInfo("UTC")
 _PRIORITY_COLOURS = {"high": 0xE74C3C, "normal": 0x5865F2, "low": 0x95A5A6}
@@ -298,6 +301,21 @@ def _styled(text: str, bold: bool, escape: Callable[[str], str], strong: str) ->
     return f"{escape(lead)}{strong}{escape(core)}{strong}{escape(trail)}"
 
 
+def _item_text(
+    title: str, linked_title: str | None, details: list[str], path: str, limit: int
+) -> str:
+    """An article's lines: its linked title when they fit in `limit`, else its title and path.
+
+    The other lines are clipped, but a link cannot be cut, and a block over the service's
+    limit makes it refuse the whole digest on every retry: a link that long is left out.
+    """
+    if linked_title is not None:
+        linked = "\n".join(line for line in [linked_title, *details] if line)
+        if _length(linked) <= limit:
+            return linked
+    return "\n".join(line for line in [title, *details, path] if line)
+
+
 # -- Slack: Block Kit ---------------------------------------------------------------------
 
 
@@ -311,17 +329,25 @@ def _slack_escape(text: str) -> str:
 
 
 def _slack_item(item: dict[str, Any]) -> str:
+    """An article in mrkdwn, never longer than a section's text."""
     title = _clipped(_title_of(item), 250, _slack_escape)
     url = _web_url(item)
-    if url:
-        for char, code in (("|", "%7C"), ("<", "%3C"), (">", "%3E")):
-            url = url.replace(char, code)
-        title = f"<{_slack_escape(url)}|{title}>"
-    lines = [f"*{title}*", _clipped(_meta(item), 500, _slack_escape)]
-    lines.append(_marked_summary(item, 1200, _slack_escape, "*"))
-    if not url:
-        lines.append(_clipped(_path_of(item), 400, _slack_escape))
-    return "\n".join(line for line in lines if line)
+    return _item_text(
+        f"*{title}*",
+        f"*{_slack_link(url, title)}*" if url else None,
+        [
+            _clipped(_meta(item), 500, _slack_escape),
+            _marked_summary(item, 1200, _slack_escape, "*"),
+        ],
+        _clipped(_path_of(item), 400, _slack_escape),
+        SLACK_SECTION_TEXT,
+    )
+
+
+def _slack_link(url: str, title: str) -> str:
+    for char, code in (("|", "%7C"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return f"<{_slack_escape(url)}|{title}>"
 
 
 def _slack_text(text: str) -> dict[str, Any]:
@@ -408,17 +434,25 @@ def _discord_escape(text: str) -> str:
 
 
 def _discord_item(item: dict[str, Any]) -> str:
+    """An article in Discord Markdown, never longer than an embed's description."""
     title = _clipped(_title_of(item), 250, _discord_escape)
     url = _web_url(item)
-    if url:
-        for char, code in (("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
-            url = url.replace(char, code)
-        title = f"[{title}]({url})"
-    lines = [f"**{title}**", _clipped(_meta(item), 400, _discord_escape)]
-    lines.append(_marked_summary(item, 900, _discord_escape, "**"))
-    if not url:
-        lines.append(_clipped(_path_of(item), 300, _discord_escape))
-    return "\n".join(line for line in lines if line)
+    return _item_text(
+        f"**{title}**",
+        f"**{_discord_link(url, title)}**" if url else None,
+        [
+            _clipped(_meta(item), 400, _discord_escape),
+            _marked_summary(item, 900, _discord_escape, "**"),
+        ],
+        _clipped(_path_of(item), 300, _discord_escape),
+        DISCORD_DESCRIPTION,
+    )
+
+
+def _discord_link(url: str, title: str) -> str:
+    for char, code in (("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return f"[{title}]({url})"
 
 
 def _discord_build(digest: Document, sections: list[_Section[str]], left_out: int) -> Message:
@@ -495,6 +529,8 @@ def _run(text: str, **style: Any) -> dict[str, Any]:
 
 def _teams_item(item: dict[str, Any]) -> dict[str, Any]:
     url = _web_url(item)
+    if url and _length(url) > TEAMS_LINK:
+        url = None  # the article is shown with its path instead, as one without a link
     title = _run(_clipped(_title_of(item), 300), weight="Bolder")
     summary = _clipped(" ".join(str(item.get("summary") or "").split()), 1000)
     runs = [
