@@ -309,6 +309,61 @@ def test_a_short_digest_is_sent_whole(name: str) -> None:
     assert "more item" not in body
 
 
+# -- one long link or title never breaks a block ------------------------------------------
+
+REVIEWED_URL = "https://news.example/" + "a" * 4500  # the 4,500-character URL Slack refused
+ESCAPED_URL = "https://news.example/?" + "q=<&>|(x) " * 500  # longer still once escaped
+WHOLE_MESSAGE_URL = "https://news.example/" + "a" * 30_000  # longer than any message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [REVIEWED_URL, ESCAPED_URL, WHOLE_MESSAGE_URL],
+    ids=["reviewed", "escaped", "whole-message"],
+)
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_a_link_too_long_for_the_service_is_left_out(name: str, url: str) -> None:
+    message = message_for(name, digest([item("leaders", 1, url=url), item("leaders", 2)]))
+    LIMITS[name](message)
+    body = encode(message).decode()
+    assert "news.example" not in body
+    assert "/srv/inbox/1.txt" in body  # where the article is, as for one without a link
+    assert "Article 1" in body
+    assert "Article 2" in body
+    assert "more item" not in body
+
+
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_a_long_link_that_fits_is_kept(name: str) -> None:
+    url = "https://news.example/" + "a" * 1000
+    body = encode(message_for(name, digest([item("leaders", 1, url=url)]))).decode()
+    assert url in body
+    assert "/srv/inbox/1.txt" not in body
+
+
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_very_long_titles_stay_within_the_limits(name: str) -> None:
+    title = "Summit communiqué & <analysis> of the *strategic* partnership " * 400
+    entries = [item("leaders", number, title=title, url=REVIEWED_URL) for number in range(20)]
+    long_rule = digest(entries)
+    long_rule["rules"][0]["title"] = title
+    message = message_for(name, long_rule)
+    LIMITS[name](message)
+    assert "Summit communiqué" in encode(message).decode()
+
+
+@settings(max_examples=40, deadline=None)
+@given(part=st.text(min_size=1, max_size=8), times=st.integers(1, 5000))
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_any_article_link_gives_a_message_within_the_limits(
+    name: str, part: str, times: int
+) -> None:
+    entries = [item("leaders", 1, url="https://news.example/" + part * times), item("leaders", 2)]
+    message = message_for(name, digest(entries))
+    LIMITS[name](message)
+    assert "Article 2" in encode(message).decode()
+
+
 # -- article text from the wild -----------------------------------------------------------
 
 HOSTILE = (

@@ -43,6 +43,8 @@ ELLIPSIS = "…"
 SLACK_BLOCKS = 50
 SLACK_SECTION_TEXT = 3000
 SLACK_HEADER_TEXT = 150
+SLACK_CONTEXT_ELEMENTS = 10
+SLACK_CONTEXT_TEXT = 3000
 # Slack also refuses a message whose blocks hold too much text in all (msg_blocks_too_long)
 # without documenting the figure; reports put it near 12,000 characters
 # (https://github.com/slackapi/bolt-js/issues/2509), so stay well below.
@@ -60,6 +62,9 @@ DISCORD_TOTAL = 6000
 # (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook);
 # the margin leaves room for that.
 TEAMS_BYTES = 24_000
+# Teams documents no limit on a link, only on the card. A longer link is left out, our choice,
+# so that one article's link cannot take the room of several articles.
+TEAMS_LINK = 2000
 
 _UTC = ZoneInfo("UTC")
 _PRIORITY_COLOURS = {"high": 0xE74C3C, "normal": 0x5865F2, "low": 0x95A5A6}
@@ -296,6 +301,21 @@ def _styled(text: str, bold: bool, escape: Callable[[str], str], strong: str) ->
     return f"{escape(lead)}{strong}{escape(core)}{strong}{escape(trail)}"
 
 
+def _item_text(
+    title: str, linked_title: str | None, details: list[str], path: str, limit: int
+) -> str:
+    """An article's lines: its linked title when they fit in `limit`, else its title and path.
+
+    The other lines are clipped, but a link cannot be cut, and a block over the service's
+    limit makes it refuse the whole digest on every retry: a link that long is left out.
+    """
+    if linked_title is not None:
+        linked = "\n".join(line for line in [linked_title, *details] if line)
+        if _length(linked) <= limit:
+            return linked
+    return "\n".join(line for line in [title, *details, path] if line)
+
+
 # -- Slack: Block Kit ---------------------------------------------------------------------
 
 
@@ -309,17 +329,25 @@ def _slack_escape(text: str) -> str:
 
 
 def _slack_item(item: dict[str, Any]) -> str:
+    """An article in mrkdwn, never longer than a section's text."""
     title = _clipped(_title_of(item), 250, _slack_escape)
     url = _web_url(item)
-    if url:
-        for char, code in (("|", "%7C"), ("<", "%3C"), (">", "%3E")):
-            url = url.replace(char, code)
-        title = f"<{_slack_escape(url)}|{title}>"
-    lines = [f"*{title}*", _clipped(_meta(item), 500, _slack_escape)]
-    lines.append(_marked_summary(item, 1200, _slack_escape, "*"))
-    if not url:
-        lines.append(_clipped(_path_of(item), 400, _slack_escape))
-    return "\n".join(line for line in lines if line)
+    return _item_text(
+        f"*{title}*",
+        f"*{_slack_link(url, title)}*" if url else None,
+        [
+            _clipped(_meta(item), 500, _slack_escape),
+            _marked_summary(item, 1200, _slack_escape, "*"),
+        ],
+        _clipped(_path_of(item), 400, _slack_escape),
+        SLACK_SECTION_TEXT,
+    )
+
+
+def _slack_link(url: str, title: str) -> str:
+    for char, code in (("|", "%7C"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return f"<{_slack_escape(url)}|{title}>"
 
 
 def _slack_text(text: str) -> dict[str, Any]:
@@ -365,10 +393,24 @@ def _slack_texts(message: Message) -> list[str]:
 
 
 def _slack_fits(message: Message) -> bool:
+    """Whether Slack takes the message: each block within its limits, and all of them together."""
+    blocks = message["blocks"]
     return (
-        len(message["blocks"]) <= SLACK_BLOCKS
+        len(blocks) <= SLACK_BLOCKS
+        and all(_slack_block_fits(block) for block in blocks)
         and sum(_length(text) for text in _slack_texts(message)) <= SLACK_TOTAL_TEXT
     )
+
+
+def _slack_block_fits(block: dict[str, Any]) -> bool:
+    if block["type"] == "header":
+        return _length(block["text"]["text"]) <= SLACK_HEADER_TEXT
+    if block["type"] == "context":
+        elements = block["elements"]
+        return len(elements) <= SLACK_CONTEXT_ELEMENTS and all(
+            _length(element["text"]) <= SLACK_CONTEXT_TEXT for element in elements
+        )
+    return _length(block["text"]["text"]) <= SLACK_SECTION_TEXT
 
 
 # -- Discord: embeds ----------------------------------------------------------------------
@@ -392,17 +434,25 @@ def _discord_escape(text: str) -> str:
 
 
 def _discord_item(item: dict[str, Any]) -> str:
+    """An article in Discord Markdown, never longer than an embed's description."""
     title = _clipped(_title_of(item), 250, _discord_escape)
     url = _web_url(item)
-    if url:
-        for char, code in (("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
-            url = url.replace(char, code)
-        title = f"[{title}]({url})"
-    lines = [f"**{title}**", _clipped(_meta(item), 400, _discord_escape)]
-    lines.append(_marked_summary(item, 900, _discord_escape, "**"))
-    if not url:
-        lines.append(_clipped(_path_of(item), 300, _discord_escape))
-    return "\n".join(line for line in lines if line)
+    return _item_text(
+        f"**{title}**",
+        f"**{_discord_link(url, title)}**" if url else None,
+        [
+            _clipped(_meta(item), 400, _discord_escape),
+            _marked_summary(item, 900, _discord_escape, "**"),
+        ],
+        _clipped(_path_of(item), 300, _discord_escape),
+        DISCORD_DESCRIPTION,
+    )
+
+
+def _discord_link(url: str, title: str) -> str:
+    for char, code in (("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return f"[{title}]({url})"
 
 
 def _discord_build(digest: Document, sections: list[_Section[str]], left_out: int) -> Message:
@@ -436,14 +486,27 @@ def _discord_build(digest: Document, sections: list[_Section[str]], left_out: in
 
 
 def _discord_fits(message: Message) -> bool:
+    """Whether Discord takes the message: its text, each embed and all embeds within limits."""
     embeds = message["embeds"]
-    total = sum(
-        _length(embed["title"])
-        + _length(embed["description"])
-        + _length(embed.get("footer", {}).get("text", ""))
-        for embed in embeds
+    return (
+        _length(message["content"]) <= DISCORD_CONTENT
+        and len(embeds) <= DISCORD_EMBEDS
+        and all(_discord_embed_fits(embed) for embed in embeds)
+        and sum(sum(_discord_lengths(embed)) for embed in embeds) <= DISCORD_TOTAL
     )
-    return len(embeds) <= DISCORD_EMBEDS and total <= DISCORD_TOTAL
+
+
+def _discord_embed_fits(embed: dict[str, Any]) -> bool:
+    title, description, footer = _discord_lengths(embed)
+    return (
+        title <= DISCORD_TITLE and description <= DISCORD_DESCRIPTION and footer <= DISCORD_FOOTER
+    )
+
+
+def _discord_lengths(embed: dict[str, Any]) -> tuple[int, int, int]:
+    """The lengths of the embed's title, description and footer, as Discord counts them."""
+    footer = embed.get("footer", {}).get("text", "")
+    return _length(embed["title"]), _length(embed["description"]), _length(footer)
 
 
 # -- Teams: an Adaptive Card --------------------------------------------------------------
@@ -466,6 +529,8 @@ def _run(text: str, **style: Any) -> dict[str, Any]:
 
 def _teams_item(item: dict[str, Any]) -> dict[str, Any]:
     url = _web_url(item)
+    if url and _length(url) > TEAMS_LINK:
+        url = None  # the article is shown with its path instead, as one without a link
     title = _run(_clipped(_title_of(item), 300), weight="Bolder")
     summary = _clipped(" ".join(str(item.get("summary") or "").split()), 1000)
     runs = [
