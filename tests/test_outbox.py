@@ -123,6 +123,32 @@ def titles(folder: Path) -> list[str]:
     return [item["article"]["title"] for d in digests(folder) for item in d["items"]]
 
 
+def test_a_template_that_fails_on_a_digest_keeps_its_matches_waiting(
+    tmp_path: Path, store: SqliteStore, clients: Clients, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = project(tmp_path, "{}")
+    (tmp_path / "mine").mkdir()
+    template = tmp_path / "mine" / "digest.json"
+    # Valid JSON for the sample digest it is tried on, not for a title with a quote in it.
+    template.write_text('{"title": "{{ digest["items"][0].article.title }}"}', encoding="utf-8")
+    renderers = {"local": Renderer(tmp_path / "mine"), "other": Renderer()}
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock(), renderers=renderers)
+    article = Article("a1", 'Gas deal "signed"', "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+    assert outbox.send("local").failed
+    assert not (tmp_path / "out").exists()
+    assert store.unsent_digests("local") == []  # nothing half-made is kept to retry
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert line == (
+        f"channel local: the digest waits until its template is fixed: {template}: does not"
+        " give JSON: Expecting ',' delimiter at line 1 of its output"
+    )
+    template.write_text('{"title": {{ digest["items"][0].article.title | json }}}', "utf-8")
+    outbox.use_renderers({"local": Renderer(tmp_path / "mine"), "other": Renderer()})
+    assert outbox.send("local").sent == 1  # the matches waited for the fix
+    assert digests(tmp_path / "out") == [{"title": 'Gas deal "signed"'}]
+
+
 def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
     tmp_path: Path, store: SqliteStore, clients: Clients
 ) -> None:

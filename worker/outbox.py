@@ -21,7 +21,7 @@ from typing import Any
 from worker.config import Channel, Config, RetrySettings
 from worker.digest import build_digest
 from worker.notify import Clients, DeliveryError, notifier_for
-from worker.render import Rendered, Renderer
+from worker.render import Rendered, Renderer, TemplateMistake
 from worker.rules import RuleSet
 from worker.store import DigestRecord, Store
 from worker.wording import plural
@@ -200,8 +200,8 @@ class Outbox:
         created = datetime.fromisoformat(document["generated_at"])
         try:
             rendered = asdict(self.render(name, document))
-        except Exception:  # a template that fails on this digest: its matches stay pending
-            log.exception("channel %s: the digest could not be rendered", name)
+        except TemplateMistake as mistake:  # it fails on this digest: its matches stay pending
+            log.error("channel %s: the digest waits until its template is fixed: %s", name, mistake)
             return Outcome(failed=True)
         record = DigestRecord(
             document["digest_id"], name, created, "pending", 0, document, rendered=rendered

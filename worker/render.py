@@ -36,7 +36,7 @@ from worker.config import Config
 from worker.digest import sample_digest
 from worker.yamlfile import ConfigError, Problem
 
-__all__ = ["TEMPLATES", "Rendered", "Renderer", "load_renderers"]
+__all__ = ["TEMPLATES", "Rendered", "Renderer", "TemplateMistake", "load_renderers"]
 
 TEMPLATES = ("subject.txt", "digest.txt", "digest.html", "digest.json")
 
@@ -69,14 +69,24 @@ class Renderer:
             return environment.get_template(name)
         except UnicodeDecodeError:
             where = self.folder / name if self.folder is not None else Path(name)
-            raise _TemplateMistake(str(where), None, "not UTF-8 text; save it as UTF-8") from None
+            raise TemplateMistake(str(where), None, "not UTF-8 text; save it as UTF-8") from None
 
     def render(self, digest: Mapping[str, Any]) -> Rendered:
         """The digest rendered by each template."""
         # A digest stored by an earlier version may lack the newer keys; it is resent as is.
         zone = digest.get("timezone", "UTC")
         context = {"digest": digest, "sections": _sections(digest), "zone": zone}
-        out = {name: self._templates[name].render(context) for name in TEMPLATES}
+        try:
+            out = {name: self._templates[name].render(context) for name in TEMPLATES}
+        except Exception as error:  # Jinja2's, or raised by what a template runs: {{ 1 // 0 }}
+            file, line = _template_line(error.__traceback__)
+            message = str(error) if isinstance(error, TemplateError) else _told(error)
+            raise TemplateMistake(file or str(self.folder), line, message) from None
+        try:
+            json.loads(out["digest.json"])
+        except json.JSONDecodeError as error:
+            message = f"does not give JSON: {error.msg} at line {error.lineno} of its output"
+            raise TemplateMistake(self.source_of("digest.json"), None, message) from None
         return Rendered(
             subject=" ".join(out["subject.txt"].split()),
             text=out["digest.txt"],
@@ -97,7 +107,7 @@ def load_renderers(config: Config) -> dict[str, Renderer]:
     for name, channel in config.channels.items():
         try:
             renderer = _tried(channel.template, config.zone_of(channel).key)
-        except _TemplateMistake as fault:
+        except TemplateMistake as fault:
             problems.append(fault.problem(config, name))
             continue
         renderers[name] = renderer
@@ -106,9 +116,11 @@ def load_renderers(config: Config) -> dict[str, Renderer]:
     return renderers
 
 
-class _TemplateMistake(Exception):  # noqa: N818 - a mistake in a file, not a failure of ours
+class TemplateMistake(Exception):  # noqa: N818 - a mistake in a file, not a failure of ours
+    """A template that does not render, or renders what cannot be sent: `FILE:LINE: what`."""
+
     def __init__(self, file: str, line: int | None, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
         self.file, self.line, self.message = file, line, message
 
     def problem(self, config: Config, channel: str) -> Problem:
@@ -120,20 +132,9 @@ def _tried(folder: Path | None, zone: str) -> Renderer:
     """A renderer that has rendered a sample digest: its mistakes show now, not when sending."""
     try:
         renderer = Renderer(folder)
-        rendered = renderer.render(sample_digest(zone))
-    except _TemplateMistake:
-        raise
     except TemplateSyntaxError as error:
-        raise _TemplateMistake(error.filename or "", error.lineno, error.message or "") from None
-    except Exception as error:  # Jinja2's, or raised by what a template runs: {{ 1 // 0 }}
-        file, line = _template_line(error.__traceback__)
-        message = str(error) if isinstance(error, TemplateError) else _told(error)
-        raise _TemplateMistake(file or str(folder), line, message) from None
-    try:
-        json.loads(rendered.json)
-    except json.JSONDecodeError as error:
-        message = f"does not give JSON: {error.msg} at line {error.lineno} of its output"
-        raise _TemplateMistake(renderer.source_of("digest.json"), None, message) from None
+        raise TemplateMistake(error.filename or "", error.lineno, error.message or "") from None
+    renderer.render(sample_digest(zone))
     return renderer
 
 
