@@ -64,9 +64,18 @@ def test_counts_an_article_once_in_the_totals() -> None:
         "articles": 2,
         "matches": 3,
         "rules": {"leaders": 1, "energy": 2},
-        "participants": {"Vladimir Putin": 1},
+        "participants": {"Vladimir Putin": 2},  # both articles name him
         "omitted": 0,
     }
+
+
+def test_an_item_lists_everyone_its_article_names_whatever_its_rule_asked() -> None:
+    digest = build_digest("local", MATCHES, RULES, NOW, None)
+    energy = [item for item in digest["items"] if item["rule"] == "energy"]
+    assert [item["participants"] for item in energy] == [["Vladimir Putin"]] * 2
+    quiet = [replace(MATCHES[0], article=replace(MATCHES[0].article, body="Gas prices rose."))]
+    (item,) = build_digest("local", quiet, RULES, NOW, None)["items"]
+    assert item["participants"] == []
 
 
 def test_digest_id_is_stable_for_the_same_matches() -> None:

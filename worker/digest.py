@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from worker.articles import Article
-from worker.match import Hit
-from worker.rules import Keywords, Participant, Rule, RuleSet
+from worker.match import Hit, Matcher
+from worker.rules import Keywords, Participant, ParticipantCondition, Rule, RuleSet
 from worker.store import StoredMatch
 from worker.summary import summarize
 
@@ -41,7 +41,8 @@ def build_digest(
     """
     order = {rule.id: position for position, rule in enumerate(rules.rules)}
     ordered = sorted(matches, key=lambda m: _section_key(m, rules, order))
-    items = [_item(match, rules) for match in ordered]
+    people = _People(rules)
+    items = [_item(match, rules, people.named_in(match.article)) for match in ordered]
     shown = items if max_items is None else items[:max_items]
     first = min((m.matched_at for m in matches), default=now)
     return {
@@ -100,13 +101,37 @@ def _section_key(
     return (_PRIORITY_ORDER[rule.priority], order[rule.id], newest_first, match.article.title)
 
 
-def _item(match: StoredMatch, rules: RuleSet) -> dict[str, Any]:
+class _People:
+    """Who of the rule set's participants an article names, found as rules find them."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self._matcher: Matcher | None = None
+        self._found: dict[str, list[str]] = {}
+        if rules.participants:
+            everyone = ParticipantCondition(any=tuple(rules.participants))
+            rule = Rule(id="participants-found", participants=everyone)
+            self._matcher = Matcher(RuleSet(rules.participants, (rule,)))
+
+    def named_in(self, article: Article) -> list[str]:
+        """Participant ids in the order the article first names them."""
+        if self._matcher is None:
+            return []
+        if article.id not in self._found:
+            hits = [hit for match in self._matcher.match(article) for hit in match.hits]
+            hits.sort(key=lambda hit: (hit.field != "title", hit.start))
+            self._found[article.id] = list(
+                dict.fromkeys(h.participant for h in hits if h.participant)
+            )
+        return self._found[article.id]
+
+
+def _item(match: StoredMatch, rules: RuleSet, named: Sequence[str]) -> dict[str, Any]:
     article = match.article
     summary = summarize(article.body, match.hits)
+    # Who the rule asked for first, then everyone else the article names.
+    found = [h.participant for h in match.hits if h.participant] + list(named)
     names = dict.fromkeys(
-        rules.participants[h.participant].name
-        for h in match.hits
-        if h.participant and h.participant in rules.participants
+        rules.participants[pid].name for pid in found if pid in rules.participants
     )
     terms = dict.fromkeys(h.term for h in match.hits if h.participant is None)
     return {
