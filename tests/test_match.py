@@ -54,6 +54,8 @@ def participants(**block: object) -> Rule:
         ('"video call"', "They held a video call.", True),
         ('"video call"', "A call by video.", False),
         ('"peace talks"', "They want peace. Talks begin.", False),  # not across sentences
+        ("«мирные переговоры»", "Начались мирные переговоры.", True),  # guillemets
+        ("«мирные переговоры»", "Переговоры не мирные.", False),
         # prefixes
         ("sanction*", "New sanctions were announced.", True),
         ("sanction*", "It was sanctioned.", True),
@@ -242,6 +244,15 @@ def test_hits_of_a_query_are_what_made_it_hold() -> None:
         ("gas", "gas", 43),
     ]
     assert match.terms == ("China", "Russia", "gas")
+
+
+def test_a_phrase_in_guillemets_is_one_hit_of_its_words() -> None:
+    text = "Начались мирные переговоры."
+    rules = RuleSet(participants=PARTICIPANTS, rules=(query("«мирные переговоры»"),))
+    (match,) = Matcher(rules).match(article(text))
+    assert [(h.term, text[h.start : h.end]) for h in match.hits] == [
+        ("мирные переговоры", "мирные переговоры")
+    ]
 
 
 def test_title_hits_come_first() -> None:
