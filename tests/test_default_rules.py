@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tests.helpers import REPO
-from worker.articles import parse_file
+from worker.articles import Article, parse_file
 from worker.config import load_config
 from worker.match import Matcher
 from worker.rules import load_rules
@@ -66,6 +66,13 @@ def test_each_seed_matches_for_a_reason(
             for hit in matches[rule_id].hits
         }
         assert set(words) <= found, f"{rule_id}: {sorted(found)}"
+
+
+@pytest.mark.parametrize("city", ["Xi'an", "Xi’an"])
+def test_the_city_of_xian_is_not_xi(city: str) -> None:
+    body = f"The {city} summit drew Putin to talks."
+    article = Article("a1", "Summit", body, date(2024, 5, 1), "inbox/a.txt")
+    assert "xi-putin-contacts" not in {match.rule_id for match in Matcher(RULES).match(article)}
 
 
 def test_every_participant_has_chinese_and_russian_names() -> None:

@@ -54,6 +54,8 @@ def participants(**block: object) -> Rule:
         ('"video call"', "They held a video call.", True),
         ('"video call"', "A call by video.", False),
         ('"peace talks"', "They want peace. Talks begin.", False),  # not across sentences
+        ("«мирные переговоры»", "Начались мирные переговоры.", True),  # guillemets
+        ("«мирные переговоры»", "Переговоры не мирные.", False),
         # prefixes
         ("sanction*", "New sanctions were announced.", True),
         ("sanction*", "It was sanctioned.", True),
@@ -125,6 +127,19 @@ def test_every_query_form(text: str, body: str, expected: bool) -> None:
         ("Putin", "Putin's remarks", True),  # possessives
         ("Putin", "Putin’s remarks", True),  # a curly apostrophe
         ('"Putin remarks"', "Putin’s remarks", True),  # a possessive is part of its word
+        ("Xi", "The Xi'an summit drew Putin to talks.", False),  # Xi'an, the city, is a word
+        ("Xi", "The Xi’an summit", False),
+        ("Xi'an", "The Xi’an summit", True),
+        ("O'Brien", "O'Brien said", True),  # an apostrophe in the rule as in the text
+        ("O'Brien", "O’Brien said", True),
+        ("O’Brien", "O'Brien said", True),
+        ("{O'Brien}", "O’Brien said", True),
+        ("Brien", "O'Brien said", False),
+        ("Ukraine", "la guerre d'Ukraine", True),  # French and Italian elisions
+        ("Ukraine", "l’Ukraine", True),
+        ("Ucraina", "dell'Ucraina", True),
+        ('"guerre Ukraine"', "la guerre d'Ukraine", True),
+        ("{Ukraine}", "L'Ukraine", True),
         ('"peace talks"', "“Peace talks”, they said", True),  # curly quotes
         ("BRICS", "ＢＲＩＣＳ summit", True),  # full-width letters (NFKC)
         ("straße", "STRASSE", True),  # case folding, not only lower case
@@ -158,6 +173,8 @@ def test_text_handling(term: str, text: str, expected: bool) -> None:
         (keywords(any=("negotiat*",)), "Negotiations resumed.", True),
         (keywords(any=("video call",)), "They held a video call.", True),
         (participants(any=("putin",)), "Putin's remarks", True),
+        (participants(all=("xi", "putin")), "The Xi'an summit drew Putin to talks.", False),
+        (participants(all=("xi", "putin")), "Xi's summit drew Putin’s envoy.", True),
         (participants(all=("xi", "putin")), "Xi met Putin.", True),
         (participants(all=("xi", "putin")), "Xi met Lavrov.", False),
         (participants(any=("xi",), none=("lavrov",)), "Xi met Lavrov.", False),
@@ -227,6 +244,15 @@ def test_hits_of_a_query_are_what_made_it_hold() -> None:
         ("gas", "gas", 43),
     ]
     assert match.terms == ("China", "Russia", "gas")
+
+
+def test_a_phrase_in_guillemets_is_one_hit_of_its_words() -> None:
+    text = "Начались мирные переговоры."
+    rules = RuleSet(participants=PARTICIPANTS, rules=(query("«мирные переговоры»"),))
+    (match,) = Matcher(rules).match(article(text))
+    assert [(h.term, text[h.start : h.end]) for h in match.hits] == [
+        ("мирные переговоры", "мирные переговоры")
+    ]
 
 
 def test_title_hits_come_first() -> None:

@@ -33,6 +33,13 @@ a, b, c, d = word("a"), word("b"), word("c"), word("d")
         ("Putin", word("Putin")),
         ('"peace talks"', word("peace talks")),
         ("“peace talks”", word("peace talks")),  # curly quotes, as pasted from a document
+        ("„peace talks“", word("peace talks")),
+        ("«мирные переговоры»", word("мирные переговоры")),  # guillemets
+        ("‹peace talks›", word("peace talks")),
+        ("「和平谈判」", word("和 平 谈 判")),  # corner brackets
+        ('«a "b" c»', word("a b c")),  # a guillemet closes only with its own mark
+        ('"a «b» c"', word("a b c")),
+        ("«a» OR b", Or((a, b))),
         ("sanction*", word("sanction", prefix=True)),
         ('"nuclear energ*"', word("nuclear energ", prefix=True)),
         ("{US}", word("US", case_sensitive=True)),
@@ -101,6 +108,14 @@ def test_every_form_parses_to_what_it_means(query: str, tree: Node) -> None:
         ),
         ('Ukraine AND ""', 13, "empty phrase; put words between the quotes or remove them"),
         ('Ukraine AND "peace talks', 13, 'unclosed quote; end the phrase with "'),
+        ("«мирные переговоры", 1, "unclosed quote; end the phrase with »"),
+        ('«мирные переговоры"', 1, "unclosed quote; end the phrase with »"),
+        ("a AND ‹peace talks", 7, "unclosed quote; end the phrase with ›"),
+        ("「和平谈判", 1, "unclosed quote; end the phrase with 」"),
+        ("„peace talks", 1, "unclosed quote; end the phrase with “"),
+        ("мирные переговоры»", 18, "this » closes no «; remove it"),
+        ("a OR b›", 7, "this › closes no ‹; remove it"),
+        ("«»", 1, "empty phrase; put words between the quotes or remove them"),
         ("a AND ()", 7, "empty parentheses; put a term inside or remove them"),
         ("{US", 1, "unclosed {; end the case-sensitive term with }"),
         ("{}", 1, "empty {}; put the case-sensitive word between them"),
@@ -147,6 +162,14 @@ def test_every_part_knows_its_text() -> None:
         '("peace talks" OR negotiat*)',
         "NOT title:sport*",
     ]
+
+
+def test_a_phrase_is_named_by_its_words_without_its_quotes() -> None:
+    query = parse_query("«мирные переговоры» AND Украина")
+    assert isinstance(query.node, And)
+    phrase = query.node.operands[0]
+    assert isinstance(phrase, Term)
+    assert (phrase.text, query.source(phrase)) == ("мирные переговоры", "«мирные переговоры»")
 
 
 def test_participants_named() -> None:

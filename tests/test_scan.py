@@ -31,6 +31,8 @@ def term(text: str, **options: object) -> Term:
         ),
         (term("US", case_sensitive=True), "US and us and U.S.", ["US"]),
         (term("US", case_sensitive=True), "the US's", ["US's"]),
+        (term("Xi"), "Xi'an and Xi’an, not Xi", ["Xi"]),
+        (term("Ukraine"), "d'Ukraine, l’Ukraine", ["d'Ukraine", "l’Ukraine"]),
         (term("Путин"), "Путину и Путиным, не путь", ["Путину", "Путиным"]),
         (term("Ван"), "Ван И, ванна", ["Ван"]),
         (term("peace talks"), "peace talks, Peace Talks", ["peace talks", "Peace Talks"]),

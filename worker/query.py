@@ -186,8 +186,13 @@ class _Token:
     ordered: bool = False
 
 
-_QUOTES = '"“”„'
-_STOP = f"\\s(){{}}{_QUOTES}"
+# The marks that open a phrase, each with the mark that usually closes it. Double quotes
+# of any style close one another, as a query pasted from a document mixes them ("…”,
+# „…“); the others close only with their own mark, so «a "b" c» is one phrase.
+_QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“", "«": "»", "‹": "›", "「": "」"}
+_DOUBLE_QUOTES = '"“”„'
+_ONLY_CLOSING = {"»": "«", "›": "‹", "」": "「"}  # and the mark each closes
+_STOP = f"\\s(){{}}{''.join(_QUOTES)}{''.join(_ONLY_CLOSING)}"
 _BARE = re.compile(f"[^{_STOP}]+")
 _FIELD = re.compile(r"(title|body):", re.IGNORECASE)
 _OTHER_FIELD = re.compile(r"([A-Za-z]+):(?=\S)")
@@ -218,7 +223,9 @@ class _Lexer:
         if char == ")":
             return self._take(")", 1)
         if char in _QUOTES:
-            return self._phrase()
+            return self._phrase(char)
+        if char in _ONLY_CLOSING:
+            raise QueryError(self.at + 1, f"this {char} closes no {_ONLY_CLOSING[char]}; remove it")
         if char == "{":
             return self._cased()
         if char == "}":
@@ -238,11 +245,12 @@ class _Lexer:
         start, self.at = self.at, self.at + length
         return _Token(kind, self.text[start : self.at], start, self.at, node, distance, ordered)
 
-    def _phrase(self) -> _Token:
+    def _phrase(self, opening: str) -> _Token:
         start = self.at
-        close = _find_any(self.text, _QUOTES, start + 1)
+        closing = _DOUBLE_QUOTES if opening in _DOUBLE_QUOTES else _QUOTES[opening]
+        close = _find_any(self.text, closing, start + 1)
         if close < 0:
-            raise QueryError(start + 1, 'unclosed quote; end the phrase with "')
+            raise QueryError(start + 1, f"unclosed quote; end the phrase with {_QUOTES[opening]}")
         inner = self.text[start + 1 : close]
         if not inner.strip():
             raise QueryError(start + 1, "empty phrase; put words between the quotes or remove them")

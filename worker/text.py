@@ -29,9 +29,11 @@ __all__ = [
 # Chinese and Japanese are written without spaces: each ideograph or kana is a token of
 # its own, so a phrase of them matches anywhere in a run of text.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# A possessive stays on its word ("Putin's" is one word, found by `Putin`), so a phrase or
-# a NEAR distance does not count it as a word of its own.
-_WORD = rf"[{_CJK}]|[^\W_{_CJK}]+(?:['’][sS](?![^\W_]))?"
+# An apostrophe between letters is part of the word, as Unicode word segmentation (UAX #29)
+# has it: Xi'an and O'Brien are one word each, so `Xi` does not find Xi'an. Folding then
+# drops a possessive (`Putin` finds Putin's) and an elided article (`Ukraine`, d'Ukraine).
+_LETTERS = rf"[^\W_{_CJK}]+"
+_WORD = rf"[{_CJK}]|{_LETTERS}(?:['’]{_LETTERS})*"
 _TOKEN = re.compile(_WORD)
 _SPLIT = re.compile(f"({_WORD})")
 # The same split, quicker, for text without Chinese, Japanese or underscores.
@@ -41,7 +43,18 @@ _SPLIT_RUNS = re.compile(r"(\w+)")
 # is far quicker than looking for a character of a class.
 _NOT_CJK_LEAD_BYTES = bytes(byte for byte in range(256) if not 0xE3 <= byte <= 0xEF)
 _APOSTROPHES = ("'", "’")
-_POSSESSIVE = ("'s", "’s", "'S", "’S")
+_POSSESSIVE = ("'s", "'S")
+# French and Italian elided articles and prepositions, as Elasticsearch's French and
+# Italian elision filters list them: `Ukraine` finds l'Ukraine and d'Ukraine, `Ucraina`
+# dell'Ucraina. A name such as D'Arcy loses its D' too, in a rule as in the text, so
+# `D'Arcy` still finds it (and so does `Arcy`); O'Brien and Xi'an keep theirs.
+_ELISIONS = frozenset(
+    (
+        *("c", "d", "j", "l", "m", "n", "s", "t", "v", "qu", "jusqu", "lorsqu", "puisqu"),
+        *("quoiqu", "un", "gl", "agl", "all", "coll", "dagl", "dall", "degl", "dell"),
+        *("negl", "nell", "pell", "sugl", "sull"),
+    )
+)
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
 
@@ -71,12 +84,26 @@ class Token:
 
 def fold(word: str) -> str:
     """Fold one word for comparison: NFKC, case folded, accents removed (Lavróv → lavrov)."""
-    if word.endswith(_POSSESSIVE) and len(word) > 2:
-        word = word[:-2]
+    word = _word_itself(word)
     if word.isascii():
         return word.lower()
     folded = unicodedata.normalize("NFKC", word).casefold()
     return "".join(_strip_accents(char) for char in folded)
+
+
+def _word_itself(word: str) -> str:
+    """A word without a possessive after it or an elided article before it (d'Ukraine's →
+    Ukraine), its apostrophes all written '."""
+    if "’" in word:
+        word = word.replace("’", "'")
+    if "'" not in word:
+        return word
+    if word.endswith(_POSSESSIVE) and len(word) > 2:
+        word = word[:-2]
+    article, _, rest = word.partition("'")
+    if rest and article.lower() in _ELISIONS:
+        return rest
+    return word
 
 
 def _strip_accents(char: str) -> str:
@@ -87,8 +114,7 @@ def _strip_accents(char: str) -> str:
 
 def written_form(word: str) -> str:
     """A word as written, for case-sensitive comparison: NFKC, without a possessive."""
-    if word.endswith(_POSSESSIVE) and len(word) > 2:
-        word = word[:-2]
+    word = _word_itself(word)
     return word if word.isascii() else unicodedata.normalize("NFKC", word)
 
 
@@ -167,21 +193,12 @@ def _split(text: str) -> list[str]:
     if "_" in text or _may_be_cjk(text):
         return _SPLIT.split(text)
     parts = _SPLIT_RUNS.split(text)
-    possessives = _after_apostrophes(text) & {"s", "S"}
-    if possessives:
-        _join_possessives(parts, possessives)
+    # Joining the words around each apostrophe afterwards costs half what a pattern that
+    # looks for an apostrophe after every word does.
+    apostrophes = [apostrophe for apostrophe in _APOSTROPHES if apostrophe in text]
+    if apostrophes:
+        _join_at_apostrophes(parts, apostrophes)
     return parts
-
-
-def _after_apostrophes(text: str) -> set[str]:
-    """The characters that follow an apostrophe in `text` (few texts have many)."""
-    following = set()
-    for apostrophe in _APOSTROPHES:
-        at = text.find(apostrophe)
-        while at >= 0:
-            following.add(text[at + 1 : at + 2])
-            at = text.find(apostrophe, at + 1)
-    return following
 
 
 def _may_be_cjk(text: str) -> bool:
@@ -192,26 +209,23 @@ def _may_be_cjk(text: str) -> bool:
     return bool(encoded.translate(None, _NOT_CJK_LEAD_BYTES))
 
 
-def _join_possessives(parts: list[str], letters: Iterable[str]) -> None:
-    """Put `Putin` `'` `s` back together as one word, as the full pattern finds it."""
-    words = parts[1::2]
-    joined = 0
-    # In reading order: `a'S’s` is `a'S` and `s`, whichever letter is looked for first.
-    for at in sorted(_places(words, letters)):
-        word = 2 * (at - joined) + 1  # where it is in `parts`, after the joins so far
-        previous = parts[word - 2]
-        if at > 0 and parts[word - 1] in _APOSTROPHES and not previous.endswith(_POSSESSIVE):
-            parts[word - 2 : word + 1] = [previous + parts[word - 1] + parts[word]]
-            joined += 1
+def _join_at_apostrophes(parts: list[str], apostrophes: Iterable[str]) -> None:
+    """Put `Xi` `'` `an` back together as one word, as the full pattern finds it."""
+    last = len(parts) - 1
+    # From the end, so that a join does not move the places still to be joined:
+    # `rock'n'roll` joins `n'roll`, then `rock`.
+    for at in sorted(_places(parts, apostrophes), reverse=True):
+        if 0 < at < last:  # between two words, not before the first or after the last
+            parts[at - 1 : at + 2] = [parts[at - 1] + parts[at] + parts[at + 1]]
 
 
-def _places(words: list[str], wanted: Iterable[str]) -> Iterator[int]:
-    """Where each of the `wanted` words stands in `words`."""
-    for word in wanted:
+def _places(parts: list[str], wanted: Iterable[str]) -> Iterator[int]:
+    """Where each of the `wanted` parts stands in `parts`."""
+    for part in wanted:
         at = -1
         while True:
             try:
-                at = words.index(word, at + 1)
+                at = parts.index(part, at + 1)
             except ValueError:
                 break
             yield at
