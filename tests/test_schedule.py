@@ -13,16 +13,20 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def fire_times(schedule: str, zone: ZoneInfo, start: datetime, count: int) -> list[str]:
+def fire_times(
+    schedule: str, zone: ZoneInfo, start: datetime, count: int, asked_in: ZoneInfo | None = None
+) -> list[str]:
     """The next `count` fire times after `start`, as local wall-clock times with offsets,
-    asked for the way the scheduler asks: each just after the one before has fired."""
+    asked for the way the scheduler asks: each just after the one before has fired, with
+    times in the scheduler's zone (`asked_in`, the channel's own unless given)."""
     trigger = parse_schedule(schedule).trigger(zone)
-    previous, now, found = None, start.astimezone(zone), []
+    asked = asked_in or zone
+    previous, now, found = None, start.astimezone(asked), []
     for _ in range(count):
         fire = trigger.get_next_fire_time(previous, now)
-        wall_clock = fire.astimezone(UTC).astimezone(zone)  # the time a clock on the wall shows
-        found.append(wall_clock.strftime("%a %m-%d %H:%M%z"))
-        previous, now = fire, (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(zone)
+        found.append(fire.strftime("%a %m-%d %H:%M%z"))
+        previous = fire.astimezone(asked)
+        now = (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(asked)
     return found
 
 
@@ -103,6 +107,16 @@ def test_several_slots_in_the_repeated_hour_are_each_sent_once() -> None:
         "Sun 10-25 02:00+0200",
         "Sun 10-25 02:30+0200",
         "Mon 10-26 02:00+0100",
+    ]
+
+
+@pytest.mark.parametrize("asked_in", [UTC, ZoneInfo("Asia/Shanghai"), NEW_YORK])
+def test_a_channel_zone_other_than_the_schedulers_counts_the_same(asked_in: ZoneInfo) -> None:
+    start = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+    assert fire_times("30 2 * * *", BERLIN, start, 3, asked_in) == [
+        "Sun 10-25 02:30+0200",  # and not again when 02:30 comes round a second time
+        "Mon 10-26 02:30+0100",
+        "Tue 10-27 02:30+0100",
     ]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -36,8 +37,9 @@ def pipeline_of(project: Project) -> Iterator[Pipeline]:
 
 
 @contextmanager
-def running(pipeline: Pipeline) -> Iterator[DigestScheduler]:
-    scheduler = DigestScheduler(pipeline)
+def running(pipeline: Pipeline, now: datetime | None = None) -> Iterator[DigestScheduler]:
+    """The scheduler started; with `now`, it starts believing that is the time."""
+    scheduler = DigestScheduler(pipeline, clock=lambda: now) if now else DigestScheduler(pipeline)
     scheduler.start()
     try:
         yield scheduler
@@ -70,6 +72,47 @@ def test_slots_missed_while_down_are_sent_once(tmp_path: Path) -> None:
         last_run = pipeline.store.last_run("local")
         assert last_run is not None
         assert last_run > three_days_ago
+
+
+def utc(zone: str, *local: int) -> datetime:
+    """A local time in `zone` (the first of two, in the hour that repeats), as UTC."""
+    year, month, day, hour, minute = local
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "schedule", "last_run", "now", "digests"),
+    [
+        # Spring forward: 02:30 does not exist on 29 March in Berlin; it comes at 03:30.
+        ("Europe/Berlin", "30 2 * * *", (2026, 3, 28, 2, 30), (2026, 3, 29, 3, 35), 1),
+        ("Europe/Berlin", "30 2 * * *", (2026, 3, 28, 2, 30), (2026, 3, 29, 3, 25), 0),
+        # Fall back: 02:30 comes twice on 25 October; sent the first time only.
+        ("Europe/Berlin", "30 2 * * *", (2026, 10, 25, 2, 30), (2026, 10, 25, 3, 10), 0),
+        ("America/New_York", "30 2 * * *", (2026, 3, 7, 2, 30), (2026, 3, 8, 3, 35), 1),
+        ("America/New_York", "30 1 * * *", (2026, 11, 1, 1, 30), (2026, 11, 1, 2, 10), 0),
+        # Down for three days across the change: the slots missed make one digest.
+        ("Europe/Berlin", "0 8 * * *", (2026, 3, 27, 8, 0), (2026, 3, 30, 9, 0), 1),
+        ("America/New_York", "0 8 * * 1-5", (2026, 3, 6, 8, 0), (2026, 3, 9, 8, 30), 1),
+        ("America/New_York", "0 8 * * 1-5", (2026, 3, 6, 8, 0), (2026, 3, 9, 7, 30), 0),
+    ],
+)
+def test_catch_up_at_start_across_daylight_saving_changes(
+    tmp_path: Path,
+    zone: str,
+    schedule: str,
+    last_run: tuple[int, ...],
+    now: tuple[int, ...],
+    digests: int,
+) -> None:
+    project = make_project(tmp_path, schedule=schedule, extra=f"    timezone: {zone}\n")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        pipeline.store.record_run("local", utc(zone, *last_run))
+        with running(pipeline, now=utc(zone, *now)):
+            if digests:
+                wait_for(project.digests)
+            time.sleep(1.5)  # and no second one
+        assert len(project.digests()) == digests
 
 
 def test_a_slot_not_yet_due_waits(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -69,10 +69,17 @@ class _CronOncePerSlot(CronTrigger):  # type: ignore[misc]  # APScheduler has no
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
+        # APScheduler passes times in the scheduler's zone, which may not be the channel's;
+        # across a change of the clocks it only counts right in the trigger's own zone.
+        if previous_fire_time is not None:
+            previous_fire_time = previous_fire_time.astimezone(self.timezone)
+        now = now.astimezone(self.timezone)
         fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
         while fire is not None and _second_pass(fire):
             fire = super().get_next_fire_time(fire, fire)
-        return fire
+        # A slot in the hour the clocks skip is a time that never shows on them: 02:30 is
+        # an hour after 01:30 and so comes at 03:30, which is what the log should say.
+        return None if fire is None else fire.astimezone(UTC).astimezone(self.timezone)
 
 
 def _second_pass(moment: datetime) -> bool:
