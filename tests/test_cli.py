@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,6 +94,21 @@ def test_status_json_counts_and_failures(
     assert local["sent"] == 1
     assert local["dead"] == 0
     assert local["last_sent"] is not None
+
+
+def test_status_text_shows_times_in_the_config_time_zone(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wirewatch(project, "run", "--once")
+    capsys.readouterr()
+    wirewatch(project, "status", "--json")
+    sent = datetime.fromisoformat(
+        json.loads(capsys.readouterr().out)["channels"]["local"]["last_sent"]
+    )
+    wirewatch(project, "status")
+    berlin = sent.astimezone(ZoneInfo("Europe/Berlin"))  # the project's timezone
+    shown = berlin.strftime("%Y-%m-%d %H:%M %Z")
+    assert f"1 digest sent, 0 dead, last sent {shown}\n" in capsys.readouterr().out
 
 
 def test_status_text_before_any_run(project: Project, capsys: pytest.CaptureFixture[str]) -> None:

@@ -146,7 +146,7 @@ def _check(_args: argparse.Namespace, settings: Settings) -> int:
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     with open_pipeline(settings) as pipeline:
         report = status_report(pipeline.store, settings.config)
-    print(json.dumps(report, indent=2) if args.json else status_text(report))
+    print(json.dumps(report, indent=2) if args.json else status_text(report, settings.config.tz))
     return EXIT_OK
 
 

@@ -32,7 +32,7 @@ def setup_logging(log_format: str, verbose: bool = False) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S%z")
         )
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("worker").setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from worker.config import Config
 from worker.store import Store
@@ -41,8 +42,8 @@ def _channel(store: Store, name: str, configured: bool) -> dict[str, Any]:
     }
 
 
-def status_text(report: dict[str, Any]) -> str:
-    """The report for a person to read."""
+def status_text(report: dict[str, Any], zone: ZoneInfo) -> str:
+    """The report for a person to read, times in `zone` (the config's time zone)."""
     articles = report["articles"]
     lines = [
         f"articles: {articles['ingested']} ingested, {articles['failed']} failed files",
@@ -53,10 +54,10 @@ def status_text(report: dict[str, Any]) -> str:
         lines.append(
             f"channel {name}: {plural(channel['pending'], 'match', 'matches')} pending,"
             f" {plural(channel['sent'], 'digest')} sent, {channel['dead']} dead,"
-            f" last sent {channel['last_sent'] or 'never'}"
+            f" last sent {_local(channel['last_sent'], zone) or 'never'}"
         )
         if channel["retrying"]:
-            retrying, due = channel["retrying"], channel["next_attempt"]
+            retrying, due = channel["retrying"], _local(channel["next_attempt"], zone)
             lines.append(f"  {plural(retrying, 'digest')} waiting for a retry, next attempt {due}")
         if channel["last_error"]:
             lines.append(f"  last error: {channel['last_error']}")
@@ -65,6 +66,13 @@ def status_text(report: dict[str, Any]) -> str:
         elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
     return "\n".join(lines)
+
+
+def _local(iso: str | None, zone: ZoneInfo) -> str | None:
+    """An ISO time as a person reads it where they are: `2026-11-24 09:00 CET`."""
+    if iso is None:
+        return None
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _iso(moment: datetime | None) -> str | None:
