@@ -197,6 +197,12 @@ def test_a_bad_date_is_a_warning_and_the_file_date_is_used() -> None:
     )
 
 
+def test_accents_written_as_marks_of_their_own_are_composed() -> None:
+    decomposed = "Lavro\u0301v met Wang Yi at the cafe\u0301."
+    (article,) = parse_file("/inbox/a.txt", decomposed.encode(), MODIFIED).articles
+    assert article.body == "Lavróv met Wang Yi at the café."
+
+
 def test_a_txt_date_header_that_is_no_date_is_a_warning() -> None:
     parsed = parse_file("/inbox/a.txt", b" date 2024-02-30 Talks\n\nPutin met Xi.", MODIFIED)
     (article,) = parsed.articles

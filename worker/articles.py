@@ -89,8 +89,10 @@ def parse_file(path: str, data: bytes, modified: date) -> Parsed:
 
 
 def _finish(draft: _Draft, path: str, modified: date, fallback_title: str) -> Article:
-    title = _one_line(draft.title) or fallback_title
-    body = draft.body.strip()
+    # Composed (NFC): an accent written as a mark of its own after its letter (as macOS
+    # writes file text) would otherwise split `Lavróv` in two words.
+    title = unicodedata.normalize("NFC", _one_line(draft.title) or fallback_title)
+    body = unicodedata.normalize("NFC", draft.body.strip())
     return Article(
         id=_content_id(title, body),
         title=title,
