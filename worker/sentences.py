@@ -17,7 +17,13 @@ __all__ = ["Sentences", "first_sentence", "sentence_spans"]
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 # One character class first lets `re` skip ahead to the next candidate quickly. The
 # lookahead takes what follows, past spaces and opening quotes: its first character.
-_END = re.compile(r"[.!?…。！？][.!?…。！？\"'”’»“«)\]」』）]*(?=\s+[\"'“‘«„»(\[]*(\S))?")
+# French sets a closing » apart from the sentence with a (no-break) space: « Oui. » Il part.
+# (A German opening » stands against the word after it: »Gut.«)
+_END = re.compile(
+    r"[.!?…。！？][.!?…。！？\"'”’»“«)\]」』）]*"
+    r"(?:[ \u00a0\u202f]»(?!\S))?"
+    r"(?=\s+[\"'“‘«„»(\[]*(\S))?"
+)
 _LAST_WORD = re.compile(r"(\S+)$")
 _FULL_STOPS = "。！？"
 _LONGEST_WORD = 24  # enough of what precedes a period to tell an abbreviation
