@@ -59,6 +59,32 @@ def test_a_changed_file_is_read_again(store: SqliteStore, tmp_path: Path) -> Non
     assert store.counts()["ingested"] == 2
 
 
+class _WrittenWhileRead(type(Path())):  # type: ignore[misc]
+    """A real file whose writer adds the rest of the article just as it has been read."""
+
+    rest = ""
+
+    def read_bytes(self) -> bytes:
+        data = super().read_bytes()
+        with self.open("a", encoding="utf-8") as writer:
+            writer.write(self.rest)
+        return data
+
+
+def test_a_file_that_changes_while_it_is_read_waits_for_the_rest(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    path = _WrittenWhileRead(tmp_path / "a.txt")
+    path.rest = ARTICLE[30:]
+    path.write_text(ARTICLE[:30], encoding="utf-8")
+    half = ingestor(store).ingest(path)
+    assert (half.new_articles, store.counts()["ingested"]) == (0, 0)  # half an article: none
+    assert half.error is not None and "still being written" in half.error
+    whole = ingestor(store).ingest(tmp_path / "a.txt")  # the writer's change brings it back
+    assert whole.new_articles == 1
+    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+
+
 def test_a_failed_file_is_kept_and_read_once_it_changes(store: SqliteStore, tmp_path: Path) -> None:
     path = tmp_path / "later.txt"
     path.touch()

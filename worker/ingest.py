@@ -34,6 +34,9 @@ class Ingested:
     unchanged: bool = False
 
 
+_STILL_WRITTEN = "changed while it was read (still being written?); read again when it changes"
+
+
 class Ingestor:
     """Reads files into the store and matches their new articles (the per-file error boundary)."""
 
@@ -78,10 +81,14 @@ class Ingestor:
             return self._fail(key, stat, reason)
         try:
             data = path.read_bytes()
+            after = path.stat()
         except FileNotFoundError:
             return Ingested(key, unchanged=True)
         except OSError as error:
             return self._fail(key, stat, _read_error(error))
+        if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            # Half an article must not be stored: the writer's next change brings it whole.
+            return self._fail(key, stat, _STILL_WRITTEN)
         return self._store_file(key, stat, data)
 
     def _store_file(self, key: str, stat: os.stat_result, data: bytes) -> Ingested:
