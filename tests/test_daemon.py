@@ -129,3 +129,16 @@ def test_ingest_beside_the_daemon_loses_nothing_and_sends_nothing_twice(
     time.sleep(2)  # a few more digest runs: nothing may come twice
     assert [daemon.digested(title) for title in titles] == [1] * len(titles)
     assert daemon.stop() == 0
+
+
+def test_a_watched_folder_replaced_while_running_is_watched_anew(tmp_path: Path) -> None:
+    daemon = Daemon(make_project(tmp_path, schedule="every 1s"))  # a rescan only every 300 s
+    daemon.start()
+    wait_for(lambda: daemon.project.digests(), "the seeds' digest")
+    inbox = daemon.project.inbox
+    inbox.rmdir()  # a deploy or a remount puts another folder of the same name in its place
+    inbox.mkdir()
+    wait_for(lambda: "watching anew" in daemon.log_text(), "the watch renewed")
+    (inbox / "talks.txt").write_text("".join(SLOW_CHUNKS), encoding="utf-8")
+    wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "the new article sent")
+    assert daemon.stop() == 0

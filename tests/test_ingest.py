@@ -79,7 +79,8 @@ def test_a_file_that_changes_while_it_is_read_waits_for_the_rest(
     path.write_text(ARTICLE[:30], encoding="utf-8")
     half = ingestor(store).ingest(path)
     assert (half.new_articles, store.counts()["ingested"]) == (0, 0)  # half an article: none
-    assert half.error is not None and "still being written" in half.error
+    assert half.error is not None
+    assert "still being written" in half.error
     whole = ingestor(store).ingest(tmp_path / "a.txt")  # the writer's change brings it back
     assert whole.new_articles == 1
     assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}

@@ -71,7 +71,7 @@ def _serve(pipeline: Pipeline, reloader: _Reloader, stop: threading.Event) -> Se
     _scan(ingest, watcher.settler, stop, retry_failed=True)
     scheduler.start()
     try:
-        return _consume(ingest, watcher.settler, stop, reloader)
+        return _consume(ingest, watcher, stop, reloader)
     finally:
         reloader.stop()
         watcher.stop()
@@ -150,13 +150,18 @@ class _Ingest:
 
 
 def _consume(
-    ingest: _Ingest, settler: Settler, stop: threading.Event, reloader: _Reloader
+    ingest: _Ingest, watcher: Watcher, stop: threading.Event, reloader: _Reloader
 ) -> Settings | None:
     """The one consumer: ingest complete files, apply edits between two of them, and
     rescan now and then for missed events."""
+    settler = watcher.settler
     rescan_every = ingest.pipeline.config.ingest.rescan_seconds
     next_scan = time.monotonic() + rescan_every
     while not stop.is_set():
+        if watcher.lost():
+            log.warning("a watched folder was removed, replaced or is back: watching anew")
+            watcher.restart()
+            next_scan = time.monotonic()  # what arrived meanwhile is found by a scan
         for path in settler.ready(timeout=0.5):
             changed = reloader.check()
             if stop.is_set() or changed is not None:

@@ -255,12 +255,20 @@ class Watcher:
     def __init__(self, folders: Iterable[WatchFolder], quiet: float) -> None:
         self._folders = list(folders)
         self._observers: list[BaseObserver] = []
+        self._watched: dict[Path, _Identity | None] = {}
         self.settler = Settler(quiet)
 
     def start(self) -> None:
         """Start watching (non-blocking); folders the kernel cannot watch are polled."""
-        native = [folder for folder in self._folders if not folder.polling]
-        polled = [folder for folder in self._folders if folder.polling]
+        self._watched = {folder.path: _identity(folder.path) for folder in self._folders}
+        present = [folder for folder in self._folders if self._watched[folder.path] is not None]
+        for folder in self._folders:
+            if folder not in present:
+                log.warning(
+                    "%s: the watched folder is gone; watched again once it is back", folder.path
+                )
+        native = [folder for folder in present if not folder.polling]
+        polled = [folder for folder in present if folder.polling]
         if native:
             try:
                 self._start_native(native)
@@ -300,6 +308,34 @@ class Watcher:
             observer.stop()
         for observer in self._observers:
             observer.join(timeout=10)
+        self._observers = []
+
+    def lost(self) -> bool:
+        """Whether a folder is no longer watched: removed, replaced by another of its name
+        (a deploy, a remount), back after it was gone, or its watch has stopped."""
+        if any(_stopped(observer) for observer in self._observers):
+            return True
+        return any(_identity(path) != known for path, known in self._watched.items())
+
+    def restart(self) -> None:
+        """Watch the folders again, as they are now."""
+        self.stop()
+        self.start()
+
+
+_Identity = tuple[int, int]  # device and inode: another folder of the same name differs
+
+
+def _identity(folder: Path) -> _Identity | None:
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if folder.is_dir() else None
+
+
+def _stopped(observer: BaseObserver) -> bool:
+    return not observer.is_alive() or any(not emitter.is_alive() for emitter in observer.emitters)
 
 
 class EditWatcher:
