@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -123,6 +124,18 @@ def test_a_file_over_the_limit_is_read_when_the_limit_is_raised(
     assert ingestor(store, max_bytes=1000).ingest(path).unchanged  # not read again by itself
     assert ingestor(store).ingest(path, retry_failed=True).new_articles == 1
     assert failure(store, path) is None
+
+
+def test_a_feed_may_hold_a_hundred_articles_of_the_limit(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    line = json.dumps({"title": "Gas talks", "body": "China and Russia discussed gas. "})
+    lines = [line.replace("Gas talks", f"Gas talks {n}") for n in range(50)]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")  # about 4 KB
+    assert ingestor(store, max_bytes=1000).ingest(feed).new_articles == 50
+    feed.write_text("\n".join(lines * 30) + "\n", encoding="utf-8")  # about 120 KB
+    assert "over the 0.1 MB limit" in (ingestor(store, max_bytes=1000).ingest(feed).error or "")
 
 
 def test_a_link_loop_is_recorded(store: SqliteStore, tmp_path: Path) -> None:

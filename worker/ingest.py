@@ -37,6 +37,9 @@ class Ingested:
 _STILL_WRITTEN = "changed while it was read (still being written?); read again when it changes"
 
 
+_FEED_ARTICLES = 100
+
+
 class Ingestor:
     """Reads files into the store and matches their new articles (the per-file error boundary)."""
 
@@ -76,7 +79,7 @@ class Ingestor:
         if known is not None and known.up_to_date(stat, retry_failed):
             return Ingested(key, unchanged=True)
         if reason is None:
-            reason = _not_a_file(stat) or _too_large(stat.st_size, self._max_bytes)
+            reason = _not_a_file(stat) or _too_large(stat.st_size, self._limit(path))
         if reason is not None:
             return self._fail(key, stat, reason)
         try:
@@ -90,6 +93,11 @@ class Ingestor:
             # Half an article must not be stored: the writer's next change brings it whole.
             return self._fail(key, stat, _STILL_WRITTEN)
         return self._store_file(key, stat, data)
+
+    def _limit(self, path: Path) -> int:
+        # A feed (.jsonl) holds many articles and grows line by line: the limit is on an
+        # article's file, so a feed may hold a hundred of them before it is refused.
+        return self._max_bytes * (_FEED_ARTICLES if path.suffix.lower() == ".jsonl" else 1)
 
     def _store_file(self, key: str, stat: os.stat_result, data: bytes) -> Ingested:
         modified = datetime.fromtimestamp(stat.st_mtime, self._zone).date()
