@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def test_a_rule_added_while_running_is_applied(daemon: Daemon) -> None:
     (daemon.project.inbox / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
     wait_for(lambda: rules_of(daemon, "Arctic cargo"), "the new rule's match")
     assert rules_of(daemon, "Arctic cargo") == {"arctic-shipping"}
+    assert daemon.stop() == 0
+
+
+def test_a_rules_folder_replaced_whole_is_applied_and_watched_anew(daemon: Daemon) -> None:
+    rules = daemon.project.root / "rules"
+    deployed = daemon.project.root / "rules.new"
+    shutil.copytree(rules, deployed)
+    extra = deployed / "china-russia.yaml"
+    extra.write_text(extra.read_text(encoding="utf-8") + NEW_RULE, encoding="utf-8")
+    shutil.rmtree(rules)
+    deployed.rename(rules)  # as a deploy puts a new folder in place of the old
+    wait_for(lambda: "rules reloaded: 8 rules" in daemon.log_text(), "the deployed rules")
+    edited = rules / "china-russia.yaml"  # and edits of the new folder are noticed
+    edited.write_text(edited.read_text(encoding="utf-8").replace(NEW_RULE, ""), "utf-8")
+    wait_for(lambda: "rules reloaded: 7 rules" in daemon.log_text(), "the edit after it")
     assert daemon.stop() == 0
 
 

@@ -357,13 +357,16 @@ class EditWatcher:
             if source not in folders and source.parent not in folders:
                 files.setdefault(source.parent, set()).add(source)
         self._targets: dict[Path, set[Path] | None] = {**dict.fromkeys(folders), **files}
+        self._watched: dict[Path, _Identity | None] = {}
 
     def start(self) -> None:
         """Start watching (non-blocking); without it an edit is applied on SIGHUP only."""
+        self._watched = {folder: _identity(folder) for folder in self._targets}
         observer = Observer()
         try:
             for folder, wanted in self._targets.items():
-                observer.schedule(_EditHandler(wanted, self._edited), str(folder))
+                if self._watched[folder] is not None:  # a folder gone is watched once back
+                    observer.schedule(_EditHandler(wanted, self._edited), str(folder))
             observer.start()
         except OSError as error:
             observer.stop()
@@ -380,9 +383,15 @@ class EditWatcher:
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=10)
+            self._observer = None
 
     def settled(self) -> bool:
-        """Whether an edit was made and has settled; each edit is told once."""
+        """Whether an edit was made and has settled; each edit is told once. A folder
+        replaced whole (a deploy of the rules, say) is an edit, and is watched anew."""
+        if self._replaced():
+            self.stop()
+            self.start()
+            return True
         with self._lock:
             if self._last is None or time.monotonic() - self._last < self._quiet:
                 return False
@@ -392,6 +401,11 @@ class EditWatcher:
     def _edited(self) -> None:
         with self._lock:
             self._last = time.monotonic()
+
+    def _replaced(self) -> bool:
+        if self._observer is not None and _stopped(self._observer):
+            return True
+        return any(_identity(folder) != known for folder, known in self._watched.items())
 
 
 class _EditHandler(FileSystemEventHandler):
