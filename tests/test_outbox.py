@@ -301,3 +301,17 @@ def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
     assert outbox.send("local", new=False).sent == 1
     (text,) = (tmp_path / "out").glob("*.txt")
     assert text.read_text(encoding="utf-8").startswith("1 article matched on local")
+
+
+def test_a_clock_set_back_loses_no_match(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    clock = Clock()
+    clock.advance(3600)  # an hour fast when the channel first came
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    clock.now = T0  # put right
+    article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+    assert outbox.send("local").sent == 1
+    assert titles(tmp_path / "out") == ["Gas deal"]

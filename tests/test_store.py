@@ -31,8 +31,8 @@ def store_with_matches(path: Path, count: int) -> SqliteStore:
     store = SqliteStore(path)
     for channel in ("local", "mail"):
         store.channel_since(channel, NOW)
-        store.select_rules(channel, ["rule"], NOW)
-    store.select_rules("other", ["other-rule"], NOW)
+        store.select_rules(channel, ["rule"])
+    store.select_rules("other", ["other-rule"])
     for n in range(count):
         store.add_article(article(n), [Match("rule", (Hit("talks", "body", 0, 5),))], NOW)
     return store
@@ -149,7 +149,7 @@ def test_a_channel_gets_the_matches_stored_since_it_appeared(tmp_path: Path) -> 
     later = NOW + timedelta(days=30)
     assert store.channel_since("new", later) == later
     assert store.channel_since("new", later + timedelta(days=1)) == later  # the first time stays
-    store.select_rules("new", ["rule"], later)
+    store.select_rules("new", ["rule"])
     assert store.pending("new") == []
     store.add_article(article(9), [Match("rule", ())], later)
     assert [m.article.id for m in store.pending("new")] == ["article-9"]
@@ -195,11 +195,21 @@ def test_a_rule_newly_selected_brings_its_matches_from_then_on(tmp_path: Path) -
     store.add_article(article(5), [Match("wider", ())], NOW)
     assert [m.rule_id for m in store.pending("local")] == ["rule", "rule"]
     later = NOW + timedelta(days=1)
-    store.select_rules("local", ["rule", "wider"], later)  # the channel takes one more rule
+    store.select_rules("local", ["rule", "wider"])  # the channel takes one more rule
     assert [m.rule_id for m in store.pending("local")] == ["rule", "rule"]  # not its history
     store.add_article(article(6), [Match("wider", ())], later)
     assert [m.article.id for m in store.pending("local")][-1] == "article-6"
-    store.select_rules("local", ["wider"], later)  # and drops one
+    store.select_rules("local", ["wider"])  # and drops one
     assert [m.rule_id for m in store.pending("local")] == ["wider"]
-    store.select_rules("local", ["rule", "wider"], later + timedelta(days=1))  # back again
+    store.select_rules("local", ["rule", "wider"])  # back again
     assert [m.rule_id for m in store.pending("local")] == ["wider"]
+
+
+def test_a_clock_set_back_hides_no_match(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    ahead = NOW + timedelta(hours=1)  # the clock was an hour fast when the channel came
+    store.channel_since("local", ahead)
+    store.select_rules("local", ["rule"])
+    store.add_article(article(1), [Match("rule", ())], NOW + timedelta(minutes=5))
+    assert [m.article.id for m in store.pending("local")] == ["article-1"]
+    assert store.channel_totals("local").pending == 1

@@ -157,9 +157,9 @@ class Outbox:
     def select_rules(self) -> None:
         """Record which rules each channel takes now: a rule newly taken brings its
         matches from now on, not its history."""
-        rules, now = self._rules(), self._clock()
+        rules = self._rules()
         for name, channel in self._channels.items():
-            self._store.select_rules(name, channel_rule_ids(channel, rules), now)
+            self._store.select_rules(name, channel_rule_ids(channel, rules))
 
     def preview(self, name: str) -> dict[str, Any] | None:
         """The digest of the channel's new matches, as it would be sent now; None if none."""

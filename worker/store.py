@@ -108,7 +108,7 @@ class Store(Protocol):
     def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool: ...
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int: ...
     def channel_since(self, channel: str, at: datetime) -> datetime: ...
-    def select_rules(self, channel: str, rule_ids: Iterable[str], at: datetime) -> None: ...
+    def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None: ...
     def articles(self, under: Sequence[str] = ()) -> Iterator[Article]: ...
     def pending(self, channel: str) -> list[StoredMatch]: ...
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
@@ -155,7 +155,7 @@ _MIGRATIONS = (
     CREATE TABLE schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
     CREATE TABLE channels (name TEXT PRIMARY KEY, since TEXT NOT NULL);
     CREATE TABLE channel_rules (
-        channel TEXT NOT NULL, rule_id TEXT NOT NULL, since TEXT NOT NULL,
+        channel TEXT NOT NULL, rule_id TEXT NOT NULL, after_match INTEGER NOT NULL,
         PRIMARY KEY (channel, rule_id));
     """,
 )
@@ -272,7 +272,8 @@ class SqliteStore:
             return _insert_matches(db, article_id, matches, at)
 
     def channel_since(self, channel: str, at: datetime) -> datetime:
-        """When `channel` first appeared (now, `at`, if it is new): it gets what matched since."""
+        """When `channel` first appeared (now, `at`, if it is new): its first digest's period
+        starts there."""
         with self._write() as db:
             db.execute(
                 "INSERT INTO channels (name, since) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
@@ -295,9 +296,9 @@ class SqliteStore:
                 return
             after = rows[-1][0]
 
-    def select_rules(self, channel: str, rule_ids: Iterable[str], at: datetime) -> None:
+    def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None:
         """The rules whose matches go to `channel` from now on; a rule it newly selects
-        brings its matches from `at` on, not its history."""
+        brings the matches stored from now on, not its history."""
         wanted = set(rule_ids)
         with self._write() as db:
             rows = db.execute("SELECT rule_id FROM channel_rules WHERE channel = ?", [channel])
@@ -306,9 +307,12 @@ class SqliteStore:
                 "DELETE FROM channel_rules WHERE channel = ? AND rule_id = ?",
                 [(channel, rule_id) for rule_id in held - wanted],
             )
+            # "From now on" is "after the newest match stored", not a time: a clock set
+            # back after the rule was taken must not hide the matches stored meanwhile.
+            newest = db.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()[0]
             db.executemany(
-                "INSERT INTO channel_rules (channel, rule_id, since) VALUES (?, ?, ?)",
-                [(channel, rule_id, _utc(at)) for rule_id in sorted(wanted - held)],
+                "INSERT INTO channel_rules (channel, rule_id, after_match) VALUES (?, ?, ?)",
+                [(channel, rule_id, newest) for rule_id in sorted(wanted - held)],
             )
 
     def pending(self, channel: str) -> list[StoredMatch]:
@@ -317,7 +321,7 @@ class SqliteStore:
         rows = self._read(
             f"SELECT {_MATCH_COLUMNS} FROM matches m JOIN articles a ON a.id = m.article_id"
             " JOIN channel_rules r ON r.channel = ? AND r.rule_id = m.rule_id"
-            " AND m.matched_at >= r.since WHERE NOT EXISTS (SELECT 1 FROM digest_items d"
+            " AND m.id > r.after_match WHERE NOT EXISTS (SELECT 1 FROM digest_items d"
             " WHERE d.channel = r.channel AND d.match_id = m.id) ORDER BY m.id",
             [channel],
         )
