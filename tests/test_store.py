@@ -213,3 +213,57 @@ def test_a_clock_set_back_hides_no_match(tmp_path: Path) -> None:
     store.add_article(article(1), [Match("rule", ())], NOW + timedelta(minutes=5))
     assert [m.article.id for m in store.pending("local")] == ["article-1"]
     assert store.channel_totals("local").pending == 1
+
+
+def test_pending_gives_the_oldest_first_a_limited_number_at_a_time(tmp_path: Path) -> None:
+    store = store_with_matches(tmp_path / "state.db", 5)
+    oldest = store.pending("local", limit=2)
+    assert [m.article.id for m in oldest] == ["article-0", "article-1"]
+    store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {}), [m.id for m in oldest])
+    store.mark_sent("d1", NOW)
+    assert [m.article.id for m in store.pending("local", limit=2)] == ["article-2", "article-3"]
+    assert [m.article.id for m in store.pending("local")] == ["article-2", "article-3", "article-4"]
+    assert len(store.pending("mail", limit=10)) == 5  # another channel's digest takes nothing
+
+
+def test_status_counts_the_pending_matches_of_each_channel(tmp_path: Path) -> None:
+    store = store_with_matches(tmp_path / "state.db", 4)
+    ids = [m.id for m in store.pending("local")]
+    store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {}), ids[:1])
+    store.mark_sent("d1", NOW)
+    store.create_digest(DigestRecord("d2", "local", NOW, "pending", 0, {}), ids[1:2])
+    store.record_failure("d2", "400 Bad Request", NOW, retry_at=None)  # dead: not pending
+    store.add_article(article(7), [Match("other-rule", ())], NOW)
+    totals = {name: store.channel_totals(name).pending for name in ("local", "mail", "other")}
+    assert totals == {"local": 2, "mail": 4, "other": 1}
+    assert totals["local"] == len(store.pending("local"))
+
+
+def test_pending_stays_right_across_many_digests_and_rule_changes(tmp_path: Path) -> None:
+    # pending() reads on from where the channel's delivered matches end; whatever the
+    # order of sending, selecting and storing, it must find exactly what no digest holds.
+    store = store_with_matches(tmp_path / "state.db", 6)
+    sent: list[int] = []
+    for round_ in range(3):
+        batch = store.pending("local", limit=2)
+        digest = DigestRecord(f"d{round_}", "local", NOW, "pending", 0, {})
+        store.create_digest(digest, [m.id for m in batch])
+        sent += [m.id for m in batch]
+        if round_ != 1:  # the second digest waits for a retry: its matches stay claimed
+            store.mark_sent(digest.id, NOW)
+    assert store.pending("local") == []
+    store.select_rules("local", ["rule", "wider"])
+    store.add_article(article(20), [Match("wider", ()), Match("rule", ())], NOW)
+    store.add_article(article(21), [Match("gone", ())], NOW)
+    pending = store.pending("local")
+    assert [(m.article.id, m.rule_id) for m in pending] == [
+        ("article-20", "wider"),
+        ("article-20", "rule"),
+    ]
+    assert not set(sent) & {m.id for m in pending}
+    store.select_rules("local", ["wider"])
+    assert [m.rule_id for m in store.pending("local")] == ["wider"]
+    store.add_article(article(22), [Match("rule", ())], NOW)
+    store.select_rules("local", ["rule", "wider"])  # back again: from now on
+    assert [m.article.id for m in store.pending("local")] == ["article-20"]
+    assert store.channel_totals("local").pending == 1
