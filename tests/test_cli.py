@@ -432,3 +432,24 @@ def test_a_channel_taken_out_keeps_showing_what_it_did_not_send(
     assert "no longer in the config: put it back to send what it has not sent" in (
         capsys.readouterr().out
     )
+
+
+def test_run_once_sends_a_backlog_as_several_digests(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(config + "    max_matches: 3\n", encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    digests = project.digests()
+    held = [(i["article"]["id"], i["rule"]) for d in digests for i in d["items"]]
+    assert len(digests) > 1
+    assert all(d["counts"]["matches"] <= 3 for d in digests)
+    assert len(held) == len(set(held))  # each match once
+    capsys.readouterr()
+    wirewatch(project, "status", "--json")
+    status = json.loads(capsys.readouterr().out)
+    local = status["channels"]["local"]
+    assert (local["pending"], local["sent"], local["dead"]) == (0, len(digests), 0)
+    assert status["matches"] == len(held)  # every match stored was sent
+    assert wirewatch(project, "run", "--once") == 0
+    assert len(project.digests()) == len(digests)  # nothing left to send

@@ -133,3 +133,20 @@ def test_an_empty_digest_says_so() -> None:
     assert "Nothing new matched your rules in this period." in rendered.html
     later = build_digest("local", [], RULES, NOW.replace(hour=9), None)
     assert later["digest_id"] != digest["digest_id"]
+
+
+def test_items_left_out_are_counted_with_their_participants() -> None:
+    digest = build_digest("local", MATCHES, RULES, NOW, None, max_items=1)
+    assert [i["rule"] for i in digest["items"]] == ["leaders"]
+    counts = digest["counts"]
+    assert (counts["articles"], counts["matches"], counts["omitted"]) == (2, 3, 2)
+    assert counts["participants"] == {"Vladimir Putin": 2}  # named in the unlisted one too
+
+
+def test_the_period_starts_at_the_oldest_match_left_from_before() -> None:
+    earlier = NOW.replace(hour=6)
+    left = [replace(MATCHES[0], matched_at=earlier), *MATCHES[1:]]
+    period = build_digest("local", left, RULES, NOW, NOW.replace(hour=7))["period"]
+    assert period == {"from": earlier.isoformat(), "to": NOW.isoformat()}
+    period = build_digest("local", MATCHES, RULES, NOW, NOW.replace(hour=7))["period"]
+    assert period["from"] == NOW.replace(hour=7).isoformat()

@@ -26,7 +26,7 @@ MATCHER = Matcher(RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),)
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     opened = SqliteStore(tmp_path / "var" / "state.db")
     opened.channel_since("local", NOW)
-    opened.select_rules("local", ["gas"], NOW)
+    opened.select_rules("local", ["gas"])
     yield opened
     opened.close()
 

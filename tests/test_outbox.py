@@ -83,13 +83,13 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def project(root: Path, retry: str) -> Config:
+def project(root: Path, retry: str, settings: str = "") -> Config:
     (root / "inbox").mkdir()
     (root / "rules").mkdir()
     text = f"""\
         watch: [{{path: inbox}}]
         channels:
-          local: {{type: file, path: out, retry: {retry}}}
+          local: {{type: file, path: out, retry: {retry}{settings}}}
           other: {{type: file, path: other-out}}
         """
     (root / "config.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
@@ -301,3 +301,73 @@ def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
     assert outbox.send("local", new=False).sent == 1
     (text,) = (tmp_path / "out").glob("*.txt")
     assert text.read_text(encoding="utf-8").startswith("1 article matched on local")
+
+
+def test_a_backlog_goes_out_in_several_digests_oldest_first(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}", ", max_matches: 3")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    for n in range(1, 9):
+        add_article(store, n)
+    outcome = outbox.send("local")
+    assert (outcome.sent, outcome.failed, outcome.dead) == (3, False, 0)
+    sent = digests(tmp_path / "out")
+    held = sorted(sorted(i["article"]["title"][-1] for i in d["items"]) for d in sent)
+    assert held == [["1", "2", "3"], ["4", "5", "6"], ["7", "8"]]  # the oldest together
+    assert len({d["digest_id"] for d in sent}) == 3
+    totals = store.channel_totals("local")
+    assert (totals.pending, totals.sent, totals.dead) == (0, 3, 0)
+    assert outbox.send("local").sent == 0  # each match went out once
+
+
+def test_max_items_lists_some_of_each_digest_and_counts_the_rest(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}", ", max_matches: 4, max_items: 3")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    for n in range(1, 7):
+        add_article(store, n)
+    assert outbox.send("local").sent == 2
+    sent = [
+        (d["counts"]["matches"], len(d["items"]), d["counts"]["omitted"])
+        for d in digests(tmp_path / "out")
+    ]
+    assert sorted(sent) == [(2, 2, 0), (4, 3, 1)]
+    texts = [path.read_text("utf-8") for path in (tmp_path / "out").glob("*.txt")]
+    assert sum("1 more not listed here: this channel lists at most 3." in t for t in texts) == 1
+    assert store.channel_totals("local").pending == 0  # those left out are not sent again
+
+
+def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], jitter: 0}", ", max_matches: 2")
+    clock = Clock()
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    for n in range(1, 6):
+        add_article(store, n)
+    failed = outbox.send("local")
+    assert (failed.sent, failed.failed, failed.retry_at) == (0, True, T0 + timedelta(seconds=5))
+    assert store.channel_totals("local").pending == 3
+    (tmp_path / "out").unlink()
+    clock.advance(5)
+    retried = outbox.send("local", new=False)  # the retry, then the rest at once
+    assert (retried.sent, retried.failed, retried.dead) == (3, False, 0)
+    assert sorted(titles(tmp_path / "out")) == [f"Gas deal {n}" for n in range(1, 6)]
+    assert store.channel_totals("local").pending == 0
+
+
+def test_a_clock_set_back_loses_no_match(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    clock = Clock()
+    clock.advance(3600)  # an hour fast when the channel first came
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    clock.now = T0  # put right
+    article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+    assert outbox.send("local").sent == 1
+    assert titles(tmp_path / "out") == ["Gas deal"]

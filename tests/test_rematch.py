@@ -26,7 +26,7 @@ def matcher(*queries: str) -> Matcher:
 def test_a_new_rule_finds_stored_articles_and_nothing_is_stored_twice(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     store.channel_since("local", NOW)
-    store.select_rules("local", ["r0"], NOW)
+    store.select_rules("local", ["r0"])
     for a in (article(1, "Gas talks"), article(2, "Oil talks"), article(3, "Sports")):
         store.add_article(a, matcher("talks").match(a), NOW)
     assert store.counts()["matches"] == 2
@@ -42,7 +42,7 @@ def test_a_new_rule_finds_stored_articles_and_nothing_is_stored_twice(tmp_path: 
 def test_only_the_articles_of_the_paths_given(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     store.channel_since("local", NOW)
-    store.select_rules("local", ["r0"], NOW)
+    store.select_rules("local", ["r0"])
     store.add_article(article(1, "Gas", folder="/inbox/energy"), [], NOW)
     store.add_article(article(2, "Gas", folder="/inbox/other"), [], NOW)
     done = rematch(store, matcher("gas"), ["/inbox/energy"], clock=lambda: NOW)

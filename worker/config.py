@@ -198,6 +198,10 @@ class _ChannelBase(_Model):
     retry: RetrySettings = RetrySettings()
     rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
     min_priority: Literal["high", "normal", "low"] = "low"
+    # A digest holds at most `max_matches` matches (the rest go in the next digests), and
+    # lists at most `max_items` of them. The bound keeps a backlog from becoming one digest
+    # too big for any mail server or endpoint, refused for good.
+    max_matches: int = Field(default=200, gt=0, le=1000)
     max_items: int | None = Field(default=None, gt=0)
     send_empty: bool = False
     template: ExistingFolder | None = None  # templates replacing the package's defaults
@@ -206,6 +210,15 @@ class _ChannelBase(_Model):
     def schedule_spec(self) -> Schedule:
         """The parsed `schedule:`."""
         return parse_schedule(self.schedule)
+
+    @model_validator(mode="after")
+    def _items_within_the_digest(self) -> _ChannelBase:
+        if self.max_items is not None and self.max_items > self.max_matches:
+            raise ValueError(
+                f"max_items {self.max_items} is more than a digest holds (max_matches"
+                f" {self.max_matches}); lower max_items or raise max_matches"
+            )
+        return self
 
     @model_validator(mode="after")
     def _empty_needs_a_schedule(self) -> _ChannelBase:

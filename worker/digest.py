@@ -36,24 +36,26 @@ def build_digest(
 ) -> Document:
     """The digest of `matches` for `channel`, grouped by rule, high priority first.
 
-    All matches count in the totals; at most `max_items` are listed, the rest counted
-    as omitted. `zone` is the time zone the templates show times in.
+    All matches count in the totals; at most `max_items` are listed (and summarized), the
+    rest counted as omitted. The period runs from `since`, or from the oldest match if it
+    is older (what an earlier digest left for this one). `zone` is the time zone the
+    templates show times in.
     """
     order = {rule.id: position for position, rule in enumerate(rules.rules)}
     ordered = sorted(matches, key=lambda m: _section_key(m, rules, order))
     people = _People(rules)
-    items = [_item(match, rules, people.named_in(match.article)) for match in ordered]
-    shown = items if max_items is None else items[:max_items]
+    names = [_participants(match, rules, people.named_in(match.article)) for match in ordered]
+    listed = list(zip(ordered, names, strict=True))[:max_items]
     first = min((m.matched_at for m in matches), default=now)
     return {
         "digest_id": digest_id(channel, [(m.article.id, m.rule_id) for m in matches], now),
         "channel": channel,
         "generated_at": now.isoformat(),
         "timezone": zone,
-        "period": {"from": (since or first).isoformat(), "to": now.isoformat()},
-        "counts": {**_counts(items), "omitted": len(items) - len(shown)},
+        "period": {"from": min(since or first, first).isoformat(), "to": now.isoformat()},
+        "counts": {**_counts(ordered, names), "omitted": len(ordered) - len(listed)},
         "rules": _rule_sections(ordered, rules),
-        "items": shown,
+        "items": [_item(match, participants) for match, participants in listed],
     }
 
 
@@ -125,14 +127,17 @@ class _People:
         return self._found[article.id]
 
 
-def _item(match: StoredMatch, rules: RuleSet, named: Sequence[str]) -> dict[str, Any]:
-    article = match.article
-    summary = summarize(article.body, match.hits)
+def _participants(match: StoredMatch, rules: RuleSet, named: Sequence[str]) -> list[str]:
     # Who the rule asked for first, then everyone else the article names.
     found = [h.participant for h in match.hits if h.participant] + list(named)
-    names = dict.fromkeys(
-        rules.participants[pid].name for pid in found if pid in rules.participants
+    return list(
+        dict.fromkeys(rules.participants[pid].name for pid in found if pid in rules.participants)
     )
+
+
+def _item(match: StoredMatch, participants: list[str]) -> dict[str, Any]:
+    article = match.article
+    summary = summarize(article.body, match.hits)
     terms = dict.fromkeys(h.term for h in match.hits if h.participant is None)
     return {
         "rule": match.rule_id,
@@ -144,23 +149,23 @@ def _item(match: StoredMatch, rules: RuleSet, named: Sequence[str]) -> dict[str,
             "url": article.url,
             "path": article.path,
         },
-        "participants": list(names),
+        "participants": participants,
         "terms": list(terms),
         "summary": summary.text,
         "highlights": [list(span) for span in summary.highlights],
     }
 
 
-def _counts(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _counts(matches: Sequence[StoredMatch], names: Sequence[list[str]]) -> dict[str, Any]:
     # An article counts once per participant, whichever of its rules found the person.
     by_article: dict[str, set[str]] = {}
-    for item in items:
-        by_article.setdefault(item["article"]["id"], set()).update(item["participants"])
-    participants = Counter(name for names in by_article.values() for name in names)
+    for match, found in zip(matches, names, strict=True):
+        by_article.setdefault(match.article.id, set()).update(found)
+    participants = Counter(name for named in by_article.values() for name in named)
     return {
         "articles": len(by_article),
-        "matches": len(items),
-        "rules": dict(Counter(item["rule"] for item in items)),
+        "matches": len(matches),
+        "rules": dict(Counter(match.rule_id for match in matches)),
         "participants": dict(participants.most_common()),
     }
 

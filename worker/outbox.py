@@ -127,7 +127,7 @@ class Outbox:
         self._owed: set[str] = set()
 
     def send(self, name: str, new: bool = True) -> Outcome:
-        """Deliver the channel's digests that are due and, with `new`, one of its new matches."""
+        """Deliver the channel's digests that are due and, with `new`, its new matches."""
         with self._locks[name]:
             due = self._deliver_due(name)
             if due.retry_at is not None:  # the new digest goes out after the one waiting
@@ -137,7 +137,7 @@ class Outbox:
             if not (new or name in self._owed):
                 return due
             self._owed.discard(name)
-            return due + self._send_new(name)
+            return due + self._send_pending(name)
 
     def revive(self, name: str) -> int:
         """Make the channel's dead digests due again; how many there were."""
@@ -157,9 +157,9 @@ class Outbox:
     def select_rules(self) -> None:
         """Record which rules each channel takes now: a rule newly taken brings its
         matches from now on, not its history."""
-        rules, now = self._rules(), self._clock()
+        rules = self._rules()
         for name, channel in self._channels.items():
-            self._store.select_rules(name, channel_rule_ids(channel, rules), now)
+            self._store.select_rules(name, channel_rule_ids(channel, rules))
 
     def preview(self, name: str) -> dict[str, Any] | None:
         """The digest of the channel's new matches, as it would be sent now; None if none."""
@@ -175,7 +175,8 @@ class Outbox:
 
     def _build(self, name: str) -> tuple[dict[str, Any] | None, list[int]]:
         channel, rules = self._channels[name], self._rules()
-        pending = self._store.pending(name)
+        # The oldest matches first, at most as many as a digest holds: the rest follow.
+        pending = self._store.pending(name, channel.max_matches)
         if not pending and not channel.send_empty:
             return None, []
         now = self._clock()
@@ -191,6 +192,16 @@ class Outbox:
             max_items=channel.max_items,
         )
         return document, [match.id for match in pending]
+
+    def _send_pending(self, name: str) -> Outcome:
+        """New digests until none of the channel's matches is left pending, one after
+        another, oldest matches first; a failed one stops them."""
+        total = self._send_new(name)
+        while total.sent and not total.failed and self._store.pending(name, 1):
+            total += self._send_new(name)
+        if total.retry_at is not None and self._store.pending(name, 1):
+            self._owed.add(name)  # the rest go out once the one waiting is delivered
+        return total
 
     def _send_new(self, name: str) -> Outcome:
         document, match_ids = self._build(name)

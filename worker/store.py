@@ -108,9 +108,9 @@ class Store(Protocol):
     def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool: ...
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int: ...
     def channel_since(self, channel: str, at: datetime) -> datetime: ...
-    def select_rules(self, channel: str, rule_ids: Iterable[str], at: datetime) -> None: ...
+    def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None: ...
     def articles(self, under: Sequence[str] = ()) -> Iterator[Article]: ...
-    def pending(self, channel: str) -> list[StoredMatch]: ...
+    def pending(self, channel: str, limit: int | None = None) -> list[StoredMatch]: ...
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
     def unsent_digests(self, channel: str) -> list[DigestRecord]: ...
     def mark_sent(self, digest_id: str, at: datetime) -> None: ...
@@ -143,6 +143,7 @@ _MIGRATIONS = (
         id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles (id),
         rule_id TEXT NOT NULL, hits TEXT NOT NULL, matched_at TEXT NOT NULL,
         UNIQUE (article_id, rule_id));
+    CREATE INDEX matches_by_rule ON matches (rule_id, id);
     CREATE TABLE digests (
         id TEXT PRIMARY KEY, channel TEXT NOT NULL, created_at TEXT NOT NULL,
         status TEXT NOT NULL, attempts INTEGER NOT NULL, document TEXT NOT NULL,
@@ -152,10 +153,11 @@ _MIGRATIONS = (
     CREATE TABLE digest_items (
         channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
         digest_id TEXT NOT NULL REFERENCES digests (id), PRIMARY KEY (channel, match_id));
+    CREATE INDEX digest_items_by_digest ON digest_items (digest_id, match_id);
     CREATE TABLE schedule_runs (channel TEXT PRIMARY KEY, last_run TEXT NOT NULL);
     CREATE TABLE channels (name TEXT PRIMARY KEY, since TEXT NOT NULL);
     CREATE TABLE channel_rules (
-        channel TEXT NOT NULL, rule_id TEXT NOT NULL, since TEXT NOT NULL,
+        channel TEXT NOT NULL, rule_id TEXT NOT NULL, after_match INTEGER NOT NULL,
         PRIMARY KEY (channel, rule_id));
     """,
 )
@@ -163,6 +165,15 @@ _MIGRATIONS = (
 _FILE_COLUMNS = "path, size, mtime_ns, ctime_ns, error"
 _ARTICLE_COLUMNS = "id, title, body, date, source, url, path"
 _PAGE = 500
+# The ids of a channel's pending matches: each of its rules' matches stored after the
+# rule's `after_match` that no digest of the channel holds. Read through matches_by_rule
+# from there on, they cost what is pending, not what is stored (see _pass_delivered).
+_PENDING_IDS = """
+    SELECT m.id FROM channel_rules r
+    JOIN matches m ON m.rule_id = r.rule_id AND m.id > r.after_match
+    WHERE r.channel = ? AND NOT EXISTS (
+        SELECT 1 FROM digest_items d WHERE d.channel = ? AND d.match_id = m.id)
+"""
 _MATCH_COLUMNS = """
     m.id, m.rule_id, m.hits, m.matched_at,
     a.id, a.title, a.body, a.date, a.source, a.url, a.path
@@ -272,7 +283,8 @@ class SqliteStore:
             return _insert_matches(db, article_id, matches, at)
 
     def channel_since(self, channel: str, at: datetime) -> datetime:
-        """When `channel` first appeared (now, `at`, if it is new): it gets what matched since."""
+        """When `channel` first appeared (now, `at`, if it is new): its first digest's period
+        starts there."""
         with self._write() as db:
             db.execute(
                 "INSERT INTO channels (name, since) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
@@ -295,9 +307,9 @@ class SqliteStore:
                 return
             after = rows[-1][0]
 
-    def select_rules(self, channel: str, rule_ids: Iterable[str], at: datetime) -> None:
+    def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None:
         """The rules whose matches go to `channel` from now on; a rule it newly selects
-        brings its matches from `at` on, not its history."""
+        brings the matches stored from now on, not its history."""
         wanted = set(rule_ids)
         with self._write() as db:
             rows = db.execute("SELECT rule_id FROM channel_rules WHERE channel = ?", [channel])
@@ -306,21 +318,26 @@ class SqliteStore:
                 "DELETE FROM channel_rules WHERE channel = ? AND rule_id = ?",
                 [(channel, rule_id) for rule_id in held - wanted],
             )
+            # "From now on" is "after the newest match stored", not a time: a clock set
+            # back after the rule was taken must not hide the matches stored meanwhile.
+            newest = db.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()[0]
             db.executemany(
-                "INSERT INTO channel_rules (channel, rule_id, since) VALUES (?, ?, ?)",
-                [(channel, rule_id, _utc(at)) for rule_id in sorted(wanted - held)],
+                "INSERT INTO channel_rules (channel, rule_id, after_match) VALUES (?, ?, ?)",
+                [(channel, rule_id, newest) for rule_id in sorted(wanted - held)],
             )
 
-    def pending(self, channel: str) -> list[StoredMatch]:
+    def pending(self, channel: str, limit: int | None = None) -> list[StoredMatch]:
         """Matches that no digest of `channel` holds yet, of the rules it selects and stored
-        since it selected them, oldest first."""
-        rows = self._read(
-            f"SELECT {_MATCH_COLUMNS} FROM matches m JOIN articles a ON a.id = m.article_id"
-            " JOIN channel_rules r ON r.channel = ? AND r.rule_id = m.rule_id"
-            " AND m.matched_at >= r.since WHERE NOT EXISTS (SELECT 1 FROM digest_items d"
-            " WHERE d.channel = r.channel AND d.match_id = m.id) ORDER BY m.id",
-            [channel],
-        )
+        since it selected them, oldest first; the first `limit` of them when given."""
+        cut = "" if limit is None else " LIMIT ?"
+        with self._write() as db:
+            rows = db.execute(
+                f"WITH due AS ({_PENDING_IDS} ORDER BY m.id{cut})"
+                f" SELECT {_MATCH_COLUMNS} FROM due JOIN matches m ON m.id = due.id"
+                " JOIN articles a ON a.id = m.article_id ORDER BY m.id",
+                [channel, channel, *([] if limit is None else [limit])],
+            ).fetchall()
+            _pass_delivered(db, channel, rows[0][0] if rows else None)
         return [_stored_match(row) for row in rows]
 
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
@@ -457,7 +474,7 @@ class SqliteStore:
         )[0][0]
         last_error, next_attempt = failing[0] if failing else (None, None)
         return ChannelTotals(
-            pending=len(self.pending(channel)),
+            pending=self._read(f"SELECT COUNT(*) FROM ({_PENDING_IDS}) due", [channel] * 2)[0][0],
             sent=by_status.get("sent", 0),
             dead=by_status.get("dead", 0),
             retrying=retrying,
@@ -494,6 +511,30 @@ def _insert_matches(
         )
         added += cursor.rowcount
     return added
+
+
+def _pass_delivered(db: sqlite3.Connection, channel: str, first_pending: int | None) -> None:
+    """Move the `after_match` of the channel's rules up past the matches it was sent.
+
+    Below its first pending match, every match of the channel's rules is in a digest of
+    it (matches are numbered as they are stored, one write at a time, and never deleted),
+    so pending() need not look at them again. A digest not delivered keeps its matches
+    in view.
+    """
+    below = db.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()[0]
+    if first_pending is not None:
+        below = min(below, first_pending - 1)
+    held = db.execute(
+        "SELECT MIN(d.match_id) FROM digests g JOIN digest_items d ON d.digest_id = g.id"
+        " WHERE g.channel = ? AND g.status != 'sent'",
+        [channel],
+    ).fetchone()[0]
+    if held is not None:
+        below = min(below, held - 1)
+    db.execute(
+        "UPDATE channel_rules SET after_match = ? WHERE channel = ? AND after_match < ?",
+        [below, channel, below],
+    )
 
 
 def _marks(values: Sequence[object]) -> str:
