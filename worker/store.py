@@ -166,8 +166,7 @@ _FILE_COLUMNS = "path, size, mtime_ns, ctime_ns, error"
 _ARTICLE_COLUMNS = "id, title, body, date, source, url, path"
 _PAGE = 500
 # The ids of a channel's pending matches: each of its rules' matches stored after the
-# rule's `after_match` that no digest of the channel holds. Read through matches_by_rule
-# from there on, they cost what is pending, not what is stored (see _pass_delivered).
+# rule's `after_match` that no digest of the channel holds, read through matches_by_rule.
 _PENDING_IDS = """
     SELECT m.id FROM channel_rules r
     JOIN matches m ON m.rule_id = r.rule_id AND m.id > r.after_match
@@ -330,14 +329,12 @@ class SqliteStore:
         """Matches that no digest of `channel` holds yet, of the rules it selects and stored
         since it selected them, oldest first; the first `limit` of them when given."""
         cut = "" if limit is None else " LIMIT ?"
-        with self._write() as db:
-            rows = db.execute(
-                f"WITH due AS ({_PENDING_IDS} ORDER BY m.id{cut})"
-                f" SELECT {_MATCH_COLUMNS} FROM due JOIN matches m ON m.id = due.id"
-                " JOIN articles a ON a.id = m.article_id ORDER BY m.id",
-                [channel, channel, *([] if limit is None else [limit])],
-            ).fetchall()
-            _pass_delivered(db, channel, rows[0][0] if rows else None)
+        rows = self._read(
+            f"WITH due AS ({_PENDING_IDS} ORDER BY m.id{cut})"
+            f" SELECT {_MATCH_COLUMNS} FROM due JOIN matches m ON m.id = due.id"
+            " JOIN articles a ON a.id = m.article_id ORDER BY m.id",
+            [channel, channel, *([] if limit is None else [limit])],
+        )
         return [_stored_match(row) for row in rows]
 
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
@@ -511,30 +508,6 @@ def _insert_matches(
         )
         added += cursor.rowcount
     return added
-
-
-def _pass_delivered(db: sqlite3.Connection, channel: str, first_pending: int | None) -> None:
-    """Move the `after_match` of the channel's rules up past the matches it was sent.
-
-    Below its first pending match, every match of the channel's rules is in a digest of
-    it (matches are numbered as they are stored, one write at a time, and never deleted),
-    so pending() need not look at them again. A digest not delivered keeps its matches
-    in view.
-    """
-    below = db.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()[0]
-    if first_pending is not None:
-        below = min(below, first_pending - 1)
-    held = db.execute(
-        "SELECT MIN(d.match_id) FROM digests g JOIN digest_items d ON d.digest_id = g.id"
-        " WHERE g.channel = ? AND g.status != 'sent'",
-        [channel],
-    ).fetchone()[0]
-    if held is not None:
-        below = min(below, held - 1)
-    db.execute(
-        "UPDATE channel_rules SET after_match = ? WHERE channel = ? AND after_match < ?",
-        [below, channel, below],
-    )
 
 
 def _marks(values: Sequence[object]) -> str:
