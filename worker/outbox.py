@@ -34,7 +34,7 @@ from worker.rules import RuleSet
 from worker.store import DigestRecord, Store
 from worker.wording import plural
 
-__all__ = ["LEASE", "Outbox", "Outcome", "channel_rule_ids", "next_attempt"]
+__all__ = ["Outbox", "Outcome", "channel_rule_ids", "next_attempt"]
 
 log = logging.getLogger(__name__)
 
@@ -234,10 +234,11 @@ class Outbox:
         return self._attempt(record)
 
     def _attempt(self, record: DigestRecord) -> Outcome:
-        now = self._clock()
+        started, now = time.monotonic(), self._clock()
         if not self._store.claim_digest(record.id, self._holder, now, now + self._lease):
             return self._not_claimed(record)
-        with _Lease(self._store, record, self._holder, self._clock, self._lease) as lease:
+        lease = _Lease(self._store, record, self._holder, self._clock, self._lease, started)
+        with lease:
             try:
                 self._deliver(record)
             except DeliveryError as error:
@@ -373,12 +374,18 @@ class _Lease:
     """Renews this process's claim on a digest while it is delivered and marked sent."""
 
     def __init__(
-        self, store: Store, record: DigestRecord, holder: str, clock: Clock, lease: timedelta
+        self,
+        store: Store,
+        record: DigestRecord,
+        holder: str,
+        clock: Clock,
+        lease: timedelta,
+        claimed: float,  # time.monotonic() when the claim was taken
     ) -> None:
         self._store, self._record, self._holder = store, record, holder
         self._clock, self._lease = clock, lease
-        self.until = clock() + lease  # as the store has it
-        self.expires = time.monotonic() + lease.total_seconds()  # the same, as this process counts
+        self.until = clock() + lease  # when the claim runs out, as the store has it (or later)
+        self.expires = claimed + lease.total_seconds()  # the same, as this process counts it
         self._done = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name=f"lease:{record.id}", daemon=True)
 
