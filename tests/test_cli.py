@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import SEED_TITLES, Project, make_project, titles_by_rule
+from tests.helpers import SEED_TITLES, Daemon, Project, make_project, titles_by_rule
 from worker.articles import parse_file
 from worker.cli import main
 
@@ -278,6 +278,26 @@ def test_a_state_file_that_is_not_a_database_is_one_line(
         f"{project.config}:1: state: {state}: cannot be used as the state file:"
         " file is not a database\n"
     )
+
+
+def test_a_second_daemon_on_the_same_state_file_refuses_to_start(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    daemon = Daemon(project)
+    daemon.start()
+    command = [sys.executable, "-m", "worker", "run", "-c", str(project.config)]
+    second = subprocess.run(command, capture_output=True, timeout=30, check=False)
+    assert second.returncode == 2
+    assert second.stderr.decode() == (
+        f"{project.config}:1: state: {project.root / 'var' / 'wirewatch.db'}: another"
+        " 'wirewatch run' already uses this state file; stop it first, or give this config"
+        " a state file of its own\n"
+    )
+    assert wirewatch(project, "status") == 0  # the other commands run alongside
+    assert wirewatch(project, "digest") == 0
+    assert daemon.stop() == 0
+    daemon.start()  # the lock went with the first daemon
+    assert daemon.stop() == 0
 
 
 def test_output_cut_short_by_its_reader_is_no_error(project: Project) -> None:

@@ -198,6 +198,38 @@ def test_killed_between_send_and_mark_sent_the_resend_has_the_same_id(tmp_path: 
     assert first.headers["webhook-id"] == json.loads(first.get_data())["digest_id"]
 
 
+def test_a_digest_being_delivered_is_not_sent_again_by_another_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver = HTTPServer(host="127.0.0.1", port=free_port())
+    in_flight = threading.Event()
+
+    def slow(request: Request) -> Response:
+        in_flight.set()
+        time.sleep(3)
+        return Response("ok")
+
+    receiver.expect_request("/hook").respond_with_handler(slow)
+    receiver.start()
+    try:
+        project = project_with(tmp_path, hook(receiver.url_for("/hook")))
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(in_flight.is_set, "the daemon's delivery")
+        capsys.readouterr()
+        assert wirewatch(project, "digest", "hook") == 1  # while the daemon waits for its answer
+        assert capsys.readouterr().out == (
+            "channel hook: 0 digests sent; another process is sending one now\n"
+        )
+        wait_for(lambda: receiver.log, "the answer")
+        wait_for(lambda: channel_status(project, "hook", capsys)["sent"] == 1, "marked sent")
+        assert wirewatch(project, "digest", "hook") == 0
+        assert daemon.stop() == 0
+        assert len(receiver.log) == 1
+    finally:
+        receiver.stop()
+
+
 def test_smtp_451_then_success(
     tmp_path: Path, smtp_server: Callable[..., Server], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,23 +1,30 @@
-"""The durable outbox: backoff (pure), and retries over a real SQLite file and a real folder."""
+"""The durable outbox: backoff (pure), and retries and claims over a real SQLite file,
+a real folder and a real HTTP server."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import ssl
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from worker.articles import Article
 from worker.config import Config, RetrySettings, load_config
 from worker.match import Hit, Match
 from worker.notify import Clients, DeliveryError
-from worker.outbox import Outbox, channel_rule_ids, next_attempt
+from worker.outbox import Outbox, Outcome, channel_rule_ids, next_attempt
 from worker.render import Renderer
 from worker.rules import Keywords, Rule, RuleSet
 from worker.store import SqliteStore
@@ -371,3 +378,157 @@ def test_a_clock_set_back_loses_no_match(
     store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
     assert outbox.send("local").sent == 1
     assert titles(tmp_path / "out") == ["Gas deal"]
+
+
+def hook_project(root: Path, url: str) -> Config:
+    (root / "inbox").mkdir()
+    (root / "rules").mkdir()
+    text = f"watch: [{{path: inbox}}]\nchannels:\n  hook: {{type: webhook, url: '{url}'}}\n"
+    (root / "config.yaml").write_text(text, encoding="utf-8")
+    return load_config(root / "config.yaml", {})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_article_now(store: SqliteStore) -> None:
+    article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], now())
+
+
+@pytest.mark.timeout(30)
+def test_a_digest_being_delivered_is_not_sent_by_a_second_sender(
+    tmp_path: Path, httpserver_ipv4: HTTPServer, clients: Clients
+) -> None:
+    in_flight, release = threading.Event(), threading.Event()
+
+    def slow(request: Request) -> Response:
+        in_flight.set()
+        release.wait(timeout=20)
+        return Response("ok")
+
+    httpserver_ipv4.expect_request("/hook").respond_with_handler(slow)
+    config = hook_project(tmp_path, httpserver_ipv4.url_for("/hook"))
+    stores = [SqliteStore(tmp_path / "state.db") for _ in range(2)]  # one for each process
+    lease = timedelta(seconds=1)
+    first, second = (Outbox(config, lambda: RULES, s, clients, now, lease=lease) for s in stores)
+    add_article_now(stores[0])
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sending = pool.submit(first.send, "hook")
+            assert in_flight.wait(timeout=10)
+            during = [second.send("hook")]
+            time.sleep(1.5)  # past the first lease: the sender renewed it
+            during.append(second.send("hook"))
+            release.set()
+            assert sending.result(timeout=10).sent == 1
+        assert [(o.sent, o.elsewhere) for o in during] == [(0, True), (0, True)]
+        assert second.send("hook").sent == 0
+        assert len(httpserver_ipv4.log) == 1
+        assert stores[1].channel_totals("hook").sent == 1
+    finally:
+        release.set()
+        for store in stores:
+            store.close()
+
+
+class Blocker:
+    """Another connection to the state file, that holds its write lock when told to."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def take(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.release()
+        self._db.close()
+
+
+def locked_after_delivery(
+    tmp_path: Path, receiver: HTTPServer, clients: Clients, lease: timedelta
+) -> tuple[Outbox, SqliteStore, Blocker, threading.Event]:
+    """An outbox whose receiver, once it took a digest, locks the outbox's state file."""
+    path = tmp_path / "state.db"
+    store = SqliteStore(path, busy_timeout=0.1)
+    blocker, locked = Blocker(path), threading.Event()
+
+    def accept_then_lock(request: Request) -> Response:
+        blocker.take()
+        locked.set()
+        return Response("ok")
+
+    receiver.expect_request("/hook").respond_with_handler(accept_then_lock)
+    config = hook_project(tmp_path, receiver.url_for("/hook"))
+    outbox = Outbox(config, lambda: RULES, store, clients, now, lease=lease)
+    add_article_now(store)
+    return outbox, store, blocker, locked
+
+
+@pytest.mark.timeout(30)
+def test_a_digest_delivered_while_the_state_file_is_locked_is_marked_sent_not_resent(
+    tmp_path: Path,
+    httpserver_ipv4: HTTPServer,
+    clients: Clients,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lease = timedelta(seconds=3)
+    first, store, blocker, locked = locked_after_delivery(tmp_path, httpserver_ipv4, clients, lease)
+    other = SqliteStore(tmp_path / "state.db")  # another process, as `wirewatch digest`
+    second = Outbox(first._config, lambda: RULES, other, clients, now, lease=lease)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sending = pool.submit(first.send, "hook")
+            assert locked.wait(timeout=10)
+            time.sleep(1)  # within the lease: it fails to mark the digest sent, and tries again
+            blocker.release()
+            during = second.send("hook")  # the claim keeps it off the digest
+            outcome = sending.result(timeout=10)
+        assert (outcome.sent, outcome.failed) == (1, False)
+        assert during.sent == 0
+        assert first.send("hook", new=False).sent == 0
+        assert second.send("hook").sent == 0
+        assert len(httpserver_ipv4.log) == 1
+        assert other.channel_totals("hook").sent == 1
+        told = [r.getMessage() for r in caplog.records if r.name == "worker.outbox"]
+        assert any("was delivered but is not marked sent yet" in line for line in told)
+        assert not any(r.levelname == "ERROR" for r in caplog.records)
+    finally:
+        blocker.close()
+        store.close()
+        other.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_digest_not_marked_sent_within_its_lease_is_never_resent_by_its_sender(
+    tmp_path: Path,
+    httpserver_ipv4: HTTPServer,
+    clients: Clients,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox, store, blocker, locked = locked_after_delivery(
+        tmp_path, httpserver_ipv4, clients, timedelta(seconds=1)
+    )
+    try:
+        delivered = outbox.send("hook")  # returns once the lease has run out, still locked
+        assert locked.is_set()
+        assert (delivered.sent, delivered.failed) == (1, False)
+        (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert "was delivered but cannot be marked sent: database is locked" in error
+        time.sleep(1)
+        waiting = outbox.send("hook", new=False)  # still locked: marking it waits, no resend
+        assert (waiting.sent, waiting.retry_at is not None) == (0, True)
+        blocker.release()
+        assert outbox.send("hook", new=False) == Outcome()
+        assert len(httpserver_ipv4.log) == 1
+        assert store.channel_totals("hook").sent == 1
+        assert store.unsent_digests("hook") == []
+    finally:
+        blocker.close()
+        store.close()

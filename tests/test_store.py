@@ -99,6 +99,42 @@ def test_a_dead_digest_is_revived(tmp_path: Path) -> None:
     assert (revived.attempts, revived.first_failure_at, revived.next_attempt_at) == (0, None, NOW)
 
 
+def test_a_digest_is_claimed_by_one_holder_at_a_time(tmp_path: Path) -> None:
+    first = store_with_matches(tmp_path / "state.db", 1)
+    second = SqliteStore(tmp_path / "state.db")  # another process
+    ids = [m.id for m in first.pending("local")]
+    first.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {}), ids)
+    lease = timedelta(seconds=15)
+    assert first.claim_digest("d1", "one", NOW, NOW + lease)
+    assert not second.claim_digest("d1", "two", NOW + timedelta(seconds=5), NOW + 2 * lease)
+    assert not first.claim_digest("d1", "one", NOW, NOW + lease)  # not twice, even by its holder
+    assert first.renew_claim("d1", "one", NOW + 2 * lease)
+    assert not second.renew_claim("d1", "two", NOW + 2 * lease)
+    (claimed,) = second.unsent_digests("local")
+    assert claimed.claimed_until == NOW + 2 * lease
+    # a holder that died: its claim runs out, and then another takes the digest
+    assert second.claim_digest("d1", "two", NOW + 2 * lease, NOW + 3 * lease)
+    assert not first.renew_claim("d1", "one", NOW + 3 * lease)
+    second.mark_sent("d1", NOW + 2 * lease)
+    assert not first.claim_digest("d1", "one", NOW + 4 * lease, NOW + 5 * lease)  # sent
+
+
+def test_a_failure_ends_the_claim_and_a_digest_is_claimed_only_when_due(tmp_path: Path) -> None:
+    store = store_with_matches(tmp_path / "state.db", 1)
+    ids = [m.id for m in store.pending("local")]
+    store.create_digest(DigestRecord("d1", "local", NOW, "pending", 0, {}), ids)
+    lease = timedelta(seconds=15)
+    assert store.claim_digest("d1", "one", NOW, NOW + lease)
+    retry_at = NOW + timedelta(seconds=5)
+    store.record_failure("d1", "503", NOW, retry_at)
+    (waiting,) = store.unsent_digests("local")
+    assert waiting.claimed_until is None
+    assert not store.claim_digest("d1", "two", NOW + timedelta(seconds=4), NOW + lease)
+    assert store.claim_digest("d1", "two", retry_at, retry_at + lease)
+    store.record_failure("d1", "400", retry_at, None)  # dead: no one claims it
+    assert not store.claim_digest("d1", "three", NOW + 2 * lease, NOW + 3 * lease)
+
+
 def test_a_state_file_of_a_newer_version_is_refused(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "state.db").close()
     with sqlite3.connect(tmp_path / "state.db") as db:

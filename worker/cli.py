@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -109,13 +111,41 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.once:
         with open_pipeline(settings) as pipeline:
             return run_once(pipeline)
-    stop, reload = threading.Event(), threading.Event()
-    _on_signals(stop, reload)
     config, rules = settings.config, settings.rules
-    rules_and_channels = plural(len(rules.rules), "rule"), plural(len(config.channels), "channel")
-    log.info("wirewatch started: %s, %s", *rules_and_channels)
-    path = Path(args.config)
-    return run_daemon(settings, lambda: load_settings(path, os.environ), stop, reload)
+    with _only_daemon(config.state_path):
+        stop, reload = threading.Event(), threading.Event()
+        _on_signals(stop, reload)
+        rules_and_channels = (
+            plural(len(rules.rules), "rule"),
+            plural(len(config.channels), "channel"),
+        )
+        log.info("wirewatch started: %s, %s", *rules_and_channels)
+        path = Path(args.config)
+        return run_daemon(settings, lambda: load_settings(path, os.environ), stop, reload)
+
+
+@contextmanager
+def _only_daemon(state: Path) -> Iterator[None]:
+    """Hold the daemon's lock on the state file; refuse if another daemon holds it.
+
+    One daemon per state file: a second would try every due digest at the same moments
+    and wait on the first's claims. The other commands use the state file alongside.
+    """
+    lock = state.with_name(state.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        held = lock.open("a")
+    except OSError as error:
+        raise StateError(f"{lock}: cannot be opened: {error.strerror or error}") from None
+    with held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateError(
+                f"{state}: another 'wirewatch run' already uses this state file;"
+                " stop it first, or give this config a state file of its own"
+            ) from None
+        yield  # closing the file releases the lock, as does the process ending
 
 
 def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
@@ -292,6 +322,8 @@ def _print_digests(pipeline: Pipeline, names: Sequence[str], form: str) -> int:
 
 def _told(outcome: Outcome) -> str:
     sent = f"{plural(outcome.sent, 'digest')} sent"
+    if outcome.elsewhere:
+        return f"{sent}; another process is sending one now"
     if outcome.retry_at is not None:
         when = outcome.retry_at.isoformat(sep=" ", timespec="seconds")
         return f"{sent}; one waits for a retry at {when} (see the log)"

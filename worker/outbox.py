@@ -6,16 +6,24 @@ growing delay, across restarts; after `give_up_after` (or at once, when the rece
 refused it for good) the digest is dead until `wirewatch digest --retry-dead`.
 Within a channel digests go out in order: a digest waiting for a retry holds back the
 next one. Channels never wait for each other: each has its own lock.
+
+Before each attempt the digest is claimed in the store for a short lease, renewed while
+the attempt lasts, so that no other process (a `wirewatch digest`, a second daemon) sends
+it meanwhile. A process that dies mid-attempt leaves a claim that runs out by itself.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any
 
 from worker.config import Channel, Config, RetrySettings
@@ -32,6 +40,10 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+# How long a claim on a digest holds unless renewed; it is renewed three times as often.
+# A restart after a crash mid-attempt waits this long before sending the digest again.
+LEASE = timedelta(seconds=15)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -42,6 +54,7 @@ class Outcome:
     retry_at: datetime | None = None  # when the digest now waiting is due again
     dead: int = 0  # digests given up on
     held: bool = False  # a new digest was due but waits behind one waiting for a retry
+    elsewhere: bool = False  # another process is delivering a digest; retry_at is its lease end
 
     def __add__(self, later: Outcome) -> Outcome:
         return Outcome(
@@ -50,6 +63,7 @@ class Outcome:
             retry_at=later.retry_at or self.retry_at,
             dead=self.dead + later.dead,
             held=self.held or later.held,
+            elsewhere=self.elsewhere or later.elsewhere,
         )
 
 
@@ -110,6 +124,7 @@ class Outbox:
         clock: Clock,
         spread: Callable[[], float] = random.random,
         renderers: Mapping[str, Renderer] | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self._config = config
         self._channels = config.channels
@@ -119,6 +134,10 @@ class Outbox:
         self._clients = clients
         self._clock = clock
         self._spread = spread
+        self._lease = lease
+        self._holder = uuid.uuid4().hex  # whose claim it is: this outbox, in this process
+        # Digests delivered but not yet marked sent (the store failed): marked, never resent.
+        self._unmarked: set[str] = set()
         self._locks = {name: threading.Lock() for name in config.channels}
         for name in config.channels:  # a new channel gets what matches from now on
             store.channel_since(name, clock())
@@ -147,9 +166,12 @@ class Outbox:
         """Older digests first; stop at one that waits for a retry (a dead one is passed)."""
         total = Outcome()
         for record in self._store.unsent_digests(name):
-            if record.next_attempt_at is not None and record.next_attempt_at > self._clock():
+            if record.id in self._unmarked:
+                total += self._mark_again(record)
+            elif record.next_attempt_at is not None and record.next_attempt_at > self._clock():
                 return total + Outcome(retry_at=record.next_attempt_at)
-            total += self._attempt(record)
+            else:
+                total += self._attempt(record)
             if total.retry_at is not None:
                 return total
         return total
@@ -223,36 +245,122 @@ class Outbox:
         return self._attempt(record)
 
     def _attempt(self, record: DigestRecord) -> Outcome:
-        channel = self._channels[record.channel]
-        try:
-            rendered = (
-                Rendered(**record.rendered)
-                if record.rendered is not None
-                else self.render(record.channel, record.document)
+        started, now = time.monotonic(), self._clock()
+        if not self._store.claim_digest(record.id, self._holder, now, now + self._lease):
+            return self._not_claimed(record)
+        lease = _Lease(self._store, record, self._holder, self._clock, self._lease, started)
+        with lease:
+            try:
+                self._deliver(record)
+            except DeliveryError as error:
+                return self._failed(record, error, lease)
+            except Exception as error:  # a fault of ours must not lose the digest: retry it
+                log.exception("channel %s: digest %s", record.channel, record.id)
+                error = DeliveryError(f"{type(error).__name__}: {error}")
+                return self._failed(record, error, lease)
+            counts = record.document["counts"]
+            log.info(
+                "channel %s: digest %s sent (%s, %s)",
+                record.channel,
+                record.id,
+                plural(counts["articles"], "article"),
+                plural(counts["matches"], "match", "matches"),
             )
-            notifier_for(channel, self._clients).deliver(record.document, rendered)
-        except DeliveryError as error:
-            return self._failed(record, error)
-        except Exception as error:  # a fault of ours must not lose the digest: retry it
-            log.exception("channel %s: digest %s", record.channel, record.id)
-            return self._failed(record, DeliveryError(f"{type(error).__name__}: {error}"))
-        self._store.mark_sent(record.id, self._clock())
-        counts = record.document["counts"]
-        log.info(
-            "channel %s: digest %s sent (%s, %s)",
-            record.channel,
-            record.id,
-            plural(counts["articles"], "article"),
-            plural(counts["matches"], "match", "matches"),
-        )
+            self._mark_sent(record, lease)
         return Outcome(sent=1)
 
-    def _failed(self, record: DigestRecord, error: DeliveryError) -> Outcome:
+    def _deliver(self, record: DigestRecord) -> None:
+        rendered = (
+            Rendered(**record.rendered)
+            if record.rendered is not None
+            else self.render(record.channel, record.document)
+        )
+        channel = self._channels[record.channel]
+        notifier_for(channel, self._clients).deliver(record.document, rendered)
+
+    def _not_claimed(self, record: DigestRecord) -> Outcome:
+        """Why the digest could not be claimed: sent, not due, or being sent elsewhere."""
+        now = self._clock()
+        found = [d for d in self._store.unsent_digests(record.channel) if d.id == record.id]
+        if not found:
+            log.info(
+                "channel %s: another process took care of digest %s", record.channel, record.id
+            )
+            return Outcome()
+        claimed_until, due = found[0].claimed_until, found[0].next_attempt_at
+        if claimed_until is not None and claimed_until > now:
+            log.info(
+                "channel %s: digest %s is being sent by another process (its claim runs to %s)",
+                record.channel,
+                record.id,
+                claimed_until.isoformat(timespec="seconds"),
+            )
+            return Outcome(retry_at=claimed_until, elsewhere=True)
+        return Outcome(retry_at=due if due is not None and due > now else now)
+
+    def _mark_sent(self, record: DigestRecord, lease: _Lease) -> None:
+        """Mark the delivered digest sent, trying again while its claim keeps others off it;
+        if the claim runs out first, this process still never sends it again."""
+        pauses = itertools.chain((0.25, 0.5, 1.0), itertools.repeat(2.0))  # seconds
+        for tries, pause in enumerate(pauses):
+            try:
+                self._store.mark_sent(record.id, self._clock())
+                return
+            except Exception as error:
+                if time.monotonic() + pause >= lease.expires:
+                    self._unmarked.add(record.id)
+                    log.error(
+                        "channel %s: digest %s was delivered but cannot be marked sent: %s;"
+                        " another process may send it again (with the same id)",
+                        record.channel,
+                        record.id,
+                        error,
+                    )
+                    return
+                if tries == 0:
+                    log.warning(
+                        "channel %s: digest %s was delivered but is not marked sent yet: %s;"
+                        " trying again while it is claimed",
+                        record.channel,
+                        record.id,
+                        error,
+                    )
+            time.sleep(pause)
+
+    def _mark_again(self, record: DigestRecord) -> Outcome:
+        """A digest this process delivered but could not mark sent: mark it, never resend."""
+        try:
+            self._store.mark_sent(record.id, self._clock())
+        except Exception as error:
+            log.warning(
+                "channel %s: digest %s was delivered; it still cannot be marked sent: %s",
+                record.channel,
+                record.id,
+                error,
+            )
+            return Outcome(retry_at=self._clock() + self._lease)
+        self._unmarked.discard(record.id)
+        log.info("channel %s: digest %s is now marked sent", record.channel, record.id)
+        return Outcome()
+
+    def _failed(self, record: DigestRecord, error: DeliveryError, lease: _Lease) -> Outcome:
         now = self._clock()
         retry = self._channels[record.channel].retry
         first = record.first_failure_at or now
         due = next_attempt(retry, error, record.attempts + 1, first, now, self._spread())
-        self._store.record_failure(record.id, str(error), now, due)
+        try:
+            self._store.record_failure(record.id, str(error), now, due)
+        except Exception as store_error:  # the claim, left to run out, delays the retry
+            log.error(
+                "channel %s: digest %s not delivered: %s; the failure cannot be recorded: %s;"
+                " next attempt after %s",
+                record.channel,
+                record.id,
+                error,
+                store_error,
+                lease.until.isoformat(timespec="seconds"),
+            )
+            return Outcome(failed=True, retry_at=lease.until)
         if due is not None:
             log.warning(
                 "channel %s: digest %s not delivered: %s; next attempt at %s",
@@ -271,3 +379,54 @@ class Outbox:
             record.channel,
         )
         return Outcome(failed=True, dead=1)
+
+
+class _Lease:
+    """Renews this process's claim on a digest while it is delivered and marked sent."""
+
+    def __init__(
+        self,
+        store: Store,
+        record: DigestRecord,
+        holder: str,
+        clock: Clock,
+        lease: timedelta,
+        claimed: float,  # time.monotonic() when the claim was taken
+    ) -> None:
+        self._store, self._record, self._holder = store, record, holder
+        self._clock, self._lease = clock, lease
+        self.until = clock() + lease  # when the claim runs out, as the store has it (or later)
+        self.expires = claimed + lease.total_seconds()  # the same, as this process counts it
+        self._done = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, name=f"lease:{record.id}", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._renewer.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._done.set()
+        self._renewer.join()
+
+    def _renew(self) -> None:
+        every = self._lease.total_seconds() / 3
+        while not self._done.wait(every):
+            started, until = time.monotonic(), self._clock() + self._lease
+            try:
+                kept = self._store.renew_claim(self._record.id, self._holder, until)
+            except Exception as error:
+                log.warning(
+                    "channel %s: digest %s: its claim cannot be renewed: %s",
+                    self._record.channel,
+                    self._record.id,
+                    error,
+                )
+                continue
+            if not kept:  # marked sent meanwhile, or taken over after a long stall
+                return
+            self.until, self.expires = until, started + self._lease.total_seconds()

@@ -79,6 +79,7 @@ class DigestRecord:
     next_attempt_at: datetime | None = None  # None: at once
     first_failure_at: datetime | None = None  # the retry limit counts from here
     rendered: dict[str, str] | None = None  # the forms sent, so that every retry is the same
+    claimed_until: datetime | None = None  # a process is delivering it until then, or died
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class Store(Protocol):
     def pending(self, channel: str, limit: int | None = None) -> list[StoredMatch]: ...
     def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool: ...
     def unsent_digests(self, channel: str) -> list[DigestRecord]: ...
+    def claim_digest(self, digest_id: str, holder: str, at: datetime, until: datetime) -> bool: ...
+    def renew_claim(self, digest_id: str, holder: str, until: datetime) -> bool: ...
     def mark_sent(self, digest_id: str, at: datetime) -> None: ...
     def record_failure(
         self, digest_id: str, error: str, at: datetime, retry_at: datetime | None
@@ -148,7 +151,7 @@ _MIGRATIONS = (
         id TEXT PRIMARY KEY, channel TEXT NOT NULL, created_at TEXT NOT NULL,
         status TEXT NOT NULL, attempts INTEGER NOT NULL, document TEXT NOT NULL,
         last_error TEXT, sent_at TEXT, next_attempt_at TEXT, first_failure_at TEXT,
-        rendered TEXT);
+        rendered TEXT, claimed_by TEXT, claimed_until TEXT);
     CREATE INDEX digests_by_channel ON digests (channel, status);
     CREATE TABLE digest_items (
         channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
@@ -182,13 +185,13 @@ _MATCH_COLUMNS = """
 class SqliteStore:
     """The store in one SQLite file (WAL), safe for a daemon and an `ingest` side by side."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 30) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode with explicit BEGIN IMMEDIATE: a writer takes the lock up
             # front, so two processes never fail half way through a read-then-write.
             self._db = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
             self._lock = threading.RLock()
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -372,12 +375,34 @@ class SqliteStore:
         )
         return [_digest_record(row) for row in rows]
 
+    def claim_digest(self, digest_id: str, holder: str, at: datetime, until: datetime) -> bool:
+        """Take the digest to deliver it, until `until`; False unless it is pending, due at
+        `at` and claimed by no one (or by one whose claim has run out)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE digests SET claimed_by = ?, claimed_until = ? WHERE id = ?"
+                " AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+                " AND (claimed_until IS NULL OR claimed_until <= ?)",
+                [holder, _utc(until), digest_id, _utc(at), _utc(at)],
+            )
+            return cursor.rowcount == 1
+
+    def renew_claim(self, digest_id: str, holder: str, until: datetime) -> bool:
+        """Keep the holder's claim on a digest still pending until `until`; False if it lost it."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE digests SET claimed_until = ? WHERE id = ? AND claimed_by = ?"
+                " AND status = 'pending'",
+                [_utc(until), digest_id, holder],
+            )
+            return cursor.rowcount == 1
+
     def mark_sent(self, digest_id: str, at: datetime) -> None:
         """The receiver accepted the digest."""
         with self._write() as db:
             db.execute(
                 "UPDATE digests SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-                " next_attempt_at = NULL WHERE id = ?",
+                " next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 [_utc(at), digest_id],
             )
 
@@ -389,7 +414,7 @@ class SqliteStore:
             db.execute(
                 "UPDATE digests SET attempts = attempts + 1, last_error = ?,"
                 " first_failure_at = COALESCE(first_failure_at, ?), next_attempt_at = ?,"
-                " status = ? WHERE id = ?",
+                " status = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 [
                     error,
                     _utc(at),
@@ -552,13 +577,15 @@ def _stored_match(row: Sequence[Any]) -> StoredMatch:
 
 _DIGEST_COLUMNS = (
     "id, channel, created_at, status, attempts, document, rendered, last_error, sent_at,"
-    " next_attempt_at, first_failure_at"
+    " next_attempt_at, first_failure_at, claimed_until"
 )
 
 
 def _digest_record(row: Sequence[Any]) -> DigestRecord:
     digest_id, channel, created_at, status, attempts, document, rendered, last_error, *times = row
-    sent_at, next_attempt_at, first_failure_at = (_time_or_none(value) for value in times)
+    sent_at, next_attempt_at, first_failure_at, claimed_until = (
+        _time_or_none(value) for value in times
+    )
     return DigestRecord(
         id=digest_id,
         channel=channel,
@@ -571,6 +598,7 @@ def _digest_record(row: Sequence[Any]) -> DigestRecord:
         next_attempt_at=next_attempt_at,
         first_failure_at=first_failure_at,
         rendered=None if rendered is None else json.loads(rendered),
+        claimed_until=claimed_until,
     )
 
 
