@@ -1,10 +1,12 @@
-"""Real servers on 127.0.0.1 for the tests: an SMTP server (aiosmtpd) that does as told."""
+"""Real servers on 127.0.0.1 for the tests: an SMTP server (aiosmtpd) that does as told,
+and a receiver that answers too slowly ever to finish."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -102,3 +104,48 @@ def check_login(
 ) -> AuthResult:
     accepted = isinstance(data, LoginPassword) and data == (LOGIN.encode(), PASSWORD.encode())
     return AuthResult(success=accepted, handled=False)
+
+
+class Trickle:
+    """A receiver on 127.0.0.1 that answers each connection one byte at a time, so slowly
+    that its answer never ends, yet often enough that no single read times out."""
+
+    def __init__(self, answer: bytes, every: float = 0.2, reads_first: bool = True) -> None:
+        self._answer = answer
+        self._every = every
+        self._reads_first = reads_first  # HTTP: the request first; SMTP: the greeting first
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.connections = 0
+        self.hung_up = 0  # connections the client shut down before the answer was done
+        self.port: int = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # stopped
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._answer_slowly, args=[client], daemon=True).start()
+
+    def _answer_slowly(self, client: socket.socket) -> None:
+        with client:
+            if self._reads_first:
+                client.recv(65536)
+            for byte in self._answer:
+                if self._stopped.wait(self._every):
+                    return
+                try:
+                    client.sendall(bytes([byte]))
+                except OSError:
+                    with self._lock:
+                        self.hung_up += 1
+                    return

@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.helpers import SEED_TITLES, Daemon, Project, make_project, wait_for
-from tests.servers import Server, free_port
+from tests.servers import Server, Trickle, free_port
 from worker.cli import main
 
 pytestmark = pytest.mark.timeout(120)
@@ -25,6 +25,8 @@ pytestmark = pytest.mark.timeout(120)
 SECRET = "whsec_c2VjcmV0IGtleSBvZiB0aGUgcmVjZWl2ZXI="
 FAST_RETRY = "    retry: {delays: [0.2s], jitter: 0}\n"
 TITLE = SEED_TITLES["001_d9422b366859b37e.txt"]
+# A byte every 0.2 s: no read waits long, but the whole answer would take minutes.
+TRICKLED = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * 1000 + b"\r\n\r\n"
 TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
 
 
@@ -363,6 +365,56 @@ def test_stopping_while_a_send_fails_exits_promptly(tmp_path: Path) -> None:
         assert time.monotonic() - started < 10
     finally:
         receiver.stop()
+
+
+def test_a_trickling_receiver_is_left_at_the_timeout_and_retried_while_others_deliver(
+    tmp_path: Path,
+) -> None:
+    receiver = Trickle(TRICKLED)
+    try:
+        settings = f"    timeout_seconds: 1\n{FAST_RETRY}"
+        slow_hook = hook(f"http://127.0.0.1:{receiver.port}/hook", settings=settings)
+        project = make_project(tmp_path, schedule="immediate", extra=slow_hook)
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(lambda: receiver.connections >= 1, "the webhook's first attempt")
+        wait_for(lambda: len(project.digests()) == 1, "the seeds in the file channel")
+        (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+        written = time.monotonic()
+        wait_for(lambda: len(project.digests()) == 2, "the new article", timeout=10)
+        assert time.monotonic() - written < 6  # about 2 s after it matched
+        wait_for(lambda: receiver.connections >= 3, "two retries", timeout=15)
+        assert daemon.stop() == 0
+    finally:
+        receiver.stop()
+    expected = f"POST http://127.0.0.1:{receiver.port}/…: no answer within 1 s; next attempt at"
+    assert expected in daemon.log_text()
+
+
+def test_sigterm_during_a_stuck_delivery_exits_0_and_the_next_start_sends_it(
+    tmp_path: Path, receiver: HTTPServer
+) -> None:
+    stuck = Trickle(TRICKLED)
+    try:
+        url = f"http://127.0.0.1:{stuck.port}/hook"
+        project = project_with(tmp_path, hook(url, settings="    timeout_seconds: 600\n"))
+        daemon = Daemon(project)
+        daemon.start()
+        wait_for(lambda: stuck.connections == 1, "the send")
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 15  # 5 s for the send in flight, then it stops
+    finally:
+        stuck.stop()
+    assert "channel hook: still sending after 5 s" in daemon.log_text()
+    receiver.expect_request("/hook").respond_with_data("ok")
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(config.replace(url, receiver.url_for("/hook")), encoding="utf-8")
+    daemon.start()
+    wait_for(lambda: receiver.log, "the digest cut short, sent again")
+    assert daemon.stop() == 0
+    (body,) = bodies(receiver)
+    assert body["counts"]["articles"] == 5
 
 
 def test_a_retry_stored_by_another_process_is_sent_by_the_daemon(

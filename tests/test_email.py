@@ -7,6 +7,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,8 +19,8 @@ import httpx
 import pytest
 import trustme
 
-from tests.helpers import make_project
-from tests.servers import LOGIN, PASSWORD, Server, check_login, free_port, parse
+from tests.helpers import make_project, wait_for
+from tests.servers import LOGIN, PASSWORD, Server, Trickle, check_login, free_port, parse
 from worker.cli import main
 from worker.config import EmailChannel
 from worker.notify import Clients, DeliveryError, notifier_for
@@ -430,6 +431,32 @@ def test_a_server_that_will_not_talk(
     with pytest.raises(DeliveryError, match=re.escape(expected)) as caught:
         send(email_channel(port, timeout_seconds=0.5))
     assert caught.value.permanent is permanent
+
+
+# Each a byte every 0.2 s: no read waits long, but the whole answer would take minutes.
+GREETING = b"220 mail.test " + b"." * 1000 + b"\r\n"
+TLS_RECORD = b"\x16\x03\x03\x40\x00" + bytes(16384)  # the start of a handshake
+
+
+@pytest.mark.parametrize(
+    ("security", "answer", "reads_first"),
+    [("none", GREETING, False), ("ssl", TLS_RECORD, True)],
+)
+def test_a_server_that_trickles_its_answer_is_left_at_the_timeout(
+    security: str, answer: bytes, reads_first: bool
+) -> None:
+    server = Trickle(answer, reads_first=reads_first)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            send(email_channel(server.port, security=security, timeout_seconds=1))
+        took = time.monotonic() - started
+        wait_for(lambda: server.hung_up, "the hang-up", timeout=5)
+    finally:
+        server.stop()
+    assert not caught.value.permanent
+    assert str(caught.value) == f"127.0.0.1:{server.port} did not answer within 1 seconds"
+    assert 1 <= took < 3
 
 
 def test_a_tls_handshake_with_a_plain_server_is_temporary(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import pytest
 from tests.helpers import Project, make_project
 from worker.config import load_config
 from worker.notify import Clients
+from worker.outbox import Outcome
 from worker.pipeline import Pipeline
 from worker.rules import load_rules
 from worker.scheduler import DigestScheduler
@@ -181,3 +183,45 @@ def test_a_new_cron_channel_sends_a_slot_it_missed_since_it_appeared(tmp_path: P
             wait_for(project.digests)
             time.sleep(1)
     assert len(project.digests()) == 1
+
+
+def test_a_missed_slot_waits_for_catch_up_when_asked(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        pipeline.store.record_run("local", datetime.now(UTC) - timedelta(days=3))
+        scheduler = DigestScheduler(pipeline)
+        scheduler.start(catch_up=False)
+        try:
+            time.sleep(1.5)  # the daemon's start-up scan runs now
+            assert project.digests() == []
+            scheduler.catch_up()
+            wait_for(project.digests)
+            time.sleep(1)
+        finally:
+            scheduler.shutdown()
+        assert len(project.digests()) == 1
+
+
+def test_a_stop_waits_for_a_stuck_send_no_longer_than_its_grace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = make_project(tmp_path, schedule="every 1h")
+    sending, release = threading.Event(), threading.Event()
+
+    def stuck(name: str, new: bool = True) -> Outcome:
+        sending.set()
+        release.wait(30)
+        return Outcome()
+
+    with pipeline_of(project) as pipeline:
+        pipeline.send_digest = stuck  # type: ignore[method-assign]
+        scheduler = DigestScheduler(pipeline)
+        scheduler.start()
+        wait_for(sending.is_set)
+        started = time.monotonic()
+        scheduler.shutdown(grace=timedelta(seconds=0.5))
+        took = time.monotonic() - started
+        release.set()
+    assert 0.5 <= took < 2
+    assert "channel local: still sending after 0.5 s" in caplog.text

@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,7 +20,8 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Request, Response
 
-from tests.helpers import Project, make_project
+from tests.helpers import Project, make_project, wait_for
+from tests.servers import Trickle
 from worker.cli import main
 from worker.config import WebhookChannel
 from worker.notify import Clients, DeliveryError, notifier_for
@@ -285,6 +287,23 @@ def test_a_receiver_slower_than_the_timeout_is_temporary(
         release.set()
     assert not error.permanent
     assert str(error) == f"POST http://127.0.0.1:{server.port}/…: no answer within 0.2 s"
+
+
+def test_a_receiver_that_trickles_its_answer_is_left_at_the_timeout(
+    client: httpx.Client,
+) -> None:
+    # A byte every 0.2 s: no read waits long, but the whole answer would take minutes.
+    receiver = Trickle(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * 1000 + b"\r\n\r\n")
+    started = time.monotonic()
+    try:
+        error = failure(f"http://127.0.0.1:{receiver.port}{PATH}", client, timeout_seconds=1)
+        took = time.monotonic() - started
+        wait_for(lambda: receiver.hung_up, "the hang-up", timeout=5)
+    finally:
+        receiver.stop()
+    assert not error.permanent
+    assert str(error) == f"POST http://127.0.0.1:{receiver.port}/…: no answer within 1 s"
+    assert 1 <= took < 3
 
 
 def test_a_tls_failure_is_temporary(server: HTTPServer) -> None:

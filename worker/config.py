@@ -245,7 +245,7 @@ class WebhookChannel(_ChannelBase):
     format: Literal["json", "slack", "discord", "teams"] = "json"
     secret: SigningSecret = None
     headers: HttpHeaders = Field(default_factory=dict)
-    timeout_seconds: float = Field(default=10, gt=0)  # for each read and write
+    timeout_seconds: float = Field(default=10, gt=0)  # for the whole delivery
     connect_timeout_seconds: float = Field(default=5, gt=0)
 
 

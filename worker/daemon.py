@@ -12,6 +12,7 @@ from pathlib import Path
 from worker.pipeline import Pipeline, open_pipeline
 from worker.scheduler import DigestScheduler
 from worker.settings import Settings
+from worker.store import FileRecord
 from worker.watch import EditWatcher, Settler, Watcher, scan
 from worker.wording import plural
 from worker.yamlfile import ConfigError
@@ -43,7 +44,8 @@ def run_daemon(
     stop: threading.Event,
     reload: threading.Event,
 ) -> int:
-    """Run until `stop` is set, finishing the files and sends in flight; exit code.
+    """Run until `stop` is set, finishing the file and (for a few seconds) the sends in
+    flight; exit code.
 
     An edit of the rules or templates (or `reload`, set on SIGHUP) is applied between two
     articles; an edit of the rest of the config restarts the watchers and schedules.
@@ -67,10 +69,15 @@ def _serve(pipeline: Pipeline, reloader: _Reloader, stop: threading.Event) -> Se
     watcher.start()
     reloader.start()
     log.info("watching %s", ", ".join(str(folder.path) for folder in config.watch))
-    # A start retries files that failed before: the config (the size limit, say) may be new.
-    _scan(ingest, watcher.settler, stop, retry_failed=True)
-    scheduler.start()
+    # Digests and retries due during a long scan go out on time; only the catch-up of a
+    # slot missed while stopped waits for the scan, to take in what arrived meanwhile.
+    scheduler.start(catch_up=False)
     try:
+        # A start retries files that failed before: the config (the size limit, say) may be new.
+        changed = _scan(ingest, watcher.settler, stop, reloader, retry_failed=True)
+        if stop.is_set() or changed is not None:
+            return changed
+        scheduler.catch_up()
         return _consume(ingest, watcher, stop, reloader)
     finally:
         reloader.stop()
@@ -172,35 +179,55 @@ def _consume(
             return changed
         if time.monotonic() >= next_scan:
             # inotify drops events when its queue overflows; a rescan finds what it missed.
-            _scan(ingest, settler, stop)
+            changed = _scan(ingest, settler, stop, reloader)
+            if changed is not None:
+                return changed
             next_scan = time.monotonic() + rescan_every
     return None
 
 
 def _scan(
-    ingest: _Ingest, settler: Settler, stop: threading.Event, retry_failed: bool = False
-) -> None:
-    """Ingest files not yet seen in their present state; recent ones wait to settle."""
+    ingest: _Ingest,
+    settler: Settler,
+    stop: threading.Event,
+    reloader: _Reloader,
+    retry_failed: bool = False,
+) -> Settings | None:
+    """Ingest files not yet seen in their present state; recent ones wait to settle. Edits
+    are applied between two files; a new config ends the scan (the new settings)."""
     pipeline = ingest.pipeline
     known = pipeline.store.files()
     quiet_since = time.time() - pipeline.config.ingest.settle_seconds
     for folder in pipeline.config.watch:
         for path in scan(folder):
-            if stop.is_set():
-                return
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue  # gone already
-            except OSError:
-                ingest(path, retry_failed)  # records why it cannot be read
-                continue
-            record = known.get(str(path))
-            if record is not None and record.up_to_date(stat, retry_failed):
-                continue
-            if settler.writing(path):
-                continue  # its close event brings it
-            if stat.st_mtime > quiet_since:
-                settler.settle(path)  # perhaps still being written: let it settle first
-            else:
-                ingest(path, retry_failed)
+            changed = reloader.check()
+            if stop.is_set() or changed is not None:
+                return changed  # the next start's scan takes the files not yet ingested
+            _take(ingest, settler, path, known.get(str(path)), quiet_since, retry_failed)
+    return None
+
+
+def _take(
+    ingest: _Ingest,
+    settler: Settler,
+    path: Path,
+    record: FileRecord | None,
+    quiet_since: float,
+    retry_failed: bool,
+) -> None:
+    """Ingest a file the scan found, unless it is known as it is, or perhaps still written."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return  # gone already
+    except OSError:
+        ingest(path, retry_failed)  # records why it cannot be read
+        return
+    if record is not None and record.up_to_date(stat, retry_failed):
+        return
+    if settler.writing(path):
+        return  # its close event brings it
+    if stat.st_mtime > quiet_since:
+        settler.settle(path)  # perhaps still being written: let it settle first
+    else:
+        ingest(path, retry_failed)

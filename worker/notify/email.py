@@ -3,13 +3,15 @@
 One `deliver` is one attempt over one connection. Replies the server may answer
 differently later (4xx, a dropped connection, a timeout) are temporary; replies and
 settings that will not change by themselves (5xx, a refused login, a certificate that
-fails verification, a server without STARTTLS) are permanent.
+fails verification, a server without STARTTLS) are permanent. An attempt ends within
+`smtp.timeout_seconds`, however slowly the server answers: that counts as no answer.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -19,6 +21,7 @@ from typing import Any
 
 from worker.config import EmailChannel, Smtp
 from worker.notify import DeliveryError
+from worker.notify.deadline import Deadline
 from worker.render import Rendered
 
 __all__ = ["EmailNotifier", "build_message", "tls_context"]
@@ -86,10 +89,11 @@ class EmailNotifier:
         log.debug(
             "channel %s: sending %s to %s", digest["channel"], message["Message-ID"], channel.to
         )
-        try:
-            refused = self._send(message)
-        except (smtplib.SMTPException, OSError) as error:
-            raise _delivery_error(error, channel.smtp) from error
+        with Deadline(channel.smtp.timeout_seconds) as deadline:
+            try:
+                refused = self._send(message, deadline)
+            except (smtplib.SMTPException, OSError) as error:
+                raise _delivery_error(error, channel.smtp, deadline.passed) from error
         if refused:
             # The others have it: a retry would send it to them twice.
             log.warning(
@@ -100,14 +104,14 @@ class EmailNotifier:
                 _refusals(refused),
             )
 
-    def _send(self, message: EmailMessage) -> Refusals:
+    def _send(self, message: EmailMessage, deadline: Deadline) -> Refusals:
         smtp = self._channel.smtp
         # Given the host, smtplib closes the socket itself when the greeting fails, and
         # verifies the certificate against that host name.
         connection = (
-            smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=self._tls)
+            _WatchedSMTPSSL(smtp.host, smtp.port, smtp.timeout_seconds, self._tls, deadline)
             if smtp.security == "ssl"
-            else smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+            else _WatchedSMTP(smtp.host, smtp.port, smtp.timeout_seconds, deadline)
         )
         try:
             connection.ehlo_or_helo_if_needed()
@@ -139,6 +143,37 @@ class EmailNotifier:
         connection.ehlo()
 
 
+class _WatchedSMTP(smtplib.SMTP):
+    """smtplib's SMTP, its connection watched by the deadline from the moment it opens."""
+
+    def __init__(self, host: str, port: int, timeout: float, deadline: Deadline) -> None:
+        self._deadline = deadline
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return _connect(host, port, timeout, self._deadline)
+
+
+class _WatchedSMTPSSL(smtplib.SMTP_SSL):
+    """smtplib's SMTP_SSL, its connection watched by the deadline before the handshake."""
+
+    def __init__(
+        self, host: str, port: int, timeout: float, tls: ssl.SSLContext, deadline: Deadline
+    ) -> None:
+        self._deadline = deadline
+        super().__init__(host, port, timeout=timeout, context=tls)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connection = _connect(host, port, timeout, self._deadline)
+        return self.context.wrap_socket(connection, server_hostname=host)
+
+
+def _connect(host: str, port: int, timeout: float, deadline: Deadline) -> socket.socket:
+    connection = socket.create_connection((host, port), timeout)
+    deadline.watch(connection)
+    return connection
+
+
 def _close(connection: smtplib.SMTP) -> None:
     # Whatever QUIT answers, the outcome of the delivery is already known.
     try:
@@ -149,10 +184,20 @@ def _close(connection: smtplib.SMTP) -> None:
         connection.close()
 
 
-def _delivery_error(error: smtplib.SMTPException | OSError, smtp: Smtp) -> DeliveryError:
+def _delivery_error(
+    error: smtplib.SMTPException | OSError, smtp: Smtp, out_of_time: bool
+) -> DeliveryError:
     if isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
         return _refused(error, smtp)
     where = _where(smtp)
+    # Once out of time, the connection was shut down under smtplib, whatever error that
+    # made; and smtplib reports a read that timed out as a disconnect.
+    if (
+        out_of_time
+        or isinstance(error, TimeoutError)
+        or isinstance(error.__context__, TimeoutError)
+    ):
+        return DeliveryError(f"{where} did not answer within {smtp.timeout_seconds:g} seconds")
     if isinstance(error, ssl.SSLCertVerificationError):
         return DeliveryError(
             f"the certificate of {where} failed verification ({error.verify_message}); "
@@ -161,9 +206,6 @@ def _delivery_error(error: smtplib.SMTPException | OSError, smtp: Smtp) -> Deliv
         )
     if isinstance(error, ssl.SSLError):
         return DeliveryError(f"TLS with {where} failed: {error.reason or error}")
-    # smtplib reports a read that timed out as a disconnect.
-    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
-        return DeliveryError(f"{where} did not answer within {smtp.timeout_seconds:g} seconds")
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return DeliveryError(f"{where} closed the connection")
     if isinstance(error, smtplib.SMTPException):

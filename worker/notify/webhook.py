@@ -3,6 +3,7 @@
 Each `deliver` makes one attempt; the outbox decides when to try again. A DeliveryError
 says whether a retry can help and how long the receiver asked us to wait. Its message
 names the receiver by its host only: Slack and Discord put the token in the URL path.
+An attempt ends within the channel's `timeout_seconds`, however slowly the receiver answers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 
 from worker.config import WebhookChannel
 from worker.notify import DeliveryError
+from worker.notify.deadline import Deadline
 from worker.notify.formats import encode, message_for
 from worker.notify.redact import masked_url, scrubbed
 from worker.notify.signing import signature_headers
@@ -95,14 +97,15 @@ class WebhookNotifier:
             len(body),
             body.decode("utf-8"),
         )
-        try:
-            answer = self._post(body, headers)
-        except httpx.HTTPError as error:
-            # from None: the library's exception may carry the URL or a header value.
-            raise self._failure(error) from None
-        except httpx.InvalidURL:
-            message = f"POST {self._shown} failed: the channel's url is not a valid address"
-            raise DeliveryError(message, permanent=True) from None
+        with Deadline(self._channel.timeout_seconds) as deadline:
+            try:
+                answer = self._post(body, headers, deadline)
+            except httpx.HTTPError as error:
+                # from None: the library's exception may carry the URL or a header value.
+                raise self._failure(error, deadline.passed) from None
+            except httpx.InvalidURL:
+                message = f"POST {self._shown} failed: the channel's url is not a valid address"
+                raise DeliveryError(message, permanent=True) from None
         if not 200 <= answer.status < 300:
             raise self._refusal(answer)
 
@@ -116,14 +119,22 @@ class WebhookNotifier:
     def _headers(self, digest_id: str, body: bytes) -> httpx.Headers:
         headers = httpx.Headers({"User-Agent": USER_AGENT, "Content-Type": "application/json"})
         headers.update(self._channel.headers)
+        # A connection of its own, which the deadline can shut down: a pooled one would be
+        # reused without passing through the hook that hands its socket to the deadline.
+        headers["Connection"] = "close"
         if self._channel.secret is not None:
             secret = self._channel.secret.get_secret_value()
             headers.update(signature_headers(secret, digest_id, self._clock(), body))
         return headers
 
-    def _post(self, body: bytes, headers: httpx.Headers) -> _Answer:
+    def _post(self, body: bytes, headers: httpx.Headers, deadline: Deadline) -> _Answer:
         request = self._client.build_request(
-            "POST", self._url, content=body, headers=headers, timeout=self._timeout
+            "POST",
+            self._url,
+            content=body,
+            headers=headers,
+            timeout=self._timeout,
+            extensions={"trace": _watched_by(deadline)},
         )
         # Streamed, so that only the start of a long error page is ever read.
         response = self._client.send(request, stream=True, follow_redirects=False)
@@ -151,13 +162,13 @@ class WebhookNotifier:
             text = text[:_EXCERPT_CHARS].rstrip() + "…"
         return scrubbed(text, self._secrets)
 
-    def _failure(self, error: httpx.HTTPError) -> DeliveryError:
-        """What went wrong before the receiver answered."""
+    def _failure(self, error: httpx.HTTPError, out_of_time: bool) -> DeliveryError:
+        """What went wrong before the receiver answered (in time)."""
         where = f"POST {self._shown}"
-        if isinstance(error, httpx.ConnectTimeout):
+        if isinstance(error, httpx.ConnectTimeout) and not out_of_time:
             seconds = self._channel.connect_timeout_seconds
             return DeliveryError(f"{where}: no connection within {seconds:g} s")
-        if isinstance(error, httpx.TimeoutException):
+        if isinstance(error, httpx.TimeoutException) or out_of_time:
             seconds = self._channel.timeout_seconds
             return DeliveryError(f"{where}: no answer within {seconds:g} s")
         if isinstance(error, httpx.LocalProtocolError):
@@ -186,6 +197,16 @@ class WebhookNotifier:
                 message += f"; it asked to retry after {retry_after:g} s"
         permanent = 400 <= answer.status < 500 and answer.status not in (408, 429)
         return DeliveryError(message, permanent=permanent, retry_after=retry_after)
+
+
+def _watched_by(deadline: Deadline) -> Callable[[str, dict[str, Any]], None]:
+    """An httpx trace hook that hands each new connection to the deadline."""
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            deadline.watch(info["return_value"].get_extra_info("socket"))
+
+    return trace
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
