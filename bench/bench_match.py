@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from worker.articles import Article
-from worker.match import Matcher
-from worker.query import And, Near, Node, Not, Or, ParticipantTerm, Term, keyword_term
-from worker.rules import Rule, RuleFile, RuleSet
-from worker.text import Passage, fold
+from worker.match.matcher import Matcher
+from worker.model import Article
+from worker.rules.query import And, Near, Node, Not, Or, ParticipantTerm, Term, keyword_term
+from worker.rules.ruleset import Rule, RuleFile, RuleSet
+from worker.text.words import Passage, fold
 
 VOCABULARY = 30_000
 PEOPLE = 300

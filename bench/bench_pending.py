@@ -20,7 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from worker.store import DigestRecord, SqliteStore
+from worker.model import DigestRecord
+from worker.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 BODY = "Talks on gas exports went on in Beijing. " * 60  # about 2,500 characters

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.helpers import SEED_TITLES, Daemon, Project, make_project, titles_by_rule
-from worker.articles import parse_file
 from worker.cli import main
+from worker.ingest.formats import parse_file
 
 NEW_ARTICLE = """\
  date 2024-05-16 Putin and Xi hold talks in Beijing

@@ -19,20 +19,18 @@ from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
-from worker.articles import SUFFIXES, parse_file
 from worker.daemon import run_daemon, run_once
-from worker.explain import Report, render_text, report_json
+from worker.deliver.outbox import Outcome
+from worker.errors import ConfigError, StateError
+from worker.ingest.formats import SUFFIXES, parse_file
+from worker.ingest.rematch import rematch
 from worker.logs import setup_logging
-from worker.match import Matcher
-from worker.outbox import Outcome
-from worker.pipeline import Pipeline, open_pipeline
-from worker.rematch import rematch
-from worker.settings import Settings, load_settings
+from worker.match.explain import Report, render_text, report_json
+from worker.match.matcher import Matcher
+from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline
+from worker.sources.folder import scan_tree
 from worker.status import status_report, status_text
-from worker.store import StateError
-from worker.watch import scan_tree
 from worker.wording import plural
-from worker.yamlfile import ConfigError
 
 __all__ = ["main"]
 
@@ -49,15 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--format shapes what --dry-run prints; add --dry-run")
     setup_logging(getattr(args, "log_format", "text"), verbose=args.verbose)
     try:
-        settings = load_settings(Path(args.config), os.environ)
+        setup = load_setup(Path(args.config), os.environ)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED if args.command == "check" else EXIT_CONFIG
     command = _COMMANDS[args.command]
     try:
-        return command(args, settings)
+        return command(args, setup)
     except StateError as error:
-        print(settings.config.problem(("state",), str(error)), file=sys.stderr)
+        print(setup.config.problem(("state",), str(error)), file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:  # Ctrl-C in a command other than the daemon
         return EXIT_INTERRUPTED
@@ -107,11 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, setup: Setup) -> int:
     if args.once:
-        with open_pipeline(settings) as pipeline:
+        with open_pipeline(setup) as pipeline:
             return run_once(pipeline)
-    config, rules = settings.config, settings.rules
+    config, rules = setup.config, setup.rules
     with _only_daemon(config.state_path):
         stop, reload = threading.Event(), threading.Event()
         _on_signals(stop, reload)
@@ -121,7 +119,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         log.info("wirewatch started: %s, %s", *rules_and_channels)
         path = Path(args.config)
-        return run_daemon(settings, lambda: load_settings(path, os.environ), stop, reload)
+        return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
 
 
 @contextmanager
@@ -163,8 +161,8 @@ def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
     signal.signal(signal.SIGHUP, hang_up)
 
 
-def _check(_args: argparse.Namespace, settings: Settings) -> int:
-    config, rules = settings.config, settings.rules
+def _check(_args: argparse.Namespace, setup: Setup) -> int:
+    config, rules = setup.config, setup.rules
     print(
         f"{config.source}: OK: {plural(len(config.watch), 'watched folder')}, "
         f"{plural(len(rules.participants), 'participant')}, {plural(len(rules.rules), 'rule')}, "
@@ -173,14 +171,14 @@ def _check(_args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _status(args: argparse.Namespace, settings: Settings) -> int:
-    with open_pipeline(settings) as pipeline:
-        report = status_report(pipeline.store, settings.config)
-    print(json.dumps(report, indent=2) if args.json else status_text(report, settings.config.tz))
+def _status(args: argparse.Namespace, setup: Setup) -> int:
+    with open_pipeline(setup) as pipeline:
+        report = status_report(pipeline.store, setup.config)
+    print(json.dumps(report, indent=2) if args.json else status_text(report, setup.config.tz))
     return EXIT_OK
 
 
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+def _ingest(args: argparse.Namespace, setup: Setup) -> int:
     if not args.paths and not args.rematch:
         print("wirewatch ingest: give a PATH to ingest, or --rematch", file=sys.stderr)
         return EXIT_CONFIG
@@ -188,19 +186,19 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
     if files:
-        _ingest_files(files, settings)
+        _ingest_files(files, setup)
     if args.rematch:
-        _rematch(args.paths, settings)
+        _rematch(args.paths, setup)
     return EXIT_FAILED if missing else EXIT_OK
 
 
-def _rematch(paths: Sequence[Path], settings: Settings) -> None:
+def _rematch(paths: Sequence[Path], setup: Setup) -> None:
     under = [str(path.resolve()) for path in paths]
-    with open_pipeline(settings) as pipeline:
+    with open_pipeline(setup) as pipeline:
         total = None if under else pipeline.store.counts()["ingested"]
         done = rematch(
             pipeline.store,
-            Matcher(settings.rules),
+            Matcher(setup.rules),
             under,
             progress=lambda articles: tqdm(
                 articles, total=total, desc="rematch", unit="article", disable=None
@@ -210,9 +208,9 @@ def _rematch(paths: Sequence[Path], settings: Settings) -> None:
     print(f"{articles} matched again: {plural(done.new_matches, 'new match', 'new matches')}")
 
 
-def _ingest_files(files: Sequence[Path], settings: Settings) -> None:
+def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
     new = matched = failed = 0
-    with open_pipeline(settings) as pipeline:
+    with open_pipeline(setup) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             outcome = pipeline.ingest(path, retry_failed=True)
             new += outcome.new_articles
@@ -222,8 +220,8 @@ def _ingest_files(files: Sequence[Path], settings: Settings) -> None:
     print(f"{done}, {failed} failed (see wirewatch status)" if failed else done)
 
 
-def _match(args: argparse.Namespace, settings: Settings) -> int:
-    rules = settings.rules
+def _match(args: argparse.Namespace, setup: Setup) -> int:
+    rules = setup.rules
     known = {rule.id for rule in rules.rules}
     if args.rule is not None and args.rule not in known:
         print(f"unknown rule '{args.rule}'; known: {', '.join(sorted(known))}", file=sys.stderr)
@@ -235,7 +233,7 @@ def _match(args: argparse.Namespace, settings: Settings) -> int:
     reports: list[Report] = []
     unreadable = 0
     for path in files:
-        found = _reports(path, matcher, args.rule, settings.config.tz)
+        found = _reports(path, matcher, args.rule, setup.config.tz)
         unreadable += found is None
         reports += found or []
     if args.json:
@@ -284,15 +282,15 @@ def _files_under(paths: Sequence[Path], resolve: bool = True) -> tuple[list[Path
     return files, missing
 
 
-def _digest(args: argparse.Namespace, settings: Settings) -> int:
-    config = settings.config
+def _digest(args: argparse.Namespace, setup: Setup) -> int:
+    config = setup.config
     names = args.channels or list(config.channels)
     unknown = [name for name in names if name not in config.channels]
     if unknown:
         known = ", ".join(config.channels) or "none in the config"
         print(f"{config.source}: unknown channel '{unknown[0]}'; known: {known}", file=sys.stderr)
         return EXIT_CONFIG
-    with open_pipeline(settings) as pipeline:
+    with open_pipeline(setup) as pipeline:
         if args.dry_run:
             return _print_digests(pipeline, names, args.format or "text")
         if args.retry_dead:

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from worker.pipeline import Pipeline, open_pipeline
-from worker.scheduler import DigestScheduler
-from worker.settings import Settings
-from worker.store import FileRecord
-from worker.watch import EditWatcher, Settler, Watcher, scan
+from worker.deliver.scheduler import DigestScheduler
+from worker.errors import ConfigError
+from worker.model import FileRecord
+from worker.pipeline import Pipeline, Setup, open_pipeline
+from worker.sources.edits import EditWatcher
+from worker.sources.folder import Settler, Watcher, scan
 from worker.wording import plural
-from worker.yamlfile import ConfigError
 
 __all__ = ["run_daemon", "run_once"]
 
@@ -39,8 +39,8 @@ def run_once(pipeline: Pipeline) -> int:
 
 
 def run_daemon(
-    settings: Settings,
-    load: Callable[[], Settings],
+    setup: Setup,
+    load: Callable[[], Setup],
     stop: threading.Event,
     reload: threading.Event,
 ) -> int:
@@ -50,7 +50,7 @@ def run_daemon(
     An edit of the rules or templates (or `reload`, set on SIGHUP) is applied between two
     articles; an edit of the rest of the config restarts the watchers and schedules.
     """
-    current: Settings | None = settings
+    current: Setup | None = setup
     while current is not None:
         with open_pipeline(current) as pipeline:
             current = _serve(pipeline, _Reloader(pipeline, current, load, reload), stop)
@@ -58,11 +58,11 @@ def run_daemon(
     return 0
 
 
-def _serve(pipeline: Pipeline, reloader: _Reloader, stop: threading.Event) -> Settings | None:
+def _serve(pipeline: Pipeline, reloader: _Reloader, stop: threading.Event) -> Setup | None:
     """Watch, ingest and send until stopped (None) or until the config changed (the new)."""
     config = pipeline.config
     watcher = Watcher(config.watch, quiet=config.ingest.settle_seconds)
-    scheduler = DigestScheduler(pipeline)
+    scheduler = DigestScheduler(config, pipeline.outbox, pipeline.store, lambda: pipeline.rules)
     ingest = _Ingest(pipeline, scheduler)
     # Watch first, then scan: a file that arrives in between is seen by both, and the
     # store's record of it makes the second look a no-op.
@@ -91,15 +91,15 @@ class _Reloader:
     def __init__(
         self,
         pipeline: Pipeline,
-        settings: Settings,
-        load: Callable[[], Settings],
+        setup: Setup,
+        load: Callable[[], Setup],
         requested: threading.Event,
     ) -> None:
         self._pipeline = pipeline
-        self._settings = settings
+        self._setup = setup
         self._load = load
         self._requested = requested
-        self._edits = EditWatcher(settings.sources())
+        self._edits = EditWatcher(setup.sources())
 
     def start(self) -> None:
         self._edits.start()
@@ -107,8 +107,8 @@ class _Reloader:
     def stop(self) -> None:
         self._edits.stop()
 
-    def check(self) -> Settings | None:
-        """Apply an edit if one is due; the new settings when the config itself changed."""
+    def check(self) -> Setup | None:
+        """Apply an edit if one is due; the new setup when the config itself changed."""
         if not (self._edits.settled() or self._requested.is_set()):
             return None
         self._requested.clear()
@@ -120,7 +120,7 @@ class _Reloader:
         except Exception:  # a fault of ours must not stop the daemon either
             log.exception("edit not applied; the running config and rules stay in force")
             return None
-        if new.config.state_path != self._settings.config.state_path:
+        if new.config.state_path != self._setup.config.state_path:
             # Another state file knows none of what was ingested and sent: everything in
             # the watched folders would be sent again. That needs a deliberate restart.
             log.error(
@@ -129,11 +129,11 @@ class _Reloader:
                 new.config.state_path,
             )
             return None
-        if new.config.model_dump() != self._settings.config.model_dump():
+        if new.config.model_dump() != self._setup.config.model_dump():
             log.info("config changed: restarting the watchers and schedules")
             return new
         self._pipeline.use_rules(new.rules, new.renderers)
-        self._settings = new
+        self._setup = new
         log.info(
             "rules reloaded: %s, %s",
             plural(len(new.rules.rules), "rule"),
@@ -158,7 +158,7 @@ class _Ingest:
 
 def _consume(
     ingest: _Ingest, watcher: Watcher, stop: threading.Event, reloader: _Reloader
-) -> Settings | None:
+) -> Setup | None:
     """The one consumer: ingest complete files, apply edits between two of them, and
     rescan now and then for missed events."""
     settler = watcher.settler
@@ -192,9 +192,9 @@ def _scan(
     stop: threading.Event,
     reloader: _Reloader,
     retry_failed: bool = False,
-) -> Settings | None:
+) -> Setup | None:
     """Ingest files not yet seen in their present state; recent ones wait to settle. Edits
-    are applied between two files; a new config ends the scan (the new settings)."""
+    are applied between two files; a new config ends the scan (the new setup)."""
     pipeline = ingest.pipeline
     known = pipeline.store.files()
     quiet_since = time.time() - pipeline.config.ingest.settle_seconds

@@ -1,4 +1,5 @@
-"""The pipeline wired together: ingest a file, and send a channel's digest.
+"""The stages wired together: what the user wrote, loaded and checked as one `Setup`, and
+the `Pipeline` that ingests a file and sends a channel's digest with it.
 
 Both `run` (the daemon and `--once`) and `ingest` go through here, so the command line,
 the watcher and the scheduler share one path from file to outbox.
@@ -10,24 +11,69 @@ import random
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from worker.config import Config
-from worker.ingest import Ingested, Ingestor
-from worker.match import Matcher
+from worker.deliver.outbox import Outbox, Outcome
+from worker.digest.render import Renderer, load_renderers
+from worker.errors import ConfigError, Problem
+from worker.ingest.ingestor import Ingested, Ingestor
+from worker.match.matcher import Matcher
+from worker.match.people import people_finder
 from worker.notify import Clients
-from worker.outbox import Outbox, Outcome
-from worker.render import Renderer
-from worker.rules import RuleSet
-from worker.settings import Settings
-from worker.store import Store, open_store
+from worker.rules.files import load_rules, rule_mistakes
+from worker.rules.ruleset import RuleSet
+from worker.settings.config import Config, load_config, named_rule_files
+from worker.store.sqlite import Store, open_store
 
-__all__ = ["Pipeline", "open_pipeline"]
+__all__ = ["Pipeline", "Setup", "load_setup", "open_pipeline"]
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything the user wrote, read and checked together: the config, the rules and the
+    channels' templates. What every command starts from."""
+
+    config: Config
+    rules: RuleSet
+    renderers: dict[str, Renderer]
+
+    def sources(self) -> list[Path]:
+        """The files and folders the user edits: the config, the rules, the templates."""
+        folders = [channel.template for channel in self.config.channels.values()]
+        return [self.config.source, *self.config.rules, *(f for f in folders if f is not None)]
+
+
+def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
+    """Read and check everything the user wrote; ConfigError lists every mistake."""
+    try:
+        config = load_config(path, environ)
+    except ConfigError as error:
+        rules = rule_mistakes(named_rule_files(path)) if path.exists() else []
+        raise ConfigError(_in_order([*error.problems, *rules])) from None
+    problems: list[Problem] = []
+    try:
+        rule_set = load_rules(config)
+    except ConfigError as error:
+        problems += error.problems
+    try:
+        renderers = load_renderers(config)
+    except ConfigError as error:
+        problems += error.problems
+    if problems:
+        raise ConfigError(_in_order(problems))
+    return Setup(config, rule_set, renderers)
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    """File by file as first named, each file's mistakes from its top down."""
+    files = list(dict.fromkeys(problem.file for problem in problems))
+    return sorted(problems, key=lambda p: (files.index(p.file), p.line or 0))
 
 
 class Pipeline:
@@ -47,9 +93,19 @@ class Pipeline:
         self.store = store
         self._rules = rules
         self._matcher = Matcher(rules)
+        self._people = people_finder(rules)
         max_bytes = int(config.ingest.max_file_mb * 1_000_000)
         self._ingestor = Ingestor(store, lambda: self._matcher, max_bytes, clock, config.tz)
-        self.outbox = Outbox(config, lambda: self._rules, store, clients, clock, spread, renderers)
+        self.outbox = Outbox(
+            config,
+            lambda: self._rules,
+            store,
+            clients,
+            clock,
+            spread,
+            renderers,
+            people=lambda: self._people,
+        )
 
     @property
     def rules(self) -> RuleSet:
@@ -58,8 +114,9 @@ class Pipeline:
 
     def use_rules(self, rules: RuleSet, renderers: Mapping[str, Renderer]) -> None:
         """Swap in a new rule set and templates; the next article is matched against them."""
-        matcher = Matcher(rules)  # compiled before the swap: no article sees half of it
-        self._rules, self._matcher = rules, matcher
+        # Compiled before the swap: no article sees half of it.
+        matcher, people = Matcher(rules), people_finder(rules)
+        self._rules, self._matcher, self._people = rules, matcher, people
         self.outbox.use_renderers(renderers)
         self.outbox.select_rules()
 
@@ -73,14 +130,12 @@ class Pipeline:
 
 
 @contextmanager
-def open_pipeline(settings: Settings) -> Iterator[Pipeline]:
-    """The pipeline of these settings, with its store and network clients open."""
-    store = open_store(settings.config.state_path)
+def open_pipeline(setup: Setup) -> Iterator[Pipeline]:
+    """The pipeline of this setup, with its store and network clients open."""
+    store = open_store(setup.config.state_path)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
-        yield Pipeline(
-            settings.config, settings.rules, store, clients, renderers=settings.renderers
-        )
+        yield Pipeline(setup.config, setup.rules, store, clients, renderers=setup.renderers)
     finally:
         clients.http.close()
         store.close()

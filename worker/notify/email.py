@@ -19,10 +19,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
-from worker.config import EmailChannel, Smtp
-from worker.notify import DeliveryError
+from worker.errors import DeliveryError
+from worker.model import Rendered
 from worker.notify.deadline import Deadline
-from worker.render import Rendered
+from worker.settings.config import EmailChannel, Smtp
 
 __all__ = ["EmailNotifier", "build_message", "tls_context"]
 

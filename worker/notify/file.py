@@ -7,10 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from worker.config import Channel
-from worker.notify import DeliveryError
+from worker.errors import DeliveryError
+from worker.model import Rendered
 from worker.notify.email import build_message
-from worker.render import Rendered
+from worker.settings.config import FileChannel
 
 __all__ = ["FileNotifier"]
 
@@ -21,8 +21,8 @@ EML_SENDER = "wirewatch@localhost"
 class FileNotifier:
     """Writes each digest atomically; a resend of the same digest rewrites the same files."""
 
-    def __init__(self, channel: Channel) -> None:
-        self._folder: Path = getattr(channel, "path")  # noqa: B009 - only file channels get here
+    def __init__(self, channel: FileChannel) -> None:
+        self._folder: Path = channel.path
 
     def deliver(self, document: dict[str, Any], rendered: Rendered) -> None:
         """Write the digest's files into the channel's folder."""

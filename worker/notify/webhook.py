@@ -20,13 +20,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from worker.config import WebhookChannel
-from worker.notify import DeliveryError
+from worker.errors import DeliveryError
+from worker.model import Rendered
 from worker.notify.deadline import Deadline
-from worker.notify.formats import encode, message_for
+from worker.notify.messages import encode, message_for
 from worker.notify.redact import masked_url, scrubbed
 from worker.notify.signing import signature_headers
-from worker.render import Rendered
+from worker.settings.config import WebhookChannel
 
 __all__ = ["USER_AGENT", "WebhookNotifier", "retry_after_seconds"]
 

@@ -1,0 +1,534 @@
+"""The durable outbox: backoff (pure), and retries and claims over a real SQLite file,
+a real folder and a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import ssl
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from worker.deliver.outbox import Outbox, Outcome, channel_rule_ids, next_attempt
+from worker.digest.render import Renderer
+from worker.errors import DeliveryError
+from worker.model import Article, Hit, Match
+from worker.notify import Clients
+from worker.rules.ruleset import Keywords, Rule, RuleSet
+from worker.settings.config import Config, RetrySettings, load_config
+from worker.store.sqlite import SqliteStore
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+RULES = RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),))
+DEFAULT = RetrySettings()
+
+
+@pytest.mark.parametrize(
+    ("attempts", "delay"),
+    [
+        (1, timedelta(seconds=5)),
+        (2, timedelta(minutes=1)),
+        (3, timedelta(minutes=5)),
+        (4, timedelta(minutes=30)),
+        (5, timedelta(hours=2)),
+        (6, timedelta(hours=6)),
+        (7, timedelta(hours=6)),  # the last delay repeats
+    ],
+)
+def test_default_backoff(attempts: int, delay: timedelta) -> None:
+    temporary = DeliveryError("503 Service Unavailable")
+    assert next_attempt(DEFAULT, temporary, attempts, T0, T0, spread=0.5) == T0 + delay
+
+
+def test_jitter_spreads_the_delay_by_up_to_a_fifth() -> None:
+    temporary = DeliveryError("timed out")
+    earliest = next_attempt(DEFAULT, temporary, 2, T0, T0, spread=0.0)
+    latest = next_attempt(DEFAULT, temporary, 2, T0, T0, spread=0.999999)
+    assert earliest == T0 + timedelta(seconds=48)
+    assert latest is not None
+    assert latest.replace(microsecond=0) == T0 + timedelta(seconds=71)
+
+
+def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:
+    busy = DeliveryError("429 Too Many Requests", retry_after=120)
+    assert next_attempt(DEFAULT, busy, 1, T0, T0, spread=0.5) == T0 + timedelta(minutes=2)
+    soon = DeliveryError("429 Too Many Requests", retry_after=1)
+    assert next_attempt(DEFAULT, soon, 1, T0, T0, spread=0.5) == T0 + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("seconds", [25 * 3600, 10.0**14, float("inf")])
+def test_a_retry_after_beyond_the_limit_gives_up_at_once(seconds: float) -> None:
+    too_long = DeliveryError("429 Too Many Requests", retry_after=seconds)
+    assert next_attempt(DEFAULT, too_long, 1, T0, T0, spread=0.5) is None
+
+
+def test_permanent_failures_and_the_limit_give_up() -> None:
+    assert next_attempt(DEFAULT, DeliveryError("400", permanent=True), 1, T0, T0, 0.5) is None
+    late = T0 + timedelta(hours=20)
+    assert next_attempt(DEFAULT, DeliveryError("503"), 9, T0, late, 0.5) is None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def project(root: Path, retry: str, settings: str = "") -> Config:
+    (root / "inbox").mkdir()
+    (root / "rules").mkdir()
+    text = f"""\
+        watch: [{{path: inbox}}]
+        channels:
+          local: {{type: file, path: out, retry: {retry}{settings}}}
+          other: {{type: file, path: other-out}}
+        """
+    (root / "config.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_config(root / "config.yaml", {})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "state.db")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[Clients]:
+    with httpx.Client() as http:
+        yield Clients(http=http, tls=ssl.create_default_context())
+
+
+def add_article(store: SqliteStore, n: int) -> None:
+    article = Article(f"a{n}", f"Gas deal {n}", "China buys gas.", date(2024, 5, n), f"/in/{n}")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+
+
+def digests(folder: Path) -> list[dict[str, Any]]:
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [json.loads(path.read_text(encoding="utf-8")) for path in files]
+
+
+def titles(folder: Path) -> list[str]:
+    return [item["article"]["title"] for d in digests(folder) for item in d["items"]]
+
+
+def test_a_template_that_fails_on_a_digest_keeps_its_matches_waiting(
+    tmp_path: Path, store: SqliteStore, clients: Clients, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = project(tmp_path, "{}")
+    (tmp_path / "mine").mkdir()
+    template = tmp_path / "mine" / "digest.json"
+    # Valid JSON for the sample digest it is tried on, not for a title with a quote in it.
+    template.write_text('{"title": "{{ digest["items"][0].article.title }}"}', encoding="utf-8")
+    renderers = {"local": Renderer(tmp_path / "mine"), "other": Renderer()}
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock(), renderers=renderers)
+    article = Article("a1", 'Gas deal "signed"', "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+    assert outbox.send("local").failed
+    assert not (tmp_path / "out").exists()
+    assert store.unsent_digests("local") == []  # nothing half-made is kept to retry
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert line == (
+        f"channel local: the digest waits until its template is fixed: {template}: does not"
+        " give JSON: Expecting ',' delimiter at line 1 of its output"
+    )
+    template.write_text('{"title": {{ digest["items"][0].article.title | json }}}', "utf-8")
+    outbox.use_renderers({"local": Renderer(tmp_path / "mine"), "other": Renderer()})
+    assert outbox.send("local").sent == 1  # the matches waited for the fix
+    assert digests(tmp_path / "out") == [{"title": 'Gas deal "signed"'}]
+
+
+def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s, 1m], jitter: 0}")
+    clock = Clock()
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("a file where the folder should be", encoding="utf-8")
+    add_article(store, 1)
+    failed = outbox.send("local")
+    assert (failed.failed, failed.retry_at) == (True, T0 + timedelta(seconds=5))
+    (first,) = store.unsent_digests("local")
+
+    add_article(store, 2)
+    clock.advance(1)
+    waiting = outbox.send("local")  # not due yet: nothing is tried, nothing new is built
+    assert (waiting.sent, waiting.retry_at) == (0, T0 + timedelta(seconds=5))
+    assert [d.id for d in store.unsent_digests("local")] == [first.id]
+
+    (tmp_path / "out").unlink()  # the receiver is back
+    clock.advance(5)
+    delivered = outbox.send("local", new=False)
+    assert (delivered.sent, delivered.failed) == (2, False)  # the digest owed went out after it
+    assert digests(tmp_path / "out")[0]["digest_id"] == first.id
+    assert titles(tmp_path / "out") == ["Gas deal 1", "Gas deal 2"]
+    assert outbox.send("local").sent == 0
+
+
+def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], give_up_after: 20s, jitter: 0}")
+    clock = Clock()
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    outcomes = []
+    for _ in range(5):  # at 0, 5, 10, 15 and 20 s; a retry at 25 s would pass the limit
+        outcomes.append(outbox.send("local"))
+        clock.advance(5)
+    assert [o.dead for o in outcomes] == [0, 0, 0, 0, 1]
+    totals = store.channel_totals("local")
+    assert (totals.dead, totals.pending, totals.retrying) == (1, 0, 0)
+    assert totals.last_error is not None
+    assert "cannot write to" in totals.last_error
+    assert outbox.send("local").sent == 0  # dead: not tried again by itself
+
+    (tmp_path / "out").unlink()
+    assert outbox.revive("local") == 1
+    assert outbox.send("local").sent == 1
+    assert titles(tmp_path / "out") == ["Gas deal 1"]
+
+
+def test_a_failing_channel_does_not_stop_another(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s]}")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    assert outbox.send("local").failed
+    assert outbox.send("other").sent == 1
+    assert titles(tmp_path / "other-out") == ["Gas deal 1"]
+
+
+def test_preview_builds_the_digest_and_marks_nothing(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    assert outbox.preview("local") is None
+    add_article(store, 1)
+    preview = outbox.preview("local")
+    assert preview is not None
+    assert preview["counts"]["articles"] == 1
+    assert outbox.send("local").sent == 1
+    assert digests(tmp_path / "out")[0]["digest_id"] == preview["digest_id"]
+
+
+PRIORITIES = RuleSet(
+    {},
+    (
+        Rule(id="top", keywords=Keywords(any=("a",)), priority="high", tags=("leaders",)),
+        Rule(id="mid", keywords=Keywords(any=("b",)), tags=("energy",)),
+        Rule(id="low", keywords=Keywords(any=("c",)), priority="low", tags=("energy",)),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "rule_ids"),
+    [
+        ("", ["top", "mid", "low"]),
+        ("min_priority: normal", ["top", "mid"]),
+        ("min_priority: high", ["top"]),
+        ("rules: [low, 'tag:leaders']", ["top", "low"]),
+        ("rules: ['tag:energy'], min_priority: normal", ["mid"]),
+    ],
+)
+def test_channel_selection(tmp_path: Path, settings: str, rule_ids: list[str]) -> None:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "rules").mkdir()
+    extra = settings.strip("{}")
+    channel = f"{{type: file, path: out{', ' + extra if extra else ''}}}"
+    text = f"watch: [{{path: inbox}}]\nchannels:\n  c: {channel}\n"
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "config.yaml", {})
+    assert channel_rule_ids(config.channels["c"], PRIORITIES) == rule_ids
+
+
+def test_send_empty_sends_a_digest_when_nothing_matched(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    quiet = config.channels["other"].model_copy(update={"send_empty": True})
+    config = config.model_copy(update={"channels": {"other": quiet}})
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    assert outbox.send("other").sent == 1
+    (digest,) = digests(tmp_path / "other-out")
+    assert digest["counts"]["articles"] == 0
+
+
+def test_a_new_digest_held_behind_a_waiting_one_is_told(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], jitter: 0}")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    assert not outbox.send("local").held  # tried, failed: nothing held back
+    add_article(store, 2)
+    assert outbox.send("local").held  # due, but waits behind the first
+    assert not outbox.send("local", new=False).held  # a retry alone holds nothing back
+
+
+def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], jitter: 0}")
+    clock = Clock()
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    add_article(store, 1)
+    assert outbox.send("local").failed
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "digest.txt").write_text("a template edited meanwhile\n", encoding="utf-8")
+    outbox.use_renderers({"local": Renderer(folder), "other": Renderer()})
+    (tmp_path / "out").unlink()
+    clock.advance(5)
+    assert outbox.send("local", new=False).sent == 1
+    (text,) = (tmp_path / "out").glob("*.txt")
+    assert text.read_text(encoding="utf-8").startswith("1 article matched on local")
+
+
+def test_a_backlog_goes_out_in_several_digests_oldest_first(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}", ", max_matches: 3")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    for n in range(1, 9):
+        add_article(store, n)
+    outcome = outbox.send("local")
+    assert (outcome.sent, outcome.failed, outcome.dead) == (3, False, 0)
+    sent = digests(tmp_path / "out")
+    held = sorted(sorted(i["article"]["title"][-1] for i in d["items"]) for d in sent)
+    assert held == [["1", "2", "3"], ["4", "5", "6"], ["7", "8"]]  # the oldest together
+    assert len({d["digest_id"] for d in sent}) == 3
+    totals = store.channel_totals("local")
+    assert (totals.pending, totals.sent, totals.dead) == (0, 3, 0)
+    assert outbox.send("local").sent == 0  # each match went out once
+
+
+def test_max_items_lists_some_of_each_digest_and_counts_the_rest(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}", ", max_matches: 4, max_items: 3")
+    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    for n in range(1, 7):
+        add_article(store, n)
+    assert outbox.send("local").sent == 2
+    sent = [
+        (d["counts"]["matches"], len(d["items"]), d["counts"]["omitted"])
+        for d in digests(tmp_path / "out")
+    ]
+    assert sorted(sent) == [(2, 2, 0), (4, 3, 1)]
+    texts = [path.read_text("utf-8") for path in (tmp_path / "out").glob("*.txt")]
+    assert sum("1 more not listed here: this channel lists at most 3." in t for t in texts) == 1
+    assert store.channel_totals("local").pending == 0  # those left out are not sent again
+
+
+def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{delays: [5s], jitter: 0}", ", max_matches: 2")
+    clock = Clock()
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    for n in range(1, 6):
+        add_article(store, n)
+    failed = outbox.send("local")
+    assert (failed.sent, failed.failed, failed.retry_at) == (0, True, T0 + timedelta(seconds=5))
+    assert store.channel_totals("local").pending == 3
+    (tmp_path / "out").unlink()
+    clock.advance(5)
+    retried = outbox.send("local", new=False)  # the retry, then the rest at once
+    assert (retried.sent, retried.failed, retried.dead) == (3, False, 0)
+    assert sorted(titles(tmp_path / "out")) == [f"Gas deal {n}" for n in range(1, 6)]
+    assert store.channel_totals("local").pending == 0
+
+
+def test_a_clock_set_back_loses_no_match(
+    tmp_path: Path, store: SqliteStore, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    clock = Clock()
+    clock.advance(3600)  # an hour fast when the channel first came
+    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    clock.now = T0  # put right
+    article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
+    assert outbox.send("local").sent == 1
+    assert titles(tmp_path / "out") == ["Gas deal"]
+
+
+def hook_project(root: Path, url: str) -> Config:
+    (root / "inbox").mkdir()
+    (root / "rules").mkdir()
+    text = f"watch: [{{path: inbox}}]\nchannels:\n  hook: {{type: webhook, url: '{url}'}}\n"
+    (root / "config.yaml").write_text(text, encoding="utf-8")
+    return load_config(root / "config.yaml", {})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_article_now(store: SqliteStore) -> None:
+    article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
+    store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], now())
+
+
+@pytest.mark.timeout(30)
+def test_a_digest_being_delivered_is_not_sent_by_a_second_sender(
+    tmp_path: Path, httpserver_ipv4: HTTPServer, clients: Clients
+) -> None:
+    in_flight, release = threading.Event(), threading.Event()
+
+    def slow(request: Request) -> Response:
+        in_flight.set()
+        release.wait(timeout=20)
+        return Response("ok")
+
+    httpserver_ipv4.expect_request("/hook").respond_with_handler(slow)
+    config = hook_project(tmp_path, httpserver_ipv4.url_for("/hook"))
+    stores = [SqliteStore(tmp_path / "state.db") for _ in range(2)]  # one for each process
+    lease = timedelta(seconds=1)
+    first, second = (Outbox(config, lambda: RULES, s, clients, now, lease=lease) for s in stores)
+    add_article_now(stores[0])
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sending = pool.submit(first.send, "hook")
+            assert in_flight.wait(timeout=10)
+            during = [second.send("hook")]
+            time.sleep(1.5)  # past the first lease: the sender renewed it
+            during.append(second.send("hook"))
+            release.set()
+            assert sending.result(timeout=10).sent == 1
+        assert [(o.sent, o.elsewhere) for o in during] == [(0, True), (0, True)]
+        assert second.send("hook").sent == 0
+        assert len(httpserver_ipv4.log) == 1
+        assert stores[1].channel_totals("hook").sent == 1
+    finally:
+        release.set()
+        for store in stores:
+            store.close()
+
+
+class Blocker:
+    """Another connection to the state file, that holds its write lock when told to."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def take(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.release()
+        self._db.close()
+
+
+def locked_after_delivery(
+    tmp_path: Path, receiver: HTTPServer, clients: Clients, lease: timedelta
+) -> tuple[Outbox, SqliteStore, Blocker, threading.Event]:
+    """An outbox whose receiver, once it took a digest, locks the outbox's state file."""
+    path = tmp_path / "state.db"
+    store = SqliteStore(path, busy_timeout=0.1)
+    blocker, locked = Blocker(path), threading.Event()
+
+    def accept_then_lock(request: Request) -> Response:
+        blocker.take()
+        locked.set()
+        return Response("ok")
+
+    receiver.expect_request("/hook").respond_with_handler(accept_then_lock)
+    config = hook_project(tmp_path, receiver.url_for("/hook"))
+    outbox = Outbox(config, lambda: RULES, store, clients, now, lease=lease)
+    add_article_now(store)
+    return outbox, store, blocker, locked
+
+
+@pytest.mark.timeout(30)
+def test_a_digest_delivered_while_the_state_file_is_locked_is_marked_sent_not_resent(
+    tmp_path: Path,
+    httpserver_ipv4: HTTPServer,
+    clients: Clients,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lease = timedelta(seconds=3)
+    first, store, blocker, locked = locked_after_delivery(tmp_path, httpserver_ipv4, clients, lease)
+    other = SqliteStore(tmp_path / "state.db")  # another process, as `wirewatch digest`
+    second = Outbox(first._config, lambda: RULES, other, clients, now, lease=lease)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sending = pool.submit(first.send, "hook")
+            assert locked.wait(timeout=10)
+            time.sleep(1)  # within the lease: it fails to mark the digest sent, and tries again
+            blocker.release()
+            during = second.send("hook")  # the claim keeps it off the digest
+            outcome = sending.result(timeout=10)
+        assert (outcome.sent, outcome.failed) == (1, False)
+        assert during.sent == 0
+        assert first.send("hook", new=False).sent == 0
+        assert second.send("hook").sent == 0
+        assert len(httpserver_ipv4.log) == 1
+        assert other.channel_totals("hook").sent == 1
+        told = [r.getMessage() for r in caplog.records if r.name == "worker.deliver.outbox"]
+        assert any("was delivered but is not marked sent yet" in line for line in told)
+        assert not any(r.levelname == "ERROR" for r in caplog.records)
+    finally:
+        blocker.close()
+        store.close()
+        other.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_digest_not_marked_sent_within_its_lease_is_never_resent_by_its_sender(
+    tmp_path: Path,
+    httpserver_ipv4: HTTPServer,
+    clients: Clients,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox, store, blocker, locked = locked_after_delivery(
+        tmp_path, httpserver_ipv4, clients, timedelta(seconds=1)
+    )
+    try:
+        delivered = outbox.send("hook")  # returns once the lease has run out, still locked
+        assert locked.is_set()
+        assert (delivered.sent, delivered.failed) == (1, False)
+        (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert "was delivered but cannot be marked sent: database is locked" in error
+        time.sleep(1)
+        waiting = outbox.send("hook", new=False)  # still locked: marking it waits, no resend
+        assert (waiting.sent, waiting.retry_at is not None) == (0, True)
+        blocker.release()
+        assert outbox.send("hook", new=False) == Outcome()
+        assert len(httpserver_ipv4.log) == 1
+        assert store.channel_totals("hook").sent == 1
+        assert store.unsent_digests("hook") == []
+    finally:
+        blocker.close()
+        store.close()

@@ -1,0 +1,235 @@
+"""The scheduler with a real APScheduler, store and folder: catch-up, retries, batching."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.helpers import Project, make_project
+from tests.servers import Trickle
+from worker.deliver.scheduler import DigestScheduler
+from worker.notify import Clients
+from worker.pipeline import Pipeline
+from worker.rules.files import load_rules
+from worker.settings.config import load_config
+from worker.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.timeout(60)
+
+# A byte every 0.2 s: no read waits long, but the whole answer would take minutes.
+TRICKLED = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * 1000 + b"\r\n\r\n"
+TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
+
+
+@contextmanager
+def pipeline_of(project: Project) -> Iterator[Pipeline]:
+    config = load_config(project.config, {})
+    store = SqliteStore(config.state_path)
+    with httpx.Client() as http:
+        clients = Clients(http=http, tls=ssl.create_default_context())
+        yield Pipeline(config, load_rules(config), store, clients)
+    store.close()
+
+
+def scheduler_of(
+    pipeline: Pipeline, clock: Callable[[], datetime] | None = None
+) -> DigestScheduler:
+    clocked = {"clock": clock} if clock else {}
+    return DigestScheduler(
+        pipeline.config, pipeline.outbox, pipeline.store, lambda: pipeline.rules, **clocked
+    )
+
+
+@contextmanager
+def running(pipeline: Pipeline, now: datetime | None = None) -> Iterator[DigestScheduler]:
+    """The scheduler started; with `now`, it starts believing that is the time."""
+    scheduler = scheduler_of(pipeline, (lambda: now) if now else None)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+
+
+def ingest_seeds(pipeline: Pipeline, project: Project) -> None:
+    for seed in sorted((project.root / "seeds").iterdir()):
+        pipeline.ingest(seed)
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_slots_missed_while_down_are_sent_once(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        three_days_ago = datetime.now(UTC) - timedelta(days=3)
+        pipeline.store.record_run("local", three_days_ago)  # three 08:00 slots went by
+        with running(pipeline):
+            wait_for(project.digests)
+            time.sleep(1.5)
+        assert len(project.digests()) == 1
+        last_run = pipeline.store.last_run("local")
+        assert last_run is not None
+        assert last_run > three_days_ago
+
+
+def utc(zone: str, *local: int) -> datetime:
+    """A local time in `zone` (the first of two, in the hour that repeats), as UTC."""
+    year, month, day, hour, minute = local
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "schedule", "last_run", "now", "digests"),
+    [
+        # Spring forward: 02:30 does not exist on 29 March in Berlin; it comes at 03:30.
+        ("Europe/Berlin", "30 2 * * *", (2026, 3, 28, 2, 30), (2026, 3, 29, 3, 35), 1),
+        ("Europe/Berlin", "30 2 * * *", (2026, 3, 28, 2, 30), (2026, 3, 29, 3, 25), 0),
+        # Fall back: 02:30 comes twice on 25 October; sent the first time only.
+        ("Europe/Berlin", "30 2 * * *", (2026, 10, 25, 2, 30), (2026, 10, 25, 3, 10), 0),
+        ("America/New_York", "30 2 * * *", (2026, 3, 7, 2, 30), (2026, 3, 8, 3, 35), 1),
+        ("America/New_York", "30 1 * * *", (2026, 11, 1, 1, 30), (2026, 11, 1, 2, 10), 0),
+        # Down for three days across the change: the slots missed make one digest.
+        ("Europe/Berlin", "0 8 * * *", (2026, 3, 27, 8, 0), (2026, 3, 30, 9, 0), 1),
+        ("America/New_York", "0 8 * * 1-5", (2026, 3, 6, 8, 0), (2026, 3, 9, 8, 30), 1),
+        ("America/New_York", "0 8 * * 1-5", (2026, 3, 6, 8, 0), (2026, 3, 9, 7, 30), 0),
+    ],
+)
+def test_catch_up_at_start_across_daylight_saving_changes(
+    tmp_path: Path,
+    zone: str,
+    schedule: str,
+    last_run: tuple[int, ...],
+    now: tuple[int, ...],
+    digests: int,
+) -> None:
+    project = make_project(tmp_path, schedule=schedule, extra=f"    timezone: {zone}\n")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        pipeline.store.record_run("local", utc(zone, *last_run))
+        with running(pipeline, now=utc(zone, *now)):
+            if digests:
+                wait_for(project.digests)
+            time.sleep(1.5)  # and no second one
+        assert len(project.digests()) == digests
+
+
+def test_a_slot_not_yet_due_waits(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        pipeline.store.record_run("local", datetime.now(UTC))
+        with running(pipeline):
+            time.sleep(1.5)
+        assert project.digests() == []
+
+
+def test_a_failed_digest_is_retried_by_its_own_job(tmp_path: Path) -> None:
+    retry = "    retry: {delays: [0.5s], jitter: 0}\n"
+    project = make_project(tmp_path, schedule="every 1h", extra=retry)
+    project.outbox.write_text("a file where the folder should be", encoding="utf-8")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(lambda: pipeline.store.channel_totals("local").retrying)
+            project.outbox.unlink()  # the receiver is back before the retry at 0.5 s
+            wait_for(project.digests)
+        (digest,) = project.digests()
+        assert digest["counts"]["articles"] == 5
+
+
+def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="immediate")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline) as scheduler:
+            wait_for(project.digests)  # the seeds, at start
+            started = time.monotonic()
+            for n in range(3):
+                path = project.inbox / f"talks-{n}.txt"
+                path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
+                outcome = pipeline.ingest(path)
+                scheduler.matched({m.rule_id for ms in outcome.matches.values() for m in ms})
+                time.sleep(0.3)
+            wait_for(lambda: len(project.digests()) == 2)
+            took = time.monotonic() - started
+            time.sleep(2.5)
+        assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
+        assert 2 <= took < 6  # within a couple of seconds of the first match, on a busy machine
+
+
+def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:
+    extra = "    timezone: Asia/Shanghai\n"
+    project = make_project(tmp_path, schedule="every 1h", extra=extra)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(project.digests)
+        (digest,) = project.digests()
+        assert digest["timezone"] == "Asia/Shanghai"
+
+
+def test_a_new_cron_channel_sends_a_slot_it_missed_since_it_appeared(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    store = SqliteStore(load_config(project.config, {}).state_path)
+    store.channel_since("local", datetime.now(UTC) - timedelta(days=3))  # never ran since
+    store.close()
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(project.digests)
+            time.sleep(1)
+    assert len(project.digests()) == 1
+
+
+def test_a_missed_slot_waits_for_catch_up_when_asked(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        pipeline.store.record_run("local", datetime.now(UTC) - timedelta(days=3))
+        scheduler = scheduler_of(pipeline)
+        scheduler.start(catch_up=False)
+        try:
+            time.sleep(1.5)  # the daemon's start-up scan runs now
+            assert project.digests() == []
+            scheduler.catch_up()
+            wait_for(project.digests)
+            time.sleep(1)
+        finally:
+            scheduler.shutdown()
+        assert len(project.digests()) == 1
+
+
+def test_a_stop_leaves_a_stuck_send_once_its_grace_is_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stuck = Trickle(TRICKLED)  # takes minutes to answer, a byte at a time
+    url = f"http://127.0.0.1:{stuck.port}/hook"
+    hook = f"  hook:\n    type: webhook\n    url: {url}\n    timeout_seconds: 600\n"
+    project = make_project(tmp_path, schedule="0 0 1 1 *", extra=hook)
+    try:
+        with pipeline_of(project) as pipeline:
+            ingest_seeds(pipeline, project)
+            scheduler = scheduler_of(pipeline)
+            scheduler.start()
+            wait_for(lambda: stuck.connections == 1)
+            scheduler.shutdown(grace=timedelta(seconds=0.5))
+            # the stop is over while the receiver still holds the send
+            assert stuck.hung_up == 0
+            assert pipeline.store.channel_totals("hook").sent == 0
+    finally:
+        stuck.stop()
+    assert "channel hook: still sending after 0.5 s" in caplog.text

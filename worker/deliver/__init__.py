@@ -1,0 +1,2 @@
+"""Digests out: built and stored before they are sent, claimed, sent, retried and recorded,
+each channel on its schedule."""

@@ -1,0 +1,263 @@
+"""Send each channel's digest on its schedule, and its retries when they fall due.
+
+APScheduler 3 runs each channel's jobs in threads of that channel's own, so one slow or
+failing channel never delays another. A stop waits a few seconds for the sends in flight,
+then leaves them: each digest is stored before its first attempt, so one cut short is sent
+again by the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.base import BaseExecutor, run_job
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from worker.deliver.outbox import Outbox, Outcome, channel_rule_ids
+from worker.deliver.schedules import next_due, trigger
+from worker.rules.ruleset import RuleSet
+from worker.settings.config import Config
+from worker.settings.schedule import Schedule
+from worker.store.sqlite import Store
+
+__all__ = ["DigestScheduler"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+# How often each channel looks for digests whose retry is due, whoever stored them
+# (another process's `wirewatch digest`, say); its own failures are retried on time.
+SWEEP = timedelta(seconds=30)
+
+# How long a stop (or a restart on a new config) waits for the sends in flight.
+STOP_GRACE = timedelta(seconds=5)
+
+# How soon an `immediate` channel sends after a match: long enough to batch the
+# articles of one burst (a scraper dropping ten files) into one digest.
+IMMEDIATE_DELAY = timedelta(seconds=2)
+# How often an `immediate` channel looks for matches stored by another process
+# (`wirewatch ingest`), which the daemon is not told about.
+IMMEDIATE_POLL = timedelta(seconds=30)
+
+
+class DigestScheduler:
+    """One job per channel on its schedule, one for its next retry, one sweeping."""
+
+    def __init__(
+        self,
+        config: Config,
+        outbox: Outbox,
+        store: Store,
+        rules: Callable[[], RuleSet],
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._config = config
+        self._outbox = outbox
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        # A channel may have its scheduled send, a retry and an immediate send at once;
+        # its outbox lock lets one of them send at a time, while other channels' go on.
+        self._threads = {name: _ChannelThreads() for name in config.channels}
+        self._scheduler = BackgroundScheduler(
+            timezone=config.tz,
+            executors={_executor(name): threads for name, threads in self._threads.items()},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        # A job adds jobs (a retry, say); once the stop has begun it must not: the next
+        # start reads what is due from the store.
+        self._guard = threading.Lock()
+        self._stopping = False
+        self._late: set[str] = set()  # channels whose catch-up waits for `catch_up()`
+
+    def start(self, catch_up: bool = True) -> None:
+        """Start the schedules; digests left undelivered by an earlier run are sent at once,
+        and so are slots missed while stopped, unless `catch_up` is False: then those wait
+        for `catch_up()`."""
+        now = self._clock()
+        for name in self._config.channels:
+            self._schedule(name, now, catch_up)
+            self._add(
+                name,
+                self._retry,
+                IntervalTrigger(seconds=SWEEP.total_seconds()),
+                "sweep",
+                [name],
+                next_run_time=now,
+            )
+        self._scheduler.start()
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("digest:") and job.next_run_time is not None:
+                when = job.next_run_time.isoformat(sep=" ", timespec="seconds")
+                log.info("channel %s: next digest at %s", job.id.removeprefix("digest:"), when)
+
+    def catch_up(self) -> None:
+        """Send now the slots missed while stopped that wait since `start(catch_up=False)`;
+        a channel that has sent its new matches since has nothing to catch up."""
+        now = self._clock()
+        with self._guard:
+            if self._stopping:
+                return
+            late, self._late = self._late, set()
+            for name in late:
+                self._scheduler.modify_job(f"digest:{name}", next_run_time=now)
+
+    def _schedule(self, name: str, now: datetime, catch_up: bool) -> None:
+        config, store = self._config, self._store
+        channel = config.channels[name]
+        schedule, zone = channel.schedule_spec, config.zone_of(channel)
+        last_run = store.last_run(name)
+        # A cron channel that never ran counts from when it appeared: a slot since then
+        # that the daemon was down for is still sent.
+        since = last_run or (store.channel_since(name, now) if schedule.cron else None)
+        due_now = _due_at_start(schedule, since, now, zone)
+        if due_now and not catch_up:
+            self._late.add(name)
+        self._add(
+            name,
+            self._scheduled,
+            trigger(schedule, zone, IMMEDIATE_POLL, last_run),
+            "digest",
+            [name, not schedule.immediate],
+            **({"next_run_time": now} if due_now and catch_up else {}),
+        )
+
+    def matched(self, rule_ids: Collection[str]) -> None:
+        """New matches of these rules: each immediate channel that takes them sends soon,
+        together with whatever else matches before then."""
+        rules = self._rules()
+        soon = {job.id for job in self._scheduler.get_jobs() if job.id.startswith("soon:")}
+        for name, channel in self._config.channels.items():
+            if not channel.schedule_spec.immediate or f"soon:{name}" in soon:
+                continue
+            if set(rule_ids) & set(channel_rule_ids(channel, rules)):
+                run_date = self._clock() + IMMEDIATE_DELAY
+                # One may run while the next waits: a slow send must not skip the next.
+                self._add(
+                    name,
+                    self._scheduled,
+                    "date",
+                    "soon",
+                    [name, False],
+                    max_instances=2,
+                    run_date=run_date,
+                )
+
+    def shutdown(self, grace: timedelta = STOP_GRACE) -> None:
+        """Stop scheduling; wait up to `grace` for the sends in flight, then leave them."""
+        with self._guard:
+            self._stopping = True
+        self._scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + grace.total_seconds()
+        for name, threads in self._threads.items():
+            if not threads.wait(deadline):
+                log.warning(
+                    "channel %s: still sending after %g s; left unfinished, its digest is "
+                    "sent again at the next start",
+                    name,
+                    grace.total_seconds(),
+                )
+
+    def _scheduled(self, name: str, remember_run: bool) -> None:
+        with self._guard:
+            self._late.discard(name)  # this send takes the new matches: nothing to catch up
+        outcome = self._send(name, new=True)
+        self._follow(name, outcome)
+        # A slot whose digest waits behind one being retried is not done: if the daemon
+        # stops before it goes out, the next start sends it.
+        if remember_run and not outcome.held:
+            self._store.record_run(name, self._clock())
+
+    def _retry(self, name: str) -> None:
+        self._follow(name, self._send(name, new=False))
+
+    def _send(self, name: str, new: bool) -> Outcome:
+        """The per-delivery error boundary: a fault is logged and the schedule carries on."""
+        try:
+            return self._outbox.send(name, new)
+        except Exception:
+            log.exception("channel %s: digest not sent", name)
+            return Outcome(failed=True)
+
+    def _follow(self, name: str, outcome: Outcome) -> None:
+        if outcome.retry_at is not None:
+            self._add(name, self._retry, "date", "retry", [name], run_date=outcome.retry_at)
+
+    def _add(
+        self,
+        name: str,
+        job: Callable[..., None],
+        trigger: BaseTrigger | str,
+        kind: str,
+        args: list[object],
+        **options: Any,
+    ) -> None:
+        with self._guard:
+            if self._stopping:
+                return  # the next start reads what is due from the store
+            self._scheduler.add_job(
+                job,
+                trigger=trigger,
+                id=f"{kind}:{name}",
+                name=f"{kind}:{name}",
+                args=args,
+                executor=_executor(name),
+                replace_existing=True,
+                **options,
+            )
+
+
+def _executor(name: str) -> str:
+    return f"channel {name}"
+
+
+class _ChannelThreads(BaseExecutor):  # type: ignore[misc]  # APScheduler has no type hints
+    """An APScheduler executor that runs each of one channel's jobs in a thread of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._running: set[threading.Thread] = set()
+        self._changed = threading.Condition()
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        # A daemon thread: Python would wait for any other at exit, a stuck send included.
+        thread = threading.Thread(target=self._run, args=[job, run_times], daemon=True)
+        with self._changed:
+            self._running.add(thread)
+        thread.start()
+
+    def _run(self, job: Any, run_times: list[datetime]) -> None:
+        try:
+            events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+        except BaseException as error:
+            self._run_job_error(job.id, error, error.__traceback__)
+        else:
+            self._run_job_success(job.id, events)
+        finally:
+            with self._changed:
+                self._running.discard(threading.current_thread())
+                self._changed.notify_all()
+
+    def wait(self, deadline: float) -> bool:
+        """Wait until no job runs, or `time.monotonic()` reaches `deadline`; whether none runs."""
+        with self._changed:
+            left = deadline - time.monotonic()
+            return self._changed.wait_for(lambda: not self._running, timeout=max(0.0, left))
+
+
+def _due_at_start(
+    schedule: Schedule, last_run: datetime | None, now: datetime, timezone: ZoneInfo
+) -> bool:
+    """A slot that fell due while the daemon was down is sent once, right away; a new
+    period or immediate channel sends at once."""
+    return last_run is None or next_due(schedule, last_run, timezone, IMMEDIATE_POLL) <= now

@@ -1,0 +1,1 @@
+"""A channel's digest: its pending matches selected, summarised and rendered by templates."""

@@ -1,0 +1,174 @@
+"""Build a channel's digest from its pending matches: a pure function over stored data.
+
+The digest is a JSON-ready document (the webhook body of the SPEC, plus the rule titles
+the templates need). It is stored before delivery and every retry sends it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from worker.digest.summary import summarize
+from worker.model import Article, Hit, StoredMatch
+from worker.rules.ruleset import Keywords, Participant, Rule, RuleSet
+
+__all__ = ["PeopleFinder", "build_digest", "digest_id", "sample_digest"]
+
+Document = dict[str, Any]
+
+# The ids of the participants an article names, in the order it first names them.
+PeopleFinder = Callable[[Article], Sequence[str]]
+
+
+def _no_one(article: Article) -> Sequence[str]:
+    return ()
+
+
+_PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
+
+
+def build_digest(
+    channel: str,
+    matches: Sequence[StoredMatch],
+    rules: RuleSet,
+    now: datetime,
+    since: datetime | None,
+    zone: str = "UTC",
+    max_items: int | None = None,
+    people: PeopleFinder = _no_one,
+) -> Document:
+    """The digest of `matches` for `channel`, grouped by rule, high priority first.
+
+    All matches count in the totals; at most `max_items` are listed (and summarized), the
+    rest counted as omitted. The period runs from `since`, or from the oldest match if it
+    is older (what an earlier digest left for this one). `zone` is the time zone the
+    templates show times in. `people` finds who of the participants each article names.
+    """
+    order = {rule.id: position for position, rule in enumerate(rules.rules)}
+    ordered = sorted(matches, key=lambda m: _section_key(m, rules, order))
+    named = _Remembered(people)
+    names = [_participants(match, rules, named(match.article)) for match in ordered]
+    listed = list(zip(ordered, names, strict=True))[:max_items]
+    first = min((m.matched_at for m in matches), default=now)
+    return {
+        "digest_id": digest_id(channel, [(m.article.id, m.rule_id) for m in matches], now),
+        "channel": channel,
+        "generated_at": now.isoformat(),
+        "timezone": zone,
+        "period": {"from": min(since or first, first).isoformat(), "to": now.isoformat()},
+        "counts": {**_counts(ordered, names), "omitted": len(ordered) - len(listed)},
+        "rules": _rule_sections(ordered, rules),
+        "items": [_item(match, participants) for match, participants in listed],
+    }
+
+
+def digest_id(channel: str, matches: Sequence[tuple[str, str]], now: datetime) -> str:
+    """A stable id for the digest of exactly these (article, rule) matches on this channel.
+
+    It is made of what the digest holds, not of row numbers a new state file would give
+    out again: a receiver that drops repeated ids never drops a different digest. An
+    empty digest, which holds nothing, is told apart by its time.
+    """
+    held = ",".join(sorted(f"{article}/{rule}" for article, rule in matches))
+    covered = held or f"empty@{now.isoformat()}"
+    return hashlib.sha256(f"{channel}:{covered}".encode()).hexdigest()[:24]
+
+
+def sample_digest(zone: str) -> Document:
+    """The digest of one made-up article, to try templates on before anything is sent."""
+    body = "Vladimir Putin met Xi Jinping in Beijing. They spoke about gas & oil <deals>."
+    article = Article(
+        "0123456789abcdef",
+        "Putin & Xi meet",
+        body,
+        date(2026, 1, 2),
+        "/inbox/a.txt",
+        "Wire",
+        "https://example.org/a",
+    )
+    at = body.index("gas")
+    hits = (Hit("Vladimir Putin", "body", 0, 14, "putin"), Hit("gas", "body", at, at + 3))
+    rules = RuleSet(
+        {"putin": Participant(name="Vladimir Putin")},
+        (Rule(id="sample", title="Sample rule", keywords=Keywords(any=("gas",))),),
+    )
+    now = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
+    match = StoredMatch(1, "sample", article, hits, now)
+    return build_digest("sample", [match], rules, now, None, zone, people=lambda _: ["putin"])
+
+
+def _section_key(
+    match: StoredMatch, rules: RuleSet, order: dict[str, int]
+) -> tuple[int, int, int, str]:
+    rule = rules.rule(match.rule_id)
+    newest_first = -match.article.date.toordinal()
+    return (_PRIORITY_ORDER[rule.priority], order[rule.id], newest_first, match.article.title)
+
+
+class _Remembered:
+    """Who each article names, found once per article however many of its matches there are."""
+
+    def __init__(self, people: PeopleFinder) -> None:
+        self._people = people
+        self._found: dict[str, Sequence[str]] = {}
+
+    def __call__(self, article: Article) -> Sequence[str]:
+        if article.id not in self._found:
+            self._found[article.id] = self._people(article)
+        return self._found[article.id]
+
+
+def _participants(match: StoredMatch, rules: RuleSet, named: Sequence[str]) -> list[str]:
+    # Who the rule asked for first, then everyone else the article names.
+    found = [h.participant for h in match.hits if h.participant] + list(named)
+    return list(
+        dict.fromkeys(rules.participants[pid].name for pid in found if pid in rules.participants)
+    )
+
+
+def _item(match: StoredMatch, participants: list[str]) -> dict[str, Any]:
+    article = match.article
+    summary = summarize(article.body, match.hits)
+    terms = dict.fromkeys(h.term for h in match.hits if h.participant is None)
+    return {
+        "rule": match.rule_id,
+        "article": {
+            "id": article.id,
+            "title": article.title,
+            "date": article.date.isoformat(),
+            "source": article.source,
+            "url": article.url,
+            "path": article.path,
+        },
+        "participants": participants,
+        "terms": list(terms),
+        "summary": summary.text,
+        "highlights": [list(span) for span in summary.highlights],
+    }
+
+
+def _counts(matches: Sequence[StoredMatch], names: Sequence[list[str]]) -> dict[str, Any]:
+    # An article counts once per participant, whichever of its rules found the person.
+    by_article: dict[str, set[str]] = {}
+    for match, found in zip(matches, names, strict=True):
+        by_article.setdefault(match.article.id, set()).update(found)
+    participants = Counter(name for named in by_article.values() for name in named)
+    return {
+        "articles": len(by_article),
+        "matches": len(matches),
+        "rules": dict(Counter(match.rule_id for match in matches)),
+        "participants": dict(participants.most_common()),
+    }
+
+
+def _rule_sections(matches: Sequence[StoredMatch], rules: RuleSet) -> list[dict[str, str]]:
+    ids = dict.fromkeys(match.rule_id for match in matches)
+    sections = []
+    for rule_id in ids:
+        rule = rules.rule(rule_id)
+        sections.append({"id": rule.id, "title": rule.title or rule.id, "priority": rule.priority})
+    return sections

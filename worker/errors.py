@@ -1,0 +1,58 @@
+"""The errors that cross from one stage to another, each saying what to do about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ConfigError", "DeliveryError", "Problem", "StateError", "TemplateMistake"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a file: `FILE:LINE: key.path: message`."""
+
+    file: Path
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = str(self.file) if self.line is None else f"{self.file}:{self.line}"
+        return ": ".join(part for part in (where, self.key, self.message) if part)
+
+
+class ConfigError(Exception):
+    """The config or the rules are wrong; `str()` is one line per problem."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class StateError(Exception):
+    """The state cannot be used; the message says why and what to do."""
+
+
+class DeliveryError(Exception):
+    """A delivery failed; the message says why, without secrets."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent  # trying again cannot help (a 400, an SMTP 550)
+        self.retry_after = retry_after  # seconds the receiver asked us to wait (Retry-After)
+
+
+class TemplateMistake(Exception):  # noqa: N818 - a mistake in a file, not a failure of ours
+    """A template that does not render, or renders what cannot be sent: `FILE:LINE: what`."""
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
+        self.file, self.line, self.message = file, line, message
+
+    def problem(self, channel: str) -> Problem:
+        """The mistake as `check` reports it, under the channel's `template:` key."""
+        return Problem(Path(self.file), self.line, f"channels.{channel}.template", self.message)

@@ -1,0 +1,92 @@
+"""Turn the bytes of one file into articles: pure functions, one module per file format.
+
+`parse_file` never raises for what is in a file: what cannot be read comes back as a
+problem, in words a user can act on, beside whatever articles could be read.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePath
+
+from worker.ingest.formats.draft import Draft, UnreadableError, one_line, parse_date, revised
+from worker.ingest.formats.html import read_html
+from worker.ingest.formats.json import read_json, read_jsonl
+from worker.ingest.formats.md import read_md
+from worker.ingest.formats.txt import read_txt
+from worker.ingest.identity import content_id
+from worker.model import Article, is_web_address
+
+__all__ = ["READERS", "SUFFIXES", "Parsed", "parse_date", "parse_file"]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a file held: the articles read, and why any part of it could not be read."""
+
+    articles: tuple[Article, ...] = ()
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+Reader = Callable[[bytes], tuple[list[Draft], list[str]]]
+
+# Each format by the endings of its files; anything else is read as text.
+READERS: dict[str, Reader] = {
+    ".txt": read_txt,
+    ".md": read_md,
+    ".markdown": read_md,
+    ".json": read_json,
+    ".jsonl": read_jsonl,
+    ".html": read_html,
+    ".htm": read_html,
+}
+
+SUFFIXES = frozenset(READERS)
+
+
+def parse_file(path: str, data: bytes, modified: date) -> Parsed:
+    """The articles in a file; `modified` dates those that carry no date of their own."""
+    reader = READERS.get(PurePath(path).suffix.lower(), read_txt)
+    try:
+        if not data.strip():
+            raise UnreadableError("empty file")
+        drafts, problems = reader(data)
+    except UnreadableError as error:
+        return Parsed(problems=(str(error),))
+    fallback = PurePath(path).stem
+    drafts = [_linked(draft) for draft in drafts]
+    articles = tuple(_finish(draft, path, modified, fallback) for draft in drafts)
+    if not articles and not problems:
+        problems = ["no article text in the file"]
+    warnings = tuple(warning for draft in drafts for warning in draft.warnings)
+    return Parsed(articles, tuple(problems), warnings)
+
+
+def _finish(draft: Draft, path: str, modified: date, fallback_title: str) -> Article:
+    # Composed (NFC): an accent written as a mark of its own after its letter (as macOS
+    # writes file text) would otherwise split `Lavróv` in two words.
+    title = unicodedata.normalize("NFC", one_line(draft.title) or fallback_title)
+    body = unicodedata.normalize("NFC", draft.body.strip())
+    return Article(
+        id=content_id(title, body),
+        title=title,
+        body=body,
+        date=draft.date or modified,
+        path=path,
+        source=draft.source,
+        url=draft.url,
+    )
+
+
+def _linked(draft: Draft) -> Draft:
+    """The draft with its link only when it is a web address: a `javascript:` or `file:`
+    link must not become something a reader clicks in a digest."""
+    if draft.url is None or is_web_address(draft.url):
+        return draft
+    shown = draft.url if len(draft.url) <= 60 else draft.url[:60] + "…"
+    warning = f"url {shown!r} is not an http or https address; the article is kept without it"
+    return revised(draft, url=None, warnings=(*draft.warnings, warning))

@@ -1,0 +1,71 @@
+"""`.json`: one article as an object; `.jsonl`: one a line, a bad line reported alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from worker.ingest.formats.decoding import decode
+from worker.ingest.formats.draft import Draft, UnreadableError, dated, revised, title_of_text
+
+__all__ = ["read_json", "read_jsonl"]
+
+_BODY_KEYS = ("body", "text", "content")
+_DATE_KEYS = ("date", "published")
+
+
+def read_json(data: bytes) -> tuple[list[Draft], list[str]]:
+    """One JSON object with a title, a body (or text, content), a date and so on."""
+    try:
+        value = json.loads(decode(data))
+    except json.JSONDecodeError as error:
+        raise UnreadableError(_bad_json(error)) from None
+    return [_from_object(value)], []
+
+
+def read_jsonl(data: bytes) -> tuple[list[Draft], list[str]]:
+    """One JSON object a line; a bad line is reported and the others are read."""
+    drafts: list[Draft] = []
+    problems: list[str] = []
+    for number, line in enumerate(decode(data).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            drafts.append(_from_object(json.loads(line)))
+        except json.JSONDecodeError as error:
+            problems.append(f"line {number}: {_bad_json(error)}")
+        except UnreadableError as error:
+            problems.append(f"line {number}: {error}")
+    return drafts, problems
+
+
+def _bad_json(error: json.JSONDecodeError) -> str:
+    return f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+
+
+def _from_object(value: object) -> Draft:
+    if not isinstance(value, dict):
+        raise UnreadableError("must be a JSON object with a title and a body")
+    body = _first_text(value, _BODY_KEYS)
+    if body is None:
+        raise UnreadableError("no article text; give one of the keys body, text or content")
+    draft = Draft(
+        title=_first_text(value, ("title",)) or "",
+        body=body,
+        source=_first_text(value, ("source",)),
+        url=_first_text(value, ("url",)),
+    )
+    if not draft.title:
+        title, body, _ = title_of_text(body)
+        draft = revised(draft, title=title)
+    key = next((key for key in _DATE_KEYS if value.get(key) is not None), "date")
+    return dated(draft, value.get(key), key)
+
+
+def _first_text(value: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        found = value.get(key)
+        if isinstance(found, str) and found.strip():
+            return found
+    return None

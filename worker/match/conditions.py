@@ -1,0 +1,377 @@
+"""The conditions a rule is compiled into: each decides on a scanned article, names the
+words it cannot hold without, and explains itself in the user's terms."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from worker.match.vocabulary import BODY, Found, Scan, Vocabulary
+from worker.rules.query import Distance, Field
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "AtLeast",
+    "Clause",
+    "Condition",
+    "Dated",
+    "EitherOf",
+    "Mention",
+    "Needs",
+    "NoneOf",
+    "Phrase",
+    "Positional",
+    "Within",
+    "cheapest",
+]
+
+
+Kind = Literal["term", "participant", "near", "any", "all", "not", "min", "date"]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition of a rule: whether it held for an article, and what was found for it."""
+
+    label: str  # as the user wrote it: a part of the query, or `keywords.any: …`
+    held: bool
+    found: tuple[str, ...] = ()  # the text found; for a NOT that failed, what excluded it
+    clauses: tuple[Clause, ...] = ()
+    kind: Kind = "term"
+
+
+# Sets of patterns such that any article a condition holds for has one of each set.
+Needs = list[frozenset[int]]
+
+
+def cheapest(needs: Needs, vocabulary: Vocabulary) -> frozenset[int] | None:
+    """The set of patterns least likely to be in an article."""
+    return min(needs, key=lambda patterns: sum(map(vocabulary.cost, patterns)), default=None)
+
+
+class Condition(ABC):
+    """A compiled condition of a rule, evaluated over a scanned article."""
+
+    label: str
+    kind: Kind
+
+    @abstractmethod
+    def holds(self, scan: Scan) -> bool:
+        """Whether the condition holds for the article."""
+
+    @abstractmethod
+    def hits(self, scan: Scan) -> list[Found]:
+        """What was found that makes it hold (only asked when it holds)."""
+
+    @abstractmethod
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        """What an article must contain for the condition to hold."""
+
+    def explain(self, scan: Scan) -> Clause:
+        """Whether it holds, what was found, and the same for its parts."""
+        held = self.holds(scan)
+        found = self.hits(scan) if held else []
+        return Clause(self.label, held, _texts(scan, found), self._parts(scan), self.kind)
+
+    def _parts(self, scan: Scan) -> tuple[Clause, ...]:
+        return ()
+
+
+class Positional(Condition):
+    """A condition found at places in the text, between which NEAR measures."""
+
+    @abstractmethod
+    def found(self, scan: Scan) -> list[Found]:
+        """Every place it was found, in reading order."""
+
+    def holds(self, scan: Scan) -> bool:
+        return bool(self.found(scan))
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return self.found(scan)
+
+
+class Phrase(Positional):
+    kind: Kind = "term"
+
+    def __init__(self, phrase: int, text: str, label: str, vocabulary: Vocabulary) -> None:
+        self.phrase = phrase
+        self.text = text
+        self.label = label
+        self.key = (phrase, text)  # rules share words: what one found, the next finds in memo
+        # One word anywhere in the article: a lookup is enough to tell whether it is there.
+        only = vocabulary.phrases[phrase]
+        self.word = only.patterns[0] if len(only.patterns) == 1 and only.field is None else None
+
+    def holds(self, scan: Scan) -> bool:
+        if self.word is not None:
+            return self.word in scan.positions
+        return scan.has(self.phrase)
+
+    def found(self, scan: Scan) -> list[Found]:
+        found = scan.memo.get(self.key)
+        if found is None:
+            spans = scan.occurrences(self.phrase)
+            found = scan.memo[self.key] = [Found(start, end, self.text) for start, end in spans]
+        return found
+
+    hits = found
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return [frozenset((vocabulary.anchor(self.phrase),))]
+
+
+class Mention(Positional):
+    kind: Kind = "participant"
+
+    def __init__(
+        self, participant: str, field: Field | None, label: str, anchors: frozenset[int]
+    ) -> None:
+        self.participant = participant
+        self.field = field
+        self.label = label
+        self.anchors = anchors
+
+    def found(self, scan: Scan) -> list[Found]:
+        mentions = scan.mentions().get(self.participant, [])
+        if self.field is None:
+            return mentions
+        return [m for m in mentions if (m.start >= BODY) == (self.field == "body")]
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return [self.anchors]
+
+
+class Within(Positional):
+    kind: Kind = "near"
+
+    def __init__(
+        self,
+        left: Positional,
+        right: Positional,
+        distance: Distance,
+        ordered: bool,
+        label: str,
+    ) -> None:
+        self.left = left
+        self.right = right
+        self.distance = distance
+        self.ordered = ordered
+        self.label = label
+
+    def holds(self, scan: Scan) -> bool:
+        found = scan.memo.get(self)
+        if found is not None:
+            return bool(found)
+        return next(self._pairs(scan), None) is not None  # the first pair is enough
+
+    def found(self, scan: Scan) -> list[Found]:
+        found = scan.memo.get(self)
+        if found is None:
+            found = scan.memo[self] = sorted(set(self._pairs(scan)))
+        return found
+
+    def _pairs(self, scan: Scan) -> Iterator[Found]:
+        left = self.left.found(scan)
+        right = sorted(self.right.found(scan)) if left else []
+        if not right:
+            return iter(())
+        if isinstance(self.distance, int):
+            return _pairs_within(left, right, self.distance, self.ordered)
+        unit = scan.sentence if self.distance == "sentence" else scan.paragraph
+        return _pairs_in_unit(left, right, unit, self.ordered)
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return self.left.needs(vocabulary) + self.right.needs(vocabulary)
+
+    def _parts(self, scan: Scan) -> tuple[Clause, ...]:
+        return (self.left.explain(scan), self.right.explain(scan))
+
+
+def _apart(a: Found, b: Found, ordered: bool) -> bool:
+    """Two places that do not overlap, `a` first if `ordered`."""
+    return a.end <= b.start or (not ordered and b.end <= a.start)
+
+
+def _pairs_within(
+    left: list[Found], right: list[Found], distance: int, ordered: bool
+) -> Iterator[Found]:
+    """The places of each side within `distance` words of a place of the other side."""
+    starts = [b.start for b in right]
+    longest = max(b.end - b.start for b in right)
+    for a in left:
+        # b may start this far before a (a `b` of `longest` words ending `distance` before)
+        low = bisect_left(starts, a.start - distance - longest + 1)
+        high = bisect_right(starts, a.end - 1 + distance)
+        for b in right[low:high]:
+            if _apart(a, b, ordered) and _gap(a, b) <= distance:
+                yield a
+                yield b
+
+
+def _gap(a: Found, b: Found) -> int:
+    """How far apart two places are: 1 for neighbours, 2 with one word between, …"""
+    return b.start - a.end + 1 if a.end <= b.start else a.start - b.end + 1
+
+
+def _pairs_in_unit(
+    left: list[Found], right: list[Found], unit: Callable[[int], int], ordered: bool
+) -> Iterator[Found]:
+    """The places of each side in one sentence (or paragraph) with a place of the other."""
+    by_unit: dict[int, list[Found]] = {}
+    for b in right:
+        by_unit.setdefault(unit(b.start), []).append(b)
+    for a in left:
+        for b in by_unit.get(unit(a.start), ()):
+            if _apart(a, b, ordered):
+                yield a
+                yield b
+
+
+class AnyOf(Condition):
+    kind: Kind = "any"
+
+    def __init__(self, operands: Sequence[Condition], label: str) -> None:
+        self.operands = tuple(operands)
+        self.label = label
+
+    def holds(self, scan: Scan) -> bool:
+        for operand in self.operands:  # noqa: SIM110  (a loop is quicker than any())
+            if operand.holds(scan):
+                return True
+        return False
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return [hit for op in self.operands if op.holds(scan) for hit in op.hits(scan)]
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return _needs_one_of(self.operands, vocabulary)
+
+    def _parts(self, scan: Scan) -> tuple[Clause, ...]:
+        return tuple(operand.explain(scan) for operand in self.operands)
+
+
+def _needs_one_of(operands: Sequence[Condition], vocabulary: Vocabulary) -> Needs:
+    """What an OR needs: one of the patterns each operand cannot do without."""
+    each = [cheapest(operand.needs(vocabulary), vocabulary) for operand in operands]
+    if any(patterns is None for patterns in each):
+        return []  # an operand can hold with none of its words: so can the OR
+    return [frozenset().union(*(p for p in each if p is not None))]
+
+
+class EitherOf(Positional):
+    """An OR group inside NEAR: the places of any of its operands."""
+
+    kind: Kind = "any"
+
+    def __init__(self, operands: Sequence[Positional], label: str) -> None:
+        self.operands = tuple(operands)
+        self.label = label
+
+    def found(self, scan: Scan) -> list[Found]:
+        return sorted(found for operand in self.operands for found in operand.found(scan))
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return _needs_one_of(self.operands, vocabulary)
+
+    def _parts(self, scan: Scan) -> tuple[Clause, ...]:
+        return tuple(operand.explain(scan) for operand in self.operands)
+
+
+class AllOf(Condition):
+    kind: Kind = "all"
+
+    def __init__(self, operands: Sequence[Condition], label: str) -> None:
+        self.operands = tuple(operands)
+        self.label = label
+
+    def holds(self, scan: Scan) -> bool:
+        for operand in self.operands:  # noqa: SIM110  (a loop is quicker than all())
+            if not operand.holds(scan):
+                return False
+        return True
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return [hit for operand in self.operands for hit in operand.hits(scan)]
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return [patterns for operand in self.operands for patterns in operand.needs(vocabulary)]
+
+    def _parts(self, scan: Scan) -> tuple[Clause, ...]:
+        return tuple(operand.explain(scan) for operand in self.operands)
+
+
+class NoneOf(Condition):
+    kind: Kind = "not"
+
+    def __init__(self, operand: Condition, label: str) -> None:
+        self.operand = operand
+        self.label = label
+
+    def holds(self, scan: Scan) -> bool:
+        return not self.operand.holds(scan)
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return []
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return []
+
+    def explain(self, scan: Scan) -> Clause:
+        inner = self.operand.explain(scan)
+        return Clause(self.label, not inner.held, inner.found, inner.clauses, self.kind)
+
+
+class AtLeast(Condition):
+    kind: Kind = "min"
+
+    def __init__(self, mentions: Sequence[Mention], count: int, label: str) -> None:
+        self.mentions = tuple(mentions)
+        self.count = count
+        self.label = label
+
+    def holds(self, scan: Scan) -> bool:
+        return sum(mention.holds(scan) for mention in self.mentions) >= self.count
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return [hit for mention in self.mentions for hit in mention.found(scan)]
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return [frozenset().union(*(mention.anchors for mention in self.mentions))]
+
+    def _parts(self, scan: Scan) -> tuple[Clause, ...]:
+        return tuple(mention.explain(scan) for mention in self.mentions)
+
+
+class Dated(Condition):
+    kind: Kind = "date"
+
+    def __init__(self, since: date | None, until: date | None) -> None:
+        self.since = since
+        self.until = until
+        window = [f"since {since}" if since else "", f"until {until}" if until else ""]
+        self.label = " ".join(part for part in window if part)
+
+    def holds(self, scan: Scan) -> bool:
+        day = scan.article.date
+        return (self.since is None or day >= self.since) and (
+            self.until is None or day <= self.until
+        )
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return []
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return []
+
+    def explain(self, scan: Scan) -> Clause:
+        return Clause(self.label, self.holds(scan), (str(scan.article.date),), kind=self.kind)
+
+
+def _texts(scan: Scan, found: Iterable[Found]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(scan.text_of(f) for f in sorted(found)))

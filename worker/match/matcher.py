@@ -1,0 +1,100 @@
+"""Match articles against the rule set: which rules hold, and the words that made them hold.
+
+The rule set is compiled once. Each rule becomes a tree of conditions and is filed in an
+index under the words it cannot hold without (the rarest set of them). An article is
+scanned once for the words of every rule; only the rules filed under a word it contains,
+and the few that can hold with none of their words present (`NOT sport`), are evaluated.
+So the cost per article grows with the article, not with the number of rules.
+
+A `Matcher` is never changed after it is built: a new rule set is compiled beside the old
+one and swapped in whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from worker.match.compile import Compiler
+from worker.match.conditions import Clause, cheapest
+from worker.match.vocabulary import Found, Scan
+from worker.model import Article, Hit, Match
+from worker.rules.ruleset import RuleSet
+
+__all__ = ["Explanation", "Matcher"]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a rule matched an article, or which of its conditions failed."""
+
+    rule_id: str
+    matched: bool
+    clauses: tuple[Clause, ...]
+    hits: tuple[Hit, ...]
+
+
+_ANY_ARTICLE = frozenset((-1,))  # a need every article meets: its pattern is in them all
+
+
+class Matcher:
+    """The rule set compiled once; `match` costs in proportion to the article's words."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        compiler = Compiler(rules.participants)
+        self._vocabulary = compiler.vocabulary
+        self._rules = tuple(compiler.rule(rule) for rule in rules.rules)
+        self._by_id = {compiled.rule_id: compiled for compiled in self._rules}
+        # Each rule is filed under the patterns of its cheapest need, with the next cheapest
+        # it has: that one set lookup weeds out most rules before any is evaluated.
+        vocabulary = self._vocabulary
+        index: dict[int, list[tuple[int, frozenset[int]]]] = {}
+        always: list[int] = []
+        for number, compiled in enumerate(self._rules):
+            needs = compiled.condition.needs(vocabulary)
+            needed = cheapest(needs, vocabulary)
+            if needed is None:
+                always.append(number)
+            for pattern in needed or ():
+                others = [patterns for patterns in needs if pattern not in patterns]
+                second = cheapest(others, vocabulary) or _ANY_ARTICLE
+                index.setdefault(pattern, []).append((number, second))
+        self._index = index
+        self._always = frozenset(always)
+
+    def match(self, article: Article) -> list[Match]:
+        """Every rule that holds for `article`, in rule-set order."""
+        scan = self._vocabulary.scan(article)
+        present = {*_ANY_ARTICLE, *scan.positions}
+        matches = []
+        for number in self._candidates(present):
+            compiled = self._rules[number]
+            if compiled.holds(scan, present):
+                hits = _hits(scan, compiled.condition.hits(scan))
+                matches.append(Match(compiled.rule_id, hits))
+        return matches
+
+    def _candidates(self, present: set[int]) -> list[int]:
+        """The rules filed under a word of the article, and those filed under none."""
+        index = self._index
+        found = {
+            number
+            for pattern in present & index.keys()
+            for number, second in index[pattern]
+            if not second.isdisjoint(present)
+        }
+        return sorted(found.union(self._always))
+
+    def explain(self, article: Article, rule_id: str) -> Explanation:
+        """Why rule `rule_id` matches `article`, or which of its conditions fail."""
+        condition = self._by_id[rule_id].condition
+        scan = self._vocabulary.scan(article)
+        held = condition.holds(scan)
+        hits = _hits(scan, condition.hits(scan)) if held else ()
+        clauses = tuple(part.explain(scan) for part in condition.operands)
+        return Explanation(rule_id, held, clauses, hits)
+
+
+def _hits(scan: Scan, found: Iterable[Found]) -> tuple[Hit, ...]:
+    """Hits in reading order (the title first), each place and term once."""
+    return tuple(map(scan.hit, sorted(set(found))))

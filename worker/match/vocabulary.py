@@ -1,0 +1,359 @@
+"""The words of every rule, compiled once, and an article scanned for them in one pass.
+
+A rule word becomes a *pattern*: a folded word, a prefix, a case-sensitive word, or a
+Cyrillic word with its inflected forms. Each distinct word of a text is looked up once
+(then remembered) to find the patterns it stands for, so scanning an article costs one
+dictionary lookup per word, however many rules there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import compress, count
+from typing import NamedTuple
+
+from worker.model import Article, Hit
+from worker.rules.query import Field, Term
+from worker.text.words import Passage, fold, inflects, is_cyrillic, same_word_forms, written_form
+
+__all__ = ["BODY", "Found", "Scan", "Vocabulary"]
+
+# Body words are numbered from here, title words from 0: one numbering for both fields,
+# in which a title word and a body word are never near each other.
+BODY = 1 << 32
+
+# Words of texts remembered; a news vocabulary fits many times over.
+_REMEMBERED_WORDS = 200_000
+# The positions of the words of a body, made once (about 160 KB): counting made a new int
+# for every word of every article, though only the few words of rules need theirs.
+_BODY_POSITIONS = tuple(range(BODY, BODY + 4096))
+
+Span = tuple[int, int]  # first word, and the word after the last
+
+
+class Found(NamedTuple):
+    """One place a term or a participant was found: word positions, and what was found."""
+
+    start: int
+    end: int
+    term: str  # as the user wrote it
+    participant: str = ""  # whose alias, for a mention
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    patterns: tuple[int, ...]
+    field: Field | None
+
+
+@dataclass(frozen=True)
+class _Alias:
+    participant: str
+    text: str
+    patterns: tuple[int, ...]
+    anchor: int  # the index in `patterns` of the pattern it is filed under
+
+
+class _Remembered(dict[str, tuple[int, ...]]):
+    """The patterns of each word of a text seen so far, worked out on first sight."""
+
+    def __init__(self, patterns_of: Callable[[str], tuple[int, ...]]) -> None:
+        super().__init__()
+        self._patterns_of = patterns_of
+
+    def __missing__(self, word: str) -> tuple[int, ...]:
+        if len(self) >= _REMEMBERED_WORDS:
+            self.clear()  # a plain bound on memory; the words come back on their next sight
+        patterns = self[word] = self._patterns_of(word)
+        return patterns
+
+
+class Vocabulary:
+    """Every word, phrase and alias of a rule set; built once, then only read.
+
+    (It remembers the words of the texts it has looked up: a cache, bounded, that does
+    not change what any lookup gives.)
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], int] = {}
+        self._exact: dict[str, int] = {}
+        self._cased: dict[str, int] = {}
+        self._prefixes: dict[str, int] = {}
+        self._forms: dict[str, list[tuple[str, int]]] = {}  # by the rule word less its last letter
+        self._prefix_lengths: tuple[int, ...] = ()
+        self._form_lengths: tuple[int, ...] = ()
+        self._phrase_ids: dict[_Phrase, int] = {}
+        self.phrases: list[_Phrase] = []
+        self._rarity: list[float] = []  # by the length of the word: longer words are rarer
+        self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
+        self._aliases: list[tuple[str, str, int]] = []
+        self.aliases: dict[int, list[_Alias]] = {}  # by the anchor of the alias
+        words = _Remembered(self._patterns_of)
+        # The patterns a word of a text stands for, remembered after the first time.
+        self.lookup: Callable[[str], tuple[int, ...]] = words.__getitem__
+
+    # --- building ---------------------------------------------------------------
+
+    def phrase(self, term: Term) -> int:
+        """The id of a term's phrase, the same for the same words in the same field."""
+        last = len(term.words) - 1
+        patterns = tuple(
+            self._pattern(word, term.prefix and i == last, term.case_sensitive)
+            for i, word in enumerate(term.words)
+        )
+        phrase = _Phrase(patterns, term.field)
+        if phrase not in self._phrase_ids:
+            self._phrase_ids[phrase] = len(self.phrases)
+            self.phrases.append(phrase)
+            for pattern in set(patterns):
+                self._uses[pattern] += 1
+        return self._phrase_ids[phrase]
+
+    def alias(self, participant: str, text: str, term: Term) -> int:
+        """Add an alias of a participant; returns the id of its phrase."""
+        phrase = self.phrase(term)
+        self._aliases.append((participant, text, phrase))
+        return phrase
+
+    def file_aliases(self) -> None:
+        """File every alias under its anchor, once all of them are added."""
+        for participant, text, phrase in self._aliases:
+            patterns = self.phrases[phrase].patterns
+            anchor = self.anchor(phrase)
+            alias = _Alias(participant, text, patterns, patterns.index(anchor))
+            self.aliases.setdefault(anchor, []).append(alias)
+
+    def cost(self, pattern: int) -> float:
+        """How likely a pattern is to be in an article, by a rough guess."""
+        return self._rarity[pattern] * self._uses[pattern]
+
+    def anchor(self, phrase: int) -> int:
+        """The pattern of a phrase least likely to be in an article: the one to index it by."""
+        return min(self.phrases[phrase].patterns, key=self.cost)
+
+    def _pattern(self, word: str, prefix: bool, cased: bool) -> int:
+        folded = fold(word)
+        if cased:
+            kind, key = "cased", written_form(word)
+        elif prefix:
+            kind, key = "prefix", folded
+        elif inflects(folded):
+            kind, key = "forms", folded
+        else:
+            kind, key = "exact", folded
+        pattern = self._ids.get((kind, key))
+        return self._new(kind, key) if pattern is None else pattern
+
+    def _new(self, kind: str, key: str) -> int:
+        pattern = self._ids[(kind, key)] = len(self._rarity)
+        # Longer words are rarer; a prefix finds more words than a whole word.
+        self._rarity.append((3 if kind == "prefix" else 1) / max(len(key), 1))
+        self._uses.append(0)
+        if kind == "cased":
+            self._cased[key] = pattern
+        elif kind == "prefix":
+            self._prefixes[key] = pattern
+            self._prefix_lengths = tuple(sorted({*self._prefix_lengths, len(key)}))
+        elif kind == "forms":
+            self._forms.setdefault(key[:-1], []).append((key, pattern))
+            self._form_lengths = tuple(sorted({*self._form_lengths, len(key) - 1}))
+        else:
+            self._exact[key] = pattern
+        return pattern
+
+    # --- looking up -------------------------------------------------------------
+
+    def _patterns_of(self, written: str) -> tuple[int, ...]:
+        """Every pattern a word of a text, as written, stands for."""
+        word = fold(written)
+        found = [
+            pattern
+            for pattern in (self._exact.get(word), self._cased.get(written_form(written)))
+            if pattern is not None
+        ]
+        for length in self._prefix_lengths:
+            if length > len(word):
+                break
+            pattern = self._prefixes.get(word[:length])
+            if pattern is not None:
+                found.append(pattern)
+        if self._form_lengths and is_cyrillic(word):
+            found.extend(self._inflected(word))
+        return tuple(found)
+
+    def _inflected(self, word: str) -> Iterable[int]:
+        for length in self._form_lengths:
+            for rule_word, pattern in self._forms.get(word[:length], ()):
+                if same_word_forms(word, rule_word):
+                    yield pattern
+
+    def scan(self, article: Article) -> Scan:
+        """Find the words of every rule in an article."""
+        return Scan(self, article)
+
+
+class Scan:
+    """One article, its words looked up once; phrases and mentions worked out when asked for."""
+
+    def __init__(self, vocabulary: Vocabulary, article: Article) -> None:
+        self.article = article
+        self.title = Passage(article.title)
+        self.body = Passage(article.body)
+        self.positions: dict[int, list[int]] = {}
+        lookup = vocabulary.lookup
+        # The patterns of each word, title and body, to check a phrase around a word.
+        self._title_words = _collect(self.positions, self.title.words, 0, lookup)
+        self._body_words = _collect(self.positions, self.body.words, BODY, lookup)
+        self._vocabulary = vocabulary
+        self._phrases: dict[int, list[Span]] = {}
+        self._mentions: dict[str, list[Found]] | None = None
+        self.memo: dict[object, list[Found]] = {}  # for conditions that are costly to repeat
+        self._hits: dict[Found, Hit] = {}
+
+    def has(self, phrase: int) -> bool:
+        """Whether a phrase is in the article."""
+        return bool(self.occurrences(phrase))
+
+    def occurrences(self, phrase: int) -> list[Span]:
+        """Where a phrase stands: its words side by side, in order, in one sentence."""
+        spans = self._phrases.get(phrase)
+        if spans is None:
+            spans = self._phrases[phrase] = self._find(self._vocabulary.phrases[phrase])
+        return spans
+
+    def _find(self, phrase: _Phrase) -> list[Span]:
+        patterns = phrase.patterns
+        positions = self.positions
+        if len(patterns) == 1:
+            spans = [(p, p + 1) for p in positions.get(patterns[0], ())]
+        else:
+            # Look around the places of the word this article has fewest of.
+            places = [positions.get(pattern, ()) for pattern in patterns]
+            at = min(range(len(places)), key=lambda i: len(places[i]))
+            spans = [
+                (p - at, p - at + len(patterns)) for p in places[at] if self._fits(patterns, p - at)
+            ]
+        if phrase.field is None:
+            return spans
+        return [span for span in spans if (span[0] >= BODY) == (phrase.field == "body")]
+
+    def _fits(self, patterns: tuple[int, ...], start: int) -> bool:
+        """Whether the words from `start` on stand for `patterns`, in one sentence."""
+        words, first = (
+            (self._body_words, start - BODY) if start >= BODY else (self._title_words, start)
+        )
+        last = first + len(patterns) - 1
+        if first < 0 or last >= len(words):
+            return False
+        for offset, pattern in enumerate(patterns):
+            if pattern not in words[first + offset]:
+                return False
+        passage = self.body if start >= BODY else self.title
+        return first == last or passage.one_sentence(first, last)
+
+    def mentions(self) -> dict[str, list[Found]]:
+        """Each participant's mentions; where aliases overlap, the longest stands."""
+        if self._mentions is None:
+            aliases = self._vocabulary.aliases
+            positions = self.positions
+            found = [
+                Found(start, start + len(alias.patterns), alias.text, alias.participant)
+                for anchor in positions.keys() & aliases.keys()
+                for position in positions[anchor]
+                for alias in aliases[anchor]
+                # A one-word alias is where its word is: no need to look.
+                if len(alias.patterns) == 1 or self._fits(alias.patterns, position - alias.anchor)
+                for start in (position - alias.anchor,)
+            ]
+            self._mentions = _longest_mentions(found)
+        return self._mentions
+
+    def _passage(self, position: int) -> tuple[Passage, int]:
+        return (self.body, position - BODY) if position >= BODY else (self.title, position)
+
+    def sentence(self, position: int) -> int:
+        """Which sentence a word is in: one number for each sentence of both fields."""
+        passage, index = self._passage(position)
+        return passage.sentence(index) + (BODY if passage is self.body else 0)
+
+    def paragraph(self, position: int) -> int:
+        """The paragraph a word is in, numbered across both fields."""
+        passage, index = self._passage(position)
+        return passage.paragraph(index) + (BODY if passage is self.body else 0)
+
+    def hit(self, found: Found) -> Hit:
+        """What was found, as a hit of a match (the same for every rule that found it)."""
+        hit = self._hits.get(found)
+        if hit is None:
+            hit = self._hits[found] = Hit(found.term, *self.where(found), found.participant or None)
+        return hit
+
+    def where(self, found: Found) -> tuple[str, int, int]:
+        """The field and character offsets of what was found."""
+        if found.start >= BODY:
+            return "body", *self.body.extent(found.start - BODY, found.end - 1 - BODY)
+        return "title", *self.title.extent(found.start, found.end - 1)
+
+    def text_of(self, found: Found) -> str:
+        """What was found, as the article writes it."""
+        field, start, end = self.where(found)
+        return (self.article.body if field == "body" else self.article.title)[start:end]
+
+
+def _collect(
+    positions: dict[int, list[int]],
+    words: list[str],
+    base: int,
+    lookup: Callable[[str], tuple[int, ...]],
+) -> list[tuple[int, ...]]:
+    """Note where each pattern stands; returns the patterns of each word."""
+    # The hot loop of matching. Most words stand for no pattern at all: compress and
+    # filter skip them without a step of Python for each.
+    patterns_of = list(map(lookup, words))
+    premade = base == BODY and len(words) <= len(_BODY_POSITIONS)
+    numbers = _BODY_POSITIONS if premade else count(base)
+    matched = zip(compress(numbers, patterns_of), filter(None, patterns_of), strict=True)
+    for position, patterns in matched:
+        for pattern in patterns:
+            found = positions.get(pattern)
+            if found is None:
+                positions[pattern] = [position]
+            else:
+                found.append(position)
+    return patterns_of
+
+
+def _longest_mentions(found: list[Found]) -> dict[str, list[Found]]:
+    """Overlapping alias hits are one mention: of the participant with the longest alias,
+    spanning all of that participant's aliases there ("President Xi" + "Xi Jinping")."""
+    mentions: dict[str, list[Found]] = {}
+    found.sort()
+    cluster: list[Found] = []
+    end = 0
+    for hit in found:
+        if cluster and hit.start >= end:
+            _add_mention(mentions, cluster)
+            cluster = []
+        cluster.append(hit)
+        if hit.end > end:
+            end = hit.end
+    if cluster:
+        _add_mention(mentions, cluster)
+    return mentions
+
+
+def _add_mention(mentions: dict[str, list[Found]], cluster: list[Found]) -> None:
+    mention = cluster[0]
+    if len(cluster) > 1:
+        longest = max(cluster, key=_words_long)
+        own = [f for f in cluster if f.participant == longest.participant]
+        # The cluster is in order: its first hit of the participant starts the mention.
+        end = max(f.end for f in own)
+        mention = Found(own[0].start, end, longest.term, longest.participant)
+    mentions.setdefault(mention.participant, []).append(mention)
+
+
+def _words_long(found: Found) -> int:
+    return found.end - found.start

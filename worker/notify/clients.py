@@ -1,0 +1,28 @@
+"""What every notifier is: one method that delivers a rendered digest, and the network
+clients it sends with."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from worker.model import Rendered
+
+__all__ = ["Clients", "Notifier"]
+
+
+class Notifier(Protocol):
+    """Sends one rendered digest; raises DeliveryError when the receiver did not take it."""
+
+    def deliver(self, digest: dict[str, Any], rendered: Rendered) -> None: ...
+
+
+@dataclass(frozen=True)
+class Clients:
+    """What notifiers send with: made once at the edge, and pointed at test servers in tests."""
+
+    http: httpx.Client
+    tls: ssl.SSLContext

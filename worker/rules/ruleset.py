@@ -1,0 +1,173 @@
+"""Watch rules and participants: what a rule file holds, as frozen models."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from worker.rules.query import Query, keyword_term, parse_query
+
+__all__ = ["Keywords", "Participant", "ParticipantCondition", "Rule", "RuleFile", "RuleSet"]
+
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _has_words(text: str) -> str:
+    keyword_term(text)  # raises ValueError naming the text when it has nothing to match
+    return text
+
+
+# A keyword or an alias: words matched as written, in that order
+Words = Annotated[Text, AfterValidator(_has_words)]
+
+
+def _query(value: Any) -> Query:
+    if isinstance(value, Query):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {value}; put it in quotes")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return parse_query(value)
+
+
+QueryText = Annotated[
+    Query, PlainValidator(_query, json_schema_input_type=str), PlainSerializer(str)
+]
+
+
+def _rule_id(rule_id: str) -> str:
+    if not _RULE_ID.fullmatch(rule_id):
+        raise ValueError(
+            f"'{rule_id}' is not a valid rule id; use lower-case letters, digits, - and _, "
+            "starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)"
+        )
+    return rule_id
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Participant(_Model):
+    """A person followed, found in articles by any of their aliases."""
+
+    name: Words
+    aliases: tuple[Words, ...] = Field(default=(), validate_default=True)
+
+    @field_validator("aliases")
+    @classmethod
+    def _name_is_an_alias(cls, aliases: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        name = info.data.get("name")
+        return aliases if name is None or name in aliases else (name, *aliases)
+
+
+class Keywords(_Model):
+    """Words or phrases: any of them, all of them, none of them."""
+
+    any: tuple[Words, ...] = ()
+    all: tuple[Words, ...] = ()
+    none: tuple[Words, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Keywords:
+        if not (self.any or self.all or self.none):
+            raise ValueError("give at least one word under any, all or none")
+        return self
+
+
+class ParticipantCondition(_Model):
+    """Participant ids: any of them, all of them, none of them, or at least `min` present."""
+
+    any: tuple[Text, ...] = ()
+    all: tuple[Text, ...] = ()
+    none: tuple[Text, ...] = ()
+    min: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _can_hold(self) -> ParticipantCondition:
+        if not (self.any or self.all or self.none or self.min is not None):
+            raise ValueError("give at least one of any, all, none or min")
+        named = {*self.any, *self.all}
+        if self.min is not None and named and self.min > len(named):
+            raise ValueError(
+                f"min {self.min} is more than the {len(named)} participants named under any "
+                "and all; lower min or name more"
+            )
+        return self
+
+
+class Rule(_Model):
+    """A watch rule: every condition given must hold for an article to match."""
+
+    id: Annotated[str, AfterValidator(_rule_id)]
+    title: str = ""  # the id when not given
+    query: QueryText | None = None
+    participants: ParticipantCondition | None = None
+    keywords: Keywords | None = None
+    priority: Literal["high", "normal", "low"] = "normal"
+    tags: tuple[Text, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _title_defaults_to_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("title") and isinstance(data.get("id"), str):
+            return {**data, "title": data["id"]}
+        return data
+
+    @field_validator("until")
+    @classmethod
+    def _window_is_open(cls, until: date | None, info: ValidationInfo) -> date | None:
+        since = info.data.get("since")
+        if until is not None and since is not None and since > until:
+            raise ValueError(f"until {until} is before since {since}; swap them")
+        return until
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> Rule:
+        if self.query is None and self.participants is None and self.keywords is None:
+            raise ValueError("rule has no condition; give a query, keywords or participants")
+        return self
+
+
+class RuleFile(_Model):
+    """One rules/*.yaml file."""
+
+    participants: dict[str, Participant] = Field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every participant and rule, from all rule files."""
+
+    participants: Mapping[str, Participant]
+    rules: tuple[Rule, ...]
+    _by_id: Mapping[str, Rule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {rule.id: rule for rule in self.rules})
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; KeyError when there is none."""
+        return self._by_id[rule_id]

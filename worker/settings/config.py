@@ -1,0 +1,431 @@
+"""config.yaml as frozen models: what to watch, where the rules are, where digests go."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import ssl
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from worker.errors import ConfigError, Problem
+from worker.settings.schedule import Schedule, parse_duration, parse_schedule
+from worker.settings.yamlfile import Key, YamlFile, format_key, read_yaml
+
+__all__ = [
+    "Channel",
+    "Config",
+    "EmailChannel",
+    "FileChannel",
+    "IngestSettings",
+    "RetrySettings",
+    "Smtp",
+    "WatchFolder",
+    "WebhookChannel",
+    "load_config",
+    "named_rule_files",
+    "signing_key",
+]
+
+SECRET_PREFIX = "whsec_"
+DEFAULT_PATTERNS = ("*.txt", "*.md", "*.json", "*.jsonl", "*.html")
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    """Relative paths are read from the config file's folder, which the loader passes in."""
+    folder = (info.context or {}).get("folder", Path.cwd())
+    return (Path(folder) / path.expanduser()).resolve()
+
+
+def _existing_folder(path: Path, info: ValidationInfo) -> Path:
+    path = _resolve(path, info)
+    if not path.exists():
+        raise ValueError(f"folder '{path}' does not exist; create it or fix the path")
+    if not path.is_dir():
+        raise ValueError(f"'{path}' is a file, not a folder; give a folder")
+    return path
+
+
+def _existing(path: Path, info: ValidationInfo) -> Path:
+    path = _resolve(path, info)
+    if not path.exists():
+        raise ValueError(f"'{path}' does not exist; create it or fix the path")
+    return path
+
+
+def _certificate_bundle(path: Path, info: ValidationInfo) -> Path:
+    path = _existing(path, info)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError):
+        raise ValueError(f"'{path}' is not a PEM file of CA certificates") from None
+    return path
+
+
+def _empty_to_none(value: object) -> object:
+    """`${SMTP_USER:-}` leaves an empty string; for an optional setting that means unset."""
+    return None if value == "" else value
+
+
+def _duration(value: object) -> object:
+    """`5s`, `15m`, `2h`, `1d`: one shape, the one schedules use too."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration; write it like '30s', '15m' or '2h'")
+    return parse_duration(value)
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        message = f"unknown time zone '{name}'; use a name like 'Europe/Berlin' or 'UTC'"
+        raise ValueError(message) from None
+    return name
+
+
+def _valid_schedule(text: str) -> str:
+    return parse_schedule(text).text
+
+
+def _web_address(url: SecretStr) -> SecretStr:
+    # The message never repeats the address: it may carry a token.
+    parts = urlsplit(url.get_secret_value())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// address")
+    return url
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret: the base64 after an optional `whsec_`.
+
+    Read exactly as the reference `standardwebhooks` package reads a secret given as
+    text, so a receiver that passes the same text to it verifies our requests.
+    Raises ValueError for a secret the package would refuse.
+    """
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        # Lenient like the package: padding may be left out, and characters outside the
+        # base64 alphabet are skipped rather than refused.
+        key = base64.b64decode(encoded + "==")
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "not a Standard Webhooks secret: give base64, with or without the 'whsec_' "
+            "prefix (for example what `openssl rand -base64 32` prints)"
+        ) from None
+    if not key:
+        raise ValueError("empty once read as base64; give 24 or more random bytes in base64")
+    return key
+
+
+def _signing_secret(secret: SecretStr | None) -> SecretStr | None:
+    if secret is not None:
+        signing_key(secret.get_secret_value())  # the message never repeats the secret
+    return secret
+
+
+def _http_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"'{name}' is not an HTTP header name")
+        if not _HEADER_VALUE.fullmatch(value):
+            # The message leaves the value out: it may be a token.
+            raise ValueError(f"the value of '{name}' may hold only printable ASCII characters")
+    return headers
+
+
+def _email_address(address: str) -> str:
+    if "@" not in address:
+        raise ValueError(f"'{address}' is not an email address")
+    return address
+
+
+def _channel_name(name: str) -> str:
+    if not _CHANNEL_NAME.fullmatch(name):
+        raise ValueError(f"channel name '{name}' may use only letters, digits, - and _")
+    return name
+
+
+ResolvedPath = Annotated[Path, AfterValidator(_resolve)]
+ExistingFolder = Annotated[Path, AfterValidator(_existing_folder)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
+SigningSecret = Annotated[OptionalSecret, AfterValidator(_signing_secret)]
+HttpHeaders = Annotated[dict[str, str], AfterValidator(_http_headers)]
+ScheduleText = Annotated[str, AfterValidator(_valid_schedule)]
+ZoneName = Annotated[str, AfterValidator(_known_zone)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+ChannelName = Annotated[str, AfterValidator(_channel_name)]
+OptionalCertificates = Annotated[
+    Annotated[Path, AfterValidator(_certificate_bundle)] | None, BeforeValidator(_empty_to_none)
+]
+
+
+class WatchFolder(_Model):
+    """A folder whose article files are ingested."""
+
+    path: ExistingFolder
+    patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
+    recursive: bool = True
+    polling: bool = False
+
+
+class IngestSettings(_Model):
+    """How articles are read: size limit, how long a file must be still, how often to rescan."""
+
+    max_file_mb: float = Field(default=5, gt=0)
+    settle_seconds: float = Field(default=2.0, ge=0)
+    rescan_seconds: float = Field(default=300, gt=0)
+
+
+class RetrySettings(_Model):
+    """How a digest the receiver did not take is tried again."""
+
+    # The delay after the 1st, 2nd, ... failed attempt; the last one repeats.
+    delays: tuple[Duration, ...] = Field(
+        default=("5s", "1m", "5m", "30m", "2h", "6h"), min_length=1, validate_default=True
+    )
+    give_up_after: Duration = Field(default="24h", validate_default=True)
+    jitter: float = Field(default=0.2, ge=0, lt=1)  # each delay varies by up to ±20%
+
+
+class _ChannelBase(_Model):
+    schedule: ScheduleText = "every 1h"
+    timezone: ZoneName | None = None  # the config's when not given
+    retry: RetrySettings = RetrySettings()
+    rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
+    min_priority: Literal["high", "normal", "low"] = "low"
+    # A digest holds at most `max_matches` matches (the rest go in the next digests), and
+    # lists at most `max_items` of them. The bound keeps a backlog from becoming one digest
+    # too big for any mail server or endpoint, refused for good.
+    max_matches: int = Field(default=200, gt=0, le=1000)
+    max_items: int | None = Field(default=None, gt=0)
+    send_empty: bool = False
+    template: ExistingFolder | None = None  # templates replacing the package's defaults
+
+    @property
+    def schedule_spec(self) -> Schedule:
+        """The parsed `schedule:`."""
+        return parse_schedule(self.schedule)
+
+    @model_validator(mode="after")
+    def _items_within_the_digest(self) -> _ChannelBase:
+        if self.max_items is not None and self.max_items > self.max_matches:
+            raise ValueError(
+                f"max_items {self.max_items} is more than a digest holds (max_matches"
+                f" {self.max_matches}); lower max_items or raise max_matches"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _empty_needs_a_schedule(self) -> _ChannelBase:
+        if self.send_empty and self.schedule_spec.immediate:
+            raise ValueError(
+                "send_empty needs a schedule: an immediate channel sends only when an article "
+                "matched; remove send_empty or give a schedule"
+            )
+        return self
+
+
+class FileChannel(_ChannelBase):
+    """Digests written as files into a folder (created when first needed)."""
+
+    type: Literal["file"] = "file"
+    path: ResolvedPath
+
+
+class WebhookChannel(_ChannelBase):
+    """Digests posted to an HTTP endpoint."""
+
+    type: Literal["webhook"] = "webhook"
+    url: Annotated[SecretStr, AfterValidator(_web_address)]
+    format: Literal["json", "slack", "discord", "teams"] = "json"
+    secret: SigningSecret = None
+    headers: HttpHeaders = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10, gt=0)  # for the whole delivery
+    connect_timeout_seconds: float = Field(default=5, gt=0)
+
+
+class Smtp(_Model):
+    """The mail server an email channel sends through."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username: OptionalText = None
+    password: OptionalSecret = Field(default=None, validate_default=True)
+    ca_file: OptionalCertificates = None  # trusted instead of the system's CAs
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    @field_validator("username")
+    @classmethod
+    def _no_login_in_clear_text(cls, username: str | None, info: ValidationInfo) -> str | None:
+        if username is not None and info.data.get("security") == "none":
+            raise ValueError(
+                "logging in with security: none would send the password unencrypted; "
+                "use security: starttls or ssl"
+            )
+        return username
+
+    @field_validator("password")
+    @classmethod
+    def _password_for_login(
+        cls, password: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # A password without a username is fine: `${SMTP_USER:-}` left empty means no login.
+        if password is None and info.data.get("username") is not None:
+            raise ValueError("needed when smtp.username is set")
+        return password
+
+
+class EmailChannel(_ChannelBase):
+    """Digests sent by email."""
+
+    type: Literal["email"] = "email"
+    to: tuple[EmailAddress, ...] = Field(min_length=1)
+    sender: EmailAddress = Field(alias="from")
+    smtp: Smtp
+    subject: OptionalText = None
+
+
+Channel = Annotated[FileChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
+
+
+class Config(_Model):
+    """config.yaml: where articles arrive, where the rules are, and where digests go."""
+
+    state: str = "var/wirewatch.db"
+    timezone: ZoneName = "UTC"
+    watch: tuple[WatchFolder, ...] = Field(min_length=1)
+    rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
+        default=(Path("rules"),), min_length=1, validate_default=True
+    )
+    ingest: IngestSettings = IngestSettings()
+    channels: dict[ChannelName, Channel] = Field(default_factory=dict)
+
+    _source: Path = PrivateAttr()
+    _document: YamlFile | None = PrivateAttr(default=None)
+
+    @field_validator("state")
+    @classmethod
+    def _state_is_a_file(cls, state: str, info: ValidationInfo) -> str:
+        if "://" in state:
+            raise ValueError("database URLs are not supported yet; give the path of a SQLite file")
+        path = _resolve(Path(state), info)
+        if path.is_dir():
+            raise ValueError(
+                f"'{path}' is a folder; give the path of a file, like {path / 'wirewatch.db'}"
+            )
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise ValueError(f"'{blocking}' is a file, not a folder; fix the path")
+        return state
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _one_or_more(cls, rules: object) -> object:
+        return (rules,) if isinstance(rules, str) else rules
+
+    @model_validator(mode="after")
+    def _remember_file(self, info: ValidationInfo) -> Config:
+        context = info.context or {}
+        self._source = context.get("source", Path.cwd() / "config.yaml")
+        self._document = context.get("document")
+        return self
+
+    @property
+    def source(self) -> Path:
+        """The config file, absolute."""
+        return self._source
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The time zone of schedules and dates shown."""
+        return ZoneInfo(self.timezone)
+
+    def zone_of(self, channel: Channel) -> ZoneInfo:
+        """The time zone of a channel's schedule and of the times its digests show."""
+        return ZoneInfo(channel.timezone or self.timezone)
+
+    @property
+    def state_path(self) -> Path:
+        """The SQLite file, relative paths read from the config file's folder."""
+        return (self.source.parent / Path(self.state).expanduser()).resolve()
+
+    def rule_files(self) -> list[Path]:
+        """Each listed rule file, and the *.yaml and *.yml files of each listed folder, sorted."""
+        return _rule_files(self.rules)
+
+    def line_of(self, key: Key) -> int | None:
+        """The line of `key` (or its nearest written parent) in the config file."""
+        return None if self._document is None else self._document.line_of(key)
+
+    def problem(self, key: Key, message: str) -> Problem:
+        """A problem at `key` of the config file, for checks made after loading."""
+        return Problem(self.source, self.line_of(key), format_key(key), message)
+
+
+def _rule_files(entries: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for entry in entries:
+        if entry.is_dir():
+            found = sorted([*entry.glob("*.yaml"), *entry.glob("*.yml")])
+            # editors leave hidden lock and swap files beside the ones being edited
+            found = [path for path in found if not path.name.startswith(".")]
+        else:
+            found = [entry]
+        files.extend(path for path in found if path not in files)
+    return files
+
+
+def named_rule_files(path: Path) -> list[Path]:
+    """The existing rule files a config file names, read from its text alone: a config
+    with mistakes still shows which rules to check."""
+    source = path.resolve()
+    try:
+        data = read_yaml(source).data
+    except ConfigError:
+        return []
+    listed = data.get("rules", "rules") if isinstance(data, dict) else "rules"
+    entries = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    paths = [
+        (source.parent / Path(e).expanduser()).resolve() for e in entries if isinstance(e, str)
+    ]
+    return _rule_files(path for path in paths if path.exists())
+
+
+def load_config(path: Path, environ: Mapping[str, str]) -> Config:
+    """Read config.yaml with `${VAR}` taken from `environ`; ConfigError names every mistake."""
+    if not path.exists():
+        raise ConfigError([Problem(path, None, "", "file not found; pass -c PATH")])
+    source = path.resolve()
+    document = read_yaml(source, environ)
+    context: dict[str, Any] = {"folder": source.parent, "source": source, "document": document}
+    return document.validate(Config, context)

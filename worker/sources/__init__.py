@@ -1,0 +1,1 @@
+"""Where articles come from: watched folders, and the edits of the files the user writes."""

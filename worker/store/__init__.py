@@ -1,0 +1,1 @@
+"""What wirewatch remembers: files seen, articles, matches, and each digest's delivery."""
