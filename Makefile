@@ -14,8 +14,9 @@ $(BIN)/wirewatch: pyproject.toml
 run: $(BIN)/wirewatch  ## start the daemon on config.yaml (Ctrl-C stops it)
 	$(BIN)/wirewatch run
 
+# The tests mostly wait on servers, watchers and subprocesses: four workers keep two cores busy.
 test: $(BIN)/wirewatch  ## run the test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 lint: $(BIN)/wirewatch  ## ruff and mypy
 	$(BIN)/ruff check .

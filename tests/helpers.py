@@ -48,8 +48,16 @@ class Project:
         return [json.loads(path.read_text(encoding="utf-8")) for path in files]
 
 
+# Timings for tests: short enough that no test waits long for a claim, a sweep or a stop.
+FAST = "{lease: 2s, sweep: 1s, stop_grace: 1s}"
+
+
 def make_project(
-    root: Path, schedule: str = "every 1m", extra: str = "", rescan_seconds: float = 300
+    root: Path,
+    schedule: str = "every 1m",
+    extra: str = "",
+    rescan_seconds: float = 300,
+    timing: str = FAST,
 ) -> Project:
     """Copy seeds/ and rules/ into `root` and write a config with a file channel."""
     shutil.copytree(REPO / "seeds", root / "seeds")
@@ -64,6 +72,7 @@ def make_project(
         ingest:
           settle_seconds: 0.5
           rescan_seconds: {rescan_seconds}
+        timing: {timing}
         rules: rules/
         channels:
           local:

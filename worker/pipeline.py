@@ -132,7 +132,7 @@ class Pipeline:
 @contextmanager
 def open_pipeline(setup: Setup) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
-    store = open_store(setup.config.state_path)
+    store = open_store(setup.config.state_path, setup.config.timing.busy_timeout)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
         yield Pipeline(setup.config, setup.rules, store, clients, renderers=setup.renderers)

@@ -157,7 +157,6 @@ def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) ->
         ingest_seeds(pipeline, project)
         with running(pipeline) as scheduler:
             wait_for(project.digests)  # the seeds, at start
-            started = time.monotonic()
             for n in range(3):
                 path = project.inbox / f"talks-{n}.txt"
                 path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
@@ -165,10 +164,8 @@ def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) ->
                 scheduler.matched({m.rule_id for ms in outcome.matches.values() for m in ms})
                 time.sleep(0.3)
             wait_for(lambda: len(project.digests()) == 2)
-            took = time.monotonic() - started
-            time.sleep(2.5)
+            time.sleep(2.5)  # past another batch: nothing more comes
         assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
-        assert 2 <= took < 6  # within a couple of seconds of the first match, on a busy machine
 
 
 def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:

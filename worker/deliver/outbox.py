@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-# How long a claim on a digest holds unless renewed; it is renewed three times as often.
-# A restart after a crash mid-attempt waits this long before sending the digest again.
-LEASE = timedelta(seconds=15)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -126,7 +122,7 @@ class Outbox:
         clock: Clock,
         spread: Callable[[], float] = random.random,
         renderers: Mapping[str, Renderer] | None = None,
-        lease: timedelta = LEASE,
+        lease: timedelta | None = None,
         people: Callable[[], PeopleFinder] = lambda: lambda article: (),
     ) -> None:
         self._config = config
@@ -138,7 +134,8 @@ class Outbox:
         self._clients = clients
         self._clock = clock
         self._spread = spread
-        self._lease = lease
+        # A claim holds this long unless renewed; it is renewed three times as often.
+        self._lease = config.timing.lease if lease is None else lease
         self._holder = uuid.uuid4().hex  # whose claim it is: this outbox, in this process
         # Digests delivered but not yet marked sent (the store failed): marked, never resent.
         self._unmarked: set[str] = set()

@@ -35,23 +35,15 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-# How often each channel looks for digests whose retry is due, whoever stored them
-# (another process's `wirewatch digest`, say); its own failures are retried on time.
-SWEEP = timedelta(seconds=30)
-
-# How long a stop (or a restart on a new config) waits for the sends in flight.
-STOP_GRACE = timedelta(seconds=5)
-
-# How soon an `immediate` channel sends after a match: long enough to batch the
-# articles of one burst (a scraper dropping ten files) into one digest.
-IMMEDIATE_DELAY = timedelta(seconds=2)
-# How often an `immediate` channel looks for matches stored by another process
-# (`wirewatch ingest`), which the daemon is not told about.
-IMMEDIATE_POLL = timedelta(seconds=30)
-
-
 class DigestScheduler:
-    """One job per channel on its schedule, one for its next retry, one sweeping."""
+    """One job per channel on its schedule, one for its next retry, one sweeping.
+
+    The sweep (`timing.sweep`) finds digests whose retry is due, whoever stored them
+    (another process's `wirewatch digest`, say); a channel's own failures are retried on
+    time. An `immediate` channel sends `timing.batch` after a match, so that the articles
+    of one burst (a scraper dropping ten files) go in one digest, and looks for matches
+    stored by another process (`wirewatch ingest`) at each sweep.
+    """
 
     def __init__(
         self,
@@ -62,6 +54,7 @@ class DigestScheduler:
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._config = config
+        self._timing = config.timing
         self._outbox = outbox
         self._store = store
         self._rules = rules
@@ -87,14 +80,10 @@ class DigestScheduler:
         now = self._clock()
         for name in self._config.channels:
             self._schedule(name, now, catch_up)
-            self._add(
-                name,
-                self._retry,
-                IntervalTrigger(seconds=SWEEP.total_seconds()),
-                "sweep",
-                [name],
-                next_run_time=now,
-            )
+            # Digests left undelivered by an earlier run are tried at once, then each sweep.
+            self._add(name, self._retry, "date", "retry", [name], run_date=now)
+            sweep = IntervalTrigger(seconds=self._timing.sweep.total_seconds())
+            self._add(name, self._retry, sweep, "sweep", [name])
         self._scheduler.start()
         for job in self._scheduler.get_jobs():
             if job.id.startswith("digest:") and job.next_run_time is not None:
@@ -120,13 +109,13 @@ class DigestScheduler:
         # A cron channel that never ran counts from when it appeared: a slot since then
         # that the daemon was down for is still sent.
         since = last_run or (store.channel_since(name, now) if schedule.cron else None)
-        due_now = _due_at_start(schedule, since, now, zone)
+        due_now = _due_at_start(schedule, since, now, zone, self._timing.sweep)
         if due_now and not catch_up:
             self._late.add(name)
         self._add(
             name,
             self._scheduled,
-            trigger(schedule, zone, IMMEDIATE_POLL, last_run),
+            trigger(schedule, zone, self._timing.sweep, last_run),
             "digest",
             [name, not schedule.immediate],
             **({"next_run_time": now} if due_now and catch_up else {}),
@@ -141,7 +130,7 @@ class DigestScheduler:
             if not channel.schedule_spec.immediate or f"soon:{name}" in soon:
                 continue
             if set(rule_ids) & set(channel_rule_ids(channel, rules)):
-                run_date = self._clock() + IMMEDIATE_DELAY
+                run_date = self._clock() + self._timing.batch
                 # One may run while the next waits: a slow send must not skip the next.
                 self._add(
                     name,
@@ -153,8 +142,10 @@ class DigestScheduler:
                     run_date=run_date,
                 )
 
-    def shutdown(self, grace: timedelta = STOP_GRACE) -> None:
-        """Stop scheduling; wait up to `grace` for the sends in flight, then leave them."""
+    def shutdown(self, grace: timedelta | None = None) -> None:
+        """Stop scheduling; wait up to `grace` (`timing.stop_grace` unless given) for the
+        sends in flight, then leave them."""
+        grace = self._timing.stop_grace if grace is None else grace
         with self._guard:
             self._stopping = True
         self._scheduler.shutdown(wait=False)
@@ -256,8 +247,12 @@ class _ChannelThreads(BaseExecutor):  # type: ignore[misc]  # APScheduler has no
 
 
 def _due_at_start(
-    schedule: Schedule, last_run: datetime | None, now: datetime, timezone: ZoneInfo
+    schedule: Schedule,
+    last_run: datetime | None,
+    now: datetime,
+    timezone: ZoneInfo,
+    poll: timedelta,
 ) -> bool:
     """A slot that fell due while the daemon was down is sent once, right away; a new
     period or immediate channel sends at once."""
-    return last_run is None or next_due(schedule, last_run, timezone, IMMEDIATE_POLL) <= now
+    return last_run is None or next_due(schedule, last_run, timezone, poll) <= now

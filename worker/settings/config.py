@@ -38,6 +38,7 @@ __all__ = [
     "IngestSettings",
     "RetrySettings",
     "Smtp",
+    "Timing",
     "WatchFolder",
     "WebhookChannel",
     "load_config",
@@ -205,6 +206,23 @@ class IngestSettings(_Model):
     rescan_seconds: float = Field(default=300, gt=0)
 
 
+class Timing(_Model):
+    """How long wirewatch waits for what; the defaults suit a daemon that runs for months."""
+
+    # A process delivering a digest holds a claim on it this long, renewed while it sends;
+    # a process that died mid-send is taken over once its claim has run out.
+    lease: Duration = Field(default="15s", validate_default=True)
+    # How often each channel looks for digests whose retry is due and, for an immediate
+    # channel, for matches stored by another process.
+    sweep: Duration = Field(default="30s", validate_default=True)
+    # How long a stop, or a restart on a new config, waits for the sends in flight.
+    stop_grace: Duration = Field(default="5s", validate_default=True)
+    # How long a write waits for another process's lock on the state file.
+    busy_timeout: Duration = Field(default="30s", validate_default=True)
+    # How long an immediate channel waits after a match for more to send with it.
+    batch: Duration = Field(default="2s", validate_default=True)
+
+
 class RetrySettings(_Model):
     """How a digest the receiver did not take is tried again."""
 
@@ -328,6 +346,7 @@ class Config(_Model):
         default=(Path("rules"),), min_length=1, validate_default=True
     )
     ingest: IngestSettings = IngestSettings()
+    timing: Timing = Timing()
     channels: dict[ChannelName, Channel] = Field(default_factory=dict)
 
     _source: Path = PrivateAttr()

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, astuple
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -449,9 +449,9 @@ class SqliteStore:
             self._db.close()
 
 
-def open_store(state: Path) -> Store:
+def open_store(state: Path, busy_timeout: timedelta = timedelta(seconds=30)) -> Store:
     """The store for the config's `state` setting."""
-    return SqliteStore(state)
+    return SqliteStore(state, busy_timeout.total_seconds())
 
 
 def _insert_matches(
