@@ -1,63 +1,51 @@
-"""What finding a channel's pending matches costs as the state file grows.
+"""What finding a channel's pending matches costs as the history grows.
 
-    .venv/bin/python bench/bench_pending.py                  # 100,000 matches
-    .venv/bin/python bench/bench_pending.py --matches 20000 --pending 500
+    .venv/bin/python bench/bench_pending.py                  # 2,000 and 20,000 matches
+    .venv/bin/python bench/bench_pending.py --matches 100000 --pending 500
 
-A state file in a temporary folder gets `--matches` matches of two rules, all of them
-sent to the channel but the newest `--pending`. It prints the time of `pending()` for one
-digest (the oldest 200) and of the count `status` shows, beside a baseline measured in the
-same run: reading the id of every match (a whole-table scan). Times are the best of a few
-calls.
+Two state files in a temporary folder get `--matches` articles (the baseline: a tenth of
+them) with one match each, of two rules, all of them sent to the channel but the newest
+`--pending`. For each it prints the time of `pending()` for one digest (the oldest 200)
+and of the channel's `status`; the ratio says how much ten times the history costs.
+Times are the best of a few calls.
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from worker.model import DigestRecord
-from worker.store.sqlite import SqliteStore
+from worker.model import Article, DigestRecord, Match
+from worker.store import Store, open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 BODY = "Talks on gas exports went on in Beijing. " * 60  # about 2,500 characters
 
 
-def fill(path: Path, matches: int) -> None:
-    """Articles with one match each, written in one go, as many ingests would leave them."""
-    store = SqliteStore(path)
+def fill(store: Store, matches: int) -> None:
+    """Articles with one match each, stored one by one as ingests store them."""
     store.channel_since("local", NOW)
     store.select_rules("local", ["gas", "talks"])
-    store.close()
-    with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO articles (id, title, body, date, source, url, path, ingested_at)"
-            " VALUES (?, ?, ?, '2026-11-22', NULL, NULL, ?, ?)",
-            (
-                (f"a{n}", f"Title {n}", BODY, f"/in/{n}.txt", NOW.isoformat())
-                for n in range(matches)
-            ),
-        )
-        db.executemany(
-            "INSERT INTO matches (article_id, rule_id, hits, matched_at) VALUES (?, ?, '[]', ?)",
-            ((f"a{n}", ("gas", "talks")[n % 2], NOW.isoformat()) for n in range(matches)),
-        )
+    for n in range(matches):
+        article = Article(f"a{n}", f"Title {n}", BODY, date(2026, 11, 22), f"/in/{n}.txt")
+        store.add_article(article, [Match(("gas", "talks")[n % 2], ())], NOW)
 
 
-def send_all_but(store: SqliteStore, matches: int, pending: int) -> None:
+def send_all_but(store: Store, pending: int) -> None:
     """Sent digests of 200 matches each hold every match but the newest `pending`."""
-    last = matches - pending  # matches are numbered 1, 2, ... as they were stored
-    for first in range(1, last + 1, 200):
+    waiting = [match.id for match in store.pending("local")]
+    sent = waiting[: max(0, len(waiting) - pending)]
+    for first in range(0, len(sent), 200):
         record = DigestRecord(f"d{first}", "local", NOW, "pending", 0, {})
-        store.create_digest(record, range(first, min(first + 200, last + 1)))
+        store.create_digest(record, sent[first : first + 200])
         store.mark_sent(record.id, NOW)
 
 
-def best(call: Callable[[], object], times: int = 5) -> float:
+def best(call: Callable[[], object], times: int = 7) -> float:
     spent = []
     for _ in range(times):
         start = time.perf_counter()
@@ -66,33 +54,37 @@ def best(call: Callable[[], object], times: int = 5) -> float:
     return min(spent)
 
 
+def measure(folder: Path, matches: int, pending: int) -> tuple[float, float]:
+    """The time of pending() and of the channel's status, with this much history."""
+    store = open_store(str(folder / f"state-{matches}.db"))
+    try:
+        start = time.perf_counter()
+        fill(store, matches)
+        send_all_but(store, pending)
+        found = len(store.pending("local", 200))
+        took = time.perf_counter() - start
+        print(f"{matches:>9,} matches, {found} pending (stored and sent in {took:.1f} s)")
+        return best(lambda: store.pending("local", 200)), best(
+            lambda: store.channel_totals("local")
+        )
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--matches", type=int, default=100_000)
+    parser.add_argument("--matches", type=int, default=20_000)
     parser.add_argument("--pending", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "state.db"
-        fill(path, args.matches)
-        store = SqliteStore(path)
-        start = time.perf_counter()
-        send_all_but(store, args.matches, args.pending)
-        print(f"{args.matches:,} matches, {args.pending:,} of them pending")
-        print(f"  sending the rest in digests of 200: {time.perf_counter() - start:.1f}s")
-        with sqlite3.connect(path) as db:  # as a channel selected long ago reads them
-            db.execute("UPDATE channel_rules SET after_match = 0")
-            scan = best(lambda: db.execute("SELECT id FROM matches").fetchall())
-        found = len(store.pending("local", 200))
-        pending = best(lambda: store.pending("local", 200))
-        count = best(lambda: store.channel_totals("local"))
-        print(f"  every match's id (baseline): {scan * 1000:8.2f} ms")
-        print(f"  pending(), oldest 200:       {pending * 1000:8.2f} ms ({found} found)", end="")
-        print(f", {pending / scan:.1f}× the baseline")
-        print(f"  status count:                {count * 1000:8.2f} ms", end="")
+        small = measure(Path(folder), args.matches // 10, args.pending)
+        large = measure(Path(folder), args.matches, args.pending)
+    names = ("pending(), oldest 200", "channel status")
+    for what, base, many in zip(names, small, large, strict=True):
         print(
-            f" ({store.channel_totals('local').pending} pending), {count / scan:.1f}× the baseline"
+            f"  {what:<22} {base * 1000:7.2f} ms (baseline) {many * 1000:7.2f} ms"
+            f" with ten times the history: {many / base:.2f}×"
         )
-        store.close()
 
 
 if __name__ == "__main__":

@@ -6,15 +6,21 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+from worker.model import Article, Match
+from worker.settings.config import load_config
+from worker.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,6 +52,15 @@ class Project:
         """The JSON digests written so far, oldest first."""
         files = sorted(self.outbox.glob("*.json")) if self.outbox.exists() else []
         return [json.loads(path.read_text(encoding="utf-8")) for path in files]
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """The project's state, opened as another process opens it."""
+        opened = open_store(load_config(self.config, {}).state_url)
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 # Timings for tests: short enough that no test waits long for a claim, a sweep or a stop.
@@ -133,16 +148,14 @@ class Daemon:
 
     def articles(self, name: str) -> list[str]:
         """Titles of the stored articles read from inbox/NAME."""
-        path = str(self.project.inbox / name)
-        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
-            rows = db.execute("SELECT title FROM articles WHERE path = ?", [path]).fetchall()
-        return [row[0] for row in rows]
+        with self.project.store() as store:
+            return [article.title for article in store.articles([str(self.project.inbox / name)])]
 
     def failure(self, name: str) -> str | None:
-        path = str(self.project.inbox / name)
-        with sqlite3.connect(self.project.root / "var" / "wirewatch.db") as db:
-            rows = db.execute("SELECT error FROM files WHERE path = ?", [path]).fetchall()
-        return rows[0][0] if rows else None
+        """Why inbox/NAME could not be read, if it could not."""
+        with self.project.store() as store:
+            record = store.file(str(self.project.inbox / name))
+        return None if record is None else record.error
 
     def digested(self, title: str) -> int:
         """In how many digest items (over all digests) an article with this title appears."""
@@ -160,3 +173,47 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30) ->
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass(frozen=True)
+class HeldMatch(Match):
+    """A match whose hits are handed over only once `release` is set: the transaction that
+    stores it stays open meanwhile, holding what it took (a write lock, ids)."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def __getattribute__(self, name: str) -> object:
+        if name == "hits":
+            object.__getattribute__(self, "started").set()
+            object.__getattribute__(self, "release").wait(30)
+        return object.__getattribute__(self, name)
+
+
+class HeldWrite:
+    """Another process in the middle of a write to the state, until released."""
+
+    def __init__(self, state: str) -> None:
+        self._store = open_store(state)
+        self._held = HeldMatch("held", ())
+        self._writer: threading.Thread | None = None
+
+    def take(self) -> None:
+        """Begin the write and return once it holds the state."""
+        article = Article("held", "Held", "A write in progress.", date(2024, 5, 1), "/held")
+        at = datetime.now(UTC)
+        self._writer = threading.Thread(
+            target=self._store.add_article, args=[article, [self._held], at], daemon=True
+        )
+        self._writer.start()
+        assert self._held.started.wait(10), "the write did not begin"
+
+    def release(self) -> None:
+        """Let the write finish."""
+        self._held.release.set()
+        if self._writer is not None:
+            self._writer.join(10)
+
+    def close(self) -> None:
+        self.release()
+        self._store.close()

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -30,6 +28,7 @@ from worker.match.matcher import Matcher
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline
 from worker.sources.folder import scan_tree
 from worker.status import status_report, status_text
+from worker.store import open_store
 from worker.wording import plural
 
 __all__ = ["main"]
@@ -110,40 +109,20 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
         with open_pipeline(setup) as pipeline:
             return run_once(pipeline)
     config, rules = setup.config, setup.rules
-    with _only_daemon(config.state_path):
-        stop, reload = threading.Event(), threading.Event()
-        _on_signals(stop, reload)
-        rules_and_channels = (
-            plural(len(rules.rules), "rule"),
-            plural(len(config.channels), "channel"),
-        )
-        log.info("wirewatch started: %s, %s", *rules_and_channels)
-        path = Path(args.config)
-        return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
-
-
-@contextmanager
-def _only_daemon(state: Path) -> Iterator[None]:
-    """Hold the daemon's lock on the state file; refuse if another daemon holds it.
-
-    One daemon per state file: a second would try every due digest at the same moments
-    and wait on the first's claims. The other commands use the state file alongside.
-    """
-    lock = state.with_name(state.name + ".lock")
+    state = open_store(config.state_url, config.timing.busy_timeout)
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        held = lock.open("a")
-    except OSError as error:
-        raise StateError(f"{lock}: cannot be opened: {error.strerror or error}") from None
-    with held:
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StateError(
-                f"{state}: another 'wirewatch run' already uses this state file;"
-                " stop it first, or give this config a state file of its own"
-            ) from None
-        yield  # closing the file releases the lock, as does the process ending
+        with state.daemon_lock():
+            stop, reload = threading.Event(), threading.Event()
+            _on_signals(stop, reload)
+            rules_and_channels = (
+                plural(len(rules.rules), "rule"),
+                plural(len(config.channels), "channel"),
+            )
+            log.info("wirewatch started: %s, %s", *rules_and_channels)
+            path = Path(args.config)
+            return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
+    finally:
+        state.close()
 
 
 def _on_signals(stop: threading.Event, reload: threading.Event) -> None:

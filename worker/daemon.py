@@ -120,13 +120,13 @@ class _Reloader:
         except Exception:  # a fault of ours must not stop the daemon either
             log.exception("edit not applied; the running config and rules stay in force")
             return None
-        if new.config.state_path != self._setup.config.state_path:
+        if new.config.state_url != self._setup.config.state_url:
             # Another state file knows none of what was ingested and sent: everything in
             # the watched folders would be sent again. That needs a deliberate restart.
             log.error(
                 "%s: state: edit not applied while running; restart wirewatch to use %s",
                 new.config.source,
-                new.config.state_path,
+                new.config.state,
             )
             return None
         if new.config.model_dump() != self._setup.config.model_dump():

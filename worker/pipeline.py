@@ -27,7 +27,7 @@ from worker.notify import Clients
 from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config, load_config, named_rule_files
-from worker.store.sqlite import Store, open_store
+from worker.store import Store, open_store
 
 __all__ = ["Pipeline", "Setup", "load_setup", "open_pipeline"]
 
@@ -132,7 +132,7 @@ class Pipeline:
 @contextmanager
 def open_pipeline(setup: Setup) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
-    store = open_store(setup.config.state_path, setup.config.timing.busy_timeout)
+    store = open_store(setup.config.state_url, setup.config.timing.busy_timeout)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
         yield Pipeline(setup.config, setup.rules, store, clients, renderers=setup.renderers)

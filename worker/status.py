@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from worker.settings.config import Config
-from worker.store.sqlite import Store
+from worker.store import Store
 from worker.wording import plural
 
 __all__ = ["status_report", "status_text"]

@@ -4,7 +4,6 @@ a real folder and a real HTTP server."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import ssl
 import textwrap
 import threading
@@ -20,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.helpers import HeldWrite
 from worker.deliver.outbox import Outbox, Outcome, channel_rule_ids, next_attempt
 from worker.digest.render import Renderer
 from worker.errors import DeliveryError
@@ -27,7 +27,7 @@ from worker.model import Article, Hit, Match
 from worker.notify import Clients
 from worker.rules.ruleset import Keywords, Rule, RuleSet
 from worker.settings.config import Config, RetrySettings, load_config
-from worker.store.sqlite import SqliteStore
+from worker.store import Store, open_store
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 RULES = RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),))
@@ -104,8 +104,8 @@ def project(root: Path, retry: str, settings: str = "") -> Config:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "state.db")
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(str(tmp_path / "state.db"))
     yield opened
     opened.close()
 
@@ -116,7 +116,7 @@ def clients() -> Iterator[Clients]:
         yield Clients(http=http, tls=ssl.create_default_context())
 
 
-def add_article(store: SqliteStore, n: int) -> None:
+def add_article(store: Store, n: int) -> None:
     article = Article(f"a{n}", f"Gas deal {n}", "China buys gas.", date(2024, 5, n), f"/in/{n}")
     store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
 
@@ -131,7 +131,7 @@ def titles(folder: Path) -> list[str]:
 
 
 def test_a_template_that_fails_on_a_digest_keeps_its_matches_waiting(
-    tmp_path: Path, store: SqliteStore, clients: Clients, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store: Store, clients: Clients, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = project(tmp_path, "{}")
     (tmp_path / "mine").mkdir()
@@ -157,7 +157,7 @@ def test_a_template_that_fails_on_a_digest_keeps_its_matches_waiting(
 
 
 def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s, 1m], jitter: 0}")
     clock = Clock()
@@ -184,7 +184,7 @@ def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
 
 
 def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s], give_up_after: 20s, jitter: 0}")
     clock = Clock()
@@ -209,7 +209,7 @@ def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
 
 
 def test_a_failing_channel_does_not_stop_another(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s]}")
     outbox = Outbox(config, lambda: RULES, store, clients, Clock())
@@ -221,7 +221,7 @@ def test_a_failing_channel_does_not_stop_another(
 
 
 def test_preview_builds_the_digest_and_marks_nothing(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}")
     outbox = Outbox(config, lambda: RULES, store, clients, Clock())
@@ -266,7 +266,7 @@ def test_channel_selection(tmp_path: Path, settings: str, rule_ids: list[str]) -
 
 
 def test_send_empty_sends_a_digest_when_nothing_matched(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}")
     quiet = config.channels["other"].model_copy(update={"send_empty": True})
@@ -278,7 +278,7 @@ def test_send_empty_sends_a_digest_when_nothing_matched(
 
 
 def test_a_new_digest_held_behind_a_waiting_one_is_told(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s], jitter: 0}")
     outbox = Outbox(config, lambda: RULES, store, clients, Clock())
@@ -291,7 +291,7 @@ def test_a_new_digest_held_behind_a_waiting_one_is_told(
 
 
 def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s], jitter: 0}")
     clock = Clock()
@@ -311,7 +311,7 @@ def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
 
 
 def test_a_backlog_goes_out_in_several_digests_oldest_first(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}", ", max_matches: 3")
     outbox = Outbox(config, lambda: RULES, store, clients, Clock())
@@ -329,7 +329,7 @@ def test_a_backlog_goes_out_in_several_digests_oldest_first(
 
 
 def test_max_items_lists_some_of_each_digest_and_counts_the_rest(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}", ", max_matches: 4, max_items: 3")
     outbox = Outbox(config, lambda: RULES, store, clients, Clock())
@@ -347,7 +347,7 @@ def test_max_items_lists_some_of_each_digest_and_counts_the_rest(
 
 
 def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
-    tmp_path: Path, store: SqliteStore, clients: Clients
+    tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s], jitter: 0}", ", max_matches: 2")
     clock = Clock()
@@ -366,9 +366,7 @@ def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
     assert store.channel_totals("local").pending == 0
 
 
-def test_a_clock_set_back_loses_no_match(
-    tmp_path: Path, store: SqliteStore, clients: Clients
-) -> None:
+def test_a_clock_set_back_loses_no_match(tmp_path: Path, store: Store, clients: Clients) -> None:
     config = project(tmp_path, "{}")
     clock = Clock()
     clock.advance(3600)  # an hour fast when the channel first came
@@ -392,7 +390,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def add_article_now(store: SqliteStore) -> None:
+def add_article_now(store: Store) -> None:
     article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
     store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], now())
 
@@ -410,7 +408,7 @@ def test_a_digest_being_delivered_is_not_sent_by_a_second_sender(
 
     httpserver_ipv4.expect_request("/hook").respond_with_handler(slow)
     config = hook_project(tmp_path, httpserver_ipv4.url_for("/hook"))
-    stores = [SqliteStore(tmp_path / "state.db") for _ in range(2)]  # one for each process
+    stores = [open_store(str(tmp_path / "state.db")) for _ in range(2)]  # one for each process
     lease = timedelta(seconds=1)
     first, second = (Outbox(config, lambda: RULES, s, clients, now, lease=lease) for s in stores)
     add_article_now(stores[0])
@@ -433,31 +431,13 @@ def test_a_digest_being_delivered_is_not_sent_by_a_second_sender(
             store.close()
 
 
-class Blocker:
-    """Another connection to the state file, that holds its write lock when told to."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-
-    def take(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
-
-    def close(self) -> None:
-        self.release()
-        self._db.close()
-
-
 def locked_after_delivery(
     tmp_path: Path, receiver: HTTPServer, clients: Clients, lease: timedelta
-) -> tuple[Outbox, SqliteStore, Blocker, threading.Event]:
+) -> tuple[Outbox, Store, HeldWrite, threading.Event]:
     """An outbox whose receiver, once it took a digest, locks the outbox's state file."""
     path = tmp_path / "state.db"
-    store = SqliteStore(path, busy_timeout=0.1)
-    blocker, locked = Blocker(path), threading.Event()
+    store = open_store(str(path), busy_timeout=timedelta(seconds=0.1))
+    blocker, locked = HeldWrite(str(path)), threading.Event()
 
     def accept_then_lock(request: Request) -> Response:
         blocker.take()
@@ -480,7 +460,7 @@ def test_a_digest_delivered_while_the_state_file_is_locked_is_marked_sent_not_re
 ) -> None:
     lease = timedelta(seconds=3)
     first, store, blocker, locked = locked_after_delivery(tmp_path, httpserver_ipv4, clients, lease)
-    other = SqliteStore(tmp_path / "state.db")  # another process, as `wirewatch digest`
+    other = open_store(str(tmp_path / "state.db"))  # another process, as `wirewatch digest`
     second = Outbox(first._config, lambda: RULES, other, clients, now, lease=lease)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -20,7 +20,7 @@ from worker.notify import Clients
 from worker.pipeline import Pipeline
 from worker.rules.files import load_rules
 from worker.settings.config import load_config
-from worker.store.sqlite import SqliteStore
+from worker.store import open_store
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,7 +32,7 @@ TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinpi
 @contextmanager
 def pipeline_of(project: Project) -> Iterator[Pipeline]:
     config = load_config(project.config, {})
-    store = SqliteStore(config.state_path)
+    store = open_store(config.state_url)
     with httpx.Client() as http:
         clients = Clients(http=http, tls=ssl.create_default_context())
         yield Pipeline(config, load_rules(config), store, clients)
@@ -181,7 +181,7 @@ def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:
 
 def test_a_new_cron_channel_sends_a_slot_it_missed_since_it_appeared(tmp_path: Path) -> None:
     project = make_project(tmp_path, schedule="0 8 * * *")
-    store = SqliteStore(load_config(project.config, {}).state_path)
+    store = open_store(load_config(project.config, {}).state_url)
     store.channel_since("local", datetime.now(UTC) - timedelta(days=3))  # never ran since
     store.close()
     with pipeline_of(project) as pipeline:

@@ -15,7 +15,7 @@ import pytest
 from worker.ingest.ingestor import Ingestor
 from worker.match.matcher import Matcher
 from worker.rules.ruleset import Keywords, Rule, RuleSet
-from worker.store.sqlite import SqliteStore
+from worker.store import Store, open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ARTICLE = " date 2024-05-16 Gas talks\n\nChina and Russia discussed gas.\n"
@@ -23,25 +23,25 @@ MATCHER = Matcher(RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "var" / "state.db")
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(str(tmp_path / "var" / "state.db"))
     opened.channel_since("local", NOW)
     opened.select_rules("local", ["gas"])
     yield opened
     opened.close()
 
 
-def ingestor(store: SqliteStore, max_bytes: int = 5_000_000) -> Ingestor:
+def ingestor(store: Store, max_bytes: int = 5_000_000) -> Ingestor:
     return Ingestor(store, lambda: MATCHER, max_bytes, clock=lambda: NOW)
 
 
-def failure(store: SqliteStore, path: Path) -> str | None:
+def failure(store: Store, path: Path) -> str | None:
     record = store.file(str(path))
     assert record is not None
     return record.error
 
 
-def test_an_article_is_stored_and_matched_once(store: SqliteStore, tmp_path: Path) -> None:
+def test_an_article_is_stored_and_matched_once(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text(ARTICLE, encoding="utf-8")
     first = ingestor(store).ingest(path)
@@ -51,7 +51,7 @@ def test_an_article_is_stored_and_matched_once(store: SqliteStore, tmp_path: Pat
     assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
 
 
-def test_a_changed_file_is_read_again(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_changed_file_is_read_again(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text(ARTICLE, encoding="utf-8")
     ingestor(store).ingest(path)
@@ -73,7 +73,7 @@ class _WrittenWhileRead(type(Path())):  # type: ignore[misc]
 
 
 def test_a_file_that_changes_while_it_is_read_waits_for_the_rest(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     path = _WrittenWhileRead(tmp_path / "a.txt")
     path.rest = ARTICLE[30:]
@@ -87,7 +87,7 @@ def test_a_file_that_changes_while_it_is_read_waits_for_the_rest(
     assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
 
 
-def test_a_failed_file_is_kept_and_read_once_it_changes(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_failed_file_is_kept_and_read_once_it_changes(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "later.txt"
     path.touch()
     assert ingestor(store).ingest(path).error == "empty file"
@@ -100,7 +100,7 @@ def test_a_failed_file_is_kept_and_read_once_it_changes(store: SqliteStore, tmp_
 
 
 def test_a_failure_is_logged_once(
-    store: SqliteStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "blob.txt"
     path.write_bytes(b"\x00\x01\x02\x03")
@@ -112,7 +112,7 @@ def test_a_failure_is_logged_once(
 
 
 def test_a_file_over_the_limit_is_read_when_the_limit_is_raised(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     path = tmp_path / "long.txt"
     path.write_text(ARTICLE + "gas " * 500, encoding="utf-8")
@@ -126,9 +126,7 @@ def test_a_file_over_the_limit_is_read_when_the_limit_is_raised(
     assert failure(store, path) is None
 
 
-def test_a_feed_may_hold_a_hundred_articles_of_the_limit(
-    store: SqliteStore, tmp_path: Path
-) -> None:
+def test_a_feed_may_hold_a_hundred_articles_of_the_limit(store: Store, tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
     line = json.dumps({"title": "Gas talks", "body": "China and Russia discussed gas. "})
     lines = [line.replace("Gas talks", f"Gas talks {n}") for n in range(50)]
@@ -138,7 +136,7 @@ def test_a_feed_may_hold_a_hundred_articles_of_the_limit(
     assert "over the 0.1 MB limit" in (ingestor(store, max_bytes=1000).ingest(feed).error or "")
 
 
-def test_a_link_loop_is_recorded(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_link_loop_is_recorded(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "loop.txt"
     path.symlink_to(path)
     assert ingestor(store).ingest(path).error == (
@@ -147,7 +145,7 @@ def test_a_link_loop_is_recorded(store: SqliteStore, tmp_path: Path) -> None:
     assert ingestor(store).ingest(path).unchanged
 
 
-def test_a_named_pipe_is_not_read(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_named_pipe_is_not_read(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "pipe.txt"
     os.mkfifo(path)
     assert ingestor(store).ingest(path).error == (
@@ -155,14 +153,14 @@ def test_a_named_pipe_is_not_read(store: SqliteStore, tmp_path: Path) -> None:
     )
 
 
-def test_a_folder_is_not_a_file(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_folder_is_not_a_file(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "folder.txt"
     path.mkdir()
     assert ingestor(store).ingest(path).error == "is a folder, not a file"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_file_is_read_once_made_readable(store: SqliteStore, tmp_path: Path) -> None:
+def test_an_unreadable_file_is_read_once_made_readable(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "secret.txt"
     path.write_text(ARTICLE, encoding="utf-8")
     path.chmod(0)
@@ -173,14 +171,14 @@ def test_an_unreadable_file_is_read_once_made_readable(store: SqliteStore, tmp_p
     assert ingestor(store).ingest(path).new_articles == 1
 
 
-def test_a_file_that_vanished_is_not_a_failure(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_file_that_vanished_is_not_a_failure(store: Store, tmp_path: Path) -> None:
     outcome = ingestor(store).ingest(tmp_path / "gone.txt")
     assert (outcome.unchanged, outcome.error) == (True, None)
     assert store.failures() == []
 
 
 def test_an_undated_article_has_its_files_date_in_the_config_time_zone(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     path = tmp_path / "late.txt"
     path.write_text("Gas talks\n\nChina and Russia discussed gas.\n", encoding="utf-8")

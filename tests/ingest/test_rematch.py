@@ -9,7 +9,7 @@ from worker.ingest.rematch import Rematched, rematch
 from worker.match.matcher import Matcher
 from worker.model import Article
 from worker.rules.ruleset import Rule, RuleSet
-from worker.store.sqlite import SqliteStore
+from worker.store import open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ def matcher(*queries: str) -> Matcher:
 
 
 def test_a_new_rule_finds_stored_articles_and_nothing_is_stored_twice(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "state.db")
+    store = open_store(str(tmp_path / "state.db"))
     store.channel_since("local", NOW)
     store.select_rules("local", ["r0"])
     for a in (article(1, "Gas talks"), article(2, "Oil talks"), article(3, "Sports")):
@@ -40,7 +40,7 @@ def test_a_new_rule_finds_stored_articles_and_nothing_is_stored_twice(tmp_path: 
 
 
 def test_only_the_articles_of_the_paths_given(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "state.db")
+    store = open_store(str(tmp_path / "state.db"))
     store.channel_since("local", NOW)
     store.select_rules("local", ["r0"])
     store.add_article(article(1, "Gas", folder="/inbox/energy"), [], NOW)

@@ -67,11 +67,29 @@ def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
     return str(caught.value).splitlines()
 
 
+@pytest.mark.parametrize(
+    ("state", "file"),
+    [
+        ("var/news.db", "var/news.db"),
+        ("sqlite:///var/news.db", "var/news.db"),  # relative, as SQLAlchemy reads it
+    ],
+)
+def test_the_state_is_a_file_relative_to_the_config(tmp_path: Path, state: str, file: str) -> None:
+    config = load_config(write_config(tmp_path, f"    state: {state}\n" + MINIMAL), {})
+    assert config.state_url == f"sqlite:///{tmp_path / file}"
+
+
+def test_a_sqlite_address_with_four_slashes_is_absolute(tmp_path: Path) -> None:
+    absolute = tmp_path / "elsewhere" / "news.db"
+    config = load_config(write_config(tmp_path, f"    state: sqlite:///{absolute}\n" + MINIMAL), {})
+    assert config.state_url == f"sqlite:///{absolute}"
+
+
 def test_the_spec_example_loads(tmp_path: Path) -> None:
     environ = {"SMTP_PASSWORD": "hunter2", "WEBHOOK_SECRET": "whsec_c2VjcmV0IGtleQ=="}
     config = load_config(write_config(tmp_path, SPEC_EXAMPLE), environ)
     assert config.source == tmp_path / "config.yaml"
-    assert config.state_path == tmp_path / "var" / "wirewatch.db"
+    assert config.state_url == f"sqlite:///{tmp_path / 'var' / 'wirewatch.db'}"
     assert config.tz == ZoneInfo("Europe/Berlin")
     (folder,) = config.watch
     assert (folder.path, folder.patterns) == (tmp_path / "inbox", ("*.txt", "*.md"))
@@ -222,7 +240,8 @@ def test_bad_timezone(tmp_path: Path) -> None:
     [
         (
             "    state: postgresql://db/ww\n",
-            "3: state: database URLs are not supported yet; give the path of a SQLite file",
+            "3: state: postgresql:// is not supported yet; give the path of a SQLite file"
+            " (or sqlite:///PATH)",
         ),
         ("    ingest: {max_file_mb: 0}\n", "3: ingest.max_file_mb: must be greater than 0"),
         (

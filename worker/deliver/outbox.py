@@ -33,7 +33,7 @@ from worker.model import DigestRecord, Rendered
 from worker.notify import Clients, notifier_for
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Channel, Config, RetrySettings
-from worker.store.sqlite import Store
+from worker.store import Store
 from worker.wording import plural
 
 __all__ = ["Outbox", "Outcome", "channel_rule_ids", "next_attempt"]

@@ -26,7 +26,7 @@ from worker.deliver.schedules import next_due, trigger
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
 from worker.settings.schedule import Schedule
-from worker.store.sqlite import Store
+from worker.store import Store
 
 __all__ = ["DigestScheduler"]
 

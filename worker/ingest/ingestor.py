@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from worker.ingest.formats import parse_file
 from worker.match.matcher import Matcher
 from worker.model import Article, FileRecord, Match
-from worker.store.sqlite import Store
+from worker.store import Store
 
 __all__ = ["Ingested", "Ingestor"]
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from worker.match.matcher import Matcher
 from worker.model import Article
-from worker.store.sqlite import Store
+from worker.store import Store
 
 __all__ = ["Rematched", "rematch"]
 

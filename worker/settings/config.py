@@ -355,9 +355,12 @@ class Config(_Model):
     @field_validator("state")
     @classmethod
     def _state_is_a_file(cls, state: str, info: ValidationInfo) -> str:
-        if "://" in state:
-            raise ValueError("database URLs are not supported yet; give the path of a SQLite file")
-        path = _resolve(Path(state), info)
+        kind, separator, _ = state.partition("://")
+        if separator and kind != "sqlite":
+            raise ValueError(
+                f"{kind}:// is not supported yet; give the path of a SQLite file (or sqlite:///PATH)"
+            )
+        path = _resolve(_sqlite_file(state), info)
         if path.is_dir():
             raise ValueError(
                 f"'{path}' is a folder; give the path of a file, like {path / 'wirewatch.db'}"
@@ -394,9 +397,10 @@ class Config(_Model):
         return ZoneInfo(channel.timezone or self.timezone)
 
     @property
-    def state_path(self) -> Path:
-        """The SQLite file, relative paths read from the config file's folder."""
-        return (self.source.parent / Path(self.state).expanduser()).resolve()
+    def state_url(self) -> str:
+        """Where the state is, for `open_store`: a SQLite file's path made absolute."""
+        path = (self.source.parent / _sqlite_file(self.state).expanduser()).resolve()
+        return f"sqlite:///{path}"
 
     def rule_files(self) -> list[Path]:
         """Each listed rule file, and the *.yaml and *.yml files of each listed folder, sorted."""
@@ -409,6 +413,11 @@ class Config(_Model):
     def problem(self, key: Key, message: str) -> Problem:
         """A problem at `key` of the config file, for checks made after loading."""
         return Problem(self.source, self.line_of(key), format_key(key), message)
+
+
+def _sqlite_file(state: str) -> Path:
+    """The file of `state:`: a path, or sqlite:///PATH (relative; sqlite:////PATH absolute)."""
+    return Path(state.removeprefix("sqlite:///"))
 
 
 def _rule_files(entries: Iterable[Path]) -> list[Path]:

@@ -1,0 +1,384 @@
+"""What every backend of the store must do, whatever it is built on: each test runs on each
+backend (see conftest.py). A second `opened()` store is another process on the same state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from tests.helpers import HeldMatch
+from worker.model import Article, DigestRecord, FileRecord, Hit, Match
+from worker.store import Store
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=15)
+
+Opened = Callable[[], Store]
+
+
+def article(n: int) -> Article:
+    return Article(
+        id=f"article-{n}",
+        title=f"Title {n}",
+        body=f"Body {n}",
+        date=date(2024, 5, n % 28 + 1),
+        path=f"/inbox/{n}.txt",
+    )
+
+
+def digest(digest_id: str, channel: str = "local") -> DigestRecord:
+    return DigestRecord(digest_id, channel, NOW, "pending", 0, {"digest_id": digest_id})
+
+
+def with_matches(store: Store, count: int) -> Store:
+    """Channels local and mail take rule `rule`, other takes `other-rule`; `count` articles
+    matching `rule` are stored."""
+    for channel in ("local", "mail"):
+        store.channel_since(channel, NOW)
+        store.select_rules(channel, ["rule"])
+    store.select_rules("other", ["other-rule"])
+    for n in range(count):
+        store.add_article(article(n), [Match("rule", (Hit("talks", "body", 0, 5),))], NOW)
+    return store
+
+
+def pending_ids(store: Store, channel: str = "local") -> list[str]:
+    return [match.article.id for match in store.pending(channel)]
+
+
+# --- articles and matches ---------------------------------------------------------------
+
+
+def test_an_article_is_stored_once(store: Store) -> None:
+    assert store.add_article(article(1), [Match("rule", ())], NOW) is True
+    assert store.add_article(article(1), [Match("rule", ())], NOW) is False
+    assert store.has_article("article-1")
+    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+
+
+def test_matches_and_hits_survive_a_restart(opened: Opened) -> None:
+    with_matches(opened(), 2).close()
+    reopened = opened()
+    pending = reopened.pending("local")
+    assert [m.article.title for m in pending] == ["Title 0", "Title 1"]
+    assert pending[0].hits == (Hit("talks", "body", 0, 5),)
+    assert pending[0].article == article(0)
+    assert pending[0].matched_at == NOW
+    assert reopened.pending("other") == []
+
+
+def test_an_article_is_stored_with_its_matches_or_not_at_all(store: Store) -> None:
+    unstorable = Match("rule", (Hit(object(), "body", 0, 1),))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.add_article(article(1), [Match("first", ()), unstorable], NOW)
+    assert not store.has_article("article-1")  # so the next try matches it again
+    assert store.add_article(article(1), [Match("rule", ())], NOW)
+    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+
+
+def test_matches_added_later_are_new_ones_only(store: Store) -> None:
+    with_matches(store, 1)
+    assert store.add_matches("article-0", [Match("rule", ()), Match("wider", ())], NOW) == 1
+    assert store.counts()["matches"] == 2
+
+
+def test_a_match_stored_again_is_not_pending_again(store: Store) -> None:
+    with_matches(store, 1)
+    (match,) = store.pending("local")
+    assert store.create_digest(digest("d1"), [match.id])
+    store.mark_sent("d1", NOW)
+    assert store.add_matches("article-0", [Match("rule", ())], NOW) == 0  # a rematch
+    assert store.pending("local") == []
+
+
+def test_articles_are_listed_all_or_from_some_files_and_folders(store: Store) -> None:
+    paths = ["/inbox/a.txt", "/inbox/news/b.txt", "/inbox/newsletter.txt", "/archive/c.txt"]
+    for n, path in enumerate(paths):
+        store.add_article(replace(article(n), path=path), [], NOW)
+    assert sorted(a.path for a in store.articles()) == sorted(paths)
+    assert sorted(a.path for a in store.articles(["/inbox/news"])) == ["/inbox/news/b.txt"]
+    assert sorted(a.path for a in store.articles(["/archive/c.txt", "/inbox/a.txt"])) == [
+        "/archive/c.txt",
+        "/inbox/a.txt",
+    ]
+    assert list(store.articles(["/elsewhere"])) == []
+
+
+def test_articles_are_read_a_page_at_a_time(store: Store) -> None:
+    for n in range(1203):  # more than two pages
+        store.add_article(article(n), [], NOW)
+    listed = list(store.articles())
+    assert len(listed) == 1203
+    assert len({a.id for a in listed}) == 1203
+    assert listed[0] == article(0)
+
+
+def test_a_time_without_a_time_zone_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="without a time zone"):
+        store.add_article(article(1), [], NOW.replace(tzinfo=None))
+    assert not store.has_article("article-1")
+
+
+# --- files seen ----------------------------------------------------------------------------
+
+
+def test_failed_files_are_listed_with_their_reason(store: Store) -> None:
+    store.record_file(FileRecord("/inbox/a.txt", 0, 1, 1, "empty file"), NOW)
+    assert [(f.path, f.error) for f in store.failures()] == [("/inbox/a.txt", "empty file")]
+    assert store.counts()["failed"] == 1
+    store.record_file(FileRecord("/inbox/a.txt", 10, 2, 3, None), NOW)
+    assert store.failures() == []
+    assert store.file("/inbox/a.txt") == FileRecord("/inbox/a.txt", 10, 2, 3, None)
+    assert store.files() == {"/inbox/a.txt": FileRecord("/inbox/a.txt", 10, 2, 3, None)}
+    assert store.file("/inbox/b.txt") is None
+
+
+# --- what each channel has pending ---------------------------------------------------------
+
+
+def test_a_digest_takes_its_matches_for_its_channel_only(store: Store) -> None:
+    with_matches(store, 3)
+    ids = [m.id for m in store.pending("local")]
+    assert store.create_digest(digest("d1"), ids)
+    assert store.pending("local") == []
+    assert len(store.pending("mail")) == 3
+    assert not store.create_digest(digest("d2"), ids[:1])  # a match goes in one digest
+    assert [d.id for d in store.unsent_digests("local")] == ["d1"]
+
+
+def test_a_digest_is_written_once_per_id(store: Store) -> None:
+    with_matches(store, 2)
+    first, second = (m.id for m in store.pending("local"))
+    assert store.create_digest(digest("d1"), [first])
+    assert not store.create_digest(digest("d1"), [second])  # the id is taken
+    assert [m.id for m in store.pending("local")] == [second]  # and the match left pending
+    (stored,) = store.unsent_digests("local")
+    assert stored.document == {"digest_id": "d1"}
+
+
+def test_a_digest_that_cannot_take_all_its_matches_takes_none(store: Store) -> None:
+    with_matches(store, 3)
+    ids = [m.id for m in store.pending("local")]
+    assert store.create_digest(digest("d1"), ids[1:2])
+    assert not store.create_digest(digest("d2"), ids)  # its second match is taken
+    assert [m.id for m in store.pending("local")] == [ids[0], ids[2]]
+    assert [d.id for d in store.unsent_digests("local")] == ["d1"]
+
+
+def test_a_channel_gets_the_matches_stored_since_it_appeared(store: Store) -> None:
+    with_matches(store, 2)  # stored at NOW
+    later = NOW + timedelta(days=30)
+    assert store.channel_since("new", later) == later
+    assert store.channel_since("new", later + timedelta(days=1)) == later  # the first time stays
+    store.select_rules("new", ["rule"])
+    assert store.pending("new") == []
+    store.add_article(article(9), [Match("rule", ())], later)
+    assert pending_ids(store, "new") == ["article-9"]
+    assert len(store.pending("local")) == 3
+
+
+def test_a_rule_newly_selected_brings_its_matches_from_then_on(store: Store) -> None:
+    with_matches(store, 2)
+    store.add_article(article(5), [Match("wider", ())], NOW)
+    assert [m.rule_id for m in store.pending("local")] == ["rule", "rule"]
+    store.select_rules("local", ["rule", "wider"])  # the channel takes one more rule
+    assert [m.rule_id for m in store.pending("local")] == ["rule", "rule"]  # not its history
+    store.add_article(article(6), [Match("wider", ())], NOW + timedelta(days=1))
+    assert pending_ids(store)[-1] == "article-6"
+    store.select_rules("local", ["wider"])  # and drops one
+    assert [m.rule_id for m in store.pending("local")] == ["wider"]
+    store.select_rules("local", ["rule", "wider"])  # back again
+    assert [m.rule_id for m in store.pending("local")] == ["wider"]
+
+
+def test_a_clock_set_back_hides_no_match(store: Store) -> None:
+    ahead = NOW + timedelta(hours=1)  # the clock was an hour fast when the channel came
+    store.channel_since("local", ahead)
+    store.select_rules("local", ["rule"])
+    store.add_article(article(1), [Match("rule", ())], NOW + timedelta(minutes=5))
+    assert pending_ids(store) == ["article-1"]
+    assert store.channel_totals("local").pending == 1
+
+
+def test_pending_gives_the_oldest_first_a_limited_number_at_a_time(store: Store) -> None:
+    with_matches(store, 5)
+    oldest = store.pending("local", limit=2)
+    assert [m.article.id for m in oldest] == ["article-0", "article-1"]
+    store.create_digest(digest("d1"), [m.id for m in oldest])
+    store.mark_sent("d1", NOW)
+    assert [m.article.id for m in store.pending("local", limit=2)] == ["article-2", "article-3"]
+    assert pending_ids(store) == ["article-2", "article-3", "article-4"]
+    assert len(store.pending("mail", limit=10)) == 5  # another channel's digest takes nothing
+
+
+def test_pending_stays_right_across_many_digests_and_rule_changes(store: Store) -> None:
+    with_matches(store, 6)
+    sent: list[int] = []
+    for round_ in range(3):
+        batch = store.pending("local", limit=2)
+        store.create_digest(digest(f"d{round_}"), [m.id for m in batch])
+        sent += [m.id for m in batch]
+        if round_ != 1:  # the second digest waits for a retry: its matches stay taken
+            store.mark_sent(f"d{round_}", NOW)
+    assert store.pending("local") == []
+    store.select_rules("local", ["rule", "wider"])
+    store.add_article(article(20), [Match("wider", ()), Match("rule", ())], NOW)
+    store.add_article(article(21), [Match("gone", ())], NOW)
+    pending = store.pending("local")
+    assert [(m.article.id, m.rule_id) for m in pending] == [
+        ("article-20", "wider"),
+        ("article-20", "rule"),
+    ]
+    assert not set(sent) & {m.id for m in pending}
+    store.select_rules("local", ["wider"])
+    assert [m.rule_id for m in store.pending("local")] == ["wider"]
+    store.add_article(article(22), [Match("rule", ())], NOW)
+    store.select_rules("local", ["rule", "wider"])  # back again: from now on
+    assert pending_ids(store) == ["article-20"]
+    assert store.channel_totals("local").pending == 1
+
+
+def test_a_match_whose_id_commits_late_is_neither_lost_nor_sent_twice(opened: Opened) -> None:
+    """No watermark over ids: while one process still stores a match it has an id for,
+    another stores a later one, and a digest is sent. Every match ends up pending or in
+    exactly one digest, on a backend that commits ids out of order as on one that does not."""
+    first, second, sender = opened(), opened(), opened()
+    sender.channel_since("local", NOW)
+    sender.select_rules("local", ["rule"])
+    held = HeldMatch("other", ())
+    slow = threading.Thread(
+        target=first.add_article, args=[article(1), [Match("rule", ()), held], NOW]
+    )
+    quick = threading.Thread(target=second.add_article, args=[article(2), [Match("rule", ())], NOW])
+    slow.start()
+    quick.start()
+    quick.join(0.5)  # done by now if the backend lets it commit past the open transaction
+    sent: list[str] = []
+    if not quick.is_alive():
+        waiting = sender.pending("local")
+        assert sender.create_digest(digest("early"), [m.id for m in waiting])
+        sender.mark_sent("early", NOW)
+        sent = [m.article.id for m in waiting]
+    held.release.set()
+    slow.join(10)
+    quick.join(10)
+    assert not slow.is_alive()
+    assert not quick.is_alive()
+    assert sorted(sent + pending_ids(sender)) == ["article-1", "article-2"]
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+
+def test_an_unsent_digest_is_kept_until_marked_sent(opened: Opened) -> None:
+    store = with_matches(opened(), 1)
+    ids = [m.id for m in store.pending("local")]
+    store.create_digest(replace(digest("d1"), document={"n": 1}), ids)
+    store.record_failure("d1", "disk full", NOW, retry_at=NOW + timedelta(seconds=5))
+    store.close()
+    store = opened()
+    (unsent,) = store.unsent_digests("local")
+    assert (unsent.id, unsent.attempts, unsent.last_error, unsent.document) == (
+        "d1",
+        1,
+        "disk full",
+        {"n": 1},
+    )
+    assert (unsent.first_failure_at, unsent.next_attempt_at) == (NOW, NOW + timedelta(seconds=5))
+    assert store.last_digest_at("local") == NOW
+    store.mark_sent("d1", NOW)
+    assert store.unsent_digests("local") == []
+    totals = store.channel_totals("local")
+    assert (totals.sent, totals.pending, totals.last_sent) == (1, 0, NOW)
+
+
+def test_the_forms_sent_are_kept_with_the_digest(store: Store) -> None:
+    with_matches(store, 1)
+    rendered = {"subject": "s", "text": "t", "html": "<p>h</p>", "json": "{}"}
+    record = replace(digest("d1"), rendered=rendered)
+    store.create_digest(record, [m.id for m in store.pending("local")])
+    (unsent,) = store.unsent_digests("local")
+    assert unsent.rendered == rendered
+
+
+def test_a_dead_digest_is_revived(store: Store) -> None:
+    with_matches(store, 1)
+    store.create_digest(digest("d1"), [m.id for m in store.pending("local")])
+    store.record_failure("d1", "400 Bad Request", NOW, retry_at=None)
+    assert store.unsent_digests("local") == []
+    assert store.channels_with_digests() == ["local"]
+    totals = store.channel_totals("local")
+    assert (totals.dead, totals.last_error, totals.retrying) == (1, "400 Bad Request", 0)
+    assert store.revive_dead("local", NOW) == 1
+    (revived,) = store.unsent_digests("local")
+    assert (revived.attempts, revived.first_failure_at, revived.next_attempt_at) == (0, None, NOW)
+
+
+def test_a_digest_is_claimed_by_one_holder_at_a_time(opened: Opened) -> None:
+    first = with_matches(opened(), 1)
+    second = opened()  # another process
+    first.create_digest(digest("d1"), [m.id for m in first.pending("local")])
+    assert first.claim_digest("d1", "one", NOW, NOW + LEASE)
+    assert not second.claim_digest("d1", "two", NOW + timedelta(seconds=5), NOW + 2 * LEASE)
+    assert not first.claim_digest("d1", "one", NOW, NOW + LEASE)  # not twice, even by its holder
+    assert first.renew_claim("d1", "one", NOW + 2 * LEASE)
+    assert not second.renew_claim("d1", "two", NOW + 2 * LEASE)
+    (claimed,) = second.unsent_digests("local")
+    assert claimed.claimed_until == NOW + 2 * LEASE
+
+
+def test_a_claim_runs_out_and_another_takes_the_digest(opened: Opened) -> None:
+    first = with_matches(opened(), 1)
+    second = opened()
+    first.create_digest(digest("d1"), [m.id for m in first.pending("local")])
+    assert first.claim_digest("d1", "one", NOW, NOW + LEASE)
+    # the holder died: its claim runs out, and then another takes the digest
+    assert second.claim_digest("d1", "two", NOW + LEASE, NOW + 2 * LEASE)
+    assert not first.renew_claim("d1", "one", NOW + 2 * LEASE)
+    second.mark_sent("d1", NOW + LEASE)
+    assert not first.claim_digest("d1", "one", NOW + 4 * LEASE, NOW + 5 * LEASE)  # sent
+
+
+def test_a_failure_ends_the_claim_and_a_digest_is_claimed_only_when_due(store: Store) -> None:
+    with_matches(store, 1)
+    store.create_digest(digest("d1"), [m.id for m in store.pending("local")])
+    assert store.claim_digest("d1", "one", NOW, NOW + LEASE)
+    retry_at = NOW + timedelta(seconds=5)
+    store.record_failure("d1", "503", NOW, retry_at)
+    (waiting,) = store.unsent_digests("local")
+    assert waiting.claimed_until is None
+    assert store.channel_totals("local").retrying == 1
+    assert store.channel_totals("local").next_attempt_at == retry_at
+    assert not store.claim_digest("d1", "two", NOW + timedelta(seconds=4), NOW + LEASE)
+    assert store.claim_digest("d1", "two", retry_at, retry_at + LEASE)
+    store.record_failure("d1", "400", retry_at, None)  # dead: no one claims it
+    assert not store.claim_digest("d1", "three", NOW + 2 * LEASE, NOW + 3 * LEASE)
+
+
+def test_status_counts_the_pending_matches_of_each_channel(store: Store) -> None:
+    with_matches(store, 4)
+    ids = [m.id for m in store.pending("local")]
+    store.create_digest(digest("d1"), ids[:1])
+    store.mark_sent("d1", NOW)
+    store.create_digest(digest("d2"), ids[1:2])
+    store.record_failure("d2", "400 Bad Request", NOW, retry_at=None)  # dead: not pending
+    store.add_article(article(7), [Match("other-rule", ())], NOW)
+    totals = {name: store.channel_totals(name).pending for name in ("local", "mail", "other")}
+    assert totals == {"local": 2, "mail": 4, "other": 1}
+    assert totals["local"] == len(store.pending("local"))
+
+
+# --- schedule runs --------------------------------------------------------------------------
+
+
+def test_a_schedule_run_is_remembered(opened: Opened) -> None:
+    store = opened()
+    assert store.last_run("local") is None
+    store.record_run("local", NOW)
+    store.record_run("local", NOW + timedelta(hours=1))
+    store.close()
+    assert opened().last_run("local") == NOW + timedelta(hours=1)

@@ -1,0 +1,13 @@
+-- What each channel has pending is written down as each match is stored, instead of
+-- being worked out from the newest match id when the channel took the rule: ids need
+-- not commit in the order they are given out, and a pending row costs only what waits.
+CREATE TABLE pending (
+    channel TEXT NOT NULL, match_id INTEGER NOT NULL REFERENCES matches (id),
+    rule_id TEXT NOT NULL, PRIMARY KEY (channel, match_id));
+CREATE INDEX pending_by_rule ON pending (channel, rule_id);
+INSERT INTO pending (channel, match_id, rule_id)
+    SELECT r.channel, m.id, m.rule_id FROM channel_rules r
+    JOIN matches m ON m.rule_id = r.rule_id AND m.id > r.after_match
+    WHERE NOT EXISTS (
+        SELECT 1 FROM digest_items d WHERE d.channel = r.channel AND d.match_id = m.id);
+ALTER TABLE channel_rules DROP COLUMN after_match;

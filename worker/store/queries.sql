@@ -1,0 +1,182 @@
+-- Every statement the store runs, each named by a line `-- name --` and said in one line.
+-- Plain SQL that SQLite and PostgreSQL both read: `ON CONFLICT`, no `INSERT OR ...`;
+-- parameters are named (`:path`), times are bound by the backend.
+
+-- file --
+-- The record of one file, if it was seen
+SELECT path, size, mtime_ns, ctime_ns, error FROM files WHERE path = :path;
+
+-- files --
+-- Every file seen
+SELECT path, size, mtime_ns, ctime_ns, error FROM files;
+
+-- record_file --
+-- Remember a file as ingested (or failed) at this size and these change times
+INSERT INTO files (path, size, mtime_ns, ctime_ns, error, seen_at)
+VALUES (:path, :size, :mtime_ns, :ctime_ns, :error, :at)
+ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+    ctime_ns = excluded.ctime_ns, error = excluded.error, seen_at = excluded.seen_at;
+
+-- failures --
+-- Files that could not be read, with the reason
+SELECT path, size, mtime_ns, ctime_ns, error FROM files WHERE error IS NOT NULL ORDER BY path;
+
+-- has_article --
+-- Whether an article with this id (this content) is stored
+SELECT 1 FROM articles WHERE id = :id;
+
+-- add_article --
+-- Store an article unless one with the same content is stored
+INSERT INTO articles (id, title, body, date, source, url, path, ingested_at)
+VALUES (:id, :title, :body, :date, :source, :url, :path, :at)
+ON CONFLICT (id) DO NOTHING;
+
+-- add_match --
+-- Store a match of an article and a rule unless it is stored already
+INSERT INTO matches (article_id, rule_id, hits, matched_at)
+VALUES (:article_id, :rule_id, :hits, :at)
+ON CONFLICT (article_id, rule_id) DO NOTHING;
+
+-- add_pending --
+-- A match just stored is pending for every channel that takes its rule now
+INSERT INTO pending (channel, match_id, rule_id)
+SELECT r.channel, m.id, m.rule_id FROM matches m
+JOIN channel_rules r ON r.rule_id = m.rule_id
+WHERE m.article_id = :article_id AND m.rule_id = :rule_id;
+
+-- articles --
+-- A page of stored articles after the id `after`, from the files and folders `{under}` names
+SELECT id, title, body, date, source, url, path FROM articles
+WHERE id > :after {under} ORDER BY id LIMIT :page;
+
+-- counts --
+-- Articles ingested, files failed and matches stored
+SELECT (SELECT COUNT(*) FROM articles),
+       (SELECT COUNT(*) FROM files WHERE error IS NOT NULL),
+       (SELECT COUNT(*) FROM matches);
+
+-- add_channel --
+-- Remember when a channel first appeared
+INSERT INTO channels (name, since) VALUES (:channel, :at) ON CONFLICT (name) DO NOTHING;
+
+-- channel_since --
+-- When a channel first appeared
+SELECT since FROM channels WHERE name = :channel;
+
+-- channel_rules --
+-- The rules a channel takes
+SELECT rule_id FROM channel_rules WHERE channel = :channel;
+
+-- take_rule --
+-- A channel takes a rule: its matches stored from now on are pending for the channel
+INSERT INTO channel_rules (channel, rule_id) VALUES (:channel, :rule_id);
+
+-- drop_rule --
+-- A channel no longer takes a rule
+DELETE FROM channel_rules WHERE channel = :channel AND rule_id = :rule_id;
+
+-- drop_pending_of_rule --
+-- The matches of a rule a channel dropped are no longer pending for it
+DELETE FROM pending WHERE channel = :channel AND rule_id = :rule_id;
+
+-- pending --
+-- The oldest matches pending for a channel, with their articles
+SELECT m.id, m.rule_id, m.hits, m.matched_at,
+       a.id, a.title, a.body, a.date, a.source, a.url, a.path
+FROM pending p
+JOIN matches m ON m.id = p.match_id
+JOIN articles a ON a.id = m.article_id
+WHERE p.channel = :channel
+ORDER BY p.match_id LIMIT :limit;
+
+-- pending_count --
+-- How many matches are pending for a channel
+SELECT COUNT(*) FROM pending WHERE channel = :channel;
+
+-- add_digest --
+-- Write a digest down before it is delivered
+INSERT INTO digests (id, channel, created_at, status, attempts, document, rendered)
+VALUES (:id, :channel, :created_at, 'pending', 0, :document, :rendered)
+ON CONFLICT (id) DO NOTHING;
+
+-- take_pending --
+-- A digest takes a match pending for its channel
+DELETE FROM pending WHERE channel = :channel AND match_id = :match_id;
+
+-- add_digest_item --
+-- The digest holds the match, once in the channel's history
+INSERT INTO digest_items (channel, match_id, digest_id) VALUES (:channel, :match_id, :digest_id);
+
+-- last_digest_at --
+-- When a channel's latest digest was made, sent or not
+SELECT MAX(created_at) FROM digests WHERE channel = :channel;
+
+-- unsent_digests --
+-- A channel's digests written down and not yet delivered, oldest first
+SELECT id, channel, created_at, status, attempts, document, rendered, last_error, sent_at,
+       next_attempt_at, first_failure_at, claimed_until
+FROM digests WHERE channel = :channel AND status = 'pending'
+ORDER BY created_at, id;
+
+-- claim_digest --
+-- Take a pending digest that is due and claimed by no one (or by one whose claim ran out)
+UPDATE digests SET claimed_by = :holder, claimed_until = :until
+WHERE id = :id AND status = 'pending'
+  AND (next_attempt_at IS NULL OR next_attempt_at <= :at)
+  AND (claimed_until IS NULL OR claimed_until <= :at);
+
+-- renew_claim --
+-- Keep the holder's claim on a digest still pending
+UPDATE digests SET claimed_until = :until
+WHERE id = :id AND claimed_by = :holder AND status = 'pending';
+
+-- mark_sent --
+-- The receiver took the digest
+UPDATE digests SET status = 'sent', sent_at = :at, attempts = attempts + 1,
+    next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL
+WHERE id = :id;
+
+-- record_failure --
+-- An attempt failed: due again at :retry_at, or dead when there is none
+UPDATE digests SET attempts = attempts + 1, last_error = :error,
+    first_failure_at = COALESCE(first_failure_at, :at), next_attempt_at = :retry_at,
+    status = :status, claimed_by = NULL, claimed_until = NULL
+WHERE id = :id;
+
+-- revive_dead --
+-- Make a channel's dead digests pending again, due at :at
+UPDATE digests SET status = 'pending', attempts = 0, first_failure_at = NULL,
+    next_attempt_at = :at
+WHERE channel = :channel AND status = 'dead';
+
+-- last_sent --
+-- When a channel last delivered a digest
+SELECT MAX(sent_at) FROM digests WHERE channel = :channel AND status = 'sent';
+
+-- digests_by_status --
+-- How many of a channel's digests are pending, sent and dead
+SELECT status, COUNT(*) FROM digests WHERE channel = :channel GROUP BY status;
+
+-- retrying --
+-- How many of a channel's digests wait for a retry
+SELECT COUNT(*) FROM digests
+WHERE channel = :channel AND status = 'pending' AND last_error IS NOT NULL;
+
+-- last_failure --
+-- The newest error of a digest of the channel not delivered, and when it is due again
+SELECT last_error, next_attempt_at FROM digests
+WHERE channel = :channel AND status != 'sent' AND last_error IS NOT NULL
+ORDER BY created_at DESC LIMIT 1;
+
+-- channels_with_digests --
+-- Every channel that has digests not delivered, waiting or given up on
+SELECT DISTINCT channel FROM digests WHERE status != 'sent' ORDER BY channel;
+
+-- last_run --
+-- When a channel's schedule last fired
+SELECT last_run FROM schedule_runs WHERE channel = :channel;
+
+-- record_run --
+-- Remember that a channel's schedule fired
+INSERT INTO schedule_runs (channel, last_run) VALUES (:channel, :at)
+ON CONFLICT (channel) DO UPDATE SET last_run = excluded.last_run;

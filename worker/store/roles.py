@@ -1,0 +1,152 @@
+"""What each stage may ask of the store: one small protocol per role.
+
+A stage depends on the role it needs, not on a backend: the ingestor on `Articles`, the
+folder source on `FilesSeen`, the outbox on `DigestQueue` and `Deliveries`, the
+scheduler on `RunRecords`. `Store` is all of them, as `open_store` gives it. Times
+cross this seam as aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from worker.model import Article, ChannelTotals, DigestRecord, FileRecord, Match, StoredMatch
+
+__all__ = ["Articles", "Deliveries", "DigestQueue", "FilesSeen", "RunRecords", "Store"]
+
+
+class FilesSeen(Protocol):
+    """Each file read, as it was when read, and why it failed if it did."""
+
+    def file(self, path: str) -> FileRecord | None:
+        """The record of one file, if it was seen."""
+        ...
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every file seen, by path."""
+        ...
+
+    def record_file(self, record: FileRecord, at: datetime) -> None:
+        """Remember a file as ingested (or failed) as it is now."""
+        ...
+
+    def failures(self) -> list[FileRecord]:
+        """Files that could not be read, with the reason."""
+        ...
+
+
+class Articles(Protocol):
+    """Articles, each stored once, with their matches."""
+
+    def has_article(self, article_id: str) -> bool:
+        """Whether an article with this id (this content) is stored."""
+        ...
+
+    def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+        """Store an article with its matches, together or not at all; False when an article
+        with the same content is already stored."""
+        ...
+
+    def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
+        """Store more matches of a stored article; how many were new."""
+        ...
+
+    def articles(self, under: Sequence[str] = ()) -> Iterator[Article]:
+        """Every stored article, or those from these files and folders."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Articles ingested, files failed and matches stored."""
+        ...
+
+
+class DigestQueue(Protocol):
+    """What each channel has pending, and the digests that take it."""
+
+    def channel_since(self, channel: str, at: datetime) -> datetime:
+        """When the channel first appeared (`at`, if it is new)."""
+        ...
+
+    def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None:
+        """The rules whose matches go to the channel from now on; a rule it newly takes
+        brings the matches stored from now on, not its history."""
+        ...
+
+    def pending(self, channel: str, limit: int | None = None) -> list[StoredMatch]:
+        """The matches pending for the channel, oldest first; the first `limit` of them."""
+        ...
+
+    def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
+        """Write a digest with the pending matches it takes, all or none; False when one of
+        them is no longer pending (another process took it) or the digest exists."""
+        ...
+
+    def last_digest_at(self, channel: str) -> datetime | None:
+        """When the channel's latest digest was made, sent or not."""
+        ...
+
+
+class Deliveries(Protocol):
+    """Each digest's delivery: pending, claimed, sent, due again, or dead."""
+
+    def unsent_digests(self, channel: str) -> list[DigestRecord]:
+        """The channel's digests not yet delivered (dead ones aside), oldest first."""
+        ...
+
+    def claim_digest(self, digest_id: str, holder: str, at: datetime, until: datetime) -> bool:
+        """Take a pending digest that is due at `at` and claimed by no one (or by one whose
+        claim has run out) until `until`; whether it was taken."""
+        ...
+
+    def renew_claim(self, digest_id: str, holder: str, until: datetime) -> bool:
+        """Keep the holder's claim on a digest still pending; False if it lost it."""
+        ...
+
+    def mark_sent(self, digest_id: str, at: datetime) -> None:
+        """The receiver took the digest."""
+        ...
+
+    def record_failure(
+        self, digest_id: str, error: str, at: datetime, retry_at: datetime | None
+    ) -> None:
+        """An attempt failed: due again at `retry_at`, or never (the digest is dead)."""
+        ...
+
+    def revive_dead(self, channel: str, at: datetime) -> int:
+        """Make the channel's dead digests pending again, due at `at`; how many."""
+        ...
+
+    def channel_totals(self, channel: str) -> ChannelTotals:
+        """Pending matches, digests by state, and the last send and failure of a channel."""
+        ...
+
+    def channels_with_digests(self) -> list[str]:
+        """Every channel with digests not delivered, waiting or given up on."""
+        ...
+
+
+class RunRecords(Protocol):
+    """When each channel's schedule last fired."""
+
+    def last_run(self, channel: str) -> datetime | None:
+        """When the channel's schedule last fired."""
+        ...
+
+    def record_run(self, channel: str, at: datetime) -> None:
+        """Remember that the channel's schedule fired at `at`."""
+        ...
+
+
+class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Protocol):
+    """Every role, as one backend offers them."""
+
+    def daemon_lock(self) -> AbstractContextManager[None]:
+        """Hold the right to run the daemon on this state; StateError when another holds it."""
+        ...
+
+    def close(self) -> None:
+        """Close the store; it cannot be used afterwards."""
+        ...

@@ -1,0 +1,381 @@
+"""The store's operations, written once against a small connector that any SQL backend
+offers: read rows, and run statements in one write transaction.
+
+Statements come from queries.sql by name. A backend binds the times given here (aware
+datetimes) as it stores them, and gives them back as datetimes or ISO 8601 text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any, Protocol
+
+from worker.model import (
+    Article,
+    ChannelTotals,
+    DigestRecord,
+    FileRecord,
+    Hit,
+    Match,
+    StoredMatch,
+)
+
+__all__ = ["QUERIES", "Connector", "SqlStore", "Transaction", "load_queries"]
+
+Row = tuple[Any, ...]
+Params = Mapping[str, object]
+
+_PAGE = 500
+_NO_LIMIT = 2**62  # LIMIT takes a number on every backend
+
+
+class Transaction(Protocol):
+    """Statements run in one write transaction, committed together or not at all."""
+
+    def run(self, query: str, params: Params) -> int:
+        """Run a statement; how many rows it changed."""
+        ...
+
+    def rows(self, query: str, params: Params) -> list[Row]:
+        """The rows a query gives, inside the transaction."""
+        ...
+
+
+class Connector(Protocol):
+    """What a backend offers: reads, write transactions, the daemon's lock."""
+
+    def rows(self, query: str, params: Params) -> list[Row]:
+        """The rows a query gives."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        ...
+
+    def daemon_lock(self) -> AbstractContextManager[None]:
+        """Hold the right to run the daemon on this state; StateError when another holds it."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
+def load_queries(text: str) -> dict[str, str]:
+    """Statements by name from text of `-- name --` headings, each followed by one line
+    saying what it does and then the statement."""
+    queries: dict[str, str] = {}
+    name: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("-- ") and stripped.endswith(" --") and len(stripped) > 6:
+            name = stripped[3:-3].strip()
+            queries[name] = ""
+        elif name is not None and not stripped.startswith("--"):
+            queries[name] += line + "\n"
+    return {name: sql.strip().rstrip(";") for name, sql in queries.items()}
+
+
+QUERIES = load_queries(resources.files("worker.store").joinpath("queries.sql").read_text("utf-8"))
+
+
+class _TakenError(Exception):
+    """A match a digest would hold is no longer pending: the transaction is undone."""
+
+
+class SqlStore:
+    """Every role of the store over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    def _rows(self, name: str, **params: object) -> list[Row]:
+        return self._db.rows(QUERIES[name], params)
+
+    def _one(self, name: str, **params: object) -> Any:
+        rows = self._rows(name, **params)
+        return rows[0][0] if rows else None
+
+    # --- files seen ---------------------------------------------------------------------
+
+    def file(self, path: str) -> FileRecord | None:
+        """The record of one file, if it was seen."""
+        rows = self._rows("file", path=path)
+        return FileRecord(*rows[0]) if rows else None
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every file seen, by path."""
+        return {row[0]: FileRecord(*row) for row in self._rows("files")}
+
+    def record_file(self, record: FileRecord, at: datetime) -> None:
+        """Remember a file as ingested (or failed) at this size and modification time."""
+        with self._db.transaction() as db:
+            db.run(QUERIES["record_file"], {**asdict(record), "at": at})
+
+    def failures(self) -> list[FileRecord]:
+        """Files that could not be read, with the reason."""
+        return [FileRecord(*row) for row in self._rows("failures")]
+
+    # --- articles and matches -----------------------------------------------------------
+
+    def has_article(self, article_id: str) -> bool:
+        """Whether an article with this id (this content) is stored."""
+        return bool(self._rows("has_article", id=article_id))
+
+    def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+        """Store an article with its matches, together or not at all; False when an article
+        with the same content is already stored."""
+        with self._db.transaction() as db:
+            if db.run(QUERIES["add_article"], {**asdict(article), "at": at}) != 1:
+                return False
+            _add_matches(db, article.id, matches, at)
+        return True
+
+    def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
+        """Store more matches of a stored article (new rules); how many were new."""
+        with self._db.transaction() as db:
+            return _add_matches(db, article_id, matches, at)
+
+    def articles(self, under: Sequence[str] = ()) -> Iterator[Article]:
+        """Every stored article, or those from these files and folders, a page at a time."""
+        where, params = _under(under)
+        query = QUERIES["articles"].replace("{under}", where)
+        after = ""
+        while True:
+            rows = self._db.rows(query, {**params, "after": after, "page": _PAGE})
+            yield from (_article(row) for row in rows)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    def counts(self) -> dict[str, int]:
+        """Articles ingested, files failed and matches stored."""
+        ingested, failed, matches = self._rows("counts")[0]
+        return {"ingested": ingested, "failed": failed, "matches": matches}
+
+    # --- what each channel has pending ----------------------------------------------------
+
+    def channel_since(self, channel: str, at: datetime) -> datetime:
+        """When `channel` first appeared (now, `at`, if it is new): its first digest's period
+        starts there."""
+        with self._db.transaction() as db:
+            db.run(QUERIES["add_channel"], {"channel": channel, "at": at})
+            (since,) = db.rows(QUERIES["channel_since"], {"channel": channel})[0]
+        return _moment(since)
+
+    def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None:
+        """The rules whose matches go to `channel` from now on; a rule it newly selects
+        brings the matches stored from now on, not its history, and one it drops takes its
+        pending matches with it."""
+        wanted = set(rule_ids)
+        with self._db.transaction() as db:
+            held = {row[0] for row in db.rows(QUERIES["channel_rules"], {"channel": channel})}
+            for rule_id in sorted(held - wanted):
+                step = {"channel": channel, "rule_id": rule_id}
+                db.run(QUERIES["drop_rule"], step)
+                db.run(QUERIES["drop_pending_of_rule"], step)
+            for rule_id in sorted(wanted - held):
+                db.run(QUERIES["take_rule"], {"channel": channel, "rule_id": rule_id})
+
+    def pending(self, channel: str, limit: int | None = None) -> list[StoredMatch]:
+        """Matches that no digest of `channel` holds yet, of the rules it selects and stored
+        since it selected them, oldest first; the first `limit` of them when given."""
+        rows = self._rows("pending", channel=channel, limit=_NO_LIMIT if limit is None else limit)
+        return [_stored_match(row) for row in rows]
+
+    def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
+        """Write a digest and take its matches from what is pending for the channel, all or
+        none; False when one was taken by another process, or the digest exists."""
+        try:
+            with self._db.transaction() as db:
+                if db.run(QUERIES["add_digest"], _digest_row(record)) != 1:
+                    return False
+                for match_id in match_ids:
+                    item = {"channel": record.channel, "match_id": match_id}
+                    if db.run(QUERIES["take_pending"], item) != 1:
+                        raise _TakenError
+                    db.run(QUERIES["add_digest_item"], {**item, "digest_id": record.id})
+        except _TakenError:
+            return False
+        return True
+
+    def last_digest_at(self, channel: str) -> datetime | None:
+        """When the channel's latest digest was made (sent or not)."""
+        return _moment_or_none(self._one("last_digest_at", channel=channel))
+
+    # --- deliveries ----------------------------------------------------------------------
+
+    def unsent_digests(self, channel: str) -> list[DigestRecord]:
+        """Digests of `channel` written down but not yet delivered, oldest first."""
+        return [_digest_record(row) for row in self._rows("unsent_digests", channel=channel)]
+
+    def claim_digest(self, digest_id: str, holder: str, at: datetime, until: datetime) -> bool:
+        """Take the digest to deliver it, until `until`; False unless it is pending, due at
+        `at` and claimed by no one (or by one whose claim has run out)."""
+        claim = {"id": digest_id, "holder": holder, "at": at, "until": until}
+        with self._db.transaction() as db:
+            return db.run(QUERIES["claim_digest"], claim) == 1
+
+    def renew_claim(self, digest_id: str, holder: str, until: datetime) -> bool:
+        """Keep the holder's claim on a digest still pending until `until`; False if it lost it."""
+        with self._db.transaction() as db:
+            renewal = {"id": digest_id, "holder": holder, "until": until}
+            return db.run(QUERIES["renew_claim"], renewal) == 1
+
+    def mark_sent(self, digest_id: str, at: datetime) -> None:
+        """The receiver accepted the digest."""
+        with self._db.transaction() as db:
+            db.run(QUERIES["mark_sent"], {"id": digest_id, "at": at})
+
+    def record_failure(
+        self, digest_id: str, error: str, at: datetime, retry_at: datetime | None
+    ) -> None:
+        """An attempt failed: try again at `retry_at`, or never (the digest is dead)."""
+        status = "dead" if retry_at is None else "pending"
+        failure = {"id": digest_id, "error": error, "at": at, "retry_at": retry_at}
+        with self._db.transaction() as db:
+            db.run(QUERIES["record_failure"], {**failure, "status": status})
+
+    def revive_dead(self, channel: str, at: datetime) -> int:
+        """Make the dead digests of `channel` pending again, due at `at`; how many."""
+        with self._db.transaction() as db:
+            return db.run(QUERIES["revive_dead"], {"channel": channel, "at": at})
+
+    def channel_totals(self, channel: str) -> ChannelTotals:
+        """Pending matches, digests by state, and the last send and failure of one channel."""
+        by_status: dict[str, int] = dict(self._rows("digests_by_status", channel=channel))
+        failing = self._rows("last_failure", channel=channel)
+        last_error, next_attempt = failing[0] if failing else (None, None)
+        return ChannelTotals(
+            pending=self._one("pending_count", channel=channel),
+            sent=by_status.get("sent", 0),
+            dead=by_status.get("dead", 0),
+            retrying=self._one("retrying", channel=channel),
+            last_sent=_moment_or_none(self._one("last_sent", channel=channel)),
+            last_error=last_error,
+            next_attempt_at=_moment_or_none(next_attempt),
+        )
+
+    def channels_with_digests(self) -> list[str]:
+        """Every channel that has digests not delivered (waiting or given up on)."""
+        return [row[0] for row in self._rows("channels_with_digests")]
+
+    # --- schedule runs -------------------------------------------------------------------
+
+    def last_run(self, channel: str) -> datetime | None:
+        """When the channel's schedule last fired."""
+        return _moment_or_none(self._one("last_run", channel=channel))
+
+    def record_run(self, channel: str, at: datetime) -> None:
+        """Remember that the channel's schedule fired at `at`."""
+        with self._db.transaction() as db:
+            db.run(QUERIES["record_run"], {"channel": channel, "at": at})
+
+    # --- the store itself ----------------------------------------------------------------
+
+    def daemon_lock(self) -> AbstractContextManager[None]:
+        """Hold the right to run the daemon on this state; StateError when another holds it."""
+        return self._db.daemon_lock()
+
+    def close(self) -> None:
+        """Close the store; it cannot be used afterwards."""
+        self._db.close()
+
+
+def _add_matches(db: Transaction, article_id: str, matches: Sequence[Match], at: datetime) -> int:
+    """Store the new ones of these matches, each pending for the channels taking its rule."""
+    added = 0
+    for match in matches:
+        row = {"article_id": article_id, "rule_id": match.rule_id, "at": at}
+        if db.run(QUERIES["add_match"], {**row, "hits": _hits_json(match.hits)}) == 1:
+            # Only a match new to the store: one stored before may have been sent already.
+            db.run(QUERIES["add_pending"], {"article_id": article_id, "rule_id": match.rule_id})
+            added += 1
+    return added
+
+
+def _under(paths: Sequence[str]) -> tuple[str, dict[str, object]]:
+    """SQL for articles from one of these files, or from a file inside one of these folders."""
+    if not paths:
+        return "", {}
+    each = " OR ".join(
+        f"path = :path{n} OR substr(path, 1, length(:folder{n})) = :folder{n}"
+        for n in range(len(paths))
+    )
+    params: dict[str, object] = {}
+    for n, path in enumerate(paths):
+        params |= {f"path{n}": path, f"folder{n}": path.rstrip(os.sep) + os.sep}
+    return f"AND ({each})", params
+
+
+def _article(row: Sequence[Any]) -> Article:
+    article_id, title, body, day, source, url, path = row
+    return Article(
+        id=article_id,
+        title=title,
+        body=body,
+        date=day if isinstance(day, date) else date.fromisoformat(day),
+        path=path,
+        source=source,
+        url=url,
+    )
+
+
+def _hits_json(hits: Iterable[Hit]) -> str:
+    return json.dumps([asdict(hit) for hit in hits], ensure_ascii=False)
+
+
+def _stored_match(row: Sequence[Any]) -> StoredMatch:
+    match_id, rule_id, hits, matched_at, *article = row
+    return StoredMatch(
+        id=match_id,
+        rule_id=rule_id,
+        article=_article(article),
+        hits=tuple(Hit(**hit) for hit in json.loads(hits)),
+        matched_at=_moment(matched_at),
+    )
+
+
+def _digest_row(record: DigestRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "channel": record.channel,
+        "created_at": record.created_at,
+        "document": json.dumps(record.document),
+        "rendered": None if record.rendered is None else json.dumps(record.rendered),
+    }
+
+
+def _digest_record(row: Sequence[Any]) -> DigestRecord:
+    digest_id, channel, created_at, status, attempts, document, rendered, last_error, *times = row
+    sent_at, next_attempt_at, first_failure_at, claimed_until = map(_moment_or_none, times)
+    return DigestRecord(
+        id=digest_id,
+        channel=channel,
+        created_at=_moment(created_at),
+        status=status,
+        attempts=attempts,
+        document=json.loads(document),
+        last_error=last_error,
+        sent_at=sent_at,
+        next_attempt_at=next_attempt_at,
+        first_failure_at=first_failure_at,
+        rendered=None if rendered is None else json.loads(rendered),
+        claimed_until=claimed_until,
+    )
+
+
+def _moment(value: object) -> datetime:
+    """A stored time as an aware datetime, whether the backend gave one or ISO 8601 text."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _moment_or_none(value: object) -> datetime | None:
+    return None if value is None else _moment(value)
