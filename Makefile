@@ -18,10 +18,11 @@ run: $(BIN)/wirewatch  ## start the daemon on config.yaml (Ctrl-C stops it)
 test: $(BIN)/wirewatch  ## run the test suite
 	$(BIN)/pytest -n 4
 
-lint: $(BIN)/wirewatch  ## ruff and mypy
+lint: $(BIN)/wirewatch  ## ruff, mypy, and the imports pointing down the pipeline
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 check: lint test
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from worker.model import Article, DigestRecord, Match
+from worker.model import Article, Delivery, Digest, DigestCounts, Match, Period
 from worker.store import Store, open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -35,14 +35,22 @@ def fill(store: Store, matches: int) -> None:
         store.add_article(article, [Match(("gas", "talks")[n % 2], ())], NOW)
 
 
+def delivery(digest_id: str) -> Delivery:
+    """An empty digest of the channel: what the store keeps does not depend on its items."""
+    counts = DigestCounts(articles=0, matches=0)
+    period = Period(start=NOW, end=NOW)
+    return Delivery(
+        Digest(digest_id=digest_id, channel="local", generated_at=NOW, period=period, counts=counts)
+    )
+
+
 def send_all_but(store: Store, pending: int) -> None:
     """Sent digests of 200 matches each hold every match but the newest `pending`."""
     waiting = [match.id for match in store.pending("local")]
     sent = waiting[: max(0, len(waiting) - pending)]
     for first in range(0, len(sent), 200):
-        record = DigestRecord(f"d{first}", "local", NOW, "pending", 0, {})
-        store.create_digest(record, sent[first : first + 200])
-        store.mark_sent(record.id, NOW)
+        store.create_digest(delivery(f"d{first}"), sent[first : first + 200])
+        store.mark_sent(f"d{first}", NOW)
 
 
 def best(call: Callable[[], object], times: int = 7) -> float:

@@ -118,6 +118,7 @@ class Trickle:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self.connections = 0
+        self.sent = 0  # bytes of the answer sent, over all connections
         self.hung_up = 0  # connections the client shut down before the answer was done
         self.port: int = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -145,6 +146,8 @@ class Trickle:
                     return
                 try:
                     client.sendall(bytes([byte]))
+                    with self._lock:
+                        self.sent += 1
                 except OSError:
                     with self._lock:
                         self.hung_up += 1

@@ -10,7 +10,8 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -18,15 +19,16 @@ from zoneinfo import ZoneInfo
 from tqdm import tqdm
 
 from worker.daemon import run_daemon, run_once
-from worker.deliver.outbox import Outcome
+from worker.deliver.outcome import Outcome
 from worker.errors import ConfigError, StateError
-from worker.ingest.formats import SUFFIXES, parse_file
+from worker.ingest.formats import SUFFIXES, parse
 from worker.ingest.rematch import rematch
 from worker.logs import setup_logging
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline
-from worker.sources.folder import scan_tree
+from worker.sources.files import Read, Unread, read_file
+from worker.sources.watcher import scan_tree
 from worker.status import status_report, status_text
 from worker.store import open_store
 from worker.wording import plural
@@ -191,10 +193,14 @@ def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
     new = matched = failed = 0
     with open_pipeline(setup) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
-            outcome = pipeline.ingest(path, retry_failed=True)
-            new += outcome.new_articles
-            matched += len(outcome.matches)
-            failed += outcome.error is not None
+            found = pipeline.source.read(path, retry_failed=True)  # a failed file, again too
+            if isinstance(found, Unread):
+                failed += 1
+            elif found is not None:
+                outcome = pipeline.take(found)
+                new += outcome.new_articles
+                matched += len(outcome.matches)
+                failed += outcome.error is not None
     done = f"{plural(len(files), 'file')}: {plural(new, 'new article')}, {matched} matched"
     print(f"{done}, {failed} failed (see wirewatch status)" if failed else done)
 
@@ -211,8 +217,9 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
     matcher = Matcher(rules)
     reports: list[Report] = []
     unreadable = 0
+    max_bytes = int(setup.config.ingest.max_file_mb * 1_000_000)
     for path in files:
-        found = _reports(path, matcher, args.rule, setup.config.tz)
+        found = _reports(path, matcher, args.rule, setup.config.tz, max_bytes)
         unreadable += found is None
         reports += found or []
     if args.json:
@@ -224,16 +231,16 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
 
 
 def _reports(
-    path: Path, matcher: Matcher, rule_id: str | None, zone: ZoneInfo
+    path: Path, matcher: Matcher, rule_id: str | None, zone: ZoneInfo, max_bytes: int
 ) -> list[Report] | None:
     """The report of each article in a file; None (and the reason on stderr) if unreadable."""
-    try:
-        data = path.read_bytes()
-        modified = datetime.fromtimestamp(path.stat().st_mtime, zone).date()
-    except OSError as error:
-        print(f"{path}: cannot be read: {error.strerror or error}", file=sys.stderr)
+    found = read_file(path, max_bytes, datetime.now(UTC))
+    if not isinstance(found, Read):
+        reason = found.reason if found is not None else "no such file"
+        print(f"{path}: {reason}", file=sys.stderr)
         return None
-    parsed = parse_file(str(path), data, modified)
+    raw = replace(found.raw, path=str(path))  # as the user named it
+    parsed = parse(raw, raw.modified.astimezone(zone).date())
     for problem in (*parsed.warnings, *parsed.problems):
         print(f"{path}: {problem}", file=sys.stderr)
     reports = []
@@ -285,11 +292,11 @@ def _digest(args: argparse.Namespace, setup: Setup) -> int:
 
 def _print_digests(pipeline: Pipeline, names: Sequence[str], form: str) -> int:
     for name in names:
-        document = pipeline.outbox.preview(name)
-        if document is None:
+        digest = pipeline.outbox.preview(name)
+        if digest is None:
             print(f"channel {name}: nothing new to send", file=sys.stderr)
             continue
-        rendered = pipeline.outbox.render(name, document)
+        rendered = pipeline.outbox.render(name, digest)
         if form == "json":  # one document a line: several channels still parse, line by line
             print(json.dumps(json.loads(rendered.json), ensure_ascii=False))
         else:

@@ -8,20 +8,43 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 __all__ = [
     "Article",
     "ChannelTotals",
-    "DigestRecord",
+    "Delivery",
+    "Digest",
+    "DigestArticle",
+    "DigestCounts",
+    "DigestItem",
+    "DigestRule",
     "FileRecord",
     "Hit",
     "Match",
+    "Period",
+    "RawArticle",
     "Rendered",
     "StoredMatch",
     "is_web_address",
 ]
+
+Priority = Literal["high", "normal", "low"]
+
+
+@dataclass(frozen=True)
+class RawArticle:
+    """The bytes of one or more articles as a source found them, before they are read."""
+
+    uri: str  # where they come from: a file's path
+    data: bytes
+    format: str  # how to read them: a file's ending, `.txt`, `.md`, `.jsonl`, ...
+    modified: datetime  # when they last changed: the date of an article that gives none
+    seen_at: datetime  # when the source found them
+    path: str | None = None  # the file they were read from, which digests show
 
 
 @dataclass(frozen=True)
@@ -32,7 +55,7 @@ class Article:
     title: str
     body: str
     date: date
-    path: str
+    path: str | None = None  # the file it was read from, if it came from one
     source: str | None = None
     url: str | None = None
 
@@ -97,6 +120,91 @@ class StoredMatch:
     matched_at: datetime
 
 
+# --- digests ------------------------------------------------------------------------------
+#
+# A digest is a document: the JSON a webhook posts, the file channel writes and templates
+# read (`Digest.document()`), and what the store keeps to send again unchanged.
+
+# Times as Python writes them (`2026-11-24T07:00:00+00:00`), the documented form.
+IsoTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+class _Document(BaseModel):
+    # A digest stored by another version may carry keys this one does not know.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DigestArticle(_Document):
+    """An article as a digest shows it."""
+
+    id: str
+    title: str
+    date: date
+    source: str | None = None
+    url: str | None = None
+    path: str | None = None
+
+
+class DigestItem(_Document):
+    """One entry of a digest: an article, the rule it matched, and why."""
+
+    rule: str
+    article: DigestArticle
+    participants: tuple[str, ...] = ()  # names, those the rule asked for first
+    terms: tuple[str, ...] = ()
+    summary: str = ""
+    highlights: tuple[tuple[int, int], ...] = ()  # spans of the matched terms in `summary`
+
+
+class DigestRule(_Document):
+    """A rule a digest has a section for."""
+
+    id: str
+    title: str
+    priority: Priority = "normal"
+
+
+class DigestCounts(_Document):
+    """What a digest holds, counted: its items may list fewer (`omitted`)."""
+
+    articles: int
+    matches: int
+    rules: dict[str, int] = Field(default_factory=dict)
+    participants: dict[str, int] = Field(default_factory=dict)  # by name, most first
+    omitted: int = 0
+
+
+class Period(_Document):
+    """The time a digest covers."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: IsoTime = Field(alias="from")
+    end: IsoTime = Field(alias="to")
+
+
+class Digest(_Document):
+    """A channel's digest of the matches it holds."""
+
+    digest_id: str  # the same for the same matches on the same channel: receivers drop repeats
+    channel: str
+    generated_at: IsoTime
+    timezone: str = "UTC"  # the channel's, in which the digest shows times
+    period: Period
+    counts: DigestCounts
+    rules: tuple[DigestRule, ...] = ()
+    items: tuple[DigestItem, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        """The digest as the JSON document of the README."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def from_document(cls, document: object) -> Digest:
+        """A digest from its JSON document; ValueError when it is not one."""
+        return cls.model_validate(document)
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One digest in every form a channel sends."""
@@ -108,21 +216,33 @@ class Rendered:
 
 
 @dataclass(frozen=True)
-class DigestRecord:
-    """A digest written down before it is delivered; `document` is exactly what is sent."""
+class Delivery:
+    """A digest written down before it is delivered, and how its delivery stands."""
 
-    id: str
-    channel: str
-    created_at: datetime
-    status: str  # pending | sent | dead
-    attempts: int
-    document: dict[str, Any]
+    digest: Digest
+    rendered: Rendered | None = None  # the forms sent, so that every retry is the same
+    status: Literal["pending", "sent", "dead"] = "pending"
+    attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None  # None: at once
     first_failure_at: datetime | None = None  # the retry limit counts from here
-    rendered: dict[str, str] | None = None  # the forms sent, so that every retry is the same
     claimed_until: datetime | None = None  # a process is delivering it until then, or died
+
+    @property
+    def id(self) -> str:
+        """The digest's id, the same on every attempt."""
+        return self.digest.digest_id
+
+    @property
+    def channel(self) -> str:
+        """The channel it goes to."""
+        return self.digest.channel
+
+    @property
+    def created_at(self) -> datetime:
+        """When the digest was made."""
+        return self.digest.generated_at
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 the `Pipeline` that ingests a file and sends a channel's digest with it.
 
 Both `run` (the daemon and `--once`) and `ingest` go through here, so the command line,
-the watcher and the scheduler share one path from file to outbox.
+the watcher and the scheduler share one path from file to outbox. Only the daemon and the
+command line use this module.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import random
 import ssl
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,16 +19,20 @@ from pathlib import Path
 
 import httpx
 
-from worker.deliver.outbox import Outbox, Outcome
+from worker.deliver.outbox import Outbox
+from worker.deliver.outcome import Outcome
+from worker.deliver.scheduler import DigestScheduler
 from worker.digest.render import Renderer, load_renderers
 from worker.errors import ConfigError, Problem
 from worker.ingest.ingestor import Ingested, Ingestor
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
+from worker.model import RawArticle
 from worker.notify import Clients
 from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config, load_config, named_rule_files
+from worker.sources.folder import FolderSource
 from worker.store import Store, open_store
 
 __all__ = ["Pipeline", "Setup", "load_setup", "open_pipeline"]
@@ -43,7 +49,7 @@ class Setup:
     rules: RuleSet
     renderers: dict[str, Renderer]
 
-    def sources(self) -> list[Path]:
+    def edited_files(self) -> list[Path]:
         """The files and folders the user edits: the config, the rules, the templates."""
         folders = [channel.template for channel in self.config.channels.values()]
         return [self.config.source, *self.config.rules, *(f for f in folders if f is not None)]
@@ -77,34 +83,33 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
 
 
 class Pipeline:
-    """Ingests files and sends digests for one config and rule set."""
+    """The stages wired for one setup around one store: the watched folders as a source,
+    the ingestor that matches and stores what they hold, and the outbox."""
 
     def __init__(
         self,
-        config: Config,
-        rules: RuleSet,
+        setup: Setup,
         store: Store,
         clients: Clients,
         clock: Clock = lambda: datetime.now(UTC),
         spread: Callable[[], float] = random.random,
-        renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
+        config = setup.config
         self.config = config
         self.store = store
-        self._rules = rules
-        self._matcher = Matcher(rules)
-        self._people = people_finder(rules)
-        max_bytes = int(config.ingest.max_file_mb * 1_000_000)
-        self._ingestor = Ingestor(store, lambda: self._matcher, max_bytes, clock, config.tz)
+        self._clock = clock
+        self._use(setup.rules)
+        self.source = FolderSource(config.watch, store, config.ingest, clock)
+        self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
         self.outbox = Outbox(
             config,
-            lambda: self._rules,
             store,
             clients,
+            lambda: self._rules,
+            setup.renderers,
+            lambda: self._people,
             clock,
             spread,
-            renderers,
-            people=lambda: self._people,
         )
 
     @property
@@ -114,19 +119,36 @@ class Pipeline:
 
     def use_rules(self, rules: RuleSet, renderers: Mapping[str, Renderer]) -> None:
         """Swap in a new rule set and templates; the next article is matched against them."""
+        self._use(rules)
+        self.outbox.use_renderers(renderers)
+        self.outbox.take_rules()
+
+    def _use(self, rules: RuleSet) -> None:
         # Compiled before the swap: no article sees half of it.
         matcher, people = Matcher(rules), people_finder(rules)
         self._rules, self._matcher, self._people = rules, matcher, people
-        self.outbox.use_renderers(renderers)
-        self.outbox.select_rules()
 
-    def ingest(self, path: Path, retry_failed: bool = False) -> Ingested:
-        """Ingest one file; unchanged files are skipped, failed ones too unless retried."""
-        return self._ingestor.ingest(path, retry_failed)
+    def take(self, raw: RawArticle) -> Ingested:
+        """Ingest what the folders handed out, and record what became of it."""
+        outcome = self.ingestor.ingest(raw)
+        self.source.done(raw, outcome.error)
+        return outcome
 
     def send_digest(self, name: str, new: bool = True) -> Outcome:
-        """Deliver channel `name`'s due digests and, with `new`, one of its new matches."""
+        """Deliver channel `name`'s due digests and, with `new`, its new matches."""
         return self.outbox.send(name, new)
+
+    def send_all(self) -> dict[str, Outcome]:
+        """Every channel's due digests and new matches, now, each channel in a thread."""
+        names = list(self.config.channels)
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            return dict(zip(names, pool.map(self.send_digest, names), strict=True))
+
+    def scheduler(self) -> DigestScheduler:
+        """The schedules of every channel, over this pipeline's outbox."""
+        return DigestScheduler(
+            self.config, self.outbox, self.store, lambda: self._rules, self._clock
+        )
 
 
 @contextmanager
@@ -135,7 +157,7 @@ def open_pipeline(setup: Setup) -> Iterator[Pipeline]:
     store = open_store(setup.config.state_url, setup.config.timing.busy_timeout)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
-        yield Pipeline(setup.config, setup.rules, store, clients, renderers=setup.renderers)
+        yield Pipeline(setup, store, clients)
     finally:
         clients.http.close()
         store.close()

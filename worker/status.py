@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from worker.settings.config import Config
-from worker.store import Store
+from worker.store import Articles, Deliveries, FilesSeen
 from worker.wording import plural
 
-__all__ = ["status_report", "status_text"]
+__all__ = ["StatusStore", "status_report", "status_text"]
 
 
-def status_report(store: Store, config: Config) -> dict[str, Any]:
+class StatusStore(Articles, FilesSeen, Deliveries, Protocol):
+    """What `status` reads: the articles and matches, the files seen, the deliveries."""
+
+
+def status_report(store: StatusStore, config: Config) -> dict[str, Any]:
     """The `status --json` document (its shape is documented in the README)."""
     counts = store.counts()
     # A channel taken out of the config keeps the digests it had not delivered.
@@ -28,7 +32,7 @@ def status_report(store: Store, config: Config) -> dict[str, Any]:
     }
 
 
-def _channel(store: Store, name: str, configured: bool) -> dict[str, Any]:
+def _channel(store: StatusStore, name: str, configured: bool) -> dict[str, Any]:
     totals = store.channel_totals(name)
     return {
         "pending": totals.pending,

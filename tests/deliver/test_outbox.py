@@ -20,9 +20,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.helpers import HeldWrite
-from worker.deliver.outbox import Outbox, Outcome, channel_rule_ids, next_attempt
+from worker.deliver.outbox import Outbox
+from worker.deliver.outcome import Outcome
 from worker.digest.render import Renderer
-from worker.errors import DeliveryError
 from worker.model import Article, Hit, Match
 from worker.notify import Clients
 from worker.rules.ruleset import Keywords, Rule, RuleSet
@@ -32,51 +32,6 @@ from worker.store import Store, open_store
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 RULES = RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),))
 DEFAULT = RetrySettings()
-
-
-@pytest.mark.parametrize(
-    ("attempts", "delay"),
-    [
-        (1, timedelta(seconds=5)),
-        (2, timedelta(minutes=1)),
-        (3, timedelta(minutes=5)),
-        (4, timedelta(minutes=30)),
-        (5, timedelta(hours=2)),
-        (6, timedelta(hours=6)),
-        (7, timedelta(hours=6)),  # the last delay repeats
-    ],
-)
-def test_default_backoff(attempts: int, delay: timedelta) -> None:
-    temporary = DeliveryError("503 Service Unavailable")
-    assert next_attempt(DEFAULT, temporary, attempts, T0, T0, spread=0.5) == T0 + delay
-
-
-def test_jitter_spreads_the_delay_by_up_to_a_fifth() -> None:
-    temporary = DeliveryError("timed out")
-    earliest = next_attempt(DEFAULT, temporary, 2, T0, T0, spread=0.0)
-    latest = next_attempt(DEFAULT, temporary, 2, T0, T0, spread=0.999999)
-    assert earliest == T0 + timedelta(seconds=48)
-    assert latest is not None
-    assert latest.replace(microsecond=0) == T0 + timedelta(seconds=71)
-
-
-def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:
-    busy = DeliveryError("429 Too Many Requests", retry_after=120)
-    assert next_attempt(DEFAULT, busy, 1, T0, T0, spread=0.5) == T0 + timedelta(minutes=2)
-    soon = DeliveryError("429 Too Many Requests", retry_after=1)
-    assert next_attempt(DEFAULT, soon, 1, T0, T0, spread=0.5) == T0 + timedelta(seconds=5)
-
-
-@pytest.mark.parametrize("seconds", [25 * 3600, 10.0**14, float("inf")])
-def test_a_retry_after_beyond_the_limit_gives_up_at_once(seconds: float) -> None:
-    too_long = DeliveryError("429 Too Many Requests", retry_after=seconds)
-    assert next_attempt(DEFAULT, too_long, 1, T0, T0, spread=0.5) is None
-
-
-def test_permanent_failures_and_the_limit_give_up() -> None:
-    assert next_attempt(DEFAULT, DeliveryError("400", permanent=True), 1, T0, T0, 0.5) is None
-    late = T0 + timedelta(hours=20)
-    assert next_attempt(DEFAULT, DeliveryError("503"), 9, T0, late, 0.5) is None
 
 
 class Clock:
@@ -139,7 +94,7 @@ def test_a_template_that_fails_on_a_digest_keeps_its_matches_waiting(
     # Valid JSON for the sample digest it is tried on, not for a title with a quote in it.
     template.write_text('{"title": "{{ digest["items"][0].article.title }}"}', encoding="utf-8")
     renderers = {"local": Renderer(tmp_path / "mine"), "other": Renderer()}
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock(), renderers=renderers)
+    outbox = Outbox(config, store, clients, lambda: RULES, renderers, clock=Clock())
     article = Article("a1", 'Gas deal "signed"', "China buys gas.", date(2024, 5, 1), "/in/1")
     store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
     assert outbox.send("local").failed
@@ -161,7 +116,7 @@ def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
 ) -> None:
     config = project(tmp_path, "{delays: [5s, 1m], jitter: 0}")
     clock = Clock()
-    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
     (tmp_path / "out").write_text("a file where the folder should be", encoding="utf-8")
     add_article(store, 1)
     failed = outbox.send("local")
@@ -171,13 +126,14 @@ def test_a_failed_digest_is_retried_unchanged_and_holds_back_the_next(
     add_article(store, 2)
     clock.advance(1)
     waiting = outbox.send("local")  # not due yet: nothing is tried, nothing new is built
-    assert (waiting.sent, waiting.retry_at) == (0, T0 + timedelta(seconds=5))
+    assert (waiting.sent, waiting.retry_at, waiting.held) == (0, T0 + timedelta(seconds=5), True)
     assert [d.id for d in store.unsent_digests("local")] == [first.id]
 
     (tmp_path / "out").unlink()  # the receiver is back
     clock.advance(5)
-    delivered = outbox.send("local", new=False)
-    assert (delivered.sent, delivered.failed) == (2, False)  # the digest owed went out after it
+    delivered = outbox.send("local", new=False)  # the retry
+    assert (delivered.sent, delivered.failed) == (1, False)
+    assert outbox.send("local").sent == 1  # then the digest held back (the scheduler owes it)
     assert digests(tmp_path / "out")[0]["digest_id"] == first.id
     assert titles(tmp_path / "out") == ["Gas deal 1", "Gas deal 2"]
     assert outbox.send("local").sent == 0
@@ -188,7 +144,7 @@ def test_a_digest_is_dead_after_the_limit_and_retry_dead_sends_it(
 ) -> None:
     config = project(tmp_path, "{delays: [5s], give_up_after: 20s, jitter: 0}")
     clock = Clock()
-    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     add_article(store, 1)
     outcomes = []
@@ -212,7 +168,7 @@ def test_a_failing_channel_does_not_stop_another(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s]}")
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     add_article(store, 1)
     assert outbox.send("local").failed
@@ -224,45 +180,14 @@ def test_preview_builds_the_digest_and_marks_nothing(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}")
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     assert outbox.preview("local") is None
     add_article(store, 1)
     preview = outbox.preview("local")
     assert preview is not None
-    assert preview["counts"]["articles"] == 1
+    assert preview.counts.articles == 1
     assert outbox.send("local").sent == 1
-    assert digests(tmp_path / "out")[0]["digest_id"] == preview["digest_id"]
-
-
-PRIORITIES = RuleSet(
-    {},
-    (
-        Rule(id="top", keywords=Keywords(any=("a",)), priority="high", tags=("leaders",)),
-        Rule(id="mid", keywords=Keywords(any=("b",)), tags=("energy",)),
-        Rule(id="low", keywords=Keywords(any=("c",)), priority="low", tags=("energy",)),
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    ("settings", "rule_ids"),
-    [
-        ("", ["top", "mid", "low"]),
-        ("min_priority: normal", ["top", "mid"]),
-        ("min_priority: high", ["top"]),
-        ("rules: [low, 'tag:leaders']", ["top", "low"]),
-        ("rules: ['tag:energy'], min_priority: normal", ["mid"]),
-    ],
-)
-def test_channel_selection(tmp_path: Path, settings: str, rule_ids: list[str]) -> None:
-    (tmp_path / "inbox").mkdir()
-    (tmp_path / "rules").mkdir()
-    extra = settings.strip("{}")
-    channel = f"{{type: file, path: out{', ' + extra if extra else ''}}}"
-    text = f"watch: [{{path: inbox}}]\nchannels:\n  c: {channel}\n"
-    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
-    config = load_config(tmp_path / "config.yaml", {})
-    assert channel_rule_ids(config.channels["c"], PRIORITIES) == rule_ids
+    assert digests(tmp_path / "out")[0]["digest_id"] == preview.digest_id
 
 
 def test_send_empty_sends_a_digest_when_nothing_matched(
@@ -271,7 +196,7 @@ def test_send_empty_sends_a_digest_when_nothing_matched(
     config = project(tmp_path, "{}")
     quiet = config.channels["other"].model_copy(update={"send_empty": True})
     config = config.model_copy(update={"channels": {"other": quiet}})
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     assert outbox.send("other").sent == 1
     (digest,) = digests(tmp_path / "other-out")
     assert digest["counts"]["articles"] == 0
@@ -281,7 +206,7 @@ def test_a_new_digest_held_behind_a_waiting_one_is_told(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{delays: [5s], jitter: 0}")
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     add_article(store, 1)
     assert not outbox.send("local").held  # tried, failed: nothing held back
@@ -295,7 +220,7 @@ def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
 ) -> None:
     config = project(tmp_path, "{delays: [5s], jitter: 0}")
     clock = Clock()
-    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     add_article(store, 1)
     assert outbox.send("local").failed
@@ -314,7 +239,7 @@ def test_a_backlog_goes_out_in_several_digests_oldest_first(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}", ", max_matches: 3")
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     for n in range(1, 9):
         add_article(store, n)
     outcome = outbox.send("local")
@@ -332,7 +257,7 @@ def test_max_items_lists_some_of_each_digest_and_counts_the_rest(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
     config = project(tmp_path, "{}", ", max_matches: 4, max_items: 3")
-    outbox = Outbox(config, lambda: RULES, store, clients, Clock())
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     for n in range(1, 7):
         add_article(store, n)
     assert outbox.send("local").sent == 2
@@ -351,17 +276,18 @@ def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
 ) -> None:
     config = project(tmp_path, "{delays: [5s], jitter: 0}", ", max_matches: 2")
     clock = Clock()
-    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     for n in range(1, 6):
         add_article(store, n)
     failed = outbox.send("local")
     assert (failed.sent, failed.failed, failed.retry_at) == (0, True, T0 + timedelta(seconds=5))
+    assert failed.held  # the rest of the backlog waits behind it
     assert store.channel_totals("local").pending == 3
     (tmp_path / "out").unlink()
     clock.advance(5)
-    retried = outbox.send("local", new=False)  # the retry, then the rest at once
-    assert (retried.sent, retried.failed, retried.dead) == (3, False, 0)
+    retried = outbox.send("local")  # the retry, then the rest at once
+    assert (retried.sent, retried.failed, retried.dead, retried.held) == (3, False, 0, False)
     assert sorted(titles(tmp_path / "out")) == [f"Gas deal {n}" for n in range(1, 6)]
     assert store.channel_totals("local").pending == 0
 
@@ -370,7 +296,7 @@ def test_a_clock_set_back_loses_no_match(tmp_path: Path, store: Store, clients: 
     config = project(tmp_path, "{}")
     clock = Clock()
     clock.advance(3600)  # an hour fast when the channel first came
-    outbox = Outbox(config, lambda: RULES, store, clients, clock)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
     clock.now = T0  # put right
     article = Article("a1", "Gas deal", "China buys gas.", date(2024, 5, 1), "/in/1")
     store.add_article(article, [Match("gas", (Hit("gas", "body", 11, 14),))], T0)
@@ -378,10 +304,13 @@ def test_a_clock_set_back_loses_no_match(tmp_path: Path, store: Store, clients: 
     assert titles(tmp_path / "out") == ["Gas deal"]
 
 
-def hook_project(root: Path, url: str) -> Config:
+def hook_project(root: Path, url: str, lease: str) -> Config:
     (root / "inbox").mkdir()
     (root / "rules").mkdir()
-    text = f"watch: [{{path: inbox}}]\nchannels:\n  hook: {{type: webhook, url: '{url}'}}\n"
+    text = (
+        f"watch: [{{path: inbox}}]\ntiming: {{lease: {lease}}}\n"
+        f"channels:\n  hook: {{type: webhook, url: '{url}'}}\n"
+    )
     (root / "config.yaml").write_text(text, encoding="utf-8")
     return load_config(root / "config.yaml", {})
 
@@ -407,10 +336,9 @@ def test_a_digest_being_delivered_is_not_sent_by_a_second_sender(
         return Response("ok")
 
     httpserver_ipv4.expect_request("/hook").respond_with_handler(slow)
-    config = hook_project(tmp_path, httpserver_ipv4.url_for("/hook"))
+    config = hook_project(tmp_path, httpserver_ipv4.url_for("/hook"), lease="1s")
     stores = [open_store(str(tmp_path / "state.db")) for _ in range(2)]  # one for each process
-    lease = timedelta(seconds=1)
-    first, second = (Outbox(config, lambda: RULES, s, clients, now, lease=lease) for s in stores)
+    first, second = (Outbox(config, s, clients, lambda: RULES, clock=now) for s in stores)
     add_article_now(stores[0])
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -432,8 +360,8 @@ def test_a_digest_being_delivered_is_not_sent_by_a_second_sender(
 
 
 def locked_after_delivery(
-    tmp_path: Path, receiver: HTTPServer, clients: Clients, lease: timedelta
-) -> tuple[Outbox, Store, HeldWrite, threading.Event]:
+    tmp_path: Path, receiver: HTTPServer, clients: Clients, lease: str
+) -> tuple[Config, Outbox, Store, HeldWrite, threading.Event]:
     """An outbox whose receiver, once it took a digest, locks the outbox's state file."""
     path = tmp_path / "state.db"
     store = open_store(str(path), busy_timeout=timedelta(seconds=0.1))
@@ -445,10 +373,10 @@ def locked_after_delivery(
         return Response("ok")
 
     receiver.expect_request("/hook").respond_with_handler(accept_then_lock)
-    config = hook_project(tmp_path, receiver.url_for("/hook"))
-    outbox = Outbox(config, lambda: RULES, store, clients, now, lease=lease)
+    config = hook_project(tmp_path, receiver.url_for("/hook"), lease)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=now)
     add_article_now(store)
-    return outbox, store, blocker, locked
+    return config, outbox, store, blocker, locked
 
 
 @pytest.mark.timeout(30)
@@ -458,10 +386,11 @@ def test_a_digest_delivered_while_the_state_file_is_locked_is_marked_sent_not_re
     clients: Clients,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    lease = timedelta(seconds=3)
-    first, store, blocker, locked = locked_after_delivery(tmp_path, httpserver_ipv4, clients, lease)
+    config, first, store, blocker, locked = locked_after_delivery(
+        tmp_path, httpserver_ipv4, clients, "3s"
+    )
     other = open_store(str(tmp_path / "state.db"))  # another process, as `wirewatch digest`
-    second = Outbox(first._config, lambda: RULES, other, clients, now, lease=lease)
+    second = Outbox(config, other, clients, lambda: RULES, clock=now)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             sending = pool.submit(first.send, "hook")
@@ -476,7 +405,7 @@ def test_a_digest_delivered_while_the_state_file_is_locked_is_marked_sent_not_re
         assert second.send("hook").sent == 0
         assert len(httpserver_ipv4.log) == 1
         assert other.channel_totals("hook").sent == 1
-        told = [r.getMessage() for r in caplog.records if r.name == "worker.deliver.outbox"]
+        told = [r.getMessage() for r in caplog.records if r.name == "worker.deliver.record"]
         assert any("was delivered but is not marked sent yet" in line for line in told)
         assert not any(r.levelname == "ERROR" for r in caplog.records)
     finally:
@@ -492,8 +421,8 @@ def test_a_digest_not_marked_sent_within_its_lease_is_never_resent_by_its_sender
     clients: Clients,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    outbox, store, blocker, locked = locked_after_delivery(
-        tmp_path, httpserver_ipv4, clients, timedelta(seconds=1)
+    _, outbox, store, blocker, locked = locked_after_delivery(
+        tmp_path, httpserver_ipv4, clients, "1s"
     )
     try:
         delivered = outbox.send("hook")  # returns once the lease has run out, still locked

@@ -16,9 +16,10 @@ import pytest
 from tests.helpers import Project, make_project
 from tests.servers import Trickle
 from worker.deliver.scheduler import DigestScheduler
+from worker.ingest.ingestor import Ingested
+from worker.model import RawArticle
 from worker.notify import Clients
-from worker.pipeline import Pipeline
-from worker.rules.files import load_rules
+from worker.pipeline import Pipeline, load_setup
 from worker.settings.config import load_config
 from worker.store import open_store
 
@@ -31,11 +32,11 @@ TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinpi
 
 @contextmanager
 def pipeline_of(project: Project) -> Iterator[Pipeline]:
-    config = load_config(project.config, {})
-    store = open_store(config.state_url)
+    setup = load_setup(project.config, {})
+    store = open_store(setup.config.state_url)
     with httpx.Client() as http:
         clients = Clients(http=http, tls=ssl.create_default_context())
-        yield Pipeline(config, load_rules(config), store, clients)
+        yield Pipeline(setup, store, clients)
     store.close()
 
 
@@ -46,6 +47,13 @@ def scheduler_of(
     return DigestScheduler(
         pipeline.config, pipeline.outbox, pipeline.store, lambda: pipeline.rules, **clocked
     )
+
+
+def ingest(pipeline: Pipeline, path: Path) -> Ingested:
+    """The file read and ingested, as the daemon takes it."""
+    found = pipeline.source.read(path)
+    assert isinstance(found, RawArticle)
+    return pipeline.take(found)
 
 
 @contextmanager
@@ -61,7 +69,7 @@ def running(pipeline: Pipeline, now: datetime | None = None) -> Iterator[DigestS
 
 def ingest_seeds(pipeline: Pipeline, project: Project) -> None:
     for seed in sorted((project.root / "seeds").iterdir()):
-        pipeline.ingest(seed)
+        ingest(pipeline, seed)
 
 
 def wait_for(condition: Callable[[], object], seconds: float = 10) -> None:
@@ -160,8 +168,7 @@ def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) ->
             for n in range(3):
                 path = project.inbox / f"talks-{n}.txt"
                 path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
-                outcome = pipeline.ingest(path)
-                scheduler.matched({m.rule_id for ms in outcome.matches.values() for m in ms})
+                scheduler.matched(ingest(pipeline, path).rule_ids())
                 time.sleep(0.3)
             wait_for(lambda: len(project.digests()) == 2)
             time.sleep(2.5)  # past another batch: nothing more comes
@@ -230,3 +237,23 @@ def test_a_stop_leaves_a_stuck_send_once_its_grace_is_over(
     finally:
         stuck.stop()
     assert "channel hook: still sending after 0.5 s" in caplog.text
+
+
+def test_a_backlog_held_behind_a_failed_digest_follows_once_that_one_is_delivered(
+    tmp_path: Path,
+) -> None:
+    extra = "    max_matches: 5\n    retry: {delays: [0.5s], jitter: 0}\n"
+    project = make_project(tmp_path, schedule="every 1h", extra=extra)
+    project.outbox.write_text("a file where the folder should be", encoding="utf-8")
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        total = pipeline.store.channel_totals("local").pending
+        with running(pipeline):
+            wait_for(lambda: pipeline.store.channel_totals("local").retrying)
+            assert pipeline.store.last_run("local") is None  # the slot is not done
+            project.outbox.unlink()  # the receiver is back before the retry
+            wait_for(lambda: sum(d["counts"]["matches"] for d in project.digests()) == total)
+        # the rest went out with the retry, not at the next slot an hour later
+        assert [d["counts"]["matches"] for d in project.digests()] == [5, 5, 5]
+        assert pipeline.store.channel_totals("local").pending == 0
+        assert pipeline.store.last_run("local") is not None

@@ -9,7 +9,7 @@ from typing import Any
 from worker.digest.build import build_digest
 from worker.digest.render import Renderer
 from worker.match.people import people_finder
-from worker.model import Article, Hit, StoredMatch
+from worker.model import Article, Digest, Hit, StoredMatch
 from worker.rules.ruleset import Keywords, Participant, ParticipantCondition, Rule, RuleSet
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -48,16 +48,21 @@ MATCHES = [
 ]
 
 
-def digest_of(
+def built(
     channel: str,
     matches: list[StoredMatch],
     rules: RuleSet,
     now: datetime,
     since: datetime | None,
     **options: Any,
-) -> dict[str, Any]:
+) -> Digest:
     """The digest, with the participants each article names found as the daemon finds them."""
     return build_digest(channel, matches, rules, now, since, people=people_finder(rules), **options)
+
+
+def digest_of(*args: Any, **options: Any) -> dict[str, Any]:
+    """The digest's JSON document: what a webhook posts and templates read."""
+    return built(*args, **options).document()
 
 
 def test_high_priority_first_then_newest_article() -> None:
@@ -116,7 +121,7 @@ def test_items_carry_a_summary_with_its_highlights() -> None:
 
 
 def test_rendered_html_escapes_article_text() -> None:
-    rendered = Renderer().render(digest_of("local", MATCHES, RULES, NOW, None))
+    rendered = Renderer().render(built("local", MATCHES, RULES, NOW, None))
     assert "&lt;b&gt;Article 3&lt;/b&gt;" in rendered.html
     assert "<b>Article 3</b>" not in rendered.html
     assert "<b>Article 3</b>" in rendered.text
@@ -132,7 +137,7 @@ def test_max_items_lists_the_first_and_counts_the_rest() -> None:
     ]
     assert digest["counts"]["omitted"] == 1
     assert digest["counts"]["rules"] == {"leaders": 1, "energy": 2}  # totals count all
-    text = Renderer().render(digest).text
+    text = Renderer().render(Digest.from_document(digest)).text
     assert "… and 1 more in this section" in text
     assert "1 more not listed here: this channel lists at most 2." in text
 
@@ -140,7 +145,7 @@ def test_max_items_lists_the_first_and_counts_the_rest() -> None:
 def test_an_empty_digest_says_so() -> None:
     digest = digest_of("local", [], RULES, NOW, None)
     assert (digest["counts"]["articles"], digest["items"], digest["rules"]) == (0, [], [])
-    rendered = Renderer().render(digest)
+    rendered = Renderer().render(Digest.from_document(digest))
     assert rendered.subject == "wirewatch: no new matches on local"
     assert "Nothing new matched your rules in this period." in rendered.html
     later = digest_of("local", [], RULES, NOW.replace(hour=9), None)

@@ -1,10 +1,9 @@
-"""Ingesting files into a real SQLite store: what is read, what fails, what is tried again."""
+"""Raw articles into a real store: read by their format, matched, stored once; what cannot
+be read is said, and a fault never escapes."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,177 +13,74 @@ import pytest
 
 from worker.ingest.ingestor import Ingestor
 from worker.match.matcher import Matcher
+from worker.model import RawArticle
 from worker.rules.ruleset import Keywords, Rule, RuleSet
 from worker.store import Store, open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-ARTICLE = " date 2024-05-16 Gas talks\n\nChina and Russia discussed gas.\n"
 MATCHER = Matcher(RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),)))
+
+
+def raw(text: str, form: str = ".txt", uri: str = "/inbox/a.txt") -> RawArticle:
+    return RawArticle(uri, text.encode(), form, NOW, NOW, path=uri)
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(str(tmp_path / "var" / "state.db"))
+    opened = open_store(str(tmp_path / "state.db"))
     opened.channel_since("local", NOW)
     opened.select_rules("local", ["gas"])
     yield opened
     opened.close()
 
 
-def ingestor(store: Store, max_bytes: int = 5_000_000) -> Ingestor:
-    return Ingestor(store, lambda: MATCHER, max_bytes, clock=lambda: NOW)
+def ingestor(store: Store, zone: str = "UTC") -> Ingestor:
+    return Ingestor(store, lambda: MATCHER, lambda: NOW, ZoneInfo(zone))
 
 
-def failure(store: Store, path: Path) -> str | None:
-    record = store.file(str(path))
-    assert record is not None
-    return record.error
+def test_an_article_is_matched_and_stored_once_whatever_its_file(store: Store) -> None:
+    text = " date 2024-05-16 Gas talks\n\nChina and Russia discussed gas.\n"
+    first = ingestor(store).ingest(raw(text))
+    assert (first.new_articles, first.rule_ids(), first.error) == (1, {"gas"}, None)
+    again = ingestor(store).ingest(raw(text, uri="/inbox/copy.txt"))  # the same content
+    assert (again.new_articles, again.matches) == (0, {})
+    (pending,) = store.pending("local")
+    assert (pending.article.title, pending.article.path) == ("Gas talks", "/inbox/a.txt")
 
 
-def test_an_article_is_stored_and_matched_once(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text(ARTICLE, encoding="utf-8")
-    first = ingestor(store).ingest(path)
-    (matches,) = first.matches.values()
-    assert (first.new_articles, [m.rule_id for m in matches]) == (1, ["gas"])
-    assert ingestor(store).ingest(path).unchanged
-    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+def test_each_article_of_a_feed_is_stored_and_a_bad_line_said(store: Store) -> None:
+    feed = '{"title": "Gas talks", "body": "Gas."}\nnot json\n{"title": "Oil", "body": "Oil."}\n'
+    outcome = ingestor(store).ingest(raw(feed, ".jsonl", "/inbox/feed.jsonl"))
+    assert outcome.new_articles == 2
+    assert outcome.error == "line 2: not valid JSON: Expecting value at line 1 column 1"
+    assert store.counts() == {"ingested": 2, "failed": 0, "matches": 1}
 
 
-def test_a_changed_file_is_read_again(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text(ARTICLE, encoding="utf-8")
-    ingestor(store).ingest(path)
-    path.write_text(ARTICLE.replace("gas.", "gas and oil."), encoding="utf-8")
-    assert ingestor(store).ingest(path).new_articles == 1
-    assert store.counts()["ingested"] == 2
+def test_what_cannot_be_read_is_said_and_nothing_is_stored(store: Store) -> None:
+    assert ingestor(store).ingest(raw("   \n")).error == "empty file"
+    assert store.counts()["ingested"] == 0
 
 
-class _WrittenWhileRead(type(Path())):  # type: ignore[misc]
-    """A real file whose writer adds the rest of the article just as it has been read."""
-
-    rest = ""
-
-    def read_bytes(self) -> bytes:
-        data = super().read_bytes()
-        with self.open("a", encoding="utf-8") as writer:
-            writer.write(self.rest)
-        return data
-
-
-def test_a_file_that_changes_while_it_is_read_waits_for_the_rest(
-    store: Store, tmp_path: Path
-) -> None:
-    path = _WrittenWhileRead(tmp_path / "a.txt")
-    path.rest = ARTICLE[30:]
-    path.write_text(ARTICLE[:30], encoding="utf-8")
-    half = ingestor(store).ingest(path)
-    assert (half.new_articles, store.counts()["ingested"]) == (0, 0)  # half an article: none
-    assert half.error is not None
-    assert "still being written" in half.error
-    whole = ingestor(store).ingest(tmp_path / "a.txt")  # the writer's change brings it back
-    assert whole.new_articles == 1
-    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
-
-
-def test_a_failed_file_is_kept_and_read_once_it_changes(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "later.txt"
-    path.touch()
-    assert ingestor(store).ingest(path).error == "empty file"
-    assert path.exists()  # never deleted or moved
-    assert [f.error for f in store.failures()] == ["empty file"]
-    path.write_text(ARTICLE, encoding="utf-8")
-    assert ingestor(store).ingest(path).new_articles == 1
-    assert failure(store, path) is None
-    assert store.failures() == []
-
-
-def test_a_failure_is_logged_once(
-    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "blob.txt"
-    path.write_bytes(b"\x00\x01\x02\x03")
-    for _ in range(3):
-        ingestor(store).ingest(path)
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
-        f"{path}: binary file"
-    ]
-
-
-def test_a_file_over_the_limit_is_read_when_the_limit_is_raised(
-    store: Store, tmp_path: Path
-) -> None:
-    path = tmp_path / "long.txt"
-    path.write_text(ARTICLE + "gas " * 500, encoding="utf-8")
-    ingestor(store, max_bytes=1000).ingest(path)
-    assert failure(store, path) == (
-        "file is 0.0 MB, over the 0.001 MB limit; raise ingest.max_file_mb: "
-        "it is read again at the next start or by wirewatch ingest"
-    )
-    assert ingestor(store, max_bytes=1000).ingest(path).unchanged  # not read again by itself
-    assert ingestor(store).ingest(path, retry_failed=True).new_articles == 1
-    assert failure(store, path) is None
-
-
-def test_a_feed_may_hold_a_hundred_articles_of_the_limit(store: Store, tmp_path: Path) -> None:
-    feed = tmp_path / "feed.jsonl"
-    line = json.dumps({"title": "Gas talks", "body": "China and Russia discussed gas. "})
-    lines = [line.replace("Gas talks", f"Gas talks {n}") for n in range(50)]
-    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")  # about 4 KB
-    assert ingestor(store, max_bytes=1000).ingest(feed).new_articles == 50
-    feed.write_text("\n".join(lines * 30) + "\n", encoding="utf-8")  # about 120 KB
-    assert "over the 0.1 MB limit" in (ingestor(store, max_bytes=1000).ingest(feed).error or "")
-
-
-def test_a_link_loop_is_recorded(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "loop.txt"
-    path.symlink_to(path)
-    assert ingestor(store).ingest(path).error == (
-        "cannot be read: Too many levels of symbolic links"
-    )
-    assert ingestor(store).ingest(path).unchanged
-
-
-def test_a_named_pipe_is_not_read(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "pipe.txt"
-    os.mkfifo(path)
-    assert ingestor(store).ingest(path).error == (
-        "not a regular file (a pipe, socket or device); only files are read"
-    )
-
-
-def test_a_folder_is_not_a_file(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "folder.txt"
-    path.mkdir()
-    assert ingestor(store).ingest(path).error == "is a folder, not a file"
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_file_is_read_once_made_readable(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "secret.txt"
-    path.write_text(ARTICLE, encoding="utf-8")
-    path.chmod(0)
-    assert ingestor(store).ingest(path).error == (
-        "permission denied; make the file readable by the user running wirewatch"
-    )
-    path.chmod(0o644)  # the change time moves, though the content and mtime do not
-    assert ingestor(store).ingest(path).new_articles == 1
-
-
-def test_a_file_that_vanished_is_not_a_failure(store: Store, tmp_path: Path) -> None:
-    outcome = ingestor(store).ingest(tmp_path / "gone.txt")
-    assert (outcome.unchanged, outcome.error) == (True, None)
-    assert store.failures() == []
-
-
-def test_an_undated_article_has_its_files_date_in_the_config_time_zone(
-    store: Store, tmp_path: Path
-) -> None:
-    path = tmp_path / "late.txt"
-    path.write_text("Gas talks\n\nChina and Russia discussed gas.\n", encoding="utf-8")
-    late_evening = datetime(2026, 11, 23, 23, 30, tzinfo=UTC).timestamp()  # 07:30 in Beijing
-    os.utime(path, (late_evening, late_evening))
-    beijing = Ingestor(store, lambda: MATCHER, 5_000_000, lambda: NOW, ZoneInfo("Asia/Shanghai"))
-    beijing.ingest(path)
+def test_an_undated_article_has_the_date_it_changed_in_the_config_time_zone(store: Store) -> None:
+    late_evening = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # 07:30 the next day in Beijing
+    found = RawArticle("/inbox/a.txt", b"Gas talks\n\nGas.\n", ".txt", late_evening, NOW)
+    ingestor(store, "Asia/Shanghai").ingest(found)
     (pending,) = store.pending("local")
     assert pending.article.date == date(2026, 11, 24)
+
+
+def test_an_article_from_no_file_has_no_path(store: Store) -> None:
+    found = RawArticle("feed:entry-1", b"Gas talks\n\nGas.\n", ".txt", NOW, NOW)
+    ingestor(store).ingest(found)
+    (pending,) = store.pending("local")
+    assert pending.article.path is None
+
+
+def test_a_fault_is_said_and_never_escapes(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    store.close()  # the store fails under it
+    outcome = ingestor(store).ingest(raw("Gas talks\n\nGas.\n"))
+    assert outcome.new_articles == 0
+    assert outcome.error is not None
+    assert outcome.error.startswith("could not be ingested (ProgrammingError")
+    (logged,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert logged.getMessage() == "/inbox/a.txt: could not be ingested"

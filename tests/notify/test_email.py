@@ -7,10 +7,8 @@ import re
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from tests.servers import LOGIN, PASSWORD, Server, Trickle, check_login, free_po
 from worker.cli import main
 from worker.digest.render import Renderer
 from worker.errors import DeliveryError
-from worker.model import Rendered
+from worker.model import Digest, Rendered
 from worker.notify import Clients, notifier_for
 from worker.notify.email import EmailNotifier, build_message
 from worker.settings.config import EmailChannel
@@ -35,11 +33,15 @@ RECIPIENTS = ("analyst@example.org", "desk@example.net")
 
 # --- the message ---------------------------------------------------------------------------
 
-DIGEST: dict[str, Any] = {
-    "digest_id": "0123456789abcdef01234567",
-    "channel": "mail",
-    "generated_at": "2026-11-22T08:00:00+01:00",
-}
+DIGEST = Digest.from_document(
+    {
+        "digest_id": "0123456789abcdef01234567",
+        "channel": "mail",
+        "generated_at": "2026-11-22T08:00:00+01:00",
+        "period": {"from": "2026-11-21T08:00:00+01:00", "to": "2026-11-22T08:00:00+01:00"},
+        "counts": {"articles": 2, "matches": 2},
+    }
+)
 RENDERED = Rendered(
     subject="wirewatch: 2 articles matched: Си Цзиньпин и Путин, 习近平会见普京",
     text="Си Цзиньпин встретился с Путиным.\n习近平会见普京。\n",
@@ -69,10 +71,10 @@ def test_headers_come_from_the_digest() -> None:
     assert message["Subject"] == RENDERED.subject
     assert message["From"] == SENDER
     assert [a.addr_spec for a in message["To"].addresses] == list(RECIPIENTS)
-    assert message["Date"].datetime == datetime.fromisoformat(DIGEST["generated_at"])
+    assert message["Date"].datetime == DIGEST.generated_at
     assert message["Message-ID"] == "<0123456789abcdef01234567@example.org>"
     assert message["Auto-Submitted"] == "auto-generated"
-    assert message["X-Wirewatch-Digest"] == DIGEST["digest_id"]
+    assert message["X-Wirewatch-Digest"] == DIGEST.digest_id
 
 
 def test_non_ascii_is_encoded_for_any_server() -> None:
@@ -114,7 +116,7 @@ def test_the_channel_subject_replaces_the_rendered_one(subject: str | None, expe
 )
 def test_message_id_uses_the_sender_domain(sender: str, domain: str) -> None:
     message = build_message(DIGEST, RENDERED, sender, RECIPIENTS)
-    assert message["Message-ID"] == f"<{DIGEST['digest_id']}@{domain}>"
+    assert message["Message-ID"] == f"<{DIGEST.digest_id}@{domain}>"
 
 
 # --- a real SMTP server on loopback --------------------------------------------------------
@@ -138,12 +140,12 @@ def certificates() -> Certificates:
 
 
 @pytest.fixture(scope="module")
-def seeds_digest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def seeds_digest(tmp_path_factory: pytest.TempPathFactory) -> Digest:
     """The digest of the seed articles, as the default project's file channel writes it."""
     project = make_project(tmp_path_factory.mktemp("project"))
     assert main(["run", "--once", "-c", str(project.config)]) == 0
-    (digest,) = project.digests()
-    return digest
+    (document,) = project.digests()
+    return Digest.from_document(document)
 
 
 def email_channel(port: int, **smtp: Any) -> EmailChannel:
@@ -159,7 +161,7 @@ def send(channel: EmailChannel, tls: ssl.SSLContext | None = None) -> None:
 
 
 def test_seeds_digest_reaches_every_recipient(
-    smtp_server: Callable[..., Server], seeds_digest: dict[str, Any]
+    smtp_server: Callable[..., Server], seeds_digest: Digest
 ) -> None:
     server = smtp_server()
     rendered = Renderer().render(seeds_digest)
@@ -174,9 +176,8 @@ def test_seeds_digest_reaches_every_recipient(
     assert message["Subject"] == rendered.subject
     assert message["From"] == SENDER
     assert [a.addr_spec for a in message["To"].addresses] == list(RECIPIENTS)
-    generated_at = datetime.fromisoformat(seeds_digest["generated_at"])
-    assert message["Date"].datetime == generated_at.replace(microsecond=0)
-    assert message["Message-ID"] == f"<{seeds_digest['digest_id']}@example.org>"
+    assert message["Date"].datetime == seeds_digest.generated_at.replace(microsecond=0)
+    assert message["Message-ID"] == f"<{seeds_digest.digest_id}@example.org>"
 
 
 def test_a_resend_is_recognisably_the_same_message(smtp_server: Callable[..., Server]) -> None:
@@ -448,17 +449,15 @@ def test_a_server_that_trickles_its_answer_is_left_at_the_timeout(
     security: str, answer: bytes, reads_first: bool
 ) -> None:
     server = Trickle(answer, reads_first=reads_first)
-    started = time.monotonic()
     try:
         with pytest.raises(DeliveryError) as caught:
             send(email_channel(server.port, security=security, timeout_seconds=1))
-        took = time.monotonic() - started
         wait_for(lambda: server.hung_up, "the hang-up", timeout=5)
     finally:
         server.stop()
     assert not caught.value.permanent
     assert str(caught.value) == f"127.0.0.1:{server.port} did not answer within 1 seconds"
-    assert 1 <= took < 3
+    assert 0 < server.sent < len(answer)  # it was answering, and was left before the end
 
 
 def test_a_tls_handshake_with_a_plain_server_is_temporary(

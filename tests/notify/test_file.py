@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.helpers import Project, make_project
 from worker.cli import main
+from worker.model import Digest
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def test_each_digest_is_four_whole_files_with_one_name(outbox: Project) -> None:
 
 def test_the_eml_holds_the_text_and_the_html(outbox: Project) -> None:
     (eml,) = outbox.outbox.glob("*.eml")
-    (digest,) = outbox.digests()
+    (document,) = outbox.digests()
+    digest = Digest.from_document(document)
     raw = eml.read_bytes()
     assert raw.isascii()
     assert raw.count(b"\n") == raw.count(b"\r\n") > 0  # RFC 5322 line ends
@@ -47,6 +48,5 @@ def test_the_eml_holds_the_text_and_the_html(outbox: Project) -> None:
     assert message["From"] == "wirewatch@localhost"
     assert message["To"] is None
     assert message["Subject"].startswith("wirewatch: 5 articles matched")
-    assert message["Message-ID"] == f"<{digest['digest_id']}@localhost>"
-    generated_at = datetime.fromisoformat(digest["generated_at"])
-    assert message["Date"].datetime == generated_at.replace(microsecond=0)
+    assert message["Message-ID"] == f"<{digest.digest_id}@localhost>"
+    assert message["Date"].datetime == digest.generated_at.replace(microsecond=0)

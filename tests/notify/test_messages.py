@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from worker.model import Digest
 from worker.notify.messages import FORMATS, encode, message_for
 from worker.settings.config import WebhookChannel
 
@@ -44,7 +45,7 @@ def item(
     return entry
 
 
-def digest(items: list[dict[str, Any]], omitted: int | None = None) -> dict[str, Any]:
+def document(items: list[dict[str, Any]], omitted: int | None = None) -> dict[str, Any]:
     counts: dict[str, Any] = {
         "articles": len({entry["article"]["id"] for entry in items}),
         "matches": len(items),
@@ -67,22 +68,25 @@ def digest(items: list[dict[str, Any]], omitted: int | None = None) -> dict[str,
     }
 
 
+def digest(items: list[dict[str, Any]], omitted: int | None = None) -> Digest:
+    return Digest.from_document(document(items, omitted))
+
+
 @pytest.mark.parametrize("name", ["slack", "discord", "teams"])
 def test_chat_messages_show_the_period_in_the_channel_time_zone(name: str) -> None:
-    berlin = {**digest([]), "timezone": "Europe/Berlin"}
+    berlin = Digest.from_document({**document([]), "timezone": "Europe/Berlin"})
     shown = json.dumps(message_for(name, berlin), ensure_ascii=False)
     assert "2026-11-21 09:00 to 2026-11-22 09:00 Europe/Berlin · " in shown
 
 
 XI = [SUMMARY.index("Xi Jinping"), SUMMARY.index("Xi Jinping") + len("Xi Jinping")]
 TALKS = [SUMMARY.index("talks"), SUMMARY.index("talks") + len("talks")]
-SMALL = digest(
-    [
-        item("leaders", 1, url="https://news.example/1", highlights=[XI, TALKS]),
-        item("leaders", 2),
-        item("energy", 3, title="Gas deal"),
-    ]
-)
+SMALL_ITEMS = [
+    item("leaders", 1, url="https://news.example/1", highlights=[XI, TALKS]),
+    item("leaders", 2),
+    item("energy", 3, title="Gas deal"),
+]
+SMALL = digest(SMALL_ITEMS)
 
 
 def test_slack_has_a_header_a_context_line_and_a_section_per_rule() -> None:
@@ -174,11 +178,19 @@ def test_teams_posts_an_adaptive_card_in_the_message_envelope() -> None:
 
 
 @pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_items_of_a_rule_the_digest_lists_no_section_for_come_last_under_its_id(
+    name: str,
+) -> None:
+    body = encode(message_for(name, digest([item("elsewhere", 1), item("energy", 2)]))).decode()
+    assert body.index("Energy · 1 match") < body.index("elsewhere · 1 match")
+
+
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
 def test_a_digest_from_before_highlights_and_omitted_counts(name: str) -> None:
-    old = digest([item("leaders", 1)])
+    old = document([item("leaders", 1)])
     assert "omitted" not in old["counts"]
     assert "highlights" not in old["items"][0]
-    assert "more item" not in encode(message_for(name, old)).decode()
+    assert "more item" not in encode(message_for(name, Digest.from_document(old))).decode()
 
 
 @pytest.mark.parametrize(
@@ -190,27 +202,33 @@ def test_a_digest_from_before_highlights_and_omitted_counts(name: str) -> None:
     ],
 )
 def test_items_left_out_by_max_items_are_counted(name: str, expected: str) -> None:
-    message = message_for(name, digest(SMALL["items"], omitted=4))
+    message = message_for(name, digest(SMALL_ITEMS, omitted=4))
     assert expected in encode(message).decode()
 
 
 @pytest.mark.parametrize("name", ["slack", "discord", "teams"])
 def test_one_item_left_out_is_said_in_the_singular(name: str) -> None:
-    body = encode(message_for(name, digest(SMALL["items"], omitted=1))).decode()
+    body = encode(message_for(name, digest(SMALL_ITEMS, omitted=1))).decode()
     assert "… and 1 more item" in body
     assert "… and 1 more items" not in body
 
 
 @pytest.mark.parametrize(
     "highlights",
-    [[[50, 10]], [[-5, 3]], [[0, 999]], [[0, 10], [5, 15]], [["a", 3]], "nonsense", [[1]]],
+    [[[50, 10]], [[-5, 3]], [[0, 999]], [[0, 10], [5, 15]], [[3, 3]], [[900, 999]], []],
 )
 @pytest.mark.parametrize("name", ["slack", "discord", "teams"])
-def test_odd_highlight_spans_never_break_a_message(name: str, highlights: Any) -> None:
+def test_odd_highlight_spans_never_break_a_message(name: str, highlights: list[list[int]]) -> None:
+    body = encode(message_for(name, digest([item("leaders", 1, highlights=highlights)]))).decode()
+    assert "Moscow" in body
+
+
+@pytest.mark.parametrize("highlights", [[["a", 3]], "nonsense", [[1]]])
+def test_malformed_highlight_spans_are_refused_before_any_message(highlights: Any) -> None:
     entry = item("leaders", 1)
     entry["highlights"] = highlights
-    body = encode(message_for(name, digest([entry]))).decode()
-    assert "Moscow" in body
+    with pytest.raises(ValueError, match="highlights"):
+        digest([entry])
 
 
 # -- limits: a digest of 300 long items ---------------------------------------------------
@@ -219,7 +237,7 @@ LONG_TITLE = "ITEM-{:03d} " + "Summit communiqué & <analysis> of the *strategic
 LONG_SUMMARY = "Xi Jinping and Vladimir Putin held talks on gas & oil. " * 40
 
 
-def big_digest(omitted: int = 0) -> dict[str, Any]:
+def big_digest(omitted: int = 0) -> Digest:
     items = [
         item(
             "leaders" if number < 150 else "energy",
@@ -345,9 +363,9 @@ def test_a_long_link_that_fits_is_kept(name: str) -> None:
 def test_very_long_titles_stay_within_the_limits(name: str) -> None:
     title = "Summit communiqué & <analysis> of the *strategic* partnership " * 400
     entries = [item("leaders", number, title=title, url=REVIEWED_URL) for number in range(20)]
-    long_rule = digest(entries)
+    long_rule = document(entries)
     long_rule["rules"][0]["title"] = title
-    message = message_for(name, long_rule)
+    message = message_for(name, Digest.from_document(long_rule))
     LIMITS[name](message)
     assert "Summit communiqué" in encode(message).decode()
 
@@ -372,7 +390,7 @@ HOSTILE = (
 )
 
 
-def hostile_digest() -> dict[str, Any]:
+def hostile_digest() -> Digest:
     entry = item(
         "leaders",
         1,

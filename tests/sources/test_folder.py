@@ -1,212 +1,216 @@
-"""Noticing complete files: the settler with a fake clock, and a real watchdog observer."""
+"""A folder's files into a real store: what is read, what fails, what is tried again."""
 
 from __future__ import annotations
 
-import ctypes
+import json
+import logging
 import os
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from worker.settings.config import WatchFolder
-from worker.sources.folder import WRITER_GONE_AFTER, Settler, Watcher, scan
+from worker.ingest.ingestor import Ingestor
+from worker.match.matcher import Matcher
+from worker.rules.ruleset import Keywords, Rule, RuleSet
+from worker.settings.config import IngestSettings
+from worker.sources.files import Unread
+from worker.sources.folder import FolderSource
+from worker.store import Store, open_store
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+ARTICLE = " date 2024-05-16 Gas talks\n\nChina and Russia discussed gas.\n"
+MATCHER = Matcher(RuleSet({}, (Rule(id="gas", keywords=Keywords(any=("gas",))),)))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(str(tmp_path / "var" / "state.db"))
+    opened.channel_since("local", NOW)
+    opened.select_rules("local", ["gas"])
+    yield opened
+    opened.close()
 
-    def __call__(self) -> float:
-        return self.now
+
+@dataclass(frozen=True)
+class Taken:
+    """What became of a file: its new articles, or why it could not be read, or nothing."""
+
+    new_articles: int = 0
+    error: str | None = None
+    unchanged: bool = False
+    rules: tuple[str, ...] = ()
 
 
-def test_a_closed_file_is_ready_at_once(tmp_path: Path) -> None:
+def take(
+    store: Store,
+    path: Path,
+    max_file_mb: float = 5,
+    retry_failed: bool = False,
+    zone: str = "UTC",
+) -> Taken:
+    """The file read by the folder source and ingested, as the daemon takes it."""
+    source = FolderSource([], store, IngestSettings(max_file_mb=max_file_mb), lambda: NOW)
+    found = source.read(path, retry_failed)
+    if found is None:
+        return Taken(unchanged=True)
+    if isinstance(found, Unread):
+        return Taken(error=found.reason)
+    outcome = Ingestor(store, lambda: MATCHER, lambda: NOW, ZoneInfo(zone)).ingest(found)
+    source.done(found, outcome.error)
+    rules = tuple(m.rule_id for found in outcome.matches.values() for m in found)
+    return Taken(outcome.new_articles, outcome.error, rules=rules)
+
+
+def failure(store: Store, path: Path) -> str | None:
+    record = store.file(str(path))
+    assert record is not None
+    return record.error
+
+
+def test_an_article_is_stored_and_matched_once(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
-    path.write_text("news")
-    settler = Settler(quiet=5, clock=Clock())
-    settler.complete(path)
-    assert settler.ready(timeout=0) == [path]
-    assert settler.ready(timeout=0) == []
+    path.write_text(ARTICLE, encoding="utf-8")
+    first = take(store, path)
+    assert (first.new_articles, first.rules) == (1, ("gas",))
+    assert take(store, path).unchanged
+    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
 
 
-def test_without_close_events_a_file_waits_for_quiet(tmp_path: Path) -> None:
+def test_a_changed_file_is_read_again(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
-    path.write_text("news")
-    clock = Clock()
-    settler = Settler(quiet=5, clock=clock)
-    settler.changed(path, close_follows=False)
-    clock.now += 4
-    assert settler.ready(timeout=0) == []
-    clock.now += 1
-    assert settler.ready(timeout=0) == [path]
+    path.write_text(ARTICLE, encoding="utf-8")
+    take(store, path)
+    path.write_text(ARTICLE.replace("gas.", "gas and oil."), encoding="utf-8")
+    assert take(store, path).new_articles == 1
+    assert store.counts()["ingested"] == 2
 
 
-def test_a_file_still_growing_is_not_ready(tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text("news")
-    clock = Clock()
-    settler = Settler(quiet=5, clock=clock)
-    settler.changed(path, close_follows=False)
-    clock.now += 5
-    path.write_text("news, and more news")
-    assert settler.ready(timeout=0) == []
-    clock.now += 5
-    assert settler.ready(timeout=0) == [path]
+class _WrittenWhileRead(type(Path())):  # type: ignore[misc]
+    """A real file whose writer adds the rest of the article just as it has been read."""
+
+    rest = ""
+
+    def read_bytes(self) -> bytes:
+        data = super().read_bytes()
+        with self.open("a", encoding="utf-8") as writer:
+            writer.write(self.rest)
+        return data
 
 
-def test_with_close_events_a_change_alone_does_not_make_it_ready(tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text("news")
-    clock = Clock()
-    settler = Settler(quiet=5, clock=clock)
-    settler.changed(path, close_follows=True)
-    clock.now += 60
-    assert settler.ready(timeout=0) == []
-
-
-def test_scan_takes_patterns_and_skips_hidden_files(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    for name in ("a.txt", "b.pdf", ".c.txt", "sub/d.md"):
-        (tmp_path / name).write_text("x")
-    folder = WatchFolder(path=tmp_path, patterns=("*.txt", "*.md"))
-    assert list(scan(folder)) == [tmp_path / "a.txt", tmp_path / "sub" / "d.md"]
-    flat = WatchFolder(path=tmp_path, patterns=("*.txt", "*.md"), recursive=False)
-    assert list(scan(flat)) == [tmp_path / "a.txt"]
-
-
-def ready_within(settler: Settler, seconds: float) -> list[Path]:
-    deadline = time.monotonic() + seconds
-    found: list[Path] = []
-    while time.monotonic() < deadline:
-        found += settler.ready(timeout=0.2)
-    return found
-
-
-def test_real_observer_sees_written_and_renamed_files(tmp_path: Path) -> None:
-    watcher = Watcher([WatchFolder(path=tmp_path)], quiet=0.3)
-    watcher.start()
-    try:
-        with (tmp_path / "slow.txt").open("w") as file:
-            for chunk in ("one ", "two ", "three"):
-                file.write(chunk)
-                file.flush()
-                time.sleep(0.5)  # longer than the quiet period
-                assert watcher.settler.ready(timeout=0) == []
-        (tmp_path / ".partial").write_text("renamed in")
-        os.rename(tmp_path / ".partial", tmp_path / "renamed.txt")
-        (tmp_path / "ignored.pdf").write_text("not an article")
-        found = ready_within(watcher.settler, 2)
-    finally:
-        watcher.stop()
-    assert sorted(set(found)) == [tmp_path / "renamed.txt", tmp_path / "slow.txt"]
-    assert (tmp_path / "slow.txt").read_text() == "one two three"
-
-
-def test_polling_observer_takes_a_file_once_quiet(tmp_path: Path) -> None:
-    watcher = Watcher([WatchFolder(path=tmp_path, polling=True)], quiet=0.5)
-    watcher.start()
-    try:
-        (tmp_path / "a.txt").write_text("news")
-        found = ready_within(watcher.settler, 4)
-    finally:
-        watcher.stop()
-    assert found == [tmp_path / "a.txt"]
-
-
-def test_a_file_written_to_and_not_closed_is_being_written(tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text("news")
-    clock = Clock()
-    settler = Settler(quiet=5, clock=clock)
-    assert not settler.writing(path)
-    settler.changed(path, close_follows=True)
-    assert settler.writing(path)  # a rescan leaves it alone
-    settler.complete(path)
-    assert not settler.writing(path)
-    assert settler.ready(timeout=0) == [path]
-
-
-def test_a_lost_close_event_does_not_hold_a_file_for_ever(tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text("news")
-    clock = Clock()
-    settler = Settler(quiet=5, clock=clock)
-    settler.changed(path, close_follows=True)
-    clock.now += WRITER_GONE_AFTER + 1
-    assert not settler.writing(path)
-
-
-def test_a_hidden_staging_folder_is_not_watched_until_files_leave_it(tmp_path: Path) -> None:
-    staging = tmp_path / ".staging"
-    staging.mkdir()
-    watcher = Watcher([WatchFolder(path=tmp_path)], quiet=0.3)
-    watcher.start()
-    try:
-        (staging / "a.txt").write_text("half done")
-        assert ready_within(watcher.settler, 1) == []
-        os.rename(staging / "a.txt", tmp_path / "a.txt")
-        found = ready_within(watcher.settler, 1.5)
-    finally:
-        watcher.stop()
-    assert found == [tmp_path / "a.txt"]
-
-
-def test_a_folder_moved_in_whole_brings_its_files(tmp_path: Path) -> None:
-    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
-    inbox.mkdir()
-    (outside / "day" / "deeper").mkdir(parents=True)
-    for name in ("day/a.txt", "day/deeper/b.md", "day/c.pdf", "day/.d.txt"):
-        (outside / name).write_text("news")
-    flat = tmp_path / "flat"
-    flat.mkdir()
-    watcher = Watcher([WatchFolder(path=inbox), WatchFolder(path=flat, recursive=False)], 0.3)
-    watcher.start()
-    try:
-        os.rename(outside / "day", inbox / "day")
-        (outside / "other").mkdir()
-        (outside / "other" / "e.txt").write_text("news")
-        os.rename(outside / "other", flat / "other")  # not recursive: not taken
-        found = ready_within(watcher.settler, 1.5)
-    finally:
-        watcher.stop()
-    assert sorted(found) == [inbox / "day" / "a.txt", inbox / "day" / "deeper" / "b.md"]
-
-
-@contextmanager
-def every_inotify_instance_taken() -> Iterator[None]:
-    """Take the user's last inotify instance, as a busy server's other programs may have."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    held: list[int] = []
-    try:
-        while len(held) < 4096:
-            fd = libc.inotify_init1(os.O_CLOEXEC)
-            if fd < 0:
-                break
-            held.append(fd)
-        if len(held) == 4096:
-            pytest.skip("this system allows too many inotify instances to use them all up")
-        yield
-    finally:
-        for fd in held:
-            os.close(fd)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
-def test_when_the_kernel_cannot_watch_the_folders_are_polled(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_a_file_that_changes_while_it_is_read_waits_for_the_rest(
+    store: Store, tmp_path: Path
 ) -> None:
-    with every_inotify_instance_taken():
-        watcher = Watcher([WatchFolder(path=tmp_path)], quiet=0.3)
-        watcher.start()
-        try:
-            (tmp_path / "a.txt").write_text("news")
-            found = ready_within(watcher.settler, 4)
-        finally:
-            watcher.stop()
-    assert found == [tmp_path / "a.txt"]
-    assert "the kernel cannot watch these" in caplog.text
-    assert "they are polled instead" in caplog.text
+    path = _WrittenWhileRead(tmp_path / "a.txt")
+    path.rest = ARTICLE[30:]
+    path.write_text(ARTICLE[:30], encoding="utf-8")
+    half = take(store, path)
+    assert (half.new_articles, store.counts()["ingested"]) == (0, 0)  # half an article: none
+    assert half.error is not None
+    assert "still being written" in half.error
+    whole = take(store, tmp_path / "a.txt")  # the writer's change brings it back
+    assert whole.new_articles == 1
+    assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+
+
+def test_a_failed_file_is_kept_and_read_once_it_changes(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "later.txt"
+    path.touch()
+    assert take(store, path).error == "empty file"
+    assert path.exists()  # never deleted or moved
+    assert [f.error for f in store.failures()] == ["empty file"]
+    path.write_text(ARTICLE, encoding="utf-8")
+    assert take(store, path).new_articles == 1
+    assert failure(store, path) is None
+    assert store.failures() == []
+
+
+def test_a_failure_is_logged_once(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "blob.txt"
+    path.write_bytes(b"\x00\x01\x02\x03")
+    for _ in range(3):
+        take(store, path)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        f"{path}: binary file"
+    ]
+
+
+def test_a_file_over_the_limit_is_read_when_the_limit_is_raised(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "long.txt"
+    path.write_text(ARTICLE + "gas " * 500, encoding="utf-8")
+    take(store, path, max_file_mb=0.001)
+    assert failure(store, path) == (
+        "file is 0.0 MB, over the 0.001 MB limit; raise ingest.max_file_mb: "
+        "it is read again at the next start or by wirewatch ingest"
+    )
+    assert take(store, path, max_file_mb=0.001).unchanged  # not read again by itself
+    assert take(store, path, retry_failed=True).new_articles == 1
+    assert failure(store, path) is None
+
+
+def test_a_feed_may_hold_a_hundred_articles_of_the_limit(store: Store, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    line = json.dumps({"title": "Gas talks", "body": "China and Russia discussed gas. "})
+    lines = [line.replace("Gas talks", f"Gas talks {n}") for n in range(50)]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")  # about 4 KB
+    assert take(store, feed, max_file_mb=0.001).new_articles == 50
+    feed.write_text("\n".join(lines * 30) + "\n", encoding="utf-8")  # about 120 KB
+    assert "over the 0.1 MB limit" in (take(store, feed, max_file_mb=0.001).error or "")
+
+
+def test_a_link_loop_is_recorded(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "loop.txt"
+    path.symlink_to(path)
+    assert take(store, path).error == ("cannot be read: Too many levels of symbolic links")
+    assert take(store, path).unchanged
+
+
+def test_a_named_pipe_is_not_read(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "pipe.txt"
+    os.mkfifo(path)
+    assert take(store, path).error == (
+        "not a regular file (a pipe, socket or device); only files are read"
+    )
+
+
+def test_a_folder_is_not_a_file(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "folder.txt"
+    path.mkdir()
+    assert take(store, path).error == "is a folder, not a file"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_read_once_made_readable(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "secret.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    path.chmod(0)
+    assert take(store, path).error == (
+        "permission denied; make the file readable by the user running wirewatch"
+    )
+    path.chmod(0o644)  # the change time moves, though the content and mtime do not
+    assert take(store, path).new_articles == 1
+
+
+def test_a_file_that_vanished_is_not_a_failure(store: Store, tmp_path: Path) -> None:
+    outcome = take(store, tmp_path / "gone.txt")
+    assert (outcome.unchanged, outcome.error) == (True, None)
+    assert store.failures() == []
+
+
+def test_an_undated_article_has_its_files_date_in_the_config_time_zone(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "late.txt"
+    path.write_text("Gas talks\n\nChina and Russia discussed gas.\n", encoding="utf-8")
+    late_evening = datetime(2026, 11, 23, 23, 30, tzinfo=UTC).timestamp()  # 07:30 in Beijing
+    os.utime(path, (late_evening, late_evening))
+    take(store, path, zone="Asia/Shanghai")
+    (pending,) = store.pending("local")
+    assert pending.article.date == date(2026, 11, 24)

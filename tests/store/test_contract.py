@@ -11,7 +11,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.helpers import HeldMatch
-from worker.model import Article, DigestRecord, FileRecord, Hit, Match
+from worker.model import (
+    Article,
+    Delivery,
+    Digest,
+    DigestArticle,
+    DigestCounts,
+    DigestItem,
+    FileRecord,
+    Hit,
+    Match,
+    Period,
+    Rendered,
+)
 from worker.store import Store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -30,8 +42,21 @@ def article(n: int) -> Article:
     )
 
 
-def digest(digest_id: str, channel: str = "local") -> DigestRecord:
-    return DigestRecord(digest_id, channel, NOW, "pending", 0, {"digest_id": digest_id})
+def digest(digest_id: str, channel: str = "local", title: str = "Title") -> Delivery:
+    """A delivery of a digest with one item: what the store keeps does not depend on it."""
+    item = DigestItem(
+        rule="rule", article=DigestArticle(id="a", title=title, date=date(2024, 5, 1))
+    )
+    return Delivery(
+        Digest(
+            digest_id=digest_id,
+            channel=channel,
+            generated_at=NOW,
+            period=Period(start=NOW - timedelta(hours=1), end=NOW),
+            counts=DigestCounts(articles=1, matches=1, rules={"rule": 1}),
+            items=(item,),
+        )
+    )
 
 
 def with_matches(store: Store, count: int) -> Store:
@@ -117,6 +142,12 @@ def test_articles_are_read_a_page_at_a_time(store: Store) -> None:
     assert listed[0] == article(0)
 
 
+def test_an_article_from_no_file_is_stored_without_a_path(store: Store) -> None:
+    store.add_article(replace(article(1), path=None), [], NOW)
+    (stored,) = store.articles()
+    assert stored == replace(article(1), path=None)
+
+
 def test_a_time_without_a_time_zone_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="without a time zone"):
         store.add_article(article(1), [], NOW.replace(tzinfo=None))
@@ -157,7 +188,7 @@ def test_a_digest_is_written_once_per_id(store: Store) -> None:
     assert not store.create_digest(digest("d1"), [second])  # the id is taken
     assert [m.id for m in store.pending("local")] == [second]  # and the match left pending
     (stored,) = store.unsent_digests("local")
-    assert stored.document == {"digest_id": "d1"}
+    assert stored.digest == digest("d1").digest
 
 
 def test_a_digest_that_cannot_take_all_its_matches_takes_none(store: Store) -> None:
@@ -277,17 +308,14 @@ def test_a_match_whose_id_commits_late_is_neither_lost_nor_sent_twice(opened: Op
 def test_an_unsent_digest_is_kept_until_marked_sent(opened: Opened) -> None:
     store = with_matches(opened(), 1)
     ids = [m.id for m in store.pending("local")]
-    store.create_digest(replace(digest("d1"), document={"n": 1}), ids)
+    written = digest("d1", title="Gas «deal» signed — 天然气")
+    store.create_digest(written, ids)
     store.record_failure("d1", "disk full", NOW, retry_at=NOW + timedelta(seconds=5))
     store.close()
     store = opened()
     (unsent,) = store.unsent_digests("local")
-    assert (unsent.id, unsent.attempts, unsent.last_error, unsent.document) == (
-        "d1",
-        1,
-        "disk full",
-        {"n": 1},
-    )
+    assert (unsent.id, unsent.attempts, unsent.last_error) == ("d1", 1, "disk full")
+    assert unsent.digest == written.digest  # the very digest, to be sent unchanged
     assert (unsent.first_failure_at, unsent.next_attempt_at) == (NOW, NOW + timedelta(seconds=5))
     assert store.last_digest_at("local") == NOW
     store.mark_sent("d1", NOW)
@@ -298,9 +326,10 @@ def test_an_unsent_digest_is_kept_until_marked_sent(opened: Opened) -> None:
 
 def test_the_forms_sent_are_kept_with_the_digest(store: Store) -> None:
     with_matches(store, 1)
-    rendered = {"subject": "s", "text": "t", "html": "<p>h</p>", "json": "{}"}
-    record = replace(digest("d1"), rendered=rendered)
-    store.create_digest(record, [m.id for m in store.pending("local")])
+    rendered = Rendered(subject="s", text="t", html="<p>h</p>", json="{}")
+    store.create_digest(
+        replace(digest("d1"), rendered=rendered), [m.id for m in store.pending("local")]
+    )
     (unsent,) = store.unsent_digests("local")
     assert unsent.rendered == rendered
 

@@ -13,26 +13,30 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
 from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from worker.deliver.outbox import Outbox, Outcome, channel_rule_ids
+from worker.deliver.builder import rules_for
+from worker.deliver.outbox import Outbox
+from worker.deliver.outcome import Outcome
 from worker.deliver.schedules import next_due, trigger
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
-from worker.settings.schedule import Schedule
-from worker.store import Store
+from worker.store import DigestQueue, RunRecords
 
-__all__ = ["DigestScheduler"]
+__all__ = ["DigestScheduler", "ScheduleStore"]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+class ScheduleStore(RunRecords, DigestQueue, Protocol):
+    """What the scheduler needs of the store: when each channel ran, and when it appeared."""
 
 
 class DigestScheduler:
@@ -49,7 +53,7 @@ class DigestScheduler:
         self,
         config: Config,
         outbox: Outbox,
-        store: Store,
+        store: ScheduleStore,
         rules: Callable[[], RuleSet],
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
@@ -102,20 +106,15 @@ class DigestScheduler:
                 self._scheduler.modify_job(f"digest:{name}", next_run_time=now)
 
     def _schedule(self, name: str, now: datetime, catch_up: bool) -> None:
-        config, store = self._config, self._store
-        channel = config.channels[name]
-        schedule, zone = channel.schedule_spec, config.zone_of(channel)
-        last_run = store.last_run(name)
-        # A cron channel that never ran counts from when it appeared: a slot since then
-        # that the daemon was down for is still sent.
-        since = last_run or (store.channel_since(name, now) if schedule.cron else None)
-        due_now = _due_at_start(schedule, since, now, zone, self._timing.sweep)
+        channel = self._config.channels[name]
+        schedule, zone = channel.schedule_spec, self._config.zone_of(channel)
+        due_now = self._slot_due(name, now)
         if due_now and not catch_up:
             self._late.add(name)
         self._add(
             name,
             self._scheduled,
-            trigger(schedule, zone, self._timing.sweep, last_run),
+            trigger(schedule, zone, self._timing.sweep, self._store.last_run(name)),
             "digest",
             [name, not schedule.immediate],
             **({"next_run_time": now} if due_now and catch_up else {}),
@@ -129,7 +128,7 @@ class DigestScheduler:
         for name, channel in self._config.channels.items():
             if not channel.schedule_spec.immediate or f"soon:{name}" in soon:
                 continue
-            if set(rule_ids) & set(channel_rule_ids(channel, rules)):
+            if set(rule_ids) & set(rules_for(channel, rules)):
                 run_date = self._clock() + self._timing.batch
                 # One may run while the next waits: a slow send must not skip the next.
                 self._add(
@@ -170,7 +169,35 @@ class DigestScheduler:
             self._store.record_run(name, self._clock())
 
     def _retry(self, name: str) -> None:
-        self._follow(name, self._send(name, new=False))
+        """A retry or a sweep: the digests due and, once none waits any more, the new
+        matches of a slot still owed (its digest was held behind one waiting for a retry)."""
+        with self._guard:
+            late = name in self._late  # a missed slot waits for the start-up scan
+        channel = self._config.channels[name]
+        if not late and self._owed(name):
+            self._scheduled(name, remember_run=not channel.schedule_spec.immediate)
+        else:
+            self._follow(name, self._send(name, new=False))
+
+    def _owed(self, name: str) -> bool:
+        """Whether the channel's new matches are due: an immediate channel's always are,
+        a scheduled one's when its last slot has not been recorded as done."""
+        immediate = self._config.channels[name].schedule_spec.immediate
+        return immediate or self._slot_due(name, self._clock())
+
+    def _slot_due(self, name: str, now: datetime) -> bool:
+        """Whether a slot of the channel fell due since its schedule last fired and was done:
+        one missed while the daemon was down is sent once, right away; a new period or
+        immediate channel sends at once."""
+        channel = self._config.channels[name]
+        schedule, zone = channel.schedule_spec, self._config.zone_of(channel)
+        last_run = self._store.last_run(name)
+        # A cron channel that never ran counts from when it appeared: a slot since then
+        # that the daemon was down for is still sent.
+        since = last_run or (self._store.channel_since(name, now) if schedule.cron else None)
+        if since is None:
+            return True
+        return next_due(schedule, since, zone, self._timing.sweep) <= now
 
     def _send(self, name: str, new: bool) -> Outcome:
         """The per-delivery error boundary: a fault is logged and the schedule carries on."""
@@ -244,15 +271,3 @@ class _ChannelThreads(BaseExecutor):  # type: ignore[misc]  # APScheduler has no
         with self._changed:
             left = deadline - time.monotonic()
             return self._changed.wait_for(lambda: not self._running, timeout=max(0.0, left))
-
-
-def _due_at_start(
-    schedule: Schedule,
-    last_run: datetime | None,
-    now: datetime,
-    timezone: ZoneInfo,
-    poll: timedelta,
-) -> bool:
-    """A slot that fell due while the daemon was down is sent once, right away; a new
-    period or immediate channel sends at once."""
-    return last_run is None or next_due(schedule, last_run, timezone, poll) <= now

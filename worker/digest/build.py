@@ -10,15 +10,22 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
 from worker.digest.summary import summarize
-from worker.model import Article, Hit, StoredMatch
+from worker.model import (
+    Article,
+    Digest,
+    DigestArticle,
+    DigestCounts,
+    DigestItem,
+    DigestRule,
+    Hit,
+    Period,
+    StoredMatch,
+)
 from worker.rules.ruleset import Keywords, Participant, Rule, RuleSet
 
 __all__ = ["PeopleFinder", "build_digest", "digest_id", "sample_digest"]
-
-Document = dict[str, Any]
 
 # The ids of the participants an article names, in the order it first names them.
 PeopleFinder = Callable[[Article], Sequence[str]]
@@ -40,7 +47,7 @@ def build_digest(
     zone: str = "UTC",
     max_items: int | None = None,
     people: PeopleFinder = _no_one,
-) -> Document:
+) -> Digest:
     """The digest of `matches` for `channel`, grouped by rule, high priority first.
 
     All matches count in the totals; at most `max_items` are listed (and summarized), the
@@ -54,16 +61,16 @@ def build_digest(
     names = [_participants(match, rules, named(match.article)) for match in ordered]
     listed = list(zip(ordered, names, strict=True))[:max_items]
     first = min((m.matched_at for m in matches), default=now)
-    return {
-        "digest_id": digest_id(channel, [(m.article.id, m.rule_id) for m in matches], now),
-        "channel": channel,
-        "generated_at": now.isoformat(),
-        "timezone": zone,
-        "period": {"from": min(since or first, first).isoformat(), "to": now.isoformat()},
-        "counts": {**_counts(ordered, names), "omitted": len(ordered) - len(listed)},
-        "rules": _rule_sections(ordered, rules),
-        "items": [_item(match, participants) for match, participants in listed],
-    }
+    return Digest(
+        digest_id=digest_id(channel, [(m.article.id, m.rule_id) for m in matches], now),
+        channel=channel,
+        generated_at=now,
+        timezone=zone,
+        period=Period(start=min(since or first, first), end=now),
+        counts=_counts(ordered, names, omitted=len(ordered) - len(listed)),
+        rules=_rule_sections(ordered, rules),
+        items=tuple(_item(match, participants) for match, participants in listed),
+    )
 
 
 def digest_id(channel: str, matches: Sequence[tuple[str, str]], now: datetime) -> str:
@@ -78,7 +85,7 @@ def digest_id(channel: str, matches: Sequence[tuple[str, str]], now: datetime) -
     return hashlib.sha256(f"{channel}:{covered}".encode()).hexdigest()[:24]
 
 
-def sample_digest(zone: str) -> Document:
+def sample_digest(zone: str) -> Digest:
     """The digest of one made-up article, to try templates on before anything is sent."""
     body = "Vladimir Putin met Xi Jinping in Beijing. They spoke about gas & oil <deals>."
     article = Article(
@@ -130,45 +137,47 @@ def _participants(match: StoredMatch, rules: RuleSet, named: Sequence[str]) -> l
     )
 
 
-def _item(match: StoredMatch, participants: list[str]) -> dict[str, Any]:
+def _item(match: StoredMatch, participants: list[str]) -> DigestItem:
     article = match.article
     summary = summarize(article.body, match.hits)
     terms = dict.fromkeys(h.term for h in match.hits if h.participant is None)
-    return {
-        "rule": match.rule_id,
-        "article": {
-            "id": article.id,
-            "title": article.title,
-            "date": article.date.isoformat(),
-            "source": article.source,
-            "url": article.url,
-            "path": article.path,
-        },
-        "participants": participants,
-        "terms": list(terms),
-        "summary": summary.text,
-        "highlights": [list(span) for span in summary.highlights],
-    }
+    return DigestItem(
+        rule=match.rule_id,
+        article=DigestArticle(
+            id=article.id,
+            title=article.title,
+            date=article.date,
+            source=article.source,
+            url=article.url,
+            path=article.path,
+        ),
+        participants=tuple(participants),
+        terms=tuple(terms),
+        summary=summary.text,
+        highlights=tuple(summary.highlights),
+    )
 
 
-def _counts(matches: Sequence[StoredMatch], names: Sequence[list[str]]) -> dict[str, Any]:
+def _counts(
+    matches: Sequence[StoredMatch], names: Sequence[list[str]], omitted: int
+) -> DigestCounts:
     # An article counts once per participant, whichever of its rules found the person.
     by_article: dict[str, set[str]] = {}
     for match, found in zip(matches, names, strict=True):
         by_article.setdefault(match.article.id, set()).update(found)
     participants = Counter(name for named in by_article.values() for name in named)
-    return {
-        "articles": len(by_article),
-        "matches": len(matches),
-        "rules": dict(Counter(match.rule_id for match in matches)),
-        "participants": dict(participants.most_common()),
-    }
+    return DigestCounts(
+        articles=len(by_article),
+        matches=len(matches),
+        rules=dict(Counter(match.rule_id for match in matches)),
+        participants=dict(participants.most_common()),
+        omitted=omitted,
+    )
 
 
-def _rule_sections(matches: Sequence[StoredMatch], rules: RuleSet) -> list[dict[str, str]]:
+def _rule_sections(matches: Sequence[StoredMatch], rules: RuleSet) -> tuple[DigestRule, ...]:
     ids = dict.fromkeys(match.rule_id for match in matches)
-    sections = []
-    for rule_id in ids:
-        rule = rules.rule(rule_id)
-        sections.append({"id": rule.id, "title": rule.title or rule.id, "priority": rule.priority})
-    return sections
+    return tuple(
+        DigestRule(id=rule.id, title=rule.title or rule.id, priority=rule.priority)
+        for rule in map(rules.rule, ids)
+    )

@@ -33,7 +33,7 @@ from markupsafe import Markup, escape
 
 from worker.digest.build import sample_digest
 from worker.errors import ConfigError, Problem, TemplateMistake
-from worker.model import Rendered
+from worker.model import Digest, Rendered
 from worker.settings.config import Config
 
 __all__ = ["TEMPLATES", "Renderer", "load_renderers"]
@@ -61,11 +61,10 @@ class Renderer:
             where = self.folder / name if self.folder is not None else Path(name)
             raise TemplateMistake(str(where), None, "not UTF-8 text; save it as UTF-8") from None
 
-    def render(self, digest: Mapping[str, Any]) -> Rendered:
-        """The digest rendered by each template."""
-        # A digest stored by an earlier version may lack the newer keys; it is resent as is.
-        zone = digest.get("timezone", "UTC")
-        context = {"digest": digest, "sections": _sections(digest), "zone": zone}
+    def render(self, digest: Digest) -> Rendered:
+        """The digest rendered by each template, which sees it as its JSON document."""
+        document = digest.document()
+        context = {"digest": document, "sections": _sections(document), "zone": digest.timezone}
         try:
             out = {name: self._templates[name].render(context) for name in TEMPLATES}
         except Exception as error:  # Jinja2's, or raised by what a template runs: {{ 1 // 0 }}

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from worker.match.matcher import Matcher
 from worker.model import Article
-from worker.store import Store
+from worker.store import Articles
 
 __all__ = ["Rematched", "rematch"]
 
@@ -31,7 +31,7 @@ class Rematched:
 
 
 def rematch(
-    store: Store,
+    store: Articles,
     matcher: Matcher,
     under: Sequence[str] = (),
     clock: Clock = lambda: datetime.now(UTC),

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
-from worker.model import Rendered
+from worker.model import Digest, Rendered
 
 __all__ = ["Clients", "Notifier"]
 
@@ -17,7 +17,7 @@ __all__ = ["Clients", "Notifier"]
 class Notifier(Protocol):
     """Sends one rendered digest; raises DeliveryError when the receiver did not take it."""
 
-    def deliver(self, digest: dict[str, Any], rendered: Rendered) -> None: ...
+    def deliver(self, digest: Digest, rendered: Rendered) -> None: ...
 
 
 @dataclass(frozen=True)

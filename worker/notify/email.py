@@ -14,13 +14,11 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any
 
 from worker.errors import DeliveryError
-from worker.model import Rendered
+from worker.model import Digest, Rendered
 from worker.notify.deadline import Deadline
 from worker.settings.config import EmailChannel, Smtp
 
@@ -32,7 +30,7 @@ Refusals = Mapping[str, tuple[int, bytes]]
 
 
 def build_message(
-    digest: dict[str, Any],
+    digest: Digest,
     rendered: Rendered,
     sender: str,
     recipients: Sequence[str],
@@ -45,16 +43,16 @@ def build_message(
     message["From"] = sender
     if recipients:
         message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(datetime.fromisoformat(digest["generated_at"]))
-    message["Message-ID"] = f"<{digest['digest_id']}@{_domain(sender)}>"
+    message["Date"] = format_datetime(digest.generated_at)
+    message["Message-ID"] = f"<{digest.digest_id}@{_domain(sender)}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a digest
-    message["X-Wirewatch-Digest"] = digest["digest_id"]
+    message["X-Wirewatch-Digest"] = digest.digest_id
     # Quoted-printable keeps the body 7-bit for servers without 8BITMIME, and never
     # contains "=_", so the boundary below cannot occur in it.
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     # The generator would pick a random boundary; a resend must be the same message.
-    message.set_boundary(f"=_wirewatch_{digest['digest_id']}")
+    message.set_boundary(f"=_wirewatch_{digest.digest_id}")
     return message
 
 
@@ -82,13 +80,11 @@ class EmailNotifier:
         self._channel = channel
         self._tls = tls
 
-    def deliver(self, digest: dict[str, Any], rendered: Rendered) -> None:
+    def deliver(self, digest: Digest, rendered: Rendered) -> None:
         """Send the digest; DeliveryError unless the server accepted it for some recipient."""
         channel = self._channel
         message = build_message(digest, rendered, channel.sender, channel.to, channel.subject)
-        log.debug(
-            "channel %s: sending %s to %s", digest["channel"], message["Message-ID"], channel.to
-        )
+        log.debug("channel %s: sending %s to %s", digest.channel, message["Message-ID"], channel.to)
         with Deadline(channel.smtp.timeout_seconds) as deadline:
             try:
                 refused = self._send(message, deadline)
@@ -98,8 +94,8 @@ class EmailNotifier:
             # The others have it: a retry would send it to them twice.
             log.warning(
                 "channel %s: digest %s delivered, but %s refused %s",
-                digest["channel"],
-                digest["digest_id"],
+                digest.channel,
+                digest.digest_id,
                 _where(channel.smtp),
                 _refusals(refused),
             )

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from worker.errors import DeliveryError
-from worker.model import Rendered
+from worker.model import Digest, Rendered
 from worker.notify.email import build_message
 from worker.settings.config import FileChannel
 
@@ -24,25 +22,25 @@ class FileNotifier:
     def __init__(self, channel: FileChannel) -> None:
         self._folder: Path = channel.path
 
-    def deliver(self, document: dict[str, Any], rendered: Rendered) -> None:
+    def deliver(self, digest: Digest, rendered: Rendered) -> None:
         """Write the digest's files into the channel's folder."""
-        stamp = datetime.fromisoformat(document["generated_at"]).strftime("%Y%m%d-%H%M%S")
-        stem = f"{stamp}-{document['channel']}-{document['digest_id'][:8]}"
+        stamp = digest.generated_at.strftime("%Y%m%d-%H%M%S")
+        stem = f"{stamp}-{digest.channel}-{digest.digest_id[:8]}"
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             for suffix, content in (
                 (".txt", rendered.text.encode()),
                 (".html", rendered.html.encode()),
                 (".json", rendered.json.encode()),
-                (".eml", _eml(document, rendered)),
+                (".eml", _eml(digest, rendered)),
             ):
                 _write_atomically(self._folder / (stem + suffix), content)
         except OSError as error:
             raise DeliveryError(f"cannot write to {self._folder}: {error.strerror}") from error
 
 
-def _eml(document: dict[str, Any], rendered: Rendered) -> bytes:
-    message = build_message(document, rendered, EML_SENDER, ())
+def _eml(digest: Digest, rendered: Rendered) -> bytes:
+    message = build_message(digest, rendered, EML_SENDER, ())
     # RFC 5322 lines end in CRLF; mail clients on every system open that.
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from worker.errors import DeliveryError
-from worker.model import Rendered
+from worker.model import Digest, Rendered
 from worker.notify.deadline import Deadline
 from worker.notify.messages import encode, message_for
 from worker.notify.redact import masked_url, scrubbed
@@ -85,13 +85,13 @@ class WebhookNotifier:
             *channel.headers.values(),
         ]
 
-    def deliver(self, digest: dict[str, Any], rendered: Rendered) -> None:
+    def deliver(self, digest: Digest, rendered: Rendered) -> None:
         """POST the digest once; raise DeliveryError unless the receiver answers 2xx."""
         body = self._body(digest, rendered)
-        headers = self._headers(str(digest["digest_id"]), body)
+        headers = self._headers(digest.digest_id, body)
         log.debug(
             "digest %s: POST %s (%s, %d bytes): %s",
-            digest["digest_id"],
+            digest.digest_id,
             self._shown,
             self._channel.format,
             len(body),
@@ -109,7 +109,7 @@ class WebhookNotifier:
         if not 200 <= answer.status < 300:
             raise self._refusal(answer)
 
-    def _body(self, digest: dict[str, Any], rendered: Rendered) -> bytes:
+    def _body(self, digest: Digest, rendered: Rendered) -> bytes:
         # The json format is what the channel's digest.json template gives: by default the
         # digest document, reshaped by a template of the user's for any other JSON endpoint.
         if self._channel.format == "json":

@@ -1,1 +1,32 @@
-"""Where articles come from: watched folders, and the edits of the files the user writes."""
+"""Where articles come from: a `Source` hands out raw articles (bytes, where they came
+from, when), and is told what became of each. The watched folders are one (folder.py);
+the edits of the files the user writes are noticed here too (edits.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from worker.model import RawArticle
+
+__all__ = ["Source"]
+
+
+class Source(Protocol):
+    """Raw articles: what is there now, then what arrives."""
+
+    def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
+        """What is there now and not taken yet (with `retry_failed`, what failed before too);
+        None between two, so that the caller can look up."""
+        ...
+
+    def watch(self) -> AbstractContextManager[Iterator[RawArticle | None]]:
+        """Watch while the block lasts: the iterator gives what arrives, and None when
+        nothing did for a moment."""
+        ...
+
+    def done(self, raw: RawArticle, problem: str | None) -> None:
+        """What became of a raw article handed out: ingested, and why a part of it could
+        not be read, if so. Until then it is handed out again by the next start."""
+        ...

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from worker.model import Article, ChannelTotals, DigestRecord, FileRecord, Match, StoredMatch
+from worker.model import Article, ChannelTotals, Delivery, FileRecord, Match, StoredMatch
 
 __all__ = ["Articles", "Deliveries", "DigestQueue", "FilesSeen", "RunRecords", "Store"]
 
@@ -79,7 +79,7 @@ class DigestQueue(Protocol):
         """The matches pending for the channel, oldest first; the first `limit` of them."""
         ...
 
-    def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
+    def create_digest(self, delivery: Delivery, match_ids: Sequence[int]) -> bool:
         """Write a digest with the pending matches it takes, all or none; False when one of
         them is no longer pending (another process took it) or the digest exists."""
         ...
@@ -92,7 +92,7 @@ class DigestQueue(Protocol):
 class Deliveries(Protocol):
     """Each digest's delivery: pending, claimed, sent, due again, or dead."""
 
-    def unsent_digests(self, channel: str) -> list[DigestRecord]:
+    def unsent_digests(self, channel: str) -> list[Delivery]:
         """The channel's digests not yet delivered (dead ones aside), oldest first."""
         ...
 

@@ -19,10 +19,12 @@ from typing import Any, Protocol
 from worker.model import (
     Article,
     ChannelTotals,
-    DigestRecord,
+    Delivery,
+    Digest,
     FileRecord,
     Hit,
     Match,
+    Rendered,
     StoredMatch,
 )
 
@@ -189,18 +191,18 @@ class SqlStore:
         rows = self._rows("pending", channel=channel, limit=_NO_LIMIT if limit is None else limit)
         return [_stored_match(row) for row in rows]
 
-    def create_digest(self, record: DigestRecord, match_ids: Sequence[int]) -> bool:
+    def create_digest(self, delivery: Delivery, match_ids: Sequence[int]) -> bool:
         """Write a digest and take its matches from what is pending for the channel, all or
         none; False when one was taken by another process, or the digest exists."""
         try:
             with self._db.transaction() as db:
-                if db.run(QUERIES["add_digest"], _digest_row(record)) != 1:
+                if db.run(QUERIES["add_digest"], _digest_row(delivery)) != 1:
                     return False
                 for match_id in match_ids:
-                    item = {"channel": record.channel, "match_id": match_id}
+                    item = {"channel": delivery.channel, "match_id": match_id}
                     if db.run(QUERIES["take_pending"], item) != 1:
                         raise _TakenError
-                    db.run(QUERIES["add_digest_item"], {**item, "digest_id": record.id})
+                    db.run(QUERIES["add_digest_item"], {**item, "digest_id": delivery.id})
         except _TakenError:
             return False
         return True
@@ -211,9 +213,9 @@ class SqlStore:
 
     # --- deliveries ----------------------------------------------------------------------
 
-    def unsent_digests(self, channel: str) -> list[DigestRecord]:
+    def unsent_digests(self, channel: str) -> list[Delivery]:
         """Digests of `channel` written down but not yet delivered, oldest first."""
-        return [_digest_record(row) for row in self._rows("unsent_digests", channel=channel)]
+        return [_delivery(row) for row in self._rows("unsent_digests", channel=channel)]
 
     def claim_digest(self, digest_id: str, holder: str, at: datetime, until: datetime) -> bool:
         """Take the digest to deliver it, until `until`; False unless it is pending, due at
@@ -342,31 +344,29 @@ def _stored_match(row: Sequence[Any]) -> StoredMatch:
     )
 
 
-def _digest_row(record: DigestRecord) -> dict[str, object]:
+def _digest_row(delivery: Delivery) -> dict[str, object]:
+    rendered = delivery.rendered
     return {
-        "id": record.id,
-        "channel": record.channel,
-        "created_at": record.created_at,
-        "document": json.dumps(record.document),
-        "rendered": None if record.rendered is None else json.dumps(record.rendered),
+        "id": delivery.id,
+        "channel": delivery.channel,
+        "created_at": delivery.created_at,
+        "document": json.dumps(delivery.digest.document()),
+        "rendered": None if rendered is None else json.dumps(asdict(rendered)),
     }
 
 
-def _digest_record(row: Sequence[Any]) -> DigestRecord:
-    digest_id, channel, created_at, status, attempts, document, rendered, last_error, *times = row
+def _delivery(row: Sequence[Any]) -> Delivery:
+    _id, _channel, _created, status, attempts, document, rendered, last_error, *times = row
     sent_at, next_attempt_at, first_failure_at, claimed_until = map(_moment_or_none, times)
-    return DigestRecord(
-        id=digest_id,
-        channel=channel,
-        created_at=_moment(created_at),
+    return Delivery(
+        digest=Digest.from_document(json.loads(document)),
+        rendered=None if rendered is None else Rendered(**json.loads(rendered)),
         status=status,
         attempts=attempts,
-        document=json.loads(document),
         last_error=last_error,
         sent_at=sent_at,
         next_attempt_at=next_attempt_at,
         first_failure_at=first_failure_at,
-        rendered=None if rendered is None else json.loads(rendered),
         claimed_until=claimed_until,
     )
 

@@ -46,8 +46,10 @@ class SqliteConnector:
             )
             self._lock = threading.RLock()
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
+            # A migration may rebuild a table others refer to; the references are checked
+            # once it is done (SQLite's own recipe for changing a table's layout).
             self._migrate()
+            self._db.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.DatabaseError) as error:
             raise StateError(f"{path}: cannot be used as the state file: {error}") from None
 
@@ -63,6 +65,11 @@ class SqliteConnector:
             for script in MIGRATIONS[current:]:
                 for statement in _statements(script):
                     db.run(statement, {})
+            broken = db.rows("PRAGMA foreign_key_check", {})
+            if broken:
+                raise StateError(
+                    f"the state file's references do not hold after the upgrade: {broken[:3]}"
+                )
             db.run("DELETE FROM schema_version", {})
             db.run("INSERT INTO schema_version (version) VALUES (:n)", {"n": len(MIGRATIONS)})
 

@@ -18,9 +18,9 @@ from worker.ingest.formats.json import read_json, read_jsonl
 from worker.ingest.formats.md import read_md
 from worker.ingest.formats.txt import read_txt
 from worker.ingest.identity import content_id
-from worker.model import Article, is_web_address
+from worker.model import Article, RawArticle, is_web_address
 
-__all__ = ["READERS", "SUFFIXES", "Parsed", "parse_date", "parse_file"]
+__all__ = ["READERS", "SUFFIXES", "Parsed", "parse", "parse_date", "parse_file"]
 
 
 @dataclass(frozen=True)
@@ -48,25 +48,33 @@ READERS: dict[str, Reader] = {
 SUFFIXES = frozenset(READERS)
 
 
+def parse(raw: RawArticle, modified: date) -> Parsed:
+    """The articles in what a source found; `modified` dates those without a date of their own."""
+    return _parse(raw.format, raw.data, modified, PurePath(raw.uri).stem, raw.path)
+
+
 def parse_file(path: str, data: bytes, modified: date) -> Parsed:
-    """The articles in a file; `modified` dates those that carry no date of their own."""
-    reader = READERS.get(PurePath(path).suffix.lower(), read_txt)
+    """The articles in a file's bytes; `modified` dates those without a date of their own."""
+    return _parse(PurePath(path).suffix.lower(), data, modified, PurePath(path).stem, path)
+
+
+def _parse(form: str, data: bytes, modified: date, fallback_title: str, path: str | None) -> Parsed:
+    reader = READERS.get(form, read_txt)
     try:
         if not data.strip():
             raise UnreadableError("empty file")
         drafts, problems = reader(data)
     except UnreadableError as error:
         return Parsed(problems=(str(error),))
-    fallback = PurePath(path).stem
     drafts = [_linked(draft) for draft in drafts]
-    articles = tuple(_finish(draft, path, modified, fallback) for draft in drafts)
+    articles = tuple(_finish(draft, path, modified, fallback_title) for draft in drafts)
     if not articles and not problems:
         problems = ["no article text in the file"]
     warnings = tuple(warning for draft in drafts for warning in draft.warnings)
     return Parsed(articles, tuple(problems), warnings)
 
 
-def _finish(draft: Draft, path: str, modified: date, fallback_title: str) -> Article:
+def _finish(draft: Draft, path: str | None, modified: date, fallback_title: str) -> Article:
     # Composed (NFC): an accent written as a mark of its own after its letter (as macOS
     # writes file text) would otherwise split `Lavróv` in two words.
     title = unicodedata.normalize("NFC", one_line(draft.title) or fallback_title)

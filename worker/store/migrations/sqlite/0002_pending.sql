@@ -11,3 +11,11 @@ INSERT INTO pending (channel, match_id, rule_id)
     WHERE NOT EXISTS (
         SELECT 1 FROM digest_items d WHERE d.channel = r.channel AND d.match_id = m.id);
 ALTER TABLE channel_rules DROP COLUMN after_match;
+-- An article need not come from a file (a feed entry, say): its path may be empty.
+CREATE TABLE articles_new (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, date TEXT NOT NULL,
+    source TEXT, url TEXT, path TEXT, ingested_at TEXT NOT NULL);
+INSERT INTO articles_new (id, title, body, date, source, url, path, ingested_at)
+    SELECT id, title, body, date, source, url, path, ingested_at FROM articles;
+DROP TABLE articles;
+ALTER TABLE articles_new RENAME TO articles;

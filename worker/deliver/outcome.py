@@ -1,0 +1,30 @@
+"""What one send of a channel came to: the deliveries made, and what waits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one send of a channel came to."""
+
+    sent: int = 0  # digests delivered
+    failed: bool = False  # an attempt failed
+    retry_at: datetime | None = None  # when the digest now waiting is due again
+    dead: int = 0  # digests given up on
+    held: bool = False  # new matches wait behind a digest waiting for a retry
+    elsewhere: bool = False  # another process is delivering a digest; retry_at is its lease end
+
+    def __add__(self, later: Outcome) -> Outcome:
+        return Outcome(
+            sent=self.sent + later.sent,
+            failed=self.failed or later.failed,
+            retry_at=later.retry_at or self.retry_at,
+            dead=self.dead + later.dead,
+            held=self.held or later.held,
+            elsewhere=self.elsewhere or later.elsewhere,
+        )
