@@ -64,7 +64,7 @@ class Project:
 
 
 # Timings for tests: short enough that no test waits long for a claim, a sweep or a stop.
-FAST = "{lease: 2s, sweep: 1s, stop_grace: 1s}"
+FAST = "{lease: 2s, sweep: 1s, stop_grace: 1s, batch: 1s}"
 
 
 def make_project(

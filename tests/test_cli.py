@@ -163,6 +163,21 @@ def test_check_reports_a_mistake_in_one_line(
     assert err == f"{project.config}:2: time_zone: unknown key 'time_zone'"
 
 
+def test_check_and_every_command_refuse_a_state_wirewatch_cannot_use(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = project.config.read_text(encoding="utf-8")
+    project.config.write_text(text.replace("var/wirewatch.db", "mysql://db/news"), "utf-8")
+    expected = (
+        f"{project.config}:1: state: 'mysql://' is not a state wirewatch can use;"
+        " use a file path or sqlite://"
+    )
+    assert wirewatch(project, "check") == 1
+    assert capsys.readouterr().err.strip() == expected
+    assert wirewatch(project, "status") == 2
+    assert capsys.readouterr().err.strip() == expected
+
+
 def test_check_reports_config_rule_and_template_mistakes_at_once(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Daemon, make_project, wait_for
+from tests.helpers import Daemon, HeldWrite, make_project, wait_for
+from worker.settings.config import load_config
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -20,6 +21,8 @@ SLOW_CHUNKS = [
     "China and Russia discussed the Power of Siberia 2 pipeline.\n\n",
     "Russian President Vladimir Putin said the meeting was productive.\n",
 ]
+
+TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
 
 RUSSIAN = (
     " date 2024-05-16 Встреча в Пекине\n\n"
@@ -141,4 +144,32 @@ def test_a_watched_folder_replaced_while_running_is_watched_anew(tmp_path: Path)
     wait_for(lambda: "watching anew" in daemon.log_text(), "the watch renewed")
     (inbox / "talks.txt").write_text("".join(SLOW_CHUNKS), encoding="utf-8")
     wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "the new article sent")
+    assert daemon.stop() == 0
+
+
+def test_a_file_that_cannot_be_recorded_while_the_state_is_locked_waits_for_the_next_scan(
+    tmp_path: Path,
+) -> None:
+    timing = "{lease: 2s, sweep: 1s, stop_grace: 1s, batch: 1s, busy_timeout: 0.5s}"
+    project = make_project(tmp_path, schedule="every 1s", rescan_seconds=1, timing=timing)
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(project.digests, "the seeds' digest")
+    held = HeldWrite(
+        load_config(project.config, {}).state_url
+    )  # another process holds the state's write lock meanwhile
+    held.take()
+    try:
+        big = project.inbox / "big.txt"  # over the limit: its failure must be recorded
+        big.write_text(" date 2024-05-16 Talks\n\n" + "Putin met Xi. " * 500_000, "utf-8")
+        wait_for(lambda: f"{big}: not taken now: database is locked" in daemon.log_text(), "it")
+        assert daemon.process is not None
+        assert daemon.process.poll() is None  # still running
+    finally:
+        held.release()
+        held.close()
+    wait_for(lambda: daemon.failure("big.txt") is not None, "the failure recorded")
+    assert "over the 5 MB limit" in (daemon.failure("big.txt") or "")
+    (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: daemon.articles("talks.txt"), "the next file")
     assert daemon.stop() == 0

@@ -10,8 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -21,16 +20,17 @@ from tqdm import tqdm
 from worker.daemon import run_daemon, run_once
 from worker.deliver.outcome import Outcome
 from worker.errors import ConfigError, StateError
-from worker.ingest.formats import SUFFIXES, parse
+from worker.ingest.formats import SUFFIXES, parse_file
+from worker.ingest.ingestor import Ingested
 from worker.ingest.rematch import rematch
 from worker.logs import setup_logging
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline
-from worker.sources.files import Read, Unread, read_file
+from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import status_report, status_text
-from worker.store import open_store
+from worker.store import daemon_lock, state_problem
 from worker.wording import plural
 
 __all__ = ["main"]
@@ -111,20 +111,17 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
         with open_pipeline(setup) as pipeline:
             return run_once(pipeline)
     config, rules = setup.config, setup.rules
-    state = open_store(config.state_url, config.timing.busy_timeout)
-    try:
-        with state.daemon_lock():
-            stop, reload = threading.Event(), threading.Event()
-            _on_signals(stop, reload)
-            rules_and_channels = (
-                plural(len(rules.rules), "rule"),
-                plural(len(config.channels), "channel"),
-            )
-            log.info("wirewatch started: %s, %s", *rules_and_channels)
-            path = Path(args.config)
-            return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
-    finally:
-        state.close()
+    # Taken before the state is opened: a second daemon must not even upgrade its layout.
+    with daemon_lock(config.state_url):
+        stop, reload = threading.Event(), threading.Event()
+        _on_signals(stop, reload)
+        rules_and_channels = (
+            plural(len(rules.rules), "rule"),
+            plural(len(config.channels), "channel"),
+        )
+        log.info("wirewatch started: %s, %s", *rules_and_channels)
+        path = Path(args.config)
+        return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
 
 
 def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
@@ -144,6 +141,10 @@ def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
 
 def _check(_args: argparse.Namespace, setup: Setup) -> int:
     config, rules = setup.config, setup.rules
+    problem = state_problem(config.state_url)
+    if problem is not None:
+        print(config.problem(("state",), problem), file=sys.stderr)
+        return EXIT_FAILED
     print(
         f"{config.source}: OK: {plural(len(config.watch), 'watched folder')}, "
         f"{plural(len(rules.participants), 'participant')}, {plural(len(rules.rules), 'rule')}, "
@@ -193,16 +194,26 @@ def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
     new = matched = failed = 0
     with open_pipeline(setup) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
-            found = pipeline.source.read(path, retry_failed=True)  # a failed file, again too
-            if isinstance(found, Unread):
+            try:
+                outcome = _ingest_file(pipeline, path)
+            except Exception as error:  # the store failed for this file: go on with the others
+                print(f"{path}: not ingested: {error}", file=sys.stderr)
                 failed += 1
-            elif found is not None:
-                outcome = pipeline.take(found)
+                continue
+            if outcome is not None:
                 new += outcome.new_articles
                 matched += len(outcome.matches)
                 failed += outcome.error is not None
     done = f"{plural(len(files), 'file')}: {plural(new, 'new article')}, {matched} matched"
     print(f"{done}, {failed} failed (see wirewatch status)" if failed else done)
+
+
+def _ingest_file(pipeline: Pipeline, path: Path) -> Ingested | None:
+    """One file ingested, a file that failed before read again; None when it is known."""
+    found = pipeline.folders.read(path, retry_failed=True)
+    if isinstance(found, Unread):
+        return Ingested(str(path), error=found.reason)
+    return None if found is None else pipeline.ingest(found)
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:
@@ -217,9 +228,8 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
     matcher = Matcher(rules)
     reports: list[Report] = []
     unreadable = 0
-    max_bytes = int(setup.config.ingest.max_file_mb * 1_000_000)
     for path in files:
-        found = _reports(path, matcher, args.rule, setup.config.tz, max_bytes)
+        found = _reports(path, matcher, args.rule, setup.config.tz)
         unreadable += found is None
         reports += found or []
     if args.json:
@@ -231,16 +241,17 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
 
 
 def _reports(
-    path: Path, matcher: Matcher, rule_id: str | None, zone: ZoneInfo, max_bytes: int
+    path: Path, matcher: Matcher, rule_id: str | None, zone: ZoneInfo
 ) -> list[Report] | None:
-    """The report of each article in a file; None (and the reason on stderr) if unreadable."""
-    found = read_file(path, max_bytes, datetime.now(UTC))
-    if not isinstance(found, Read):
-        reason = found.reason if found is not None else "no such file"
-        print(f"{path}: {reason}", file=sys.stderr)
+    """The report of each article in a file; None (and the reason on stderr) if unreadable.
+    A dry run reads whatever it is given, of any size, a pipe too."""
+    try:
+        data = path.read_bytes()
+        modified = datetime.fromtimestamp(path.stat().st_mtime, zone).date()
+    except OSError as error:
+        print(f"{path}: cannot be read: {error.strerror or error}", file=sys.stderr)
         return None
-    raw = replace(found.raw, path=str(path))  # as the user named it
-    parsed = parse(raw, raw.modified.astimezone(zone).date())
+    parsed = parse_file(str(path), data, modified)
     for problem in (*parsed.warnings, *parsed.problems):
         print(f"{path}: {problem}", file=sys.stderr)
     reports = []

@@ -17,10 +17,10 @@ from contextlib import contextmanager
 
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
+from worker.edits import EditWatcher
 from worker.errors import ConfigError
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline
-from worker.sources.edits import EditWatcher
 from worker.wording import plural
 
 __all__ = ["run_daemon", "run_once"]
@@ -78,14 +78,14 @@ class _Loop:
         with self._running(burst) as arrivals:
             # A start retries files that failed before: the config (the size limit, say)
             # may be new.
-            changed = self._take(source.scan(retry_failed=True))
+            changed = self._consume(source.scan(retry_failed=True))
             if changed is not None or self._stop.is_set():
                 return changed
             if self._scheduler is None:
                 self.outcomes = self._pipeline.send_all()
                 return None
             self._scheduler.catch_up()
-            return self._take(arrivals)
+            return self._consume(arrivals)
 
     @contextmanager
     def _running(self, burst: bool) -> Iterator[Iterable[RawArticle | None]]:
@@ -109,7 +109,7 @@ class _Loop:
                 self._reloader.stop()
                 self._scheduler.shutdown()
 
-    def _take(self, items: Iterable[RawArticle | None]) -> Setup | None:
+    def _consume(self, items: Iterable[RawArticle | None]) -> Setup | None:
         """Ingest each article handed out; between two, apply an edit or stop."""
         for raw in items:
             if self._stop.is_set():
@@ -123,7 +123,7 @@ class _Loop:
 
     def _ingest(self, raw: RawArticle) -> None:
         try:
-            outcome = self._pipeline.take(raw)
+            outcome = self._pipeline.ingest(raw)
         except Exception:  # the store failed to record it: it is read again at the next scan
             log.exception("%s: not recorded", raw.uri)
             return

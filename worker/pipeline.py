@@ -32,6 +32,7 @@ from worker.notify import Clients
 from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config, load_config, named_rule_files
+from worker.sources import Source
 from worker.sources.folder import FolderSource
 from worker.store import Store, open_store
 
@@ -99,7 +100,8 @@ class Pipeline:
         self.store = store
         self._clock = clock
         self._use(setup.rules)
-        self.source = FolderSource(config.watch, store, config.ingest, clock)
+        self.folders = FolderSource(config.watch, store, config.ingest, clock)
+        self.source: Source = self.folders  # where the loop takes articles from
         self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
         self.outbox = Outbox(
             config,
@@ -128,8 +130,8 @@ class Pipeline:
         matcher, people = Matcher(rules), people_finder(rules)
         self._rules, self._matcher, self._people = rules, matcher, people
 
-    def take(self, raw: RawArticle) -> Ingested:
-        """Ingest what the folders handed out, and record what became of it."""
+    def ingest(self, raw: RawArticle) -> Ingested:
+        """Ingest what the source handed out, and record what became of it."""
         outcome = self.ingestor.ingest(raw)
         self.source.done(raw, outcome.error)
         return outcome

@@ -51,9 +51,9 @@ def scheduler_of(
 
 def ingest(pipeline: Pipeline, path: Path) -> Ingested:
     """The file read and ingested, as the daemon takes it."""
-    found = pipeline.source.read(path)
+    found = pipeline.folders.read(path)
     assert isinstance(found, RawArticle)
-    return pipeline.take(found)
+    return pipeline.ingest(found)
 
 
 @contextmanager
@@ -169,9 +169,9 @@ def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) ->
                 path = project.inbox / f"talks-{n}.txt"
                 path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
                 scheduler.matched(ingest(pipeline, path).rule_ids())
-                time.sleep(0.3)
+                time.sleep(0.1)  # the three arrive within the batch (timing.batch: 1s)
             wait_for(lambda: len(project.digests()) == 2)
-            time.sleep(2.5)  # past another batch: nothing more comes
+            time.sleep(1.5)  # past another batch: nothing more comes
         assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
 
 

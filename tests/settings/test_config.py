@@ -238,11 +238,6 @@ def test_bad_timezone(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (
-            "    state: postgresql://db/ww\n",
-            "3: state: postgresql:// is not supported yet; give the path of a SQLite file"
-            " (or sqlite:///PATH)",
-        ),
         ("    ingest: {max_file_mb: 0}\n", "3: ingest.max_file_mb: must be greater than 0"),
         (
             "    ingest: {settle_seconds: soon}\n",

@@ -11,11 +11,19 @@ from pathlib import Path
 import pytest
 
 from worker.errors import StateError
-from worker.model import Article, Match
-from worker.store import open_store, sqlite
+from worker.model import Article, Delivery, Digest, DigestCounts, Match, Period
+from worker.store import daemon_lock, open_store, sqlite
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def delivery(digest_id: str) -> Delivery:
+    counts = DigestCounts(articles=1, matches=1)
+    period = Period(start=NOW, end=NOW)
+    return Delivery(
+        Digest(digest_id=digest_id, channel="local", generated_at=NOW, period=period, counts=counts)
+    )
 
 
 def article(n: int) -> Article:
@@ -108,16 +116,40 @@ def test_two_processes_on_one_state_file_lose_nothing(tmp_path: Path) -> None:
 
 
 def test_one_daemon_holds_a_state_file_at_a_time(tmp_path: Path) -> None:
-    first, second = (open_store(str(tmp_path / "state.db")) for _ in range(2))
-    try:
-        with (
-            first.daemon_lock(),
-            pytest.raises(StateError, match="another 'wirewatch run' already uses"),
-            second.daemon_lock(),
-        ):
-            pass
-        with second.daemon_lock():  # free again once the first has let go
-            pass
-    finally:
-        first.close()
-        second.close()
+    state = str(tmp_path / "var" / "state.db")
+    with (
+        daemon_lock(state),
+        pytest.raises(StateError, match="another 'wirewatch run' already uses"),
+        daemon_lock(state),
+    ):
+        pass
+    with daemon_lock(state):  # free again once the first has let go
+        pass
+    assert not (tmp_path / "var" / "state.db").exists()  # the lock comes before the state
+
+
+def test_a_stored_digest_that_cannot_be_read_back_is_dead_and_holds_back_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(str(tmp_path / "state.db"))
+    store.channel_since("local", NOW)
+    store.select_rules("local", ["rule"])
+    for n in (1, 2):
+        store.add_article(article(n), [Match("rule", ())], NOW)
+    first, second = store.pending("local")
+    store.create_digest(delivery("old"), [first.id])
+    store.create_digest(delivery("new"), [second.id])
+    readable = Digest.from_document
+
+    def written_by_another_version(document: object) -> Digest:
+        digest = readable(document)
+        if digest.digest_id == "old":
+            raise ValueError("period: field required")
+        return digest
+
+    monkeypatch.setattr(Digest, "from_document", written_by_another_version)
+    assert [d.id for d in store.unsent_digests("local")] == ["new"]
+    totals = store.channel_totals("local")
+    assert totals.dead == 1
+    assert totals.last_error == "the stored digest cannot be read: period: field required"
+    store.close()

@@ -76,15 +76,20 @@ class DigestScheduler:
         self._guard = threading.Lock()
         self._stopping = False
         self._late: set[str] = set()  # channels whose catch-up waits for `catch_up()`
+        self._since: dict[str, datetime] = {}  # when each channel first appeared
 
     def start(self, catch_up: bool = True) -> None:
         """Start the schedules; digests left undelivered by an earlier run are sent at once,
         and so are slots missed while stopped, unless `catch_up` is False: then those wait
         for `catch_up()`."""
         now = self._clock()
-        for name in self._config.channels:
-            self._schedule(name, now, catch_up)
-            # Digests left undelivered by an earlier run are tried at once, then each sweep.
+        for name, channel in self._config.channels.items():
+            if not catch_up and self._slot_due(name, now):
+                self._late.add(name)
+            if not channel.schedule_spec.immediate:
+                self._schedule(name)
+            # Digests left undelivered by an earlier run, and a slot missed while stopped,
+            # go out at once; then each sweep looks again.
             self._add(name, self._retry, "date", "retry", [name], run_date=now)
             sweep = IntervalTrigger(seconds=self._timing.sweep.total_seconds())
             self._add(name, self._retry, sweep, "sweep", [name])
@@ -102,23 +107,15 @@ class DigestScheduler:
             if self._stopping:
                 return
             late, self._late = self._late, set()
-            for name in late:
-                self._scheduler.modify_job(f"digest:{name}", next_run_time=now)
+        for name in late:
+            self._add(name, self._retry, "date", "retry", [name], run_date=now)
 
-    def _schedule(self, name: str, now: datetime, catch_up: bool) -> None:
+    def _schedule(self, name: str) -> None:
+        """The channel's job on its own schedule (an immediate one sends on matches)."""
         channel = self._config.channels[name]
         schedule, zone = channel.schedule_spec, self._config.zone_of(channel)
-        due_now = self._slot_due(name, now)
-        if due_now and not catch_up:
-            self._late.add(name)
-        self._add(
-            name,
-            self._scheduled,
-            trigger(schedule, zone, self._timing.sweep, self._store.last_run(name)),
-            "digest",
-            [name, not schedule.immediate],
-            **({"next_run_time": now} if due_now and catch_up else {}),
-        )
+        fires = trigger(schedule, zone, self._timing.sweep, self._store.last_run(name))
+        self._add(name, self._scheduled, fires, "digest", [name, True])
 
     def matched(self, rule_ids: Collection[str]) -> None:
         """New matches of these rules: each immediate channel that takes them sends soon,
@@ -166,7 +163,10 @@ class DigestScheduler:
         # A slot whose digest waits behind one being retried is not done: if the daemon
         # stops before it goes out, the next start sends it.
         if remember_run and not outcome.held:
-            self._store.record_run(name, self._clock())
+            try:
+                self._store.record_run(name, self._clock())
+            except Exception:  # the slot stays owed: the next sweep sends what is left
+                log.exception("channel %s: the slot's run cannot be recorded", name)
 
     def _retry(self, name: str) -> None:
         """A retry or a sweep: the digests due and, once none waits any more, the new
@@ -174,7 +174,12 @@ class DigestScheduler:
         with self._guard:
             late = name in self._late  # a missed slot waits for the start-up scan
         channel = self._config.channels[name]
-        if not late and self._owed(name):
+        try:
+            owed = not late and self._owed(name)
+        except Exception:  # the store failed: the next sweep looks again
+            log.exception("channel %s: cannot tell whether a slot is owed", name)
+            return
+        if owed:
             self._scheduled(name, remember_run=not channel.schedule_spec.immediate)
         else:
             self._follow(name, self._send(name, new=False))
@@ -185,6 +190,12 @@ class DigestScheduler:
         immediate = self._config.channels[name].schedule_spec.immediate
         return immediate or self._slot_due(name, self._clock())
 
+    def _appeared(self, name: str, now: datetime) -> datetime:
+        """When the channel first appeared: asked of the store once, it never changes."""
+        if name not in self._since:
+            self._since[name] = self._store.channel_since(name, now)
+        return self._since[name]
+
     def _slot_due(self, name: str, now: datetime) -> bool:
         """Whether a slot of the channel fell due since its schedule last fired and was done:
         one missed while the daemon was down is sent once, right away; a new period or
@@ -194,7 +205,7 @@ class DigestScheduler:
         last_run = self._store.last_run(name)
         # A cron channel that never ran counts from when it appeared: a slot since then
         # that the daemon was down for is still sent.
-        since = last_run or (self._store.channel_since(name, now) if schedule.cron else None)
+        since = last_run or (self._appeared(name, now) if schedule.cron else None)
         if since is None:
             return True
         return next_due(schedule, since, zone, self._timing.sweep) <= now

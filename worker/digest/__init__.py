@@ -1,1 +1,1 @@
-"""A channel's digest: its pending matches selected, summarised and rendered by templates."""
+"""A channel's digest: the matches it is given, ordered, summarised and rendered by templates."""

@@ -1,7 +1,8 @@
 """Build a channel's digest from its pending matches: a pure function over stored data.
 
-The digest is a JSON-ready document (the webhook body of the SPEC, plus the rule titles
-the templates need). It is stored before delivery and every retry sends it unchanged.
+The digest is a typed `Digest`, whose document is the webhook body of the SPEC (plus the
+rule titles the templates need). It is stored before delivery and every retry sends it
+unchanged.
 """
 
 from __future__ import annotations

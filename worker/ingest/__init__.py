@@ -1,2 +1,2 @@
-"""Articles in: each file's bytes read by its format, given an identity by its content,
-matched, and stored with its matches; a file that cannot be read is recorded, not lost."""
+"""Articles in: the raw bytes a source found, read by their format, given an identity by
+their content, matched, and stored with their matches; what cannot be read is said."""

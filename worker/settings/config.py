@@ -355,11 +355,8 @@ class Config(_Model):
     @field_validator("state")
     @classmethod
     def _state_is_a_file(cls, state: str, info: ValidationInfo) -> str:
-        kind, separator, _ = state.partition("://")
-        if separator and kind != "sqlite":
-            raise ValueError(
-                f"{kind}:// is not supported yet; give the path of a SQLite file (or sqlite:///PATH)"
-            )
+        if not _is_file(state):
+            return state  # a database: which kinds can be used is the store's to say
         path = _resolve(_sqlite_file(state), info)
         if path.is_dir():
             raise ValueError(
@@ -398,7 +395,10 @@ class Config(_Model):
 
     @property
     def state_url(self) -> str:
-        """Where the state is, for `open_store`: a SQLite file's path made absolute."""
+        """Where the state is, for `open_store`: a SQLite file's path made absolute, or the
+        address of a database as written."""
+        if not _is_file(self.state):
+            return self.state
         path = (self.source.parent / _sqlite_file(self.state).expanduser()).resolve()
         return f"sqlite:///{path}"
 
@@ -413,6 +413,12 @@ class Config(_Model):
     def problem(self, key: Key, message: str) -> Problem:
         """A problem at `key` of the config file, for checks made after loading."""
         return Problem(self.source, self.line_of(key), format_key(key), message)
+
+
+def _is_file(state: str) -> bool:
+    """Whether `state:` names a SQLite file (a path, or sqlite:///PATH) rather than a database."""
+    kind, separator, _ = state.partition("://")
+    return not separator or kind == "sqlite"
 
 
 def _sqlite_file(state: str) -> Path:

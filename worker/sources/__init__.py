@@ -1,6 +1,5 @@
 """Where articles come from: a `Source` hands out raw articles (bytes, where they came
-from, when), and is told what became of each. The watched folders are one (folder.py);
-the edits of the files the user writes are noticed here too (edits.py)."""
+from, when), and is told what became of each. The watched folders are one (folder.py)."""
 
 from __future__ import annotations
 

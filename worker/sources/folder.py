@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from worker.model import FileRecord, RawArticle
@@ -49,13 +50,19 @@ class FolderSource:
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
-        that failed before); None after each other file. While watching, a file that may
-        still be written is left to settle first, and comes with the arrivals."""
-        known = self._files.files()
+        that failed before); None in place of each other file. While watching, a file that
+        may still be written is left to settle first, and comes with the arrivals."""
+        try:
+            known = self._files.files()
+        except Exception as error:  # the store failed: the next scan looks again
+            log.error("the watched folders are not scanned now: %s; the next scan will", error)
+            return
         quiet_since = time.time() - self._quiet
         for folder in self._folders:
             for path in scan(folder):
-                yield self._scanned(path, known.get(str(path)), retry_failed, quiet_since)
+                yield self._guarded(
+                    path, partial(self._scanned, path, known, retry_failed, quiet_since)
+                )
 
     @contextmanager
     def watch(self) -> Iterator[Iterator[RawArticle | None]]:
@@ -94,7 +101,7 @@ class FolderSource:
             return found.raw
         return None  # gone meanwhile
 
-    def _take(self, path: Path, retry_failed: bool = False) -> RawArticle | None:
+    def _hand_out(self, path: Path, retry_failed: bool = False) -> RawArticle | None:
         found = self.read(path, retry_failed)
         return found if isinstance(found, RawArticle) else None
 
@@ -109,15 +116,27 @@ class FolderSource:
         log.warning("%s: %s", path, unread.reason)
         self._files.record_file(record_of(path, unread.stat, unread.reason), self._clock())
 
+    def _guarded(self, path: Path, step: Callable[[], RawArticle | None]) -> RawArticle | None:
+        """The per-file boundary on the source's side: a file that cannot be read or
+        recorded now (the store is locked past its busy timeout, say) is left where it is,
+        for the next scan, and the others go on."""
+        try:
+            return step()
+        except Exception as error:
+            log.error("%s: not taken now: %s; the next scan tries it again", path, error)
+            log.debug("%s: why", path, exc_info=True)
+            return None
+
     def _scanned(
-        self, path: Path, record: FileRecord | None, retry_failed: bool, quiet_since: float
+        self, path: Path, known: dict[str, FileRecord], retry_failed: bool, quiet_since: float
     ) -> RawArticle | None:
+        record = known.get(str(path))
         try:
             stat = path.stat()
         except FileNotFoundError:
             return None  # gone already
         except OSError:
-            return self._take(path, retry_failed)  # records why it cannot be read
+            return self._hand_out(path, retry_failed)  # records why it cannot be read
         if record is not None and record.up_to_date(stat, retry_failed):
             return None
         watcher = self._watcher
@@ -127,7 +146,7 @@ class FolderSource:
             if stat.st_mtime > quiet_since:
                 watcher.settler.settle(path)  # perhaps still being written: let it settle
                 return None
-        return self._take(path, retry_failed)
+        return self._hand_out(path, retry_failed)
 
     def _arrivals(self, watcher: Watcher) -> Iterator[RawArticle | None]:
         next_scan = time.monotonic() + self._rescan
@@ -137,7 +156,7 @@ class FolderSource:
                 watcher.restart()
                 next_scan = time.monotonic()  # what arrived meanwhile is found by a scan
             for path in watcher.settler.ready(timeout=TICK):
-                yield self._take(path)
+                yield self._guarded(path, partial(self._hand_out, path))
             yield None
             if time.monotonic() >= next_scan:
                 # inotify drops events when its queue overflows; a rescan finds what it missed.

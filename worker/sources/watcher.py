@@ -29,7 +29,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from worker.settings.config import WatchFolder
-from worker.sources.watching import Identity, identity, native_observer, stopped
+from worker.sources.observers import Identity, identity, native_observer, stopped
 
 __all__ = [
     "WRITER_GONE_AFTER",

@@ -8,45 +8,80 @@ database driver is used outside this package.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from worker.errors import StateError
+from worker.store import sqlite
 from worker.store.roles import Articles, Deliveries, DigestQueue, FilesSeen, RunRecords, Store
 from worker.store.sqlite import open_sqlite
 
 __all__ = [
     "BACKENDS",
     "Articles",
+    "Backend",
     "Deliveries",
     "DigestQueue",
     "FilesSeen",
     "RunRecords",
     "Store",
+    "daemon_lock",
     "open_store",
+    "state_problem",
 ]
 
-# How each kind of `state:` is opened: what follows `KIND://`, and the busy timeout.
-Opener = Callable[[str, timedelta], Store]
+
+@dataclass(frozen=True)
+class Backend:
+    """How one kind of `state:` is used, given what follows `KIND://`."""
+
+    open: Callable[[str, timedelta], Store]  # with the busy timeout
+    # The right to run the daemon on the state, taken before anything is read or upgraded.
+    daemon_lock: Callable[[str], AbstractContextManager[None]]
 
 
-def _sqlite(location: str, busy_timeout: timedelta) -> Store:
+def _sqlite_file(location: str) -> Path:
     # sqlite:///var/x.db is relative, sqlite:////srv/x.db absolute, as SQLAlchemy reads them
-    return open_sqlite(Path(location.removeprefix("/")), busy_timeout)
+    return Path(location.removeprefix("/"))
 
 
-BACKENDS: dict[str, Opener] = {"sqlite": _sqlite}
+BACKENDS: dict[str, Backend] = {
+    "sqlite": Backend(
+        open=lambda location, busy: open_sqlite(_sqlite_file(location), busy),
+        daemon_lock=lambda location: sqlite.daemon_lock(_sqlite_file(location)),
+    ),
+}
 
 
 def open_store(state: str, busy_timeout: timedelta = timedelta(seconds=30)) -> Store:
     """The store for a `state:` value: a SQLite file's path, or `KIND://…`."""
+    problem = state_problem(state)
+    if problem is not None:
+        raise StateError(problem)
+    kind, location = _parts(state)
+    return BACKENDS[kind].open(location, busy_timeout)
+
+
+def daemon_lock(state: str) -> AbstractContextManager[None]:
+    """Hold the right to run the daemon on this state; StateError when another holds it."""
+    problem = state_problem(state)
+    if problem is not None:
+        raise StateError(problem)
+    kind, location = _parts(state)
+    return BACKENDS[kind].daemon_lock(location)
+
+
+def state_problem(state: str) -> str | None:
+    """Why a `state:` value names no state wirewatch can use, or None: `check` says it."""
+    kind, _ = _parts(state)
+    if kind in BACKENDS:
+        return None
+    known = ", ".join(f"{name}://" for name in BACKENDS)
+    return f"'{kind}://' is not a state wirewatch can use; use a file path or {known}"
+
+
+def _parts(state: str) -> tuple[str, str]:
     kind, separator, location = state.partition("://")
-    if not separator:
-        kind, location = "sqlite", "/" + state  # a plain path is a SQLite file
-    opener = BACKENDS.get(kind)
-    if opener is None:
-        known = ", ".join(f"{name}://" for name in BACKENDS)
-        raise StateError(
-            f"'{kind}://' is not a state wirewatch can use; use a file path or {known}"
-        )
-    return opener(location, busy_timeout)
+    return (kind, location) if separator else ("sqlite", "/" + state)  # a path: a SQLite file

@@ -9,7 +9,6 @@ cross this seam as aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -142,10 +141,6 @@ class RunRecords(Protocol):
 
 class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Protocol):
     """Every role, as one backend offers them."""
-
-    def daemon_lock(self) -> AbstractContextManager[None]:
-        """Hold the right to run the daemon on this state; StateError when another holds it."""
-        ...
 
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""

@@ -50,7 +50,7 @@ class Transaction(Protocol):
 
 
 class Connector(Protocol):
-    """What a backend offers: reads, write transactions, the daemon's lock."""
+    """What a backend offers: reads and write transactions."""
 
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
@@ -58,10 +58,6 @@ class Connector(Protocol):
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        ...
-
-    def daemon_lock(self) -> AbstractContextManager[None]:
-        """Hold the right to run the daemon on this state; StateError when another holds it."""
         ...
 
     def close(self) -> None:
@@ -214,8 +210,17 @@ class SqlStore:
     # --- deliveries ----------------------------------------------------------------------
 
     def unsent_digests(self, channel: str) -> list[Delivery]:
-        """Digests of `channel` written down but not yet delivered, oldest first."""
-        return [_delivery(row) for row in self._rows("unsent_digests", channel=channel)]
+        """Digests of `channel` written down but not yet delivered, oldest first. One that
+        cannot be read back (written by another version, say) is made dead, with the
+        reason, rather than hold back the channel's others."""
+        unsent = []
+        for row in self._rows("unsent_digests", channel=channel):
+            try:
+                unsent.append(_delivery(row))
+            except (ValueError, TypeError) as error:
+                reason = f"the stored digest cannot be read: {str(error)[:200]}"
+                self.record_failure(row[0], reason, datetime.now(UTC), None)
+        return unsent
 
     def claim_digest(self, digest_id: str, holder: str, at: datetime, until: datetime) -> bool:
         """Take the digest to deliver it, until `until`; False unless it is pending, due at
@@ -280,10 +285,6 @@ class SqlStore:
             db.run(QUERIES["record_run"], {"channel": channel, "at": at})
 
     # --- the store itself ----------------------------------------------------------------
-
-    def daemon_lock(self) -> AbstractContextManager[None]:
-        """Hold the right to run the daemon on this state; StateError when another holds it."""
-        return self._db.daemon_lock()
 
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""

@@ -1,5 +1,5 @@
 """The store in one SQLite file: WAL, one writer at a time, safe for a daemon and a
-`wirewatch ingest` side by side; one daemon per file, held by a lock beside it."""
+`wirewatch ingest` side by side; one daemon per file, held by a lock file beside it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from worker.errors import StateError
 from worker.store.sql import Params, Row, SqlStore
 
-__all__ = ["MIGRATIONS", "SqliteConnector", "open_sqlite"]
+__all__ = ["MIGRATIONS", "SqliteConnector", "daemon_lock", "open_sqlite"]
 
 
 def _migrations() -> tuple[str, ...]:
@@ -90,28 +90,6 @@ class SqliteConnector:
                 raise
             self._db.execute("COMMIT")
 
-    @contextmanager
-    def daemon_lock(self) -> Iterator[None]:
-        """Hold the daemon's lock on the state file; StateError if another daemon holds it.
-
-        One daemon per state file: a second would try every due digest at the same moments
-        and wait on the first's claims. The other commands use the state file alongside.
-        """
-        lock = self.path.with_name(self.path.name + ".lock")
-        try:
-            held = lock.open("a")
-        except OSError as error:
-            raise StateError(f"{lock}: cannot be opened: {error.strerror or error}") from None
-        with held:
-            try:
-                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StateError(
-                    f"{self.path}: another 'wirewatch run' already uses this state file;"
-                    " stop it first, or give this config a state file of its own"
-                ) from None
-            yield  # closing the file releases the lock, as does the process ending
-
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -127,6 +105,30 @@ class _Transaction:
 
     def rows(self, query: str, params: Params) -> list[Row]:
         return self._db.execute(query, _bound(params)).fetchall()
+
+
+@contextmanager
+def daemon_lock(path: Path) -> Iterator[None]:
+    """Hold the daemon's lock on the state file; StateError if another daemon holds it.
+
+    One daemon per state file: a second would try every due digest at the same moments
+    and wait on the first's claims. The other commands use the state file alongside.
+    """
+    lock = path.with_name(path.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        held = lock.open("a")
+    except OSError as error:
+        raise StateError(f"{lock}: cannot be opened: {error.strerror or error}") from None
+    with held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateError(
+                f"{path}: another 'wirewatch run' already uses this state file;"
+                " stop it first, or give this config a state file of its own"
+            ) from None
+        yield  # closing the file releases the lock, as does the process ending
 
 
 def open_sqlite(path: Path, busy_timeout: timedelta) -> SqlStore:

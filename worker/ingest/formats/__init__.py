@@ -1,7 +1,8 @@
-"""Turn the bytes of one file into articles: pure functions, one module per file format.
+"""Turn raw bytes into articles: pure functions, one module per file format.
 
-`parse_file` never raises for what is in a file: what cannot be read comes back as a
-problem, in words a user can act on, beside whatever articles could be read.
+`parse` (what a source found) and `parse_file` (a file's bytes, as `wirewatch match` reads
+them) never raise for what is in the bytes: what cannot be read comes back as a problem,
+in words a user can act on, beside whatever articles could be read.
 """
 
 from __future__ import annotations

@@ -10,7 +10,12 @@ INSERT INTO pending (channel, match_id, rule_id)
     JOIN matches m ON m.rule_id = r.rule_id AND m.id > r.after_match
     WHERE NOT EXISTS (
         SELECT 1 FROM digest_items d WHERE d.channel = r.channel AND d.match_id = m.id);
-ALTER TABLE channel_rules DROP COLUMN after_match;
+-- Rebuilt rather than altered: SQLite before 3.35 cannot drop a column.
+CREATE TABLE channel_rules_new (
+    channel TEXT NOT NULL, rule_id TEXT NOT NULL, PRIMARY KEY (channel, rule_id));
+INSERT INTO channel_rules_new (channel, rule_id) SELECT channel, rule_id FROM channel_rules;
+DROP TABLE channel_rules;
+ALTER TABLE channel_rules_new RENAME TO channel_rules;
 -- An article need not come from a file (a feed entry, say): its path may be empty.
 CREATE TABLE articles_new (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, date TEXT NOT NULL,

@@ -13,7 +13,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from worker.sources.watching import Identity, identity, stopped
+from worker.sources.observers import Identity, identity, stopped
 
 __all__ = ["EditWatcher"]
 

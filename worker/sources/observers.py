@@ -16,6 +16,7 @@ def native_observer() -> tuple[BaseObserver, bool]:
     """The platform's observer, and whether it reports files closed after writing."""
     if not sys.platform.startswith("linux"):
         return Observer(), False
+    # Imported here: the module exists on Linux only.
     from watchdog.observers.inotify import InotifyObserver
 
     # Full events tell a file moved in from outside (a move with no source) from a file
@@ -27,6 +28,7 @@ Identity = tuple[int, int]  # device and inode: another folder of the same name 
 
 
 def identity(folder: Path) -> Identity | None:
+    """The folder's device and inode; None when it is not there (or not a folder)."""
     try:
         found = folder.stat()
     except OSError:
@@ -35,4 +37,5 @@ def identity(folder: Path) -> Identity | None:
 
 
 def stopped(observer: BaseObserver) -> bool:
+    """Whether an observer, or one of its watches, has stopped by itself."""
     return not observer.is_alive() or any(not emitter.is_alive() for emitter in observer.emitters)
