@@ -9,6 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.helpers import Daemon
+from tests.postgres import Cluster, start_cluster
 from tests.servers import Mailbox, Server, free_port
 
 
@@ -37,3 +38,11 @@ def _no_daemon_left_behind() -> Iterator[None]:
     yield
     while Daemon.started:
         Daemon.started.pop().kill()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A PostgreSQL server for this test process, started once and removed at the end."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.remove()

@@ -22,6 +22,7 @@ __all__ = [
     "DigestCounts",
     "DigestItem",
     "DigestRule",
+    "FileClaim",
     "FileRecord",
     "Hit",
     "Match",
@@ -29,6 +30,7 @@ __all__ = [
     "RawArticle",
     "Rendered",
     "StoredMatch",
+    "WorkerRecord",
     "is_web_address",
 ]
 
@@ -107,6 +109,17 @@ class FileRecord:
             stat.st_ctime_ns,
         )
         return unchanged and not (retry_failed and self.error is not None)
+
+
+@dataclass(frozen=True)
+class FileClaim:
+    """A worker's claim on a file it is about to read, the same on every host that sees it."""
+
+    key: str  # the file's path in its watch folder, `inbox/2024/a.txt`
+    size: int
+    mtime_ns: int
+    holder: str  # the worker
+    retry_failed: bool = False  # take it even though it failed before
 
 
 @dataclass(frozen=True)
@@ -256,6 +269,20 @@ class ChannelTotals:
     last_sent: datetime | None
     last_error: str | None
     next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """A worker on the state, as `status` shows it: who, since when, and what it holds."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    digests: int = 0  # digests it is sending now
+    files: int = 0  # files it is reading now
+    slots: int = 0  # schedule slots it is building now
 
 
 def is_web_address(url: str) -> bool:

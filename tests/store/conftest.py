@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import Cluster
 from worker.store import Store, open_store
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The `state:` value of a new, empty store of the backend."""
-    assert request.param == "sqlite"
+    if request.param == "postgresql":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        return cluster.new_database()
     return str(tmp_path / "state.db")
 
 

@@ -18,6 +18,7 @@ from worker.model import (
     DigestArticle,
     DigestCounts,
     DigestItem,
+    FileClaim,
     FileRecord,
     Hit,
     Match,
@@ -414,3 +415,72 @@ def test_a_schedule_run_is_remembered(opened: Opened) -> None:
     store.record_run("local", NOW + timedelta(hours=1))
     store.close()
     assert opened().last_run("local") == NOW + timedelta(hours=1)
+
+
+# --- workers sharing the state --------------------------------------------------------------
+
+
+def claim(holder: str, size: int = 10, retry_failed: bool = False) -> FileClaim:
+    return FileClaim("inbox/a.txt", size, 1, holder, retry_failed)
+
+
+def test_a_file_is_read_by_one_worker_until_it_changes(opened: Opened) -> None:
+    one, two = opened(), opened()
+    assert one.claim_file(claim("one"), NOW, NOW + LEASE)
+    assert not two.claim_file(claim("two"), NOW, NOW + LEASE)  # one is reading it
+    assert one.claim_file(claim("one"), NOW, NOW + LEASE)  # its own, again
+    one.finish_file(claim("one"), failed=False, at=NOW)
+    later = NOW + 2 * LEASE
+    assert not two.claim_file(claim("two"), later, later + LEASE)  # read: not again
+    assert not one.claim_file(claim("one"), later, later + LEASE)
+    assert two.claim_file(claim("two", size=20), later, later + LEASE)  # it changed
+
+
+def test_a_file_whose_reader_died_is_taken_over(opened: Opened) -> None:
+    one, two = opened(), opened()
+    assert one.claim_file(claim("one"), NOW, NOW + LEASE)
+    assert not two.claim_file(claim("two"), NOW + LEASE / 2, NOW + LEASE)
+    assert two.claim_file(claim("two"), NOW + LEASE, NOW + 2 * LEASE)  # its claim ran out
+    one.finish_file(claim("one"), failed=False, at=NOW + LEASE)  # too late: not its own now
+    assert two.claim_file(claim("two"), NOW + LEASE, NOW + 2 * LEASE)
+
+
+def test_a_file_that_failed_is_taken_again_only_when_asked(store: Store) -> None:
+    assert store.claim_file(claim("one"), NOW, NOW + LEASE)
+    store.finish_file(claim("one"), failed=True, at=NOW)
+    assert not store.claim_file(claim("two"), NOW, NOW + LEASE)
+    assert store.claim_file(claim("two", retry_failed=True), NOW, NOW + LEASE)
+
+
+def test_a_slot_is_built_by_one_worker_once(opened: Opened) -> None:
+    one, two = opened(), opened()
+    slot = NOW.replace(hour=8)
+    assert one.claim_slot("local", slot, "one", NOW, NOW + LEASE)
+    assert not two.claim_slot("local", slot, "two", NOW, NOW + LEASE)
+    assert two.claim_slot("other", slot, "two", NOW, NOW + LEASE)  # another channel's
+    assert two.claim_slot("local", slot, "two", NOW + LEASE, NOW + 2 * LEASE)  # one died
+    two.finish_slot("local", slot, NOW + LEASE)
+    assert not one.claim_slot("local", slot, "one", NOW + 9 * LEASE, NOW + 10 * LEASE)
+    assert one.claim_slot("local", slot.replace(day=23), "one", NOW, NOW + LEASE)
+
+
+def test_workers_are_listed_with_what_they_hold_until_they_stop(opened: Opened) -> None:
+    one, two = opened(), opened()
+    one.beat("w1", "host-a", 101, NOW)
+    two.beat("w2", "host-b", 202, NOW + timedelta(seconds=1))
+    with_matches(one, 1)
+    one.create_digest(digest("d1"), [m.id for m in one.pending("local")])
+    assert one.claim_digest("d1", "w1", NOW, NOW + LEASE)
+    assert two.claim_file(claim("w2"), NOW, NOW + LEASE)
+    assert two.claim_slot("local", NOW, "w2", NOW, NOW + LEASE)
+    one.beat("w1", "host-a", 101, NOW + timedelta(seconds=5))
+    listed = {w.id: w for w in one.workers(NOW + timedelta(seconds=6))}
+    assert sorted(listed) == ["w1", "w2"]
+    first, second = listed["w1"], listed["w2"]
+    assert (first.host, first.pid, first.started_at) == ("host-a", 101, NOW)
+    assert first.last_seen == NOW + timedelta(seconds=5)
+    assert (first.digests, first.files, first.slots) == (1, 0, 0)
+    assert (second.digests, second.files, second.slots) == (0, 1, 1)
+    assert [w.digests for w in one.workers(NOW + LEASE) if w.id == "w1"] == [0]  # ran out
+    two.stop_worker("w2", NOW + timedelta(seconds=7))
+    assert [w.id for w in one.workers(NOW)] == ["w1"]

@@ -8,13 +8,14 @@ database driver is used outside this package.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from worker.errors import StateError
 from worker.store import sqlite
+from worker.store.postgresql import open_postgresql
 from worker.store.roles import Articles, Deliveries, DigestQueue, FilesSeen, RunRecords, Store
 from worker.store.sqlite import open_sqlite
 
@@ -47,11 +48,20 @@ def _sqlite_file(location: str) -> Path:
     return Path(location.removeprefix("/"))
 
 
+def _postgresql(location: str, busy_timeout: timedelta) -> Store:
+    return open_postgresql(f"postgresql://{location}", busy_timeout)
+
+
+# Any number of workers share a database: there is no daemon's lock to take.
+_POSTGRESQL = Backend(open=_postgresql, daemon_lock=lambda location: nullcontext())
+
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend(
         open=lambda location, busy: open_sqlite(_sqlite_file(location), busy),
         daemon_lock=lambda location: sqlite.daemon_lock(_sqlite_file(location)),
     ),
+    "postgresql": _POSTGRESQL,
+    "postgres": _POSTGRESQL,  # libpq reads both
 }
 
 

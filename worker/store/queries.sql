@@ -180,3 +180,61 @@ SELECT last_run FROM schedule_runs WHERE channel = :channel;
 -- Remember that a channel's schedule fired
 INSERT INTO schedule_runs (channel, last_run) VALUES (:channel, :at)
 ON CONFLICT (channel) DO UPDATE SET last_run = excluded.last_run;
+
+-- claim_file --
+-- Take a file to read it: new to every worker, changed since, its reader's claim run out,
+-- taken again by its holder, or (with :retry_failed) failed before
+INSERT INTO file_claims (key, size, mtime_ns, holder, claimed_until, done_at, failed)
+VALUES (:key, :size, :mtime_ns, :holder, :until, NULL, 0)
+ON CONFLICT (key) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+    holder = excluded.holder, claimed_until = excluded.claimed_until, done_at = NULL, failed = 0
+WHERE file_claims.size != excluded.size OR file_claims.mtime_ns != excluded.mtime_ns
+   OR (file_claims.done_at IS NULL
+       AND (file_claims.claimed_until <= :at OR file_claims.holder = excluded.holder))
+   OR (file_claims.done_at IS NOT NULL AND file_claims.failed = 1 AND :retry_failed = 1);
+
+-- finish_file --
+-- The holder is done with the file: read, or failed
+UPDATE file_claims SET done_at = :at, failed = :failed WHERE key = :key AND holder = :holder;
+
+-- claim_slot --
+-- Take a channel's slot to build its digest: new, or its builder's claim run out
+INSERT INTO slots (channel, slot_at, holder, claimed_until)
+VALUES (:channel, :slot_at, :holder, :until)
+ON CONFLICT (channel, slot_at) DO UPDATE SET holder = excluded.holder,
+    claimed_until = excluded.claimed_until
+WHERE slots.done_at IS NULL
+  AND (slots.claimed_until <= :at OR slots.holder = excluded.holder);
+
+-- finish_slot --
+-- The slot's digests are built
+UPDATE slots SET done_at = :at WHERE channel = :channel AND slot_at = :slot_at;
+
+-- beat --
+-- A worker is alive (and says so when it starts)
+INSERT INTO workers (id, host, pid, started_at, last_seen)
+VALUES (:id, :host, :pid, :at, :at)
+ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen;
+
+-- stop_worker --
+-- A worker stopped cleanly
+UPDATE workers SET stopped_at = :at, last_seen = :at WHERE id = :id;
+
+-- workers --
+-- The workers that have not stopped cleanly, and the claims each holds now
+SELECT w.id, w.host, w.pid, w.started_at, w.last_seen,
+       (SELECT COUNT(*) FROM digests d WHERE d.claimed_by = w.id AND d.claimed_until > :at),
+       (SELECT COUNT(*) FROM file_claims f
+        WHERE f.holder = w.id AND f.done_at IS NULL AND f.claimed_until > :at),
+       (SELECT COUNT(*) FROM slots s
+        WHERE s.holder = w.id AND s.done_at IS NULL AND s.claimed_until > :at)
+FROM workers w WHERE w.stopped_at IS NULL ORDER BY w.started_at, w.id;
+
+-- hold_rule --
+-- While a match of the rule is stored, no channel takes the rule (SQLite: writers wait
+-- for one another already)
+SELECT :rule_id;
+
+-- lock_rule --
+-- While a channel takes the rule, no match of it is stored (SQLite: as above)
+SELECT :rule_id;

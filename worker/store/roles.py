@@ -12,9 +12,26 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from worker.model import Article, ChannelTotals, Delivery, FileRecord, Match, StoredMatch
+from worker.model import (
+    Article,
+    ChannelTotals,
+    Delivery,
+    FileClaim,
+    FileRecord,
+    Match,
+    StoredMatch,
+    WorkerRecord,
+)
 
-__all__ = ["Articles", "Deliveries", "DigestQueue", "FilesSeen", "RunRecords", "Store"]
+__all__ = [
+    "Articles",
+    "Deliveries",
+    "DigestQueue",
+    "FilesSeen",
+    "RunRecords",
+    "Store",
+    "Workers",
+]
 
 
 class FilesSeen(Protocol):
@@ -34,6 +51,15 @@ class FilesSeen(Protocol):
 
     def failures(self) -> list[FileRecord]:
         """Files that could not be read, with the reason."""
+        ...
+
+    def claim_file(self, claim: FileClaim, at: datetime, until: datetime) -> bool:
+        """Take a file to read it, until `until`; False when another worker has it, or it
+        was read as it is (or failed so, unless `claim.retry_failed`)."""
+        ...
+
+    def finish_file(self, claim: FileClaim, failed: bool, at: datetime) -> None:
+        """The file is read (or failed): no worker takes it again until it changes."""
         ...
 
 
@@ -138,8 +164,35 @@ class RunRecords(Protocol):
         """Remember that the channel's schedule fired at `at`."""
         ...
 
+    def claim_slot(
+        self, channel: str, slot_at: datetime, holder: str, at: datetime, until: datetime
+    ) -> bool:
+        """Take a slot of the channel's schedule to build its digest, until `until`; False
+        when another worker has it, or it is done."""
+        ...
 
-class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Protocol):
+    def finish_slot(self, channel: str, slot_at: datetime, at: datetime) -> None:
+        """The slot's digests are built: no worker builds them again."""
+        ...
+
+
+class Workers(Protocol):
+    """The workers running on the state, each beating as long as it lives."""
+
+    def beat(self, worker: str, host: str, pid: int, at: datetime) -> None:
+        """The worker is alive at `at` (the first beat says it started)."""
+        ...
+
+    def stop_worker(self, worker: str, at: datetime) -> None:
+        """The worker stopped cleanly."""
+        ...
+
+    def workers(self, at: datetime) -> list[WorkerRecord]:
+        """The workers that have not stopped cleanly, with what each holds at `at`."""
+        ...
+
+
+class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Protocol):
     """Every role, as one backend offers them."""
 
     def close(self) -> None:

@@ -21,14 +21,24 @@ from worker.model import (
     ChannelTotals,
     Delivery,
     Digest,
+    FileClaim,
     FileRecord,
     Hit,
     Match,
     Rendered,
     StoredMatch,
+    WorkerRecord,
 )
 
-__all__ = ["QUERIES", "Connector", "SqlStore", "Transaction", "load_queries"]
+__all__ = [
+    "QUERIES",
+    "Connector",
+    "SqlStore",
+    "Transaction",
+    "aware",
+    "load_queries",
+    "queries",
+]
 
 Row = tuple[Any, ...]
 Params = Mapping[str, object]
@@ -52,6 +62,8 @@ class Transaction(Protocol):
 class Connector(Protocol):
     """What a backend offers: reads and write transactions."""
 
+    dialect: str  # which queries.DIALECT.sql overrides apply, if any
+
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
         ...
@@ -63,6 +75,14 @@ class Connector(Protocol):
     def close(self) -> None:
         """Close the connection."""
         ...
+
+
+def aware(params: Params) -> dict[str, object]:
+    """The parameters of a statement, every time among them aware: the seam takes no other."""
+    for value in params.values():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError(f"a time without a time zone reached the store: {value}")
+    return dict(params)
 
 
 def load_queries(text: str) -> dict[str, str]:
@@ -80,7 +100,19 @@ def load_queries(text: str) -> dict[str, str]:
     return {name: sql.strip().rstrip(";") for name, sql in queries.items()}
 
 
-QUERIES = load_queries(resources.files("worker.store").joinpath("queries.sql").read_text("utf-8"))
+def _text(name: str) -> str:
+    return resources.files("worker.store").joinpath(name).read_text("utf-8")
+
+
+QUERIES = load_queries(_text("queries.sql"))
+
+
+def queries(dialect: str) -> dict[str, str]:
+    """The statements a backend runs: queries.sql, and those queries.DIALECT.sql overrides."""
+    overrides = resources.files("worker.store").joinpath(f"queries.{dialect}.sql")
+    if not overrides.is_file():
+        return QUERIES
+    return {**QUERIES, **load_queries(overrides.read_text("utf-8"))}
 
 
 class _TakenError(Exception):
@@ -92,9 +124,10 @@ class SqlStore:
 
     def __init__(self, connector: Connector) -> None:
         self._db = connector
+        self._q = queries(connector.dialect)
 
     def _rows(self, name: str, **params: object) -> list[Row]:
-        return self._db.rows(QUERIES[name], params)
+        return self._db.rows(self._q[name], params)
 
     def _one(self, name: str, **params: object) -> Any:
         rows = self._rows(name, **params)
@@ -114,11 +147,24 @@ class SqlStore:
     def record_file(self, record: FileRecord, at: datetime) -> None:
         """Remember a file as ingested (or failed) at this size and modification time."""
         with self._db.transaction() as db:
-            db.run(QUERIES["record_file"], {**asdict(record), "at": at})
+            db.run(self._q["record_file"], {**asdict(record), "at": at})
 
     def failures(self) -> list[FileRecord]:
         """Files that could not be read, with the reason."""
         return [FileRecord(*row) for row in self._rows("failures")]
+
+    def claim_file(self, claim: FileClaim, at: datetime, until: datetime) -> bool:
+        """Take a file to read it, until `until`; False when another worker has it, or it
+        was read as it is (or failed so, unless `claim.retry_failed`)."""
+        params = {**asdict(claim), "retry_failed": int(claim.retry_failed)}
+        with self._db.transaction() as db:
+            return db.run(self._q["claim_file"], {**params, "at": at, "until": until}) == 1
+
+    def finish_file(self, claim: FileClaim, failed: bool, at: datetime) -> None:
+        """The file is read (or failed): no worker takes it again until it changes."""
+        done = {"key": claim.key, "holder": claim.holder, "failed": int(failed), "at": at}
+        with self._db.transaction() as db:
+            db.run(self._q["finish_file"], done)
 
     # --- articles and matches -----------------------------------------------------------
 
@@ -130,20 +176,20 @@ class SqlStore:
         """Store an article with its matches, together or not at all; False when an article
         with the same content is already stored."""
         with self._db.transaction() as db:
-            if db.run(QUERIES["add_article"], {**asdict(article), "at": at}) != 1:
+            if db.run(self._q["add_article"], {**asdict(article), "at": at}) != 1:
                 return False
-            _add_matches(db, article.id, matches, at)
+            _add_matches(db, self._q, article.id, matches, at)
         return True
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
         """Store more matches of a stored article (new rules); how many were new."""
         with self._db.transaction() as db:
-            return _add_matches(db, article_id, matches, at)
+            return _add_matches(db, self._q, article_id, matches, at)
 
     def articles(self, under: Sequence[str] = ()) -> Iterator[Article]:
         """Every stored article, or those from these files and folders, a page at a time."""
         where, params = _under(under)
-        query = QUERIES["articles"].replace("{under}", where)
+        query = self._q["articles"].replace("{under}", where)
         after = ""
         while True:
             rows = self._db.rows(query, {**params, "after": after, "page": _PAGE})
@@ -163,8 +209,8 @@ class SqlStore:
         """When `channel` first appeared (now, `at`, if it is new): its first digest's period
         starts there."""
         with self._db.transaction() as db:
-            db.run(QUERIES["add_channel"], {"channel": channel, "at": at})
-            (since,) = db.rows(QUERIES["channel_since"], {"channel": channel})[0]
+            db.run(self._q["add_channel"], {"channel": channel, "at": at})
+            (since,) = db.rows(self._q["channel_since"], {"channel": channel})[0]
         return _moment(since)
 
     def select_rules(self, channel: str, rule_ids: Iterable[str]) -> None:
@@ -173,13 +219,14 @@ class SqlStore:
         pending matches with it."""
         wanted = set(rule_ids)
         with self._db.transaction() as db:
-            held = {row[0] for row in db.rows(QUERIES["channel_rules"], {"channel": channel})}
+            held = {row[0] for row in db.rows(self._q["channel_rules"], {"channel": channel})}
             for rule_id in sorted(held - wanted):
                 step = {"channel": channel, "rule_id": rule_id}
-                db.run(QUERIES["drop_rule"], step)
-                db.run(QUERIES["drop_pending_of_rule"], step)
+                db.run(self._q["drop_rule"], step)
+                db.run(self._q["drop_pending_of_rule"], step)
             for rule_id in sorted(wanted - held):
-                db.run(QUERIES["take_rule"], {"channel": channel, "rule_id": rule_id})
+                db.rows(self._q["lock_rule"], {"rule_id": rule_id})
+                db.run(self._q["take_rule"], {"channel": channel, "rule_id": rule_id})
 
     def pending(self, channel: str, limit: int | None = None) -> list[StoredMatch]:
         """Matches that no digest of `channel` holds yet, of the rules it selects and stored
@@ -192,13 +239,13 @@ class SqlStore:
         none; False when one was taken by another process, or the digest exists."""
         try:
             with self._db.transaction() as db:
-                if db.run(QUERIES["add_digest"], _digest_row(delivery)) != 1:
+                if db.run(self._q["add_digest"], _digest_row(delivery)) != 1:
                     return False
                 for match_id in match_ids:
                     item = {"channel": delivery.channel, "match_id": match_id}
-                    if db.run(QUERIES["take_pending"], item) != 1:
+                    if db.run(self._q["take_pending"], item) != 1:
                         raise _TakenError
-                    db.run(QUERIES["add_digest_item"], {**item, "digest_id": delivery.id})
+                    db.run(self._q["add_digest_item"], {**item, "digest_id": delivery.id})
         except _TakenError:
             return False
         return True
@@ -227,18 +274,18 @@ class SqlStore:
         `at` and claimed by no one (or by one whose claim has run out)."""
         claim = {"id": digest_id, "holder": holder, "at": at, "until": until}
         with self._db.transaction() as db:
-            return db.run(QUERIES["claim_digest"], claim) == 1
+            return db.run(self._q["claim_digest"], claim) == 1
 
     def renew_claim(self, digest_id: str, holder: str, until: datetime) -> bool:
         """Keep the holder's claim on a digest still pending until `until`; False if it lost it."""
         with self._db.transaction() as db:
             renewal = {"id": digest_id, "holder": holder, "until": until}
-            return db.run(QUERIES["renew_claim"], renewal) == 1
+            return db.run(self._q["renew_claim"], renewal) == 1
 
     def mark_sent(self, digest_id: str, at: datetime) -> None:
         """The receiver accepted the digest."""
         with self._db.transaction() as db:
-            db.run(QUERIES["mark_sent"], {"id": digest_id, "at": at})
+            db.run(self._q["mark_sent"], {"id": digest_id, "at": at})
 
     def record_failure(
         self, digest_id: str, error: str, at: datetime, retry_at: datetime | None
@@ -247,12 +294,12 @@ class SqlStore:
         status = "dead" if retry_at is None else "pending"
         failure = {"id": digest_id, "error": error, "at": at, "retry_at": retry_at}
         with self._db.transaction() as db:
-            db.run(QUERIES["record_failure"], {**failure, "status": status})
+            db.run(self._q["record_failure"], {**failure, "status": status})
 
     def revive_dead(self, channel: str, at: datetime) -> int:
         """Make the dead digests of `channel` pending again, due at `at`; how many."""
         with self._db.transaction() as db:
-            return db.run(QUERIES["revive_dead"], {"channel": channel, "at": at})
+            return db.run(self._q["revive_dead"], {"channel": channel, "at": at})
 
     def channel_totals(self, channel: str) -> ChannelTotals:
         """Pending matches, digests by state, and the last send and failure of one channel."""
@@ -282,7 +329,40 @@ class SqlStore:
     def record_run(self, channel: str, at: datetime) -> None:
         """Remember that the channel's schedule fired at `at`."""
         with self._db.transaction() as db:
-            db.run(QUERIES["record_run"], {"channel": channel, "at": at})
+            db.run(self._q["record_run"], {"channel": channel, "at": at})
+
+    def claim_slot(
+        self, channel: str, slot_at: datetime, holder: str, at: datetime, until: datetime
+    ) -> bool:
+        """Take a slot of the channel's schedule to build its digest, until `until`; False
+        when another worker has it, or it is done."""
+        slot = {"channel": channel, "slot_at": slot_at, "holder": holder}
+        with self._db.transaction() as db:
+            return db.run(self._q["claim_slot"], {**slot, "at": at, "until": until}) == 1
+
+    def finish_slot(self, channel: str, slot_at: datetime, at: datetime) -> None:
+        """The slot's digests are built: no worker builds them again."""
+        with self._db.transaction() as db:
+            db.run(self._q["finish_slot"], {"channel": channel, "slot_at": slot_at, "at": at})
+
+    # --- workers ------------------------------------------------------------------------
+
+    def beat(self, worker: str, host: str, pid: int, at: datetime) -> None:
+        """The worker is alive at `at` (the first beat says it started)."""
+        with self._db.transaction() as db:
+            db.run(self._q["beat"], {"id": worker, "host": host, "pid": pid, "at": at})
+
+    def stop_worker(self, worker: str, at: datetime) -> None:
+        """The worker stopped cleanly."""
+        with self._db.transaction() as db:
+            db.run(self._q["stop_worker"], {"id": worker, "at": at})
+
+    def workers(self, at: datetime) -> list[WorkerRecord]:
+        """The workers that have not stopped cleanly, with what each holds at `at`."""
+        return [
+            WorkerRecord(wid, host, pid, _moment(started), _moment(seen), *held)
+            for wid, host, pid, started, seen, *held in self._rows("workers", at=at)
+        ]
 
     # --- the store itself ----------------------------------------------------------------
 
@@ -291,14 +371,18 @@ class SqlStore:
         self._db.close()
 
 
-def _add_matches(db: Transaction, article_id: str, matches: Sequence[Match], at: datetime) -> int:
+def _add_matches(
+    db: Transaction, q: Mapping[str, str], article_id: str, matches: Sequence[Match], at: datetime
+) -> int:
     """Store the new ones of these matches, each pending for the channels taking its rule."""
+    for rule_id in sorted({match.rule_id for match in matches}):  # in order: no deadlock
+        db.rows(q["hold_rule"], {"rule_id": rule_id})
     added = 0
     for match in matches:
         row = {"article_id": article_id, "rule_id": match.rule_id, "at": at}
-        if db.run(QUERIES["add_match"], {**row, "hits": _hits_json(match.hits)}) == 1:
+        if db.run(q["add_match"], {**row, "hits": _hits_json(match.hits)}) == 1:
             # Only a match new to the store: one stored before may have been sent already.
-            db.run(QUERIES["add_pending"], {"article_id": article_id, "rule_id": match.rule_id})
+            db.run(q["add_pending"], {"article_id": article_id, "rule_id": match.rule_id})
             added += 1
     return added
 
@@ -308,7 +392,7 @@ def _under(paths: Sequence[str]) -> tuple[str, dict[str, object]]:
     if not paths:
         return "", {}
     each = " OR ".join(
-        f"path = :path{n} OR substr(path, 1, length(:folder{n})) = :folder{n}"
+        f"path = :path{n} OR substr(path, 1, length(CAST(:folder{n} AS TEXT))) = :folder{n}"
         for n in range(len(paths))
     )
     params: dict[str, object] = {}

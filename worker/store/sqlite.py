@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from worker.errors import StateError
-from worker.store.sql import Params, Row, SqlStore
+from worker.store.sql import Params, Row, SqlStore, aware
 
 __all__ = ["MIGRATIONS", "SqliteConnector", "daemon_lock", "open_sqlite"]
 
@@ -31,6 +31,8 @@ MIGRATIONS = _migrations()
 
 class SqliteConnector:
     """One connection to a SQLite file, shared by the threads of a process."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path, busy_timeout: timedelta) -> None:
         self.path = path
@@ -137,14 +139,12 @@ def open_sqlite(path: Path, busy_timeout: timedelta) -> SqlStore:
 
 
 def _bound(params: Params) -> dict[str, object]:
-    return {name: _value(value) for name, value in params.items()}
+    return {name: _value(value) for name, value in aware(params).items()}
 
 
 def _value(value: object) -> object:
     """Times as UTC text all of one length, so that they also sort and compare as text."""
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"a time without a time zone reached the store: {value}")
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, date):
         return value.isoformat()

@@ -1,0 +1,68 @@
+"""The PostgreSQL backend's own promises, on a real server: workers starting together
+upgrade the layout once, a database of a newer wirewatch is refused, and a password never
+shows in a message."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.postgres import Cluster
+from worker.errors import StateError
+from worker.model import Article, Match
+from worker.store import Store, open_store, postgresql
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def test_workers_starting_together_upgrade_the_layout_once(postgres: Cluster) -> None:
+    url = postgres.new_database()
+    opened: list[Store] = []
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            opened.append(open_store(url))
+        except BaseException as error:
+            failed.append(error)
+
+    workers = [threading.Thread(target=start) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert failed == []
+    assert len(opened) == 6
+    article = Article("a", "Gas", "Gas.", date(2024, 5, 1), "/in/a.txt")
+    assert opened[0].add_article(article, [Match("rule", ())], NOW)
+    assert not opened[5].add_article(article, [Match("rule", ())], NOW)
+    for store in opened:
+        store.close()
+    open_store(url).close()  # a later start finds it upgraded: nothing is made twice
+
+
+def test_a_database_of_a_newer_wirewatch_is_refused(
+    postgres: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres.new_database()
+    newer = (*postgresql.MIGRATIONS, "CREATE TABLE later (id INTEGER)")
+    monkeypatch.setattr(postgresql, "MIGRATIONS", newer)
+    open_store(url).close()  # as the newer wirewatch leaves it
+    monkeypatch.undo()
+    schema = len(postgresql.MIGRATIONS) + 1
+    with pytest.raises(StateError, match=rf"newer wirewatch \(schema {schema}\); upgrade"):
+        open_store(url)
+
+
+def test_a_database_that_cannot_be_reached_is_said_without_its_password(
+    postgres: Cluster,
+) -> None:
+    url = f"postgresql://postgres:hunter2-secret@127.0.0.1:{postgres.port}/no_such_database"
+    with pytest.raises(StateError) as caught:
+        open_store(url)
+    said = str(caught.value)
+    assert said.startswith(f"postgresql://127.0.0.1:{postgres.port}/no_such_database:")
+    assert "cannot be used as the state" in said
+    assert "hunter2-secret" not in said

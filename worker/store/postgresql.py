@@ -1,0 +1,127 @@
+"""The store in a PostgreSQL database, which any number of workers share (psycopg 3, a
+connection pool). The first worker to start upgrades the layout under an advisory lock;
+the others wait for it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from worker.errors import StateError
+from worker.store.sql import Params, Row, SqlStore, aware
+
+__all__ = ["MIGRATIONS", "PostgresConnector", "open_postgresql", "shown"]
+
+# Advisory locks of wirewatch: (7, 0) is the upgrade of the layout.
+_UPGRADE = "SELECT pg_advisory_lock(7, 0)"
+_UPGRADED = "SELECT pg_advisory_unlock(7, 0)"
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def _migrations() -> tuple[str, ...]:
+    folder = resources.files("worker.store").joinpath("migrations", "postgresql")
+    files = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+    return tuple(folder.joinpath(name).read_text("utf-8") for name in files)
+
+
+MIGRATIONS = _migrations()
+
+
+def shown(url: str) -> str:
+    """A database's address without its password, to show in messages and logs."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://…"
+    where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}"
+    return f"postgresql://{where}/{parts.get('dbname', '')}"
+
+
+@cache
+def _pyformat(query: str) -> str:
+    """A statement of queries.sql (`:name`) in psycopg's parameter style (`%(name)s`)."""
+    return _PARAMETER.sub(r"%(\1)s", query.replace("%", "%%"))
+
+
+class PostgresConnector:
+    """A pool of connections to one database."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, busy_timeout: timedelta) -> None:
+        self.shown = shown(url)
+        self._timeout = busy_timeout.total_seconds()
+        # A write waits this long for another's lock, as SQLite's busy timeout.
+        options = f"-c lock_timeout={int(self._timeout * 1000)}"
+        # One connection first: a wrong address or password is said at once, not retried.
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10, options=options) as db:
+                self._migrate(db)
+        except psycopg.Error as error:
+            raise StateError(f"{self.shown}: cannot be used as the state: {error}") from None
+        settings = {"autocommit": True, "options": options}
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=8, kwargs=settings, open=True, name="wirewatch"
+        )
+
+    def _migrate(self, db: psycopg.Connection[Row]) -> None:
+        """Bring the layout up to date; the others wait while the first worker does."""
+        db.execute(_UPGRADE)
+        try:
+            with db.transaction():
+                self._upgrade(db)
+        finally:
+            db.execute(_UPGRADED)
+
+    def _upgrade(self, db: psycopg.Connection[Row]) -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        row = db.execute("SELECT version FROM schema_version").fetchone()
+        current = 0 if row is None else int(row[0])
+        if current > len(MIGRATIONS):
+            raise StateError(
+                f"{self.shown}: the database is of a newer wirewatch (schema {current});"
+                " upgrade wirewatch"
+            )
+        for script in MIGRATIONS[current:]:
+            db.execute(script)
+        db.execute("DELETE FROM schema_version")
+        db.execute("INSERT INTO schema_version (version) VALUES (%s)", [len(MIGRATIONS)])
+
+    def rows(self, query: str, params: Params) -> list[Row]:
+        """The rows a query gives."""
+        with self._pool.connection(timeout=self._timeout) as db:
+            return db.execute(_pyformat(query), aware(params)).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        """A write transaction on one connection of the pool."""
+        with self._pool.connection(timeout=self._timeout) as db, db.transaction():
+            yield _Transaction(db)
+
+    def close(self) -> None:
+        """Close every connection."""
+        self._pool.close()
+
+
+class _Transaction:
+    def __init__(self, db: psycopg.Connection[Row]) -> None:
+        self._db = db
+
+    def run(self, query: str, params: Mapping[str, object]) -> int:
+        return self._db.execute(_pyformat(query), aware(params)).rowcount
+
+    def rows(self, query: str, params: Mapping[str, object]) -> list[Row]:
+        return self._db.execute(_pyformat(query), aware(params)).fetchall()
+
+
+def open_postgresql(url: str, busy_timeout: timedelta) -> SqlStore:
+    """The store in the PostgreSQL database at `url` (a libpq address)."""
+    return SqlStore(PostgresConnector(url, busy_timeout))
