@@ -170,7 +170,7 @@ def test_check_and_every_command_refuse_a_state_wirewatch_cannot_use(
     project.config.write_text(text.replace("var/wirewatch.db", "mysql://db/news"), "utf-8")
     expected = (
         f"{project.config}:1: state: 'mysql://' is not a state wirewatch can use;"
-        " use a file path or sqlite://"
+        " use a file path or sqlite://, postgresql://, postgres://"
     )
     assert wirewatch(project, "check") == 1
     assert capsys.readouterr().err.strip() == expected
