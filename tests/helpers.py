@@ -73,13 +73,14 @@ def make_project(
     extra: str = "",
     rescan_seconds: float = 300,
     timing: str = FAST,
+    state: str = "var/wirewatch.db",
 ) -> Project:
     """Copy seeds/ and rules/ into `root` and write a config with a file channel."""
     shutil.copytree(REPO / "seeds", root / "seeds")
     shutil.copytree(REPO / "rules", root / "rules")
     (root / "inbox").mkdir()
     config = f"""\
-        state: var/wirewatch.db
+        state: {state}
         timezone: Europe/Berlin
         watch:
           - path: seeds

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +47,31 @@ def test_seeds_are_digested_and_sigterm_exits_0(daemon: Daemon) -> None:
     assert digest["counts"]["articles"] == 5
     assert daemon.stop() == 0
     assert "SIGTERM received" in daemon.log.read_text(encoding="utf-8")
+
+
+def status(daemon: Daemon) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "status", "--json", "-c", str(daemon.project.config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_status_lists_the_running_worker_until_it_stops(daemon: Daemon) -> None:
+    assert daemon.process is not None
+    (worker,) = status(daemon)["workers"]
+    assert (worker["host"], worker["pid"], worker["alive"]) == (
+        socket.gethostname(),
+        daemon.process.pid,
+        True,
+    )
+    assert set(worker["holds"]) == {"digests", "files", "slots"}
+    assert daemon.stop() == 0
+    assert status(daemon)["workers"] == []  # stopped cleanly: not a dead one
 
 
 def test_a_file_written_slowly_is_taken_once_complete(daemon: Daemon) -> None:

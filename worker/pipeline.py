@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import ssl
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -97,10 +98,15 @@ class Pipeline:
     ) -> None:
         config = setup.config
         self.config = config
+        self.worker = uuid.uuid4().hex  # this worker: whose claims and heartbeats these are
         self.store = store
         self._clock = clock
         self._use(setup.rules)
-        self.folders = FolderSource(config.watch, store, config.ingest, clock)
+        # A file is claimed for a few leases: reading and matching a large one takes a while.
+        file_lease = 4 * config.timing.lease
+        self.folders = FolderSource(
+            config.watch, store, config.ingest, clock, self.worker, file_lease
+        )
         self.source: Source = self.folders  # where the loop takes articles from
         self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
         self.outbox = Outbox(
@@ -112,6 +118,7 @@ class Pipeline:
             lambda: self._people,
             clock,
             spread,
+            self.worker,
         )
 
     @property
@@ -149,7 +156,7 @@ class Pipeline:
     def scheduler(self) -> DigestScheduler:
         """The schedules of every channel, over this pipeline's outbox."""
         return DigestScheduler(
-            self.config, self.outbox, self.store, lambda: self._rules, self._clock
+            self.config, self.outbox, self.store, lambda: self._rules, self._clock, self.worker
         )
 
 

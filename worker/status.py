@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from worker.model import WorkerRecord
 from worker.settings.config import Config
-from worker.store import Articles, Deliveries, FilesSeen
+from worker.store import Articles, Deliveries, FilesSeen, Workers
 from worker.wording import plural
 
 __all__ = ["StatusStore", "status_report", "status_text"]
 
 
-class StatusStore(Articles, FilesSeen, Deliveries, Protocol):
-    """What `status` reads: the articles and matches, the files seen, the deliveries."""
+class StatusStore(Articles, FilesSeen, Deliveries, Workers, Protocol):
+    """What `status` reads: articles and matches, files seen, deliveries, workers."""
 
 
-def status_report(store: StatusStore, config: Config) -> dict[str, Any]:
+# A worker is dead when it has not beaten for this many sweeps (it beats every sweep).
+_MISSED_BEATS = 3
+
+
+def status_report(
+    store: StatusStore, config: Config, now: datetime | None = None
+) -> dict[str, Any]:
     """The `status --json` document (its shape is documented in the README)."""
+    now = now or datetime.now(UTC)
     counts = store.counts()
     # A channel taken out of the config keeps the digests it had not delivered.
     gone = [name for name in store.channels_with_digests() if name not in config.channels]
@@ -29,6 +37,20 @@ def status_report(store: StatusStore, config: Config) -> dict[str, Any]:
         "failures": [{"path": f.path, "reason": f.error} for f in store.failures()],
         "matches": counts["matches"],
         "channels": channels,
+        "workers": [_worker(w, now, config) for w in store.workers(now)],
+    }
+
+
+def _worker(worker: WorkerRecord, now: datetime, config: Config) -> dict[str, Any]:
+    alive = now - worker.last_seen <= _MISSED_BEATS * config.timing.sweep
+    return {
+        "id": worker.id,
+        "host": worker.host,
+        "pid": worker.pid,
+        "started": _iso(worker.started_at),
+        "last_seen": _iso(worker.last_seen),
+        "alive": alive,
+        "holds": {"digests": worker.digests, "files": worker.files, "slots": worker.slots},
     }
 
 
@@ -69,7 +91,21 @@ def status_text(report: dict[str, Any], zone: ZoneInfo) -> str:
             lines.append("  no longer in the config: put it back to send what it has not sent")
         elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
+    lines += [_worker_line(worker, zone) for worker in report["workers"]]
     return "\n".join(lines)
+
+
+def _worker_line(worker: dict[str, Any], zone: ZoneInfo) -> str:
+    holds = worker["holds"]
+    held = (
+        f"sending {plural(holds['digests'], 'digest')}, reading {plural(holds['files'], 'file')},"
+        f" building {plural(holds['slots'], 'slot')}"
+    )
+    state = "alive" if worker["alive"] else "DEAD (no heartbeat): what it held is taken over"
+    return (
+        f"worker {worker['host']} pid {worker['pid']}: {state}; started"
+        f" {_local(worker['started'], zone)}, last seen {_local(worker['last_seen'], zone)}; {held}"
+    )
 
 
 def _local(iso: str | None, zone: ZoneInfo) -> str | None:

@@ -14,13 +14,16 @@ import httpx
 import pytest
 
 from tests.helpers import Project, make_project
+from tests.postgres import Cluster
 from tests.servers import Trickle
 from worker.deliver.scheduler import DigestScheduler
+from worker.deliver.schedules import next_due
 from worker.ingest.ingestor import Ingested
 from worker.model import RawArticle
 from worker.notify import Clients
 from worker.pipeline import Pipeline, load_setup
 from worker.settings.config import load_config
+from worker.settings.schedule import parse_schedule
 from worker.store import open_store
 
 pytestmark = pytest.mark.timeout(60)
@@ -257,3 +260,51 @@ def test_a_backlog_held_behind_a_failed_digest_follows_once_that_one_is_delivere
         assert [d["counts"]["matches"] for d in project.digests()] == [5, 5, 5]
         assert pipeline.store.channel_totals("local").pending == 0
         assert pipeline.store.last_run("local") is not None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The state two workers share."""
+    if request.param == "postgresql":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        return cluster.new_database()
+    return str(tmp_path / "shared.db")
+
+
+def test_two_workers_racing_for_a_missed_slot_build_one_digest(tmp_path: Path, state: str) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *", state=state)
+    with pipeline_of(project) as first, pipeline_of(project) as second:
+        ingest_seeds(first, project)
+        first.store.record_run("local", datetime.now(UTC) - timedelta(days=3))
+        schedulers = [scheduler_of(first), scheduler_of(second)]
+        for scheduler in schedulers:  # both start after the slots went by
+            scheduler.start()
+        try:
+            wait_for(project.digests)
+            time.sleep(1.5)  # a sweep (timing.sweep: 1s) of each: nothing more comes
+        finally:
+            for scheduler in schedulers:
+                scheduler.shutdown()
+    (digest,) = project.digests()
+    assert digest["counts"]["matches"] == 15
+
+
+def test_a_slot_another_worker_builds_is_left_to_it_until_its_claim_runs_out(
+    tmp_path: Path, state: str
+) -> None:
+    project = make_project(tmp_path, schedule="0 8 * * *", state=state)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        now = datetime.now(UTC)
+        last_run = now - timedelta(days=3)
+        pipeline.store.record_run("local", last_run)
+        zone = pipeline.config.zone_of(pipeline.config.channels["local"])
+        slot = next_due(parse_schedule("0 8 * * *"), last_run, zone, timedelta(seconds=1))
+        claimed_until = now + timedelta(seconds=2)  # another worker is building it
+        assert pipeline.store.claim_slot("local", slot, "other", now, claimed_until)
+        with running(pipeline):
+            time.sleep(1.2)  # its start and a sweep (timing.sweep: 1s) go by
+            assert project.digests() == []
+            wait_for(project.digests)  # the other's claim ran out: this worker builds it
+    (digest,) = project.digests()
+    assert digest["counts"]["matches"] == 15

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,8 +15,9 @@ import pytest
 
 from worker.ingest.ingestor import Ingestor
 from worker.match.matcher import Matcher
+from worker.model import RawArticle
 from worker.rules.ruleset import Keywords, Rule, RuleSet
-from worker.settings.config import IngestSettings
+from worker.settings.config import IngestSettings, WatchFolder
 from worker.sources.files import Unread
 from worker.sources.folder import FolderSource
 from worker.store import Store, open_store
@@ -53,7 +54,8 @@ def take(
     zone: str = "UTC",
 ) -> Taken:
     """The file read by the folder source and ingested, as the daemon takes it."""
-    source = FolderSource([], store, IngestSettings(max_file_mb=max_file_mb), lambda: NOW)
+    settings = IngestSettings(max_file_mb=max_file_mb)
+    source = FolderSource([], store, settings, lambda: NOW, "worker", timedelta(seconds=60))
     found = source.read(path, retry_failed)
     if found is None:
         return Taken(unchanged=True)
@@ -214,3 +216,39 @@ def test_an_undated_article_has_its_files_date_in_the_config_time_zone(
     take(store, path, zone="Asia/Shanghai")
     (pending,) = store.pending("local")
     assert pending.article.date == date(2026, 11, 24)
+
+
+def test_a_shared_file_is_read_by_one_worker_wherever_its_host_mounts_the_share(
+    store: Store, tmp_path: Path
+) -> None:
+    share = tmp_path / "host-a" / "inbox"
+    share.mkdir(parents=True)
+    (tmp_path / "host-b").mkdir()
+    (tmp_path / "host-b" / "inbox").symlink_to(share)  # the same folder, another path
+    (share / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    lease, settings = timedelta(seconds=60), IngestSettings()
+    on_a = FolderSource([WatchFolder(path=share)], store, settings, lambda: NOW, "a", lease)
+    at_b = tmp_path / "host-b" / "inbox"
+    # As another host's mount point names it (the config would resolve a link).
+    mounted = WatchFolder.model_construct(path=at_b)
+    on_b = FolderSource([mounted], store, settings, lambda: NOW, "b", lease)
+    found = on_a.read(share / "a.txt")
+    assert isinstance(found, RawArticle)
+    assert on_b.read(at_b / "a.txt") is None  # host a is reading it
+    on_a.done(found, None)
+    assert on_b.read(at_b / "a.txt") is None  # read, as it is, on another host
+    (share / "a.txt").write_text(ARTICLE.replace("gas.", "oil."), encoding="utf-8")
+    assert isinstance(on_b.read(at_b / "a.txt"), RawArticle)  # it changed: b reads it
+
+
+def test_a_file_whose_reader_died_is_read_by_another_worker(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "inbox" / "a.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    lease, folders = timedelta(seconds=60), [WatchFolder(path=tmp_path / "inbox")]
+    dying = FolderSource(folders, store, IngestSettings(), lambda: NOW, "a", lease)
+    assert isinstance(dying.read(path), RawArticle)  # and it never says it is done
+    soon = FolderSource(folders, store, IngestSettings(), lambda: NOW + lease / 2, "b", lease)
+    assert soon.read(path) is None
+    later = FolderSource(folders, store, IngestSettings(), lambda: NOW + lease, "b", lease)
+    assert isinstance(later.read(path), RawArticle)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
@@ -54,6 +55,7 @@ class Outbox:
         people: Callable[[], PeopleFinder] = lambda: lambda article: (),
         clock: Clock = lambda: datetime.now(UTC),
         spread: Callable[[], float] = random.random,
+        worker: str | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -66,7 +68,8 @@ class Outbox:
             clock,
         )
         recorder = Recorder(config, store, clock, spread)
-        self._sender = Sender(config, store, clients, self._builder.render, recorder, clock)
+        holder = worker or uuid.uuid4().hex  # whose claims these are
+        self._sender = Sender(config, store, clients, self._builder.render, recorder, clock, holder)
         self._locks = {name: threading.Lock() for name in config.channels}
         self._builder.take_channels()
 

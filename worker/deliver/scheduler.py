@@ -9,8 +9,11 @@ again by the next start.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -26,17 +29,22 @@ from worker.deliver.outcome import Outcome
 from worker.deliver.schedules import next_due, trigger
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
-from worker.store import DigestQueue, RunRecords
+from worker.store import DigestQueue, RunRecords, Workers
 
 __all__ = ["DigestScheduler", "ScheduleStore"]
 
 log = logging.getLogger(__name__)
 
+# A worker claims a slot for this many leases: building the digest and sending it may
+# take that long; a worker that died is replaced once the claim has run out.
+_SLOT_LEASES = 4
+
 Clock = Callable[[], datetime]
 
 
-class ScheduleStore(RunRecords, DigestQueue, Protocol):
-    """What the scheduler needs of the store: when each channel ran, and when it appeared."""
+class ScheduleStore(RunRecords, DigestQueue, Workers, Protocol):
+    """What the scheduler needs of the store: when each channel ran and appeared, its
+    slots, and the workers' heartbeats."""
 
 
 class DigestScheduler:
@@ -56,8 +64,10 @@ class DigestScheduler:
         store: ScheduleStore,
         rules: Callable[[], RuleSet],
         clock: Clock = lambda: datetime.now(UTC),
+        worker: str | None = None,
     ) -> None:
         self._config = config
+        self._worker = worker or uuid.uuid4().hex  # whose claims and heartbeats these are
         self._timing = config.timing
         self._outbox = outbox
         self._store = store
@@ -93,11 +103,21 @@ class DigestScheduler:
             self._add(name, self._retry, "date", "retry", [name], run_date=now)
             sweep = IntervalTrigger(seconds=self._timing.sweep.total_seconds())
             self._add(name, self._retry, sweep, "sweep", [name])
+        self._beat()
+        beats = IntervalTrigger(seconds=self._timing.sweep.total_seconds())
+        self._scheduler.add_job(self._beat, beats, id="heartbeat", name="heartbeat")
         self._scheduler.start()
         for job in self._scheduler.get_jobs():
             if job.id.startswith("digest:") and job.next_run_time is not None:
                 when = job.next_run_time.isoformat(sep=" ", timespec="seconds")
                 log.info("channel %s: next digest at %s", job.id.removeprefix("digest:"), when)
+
+    def _beat(self) -> None:
+        """Say in the store that this worker is alive (`wirewatch status` lists it)."""
+        try:
+            self._store.beat(self._worker, socket.gethostname(), os.getpid(), self._clock())
+        except Exception:  # the store failed: the next beat says it again
+            log.debug("the heartbeat is not recorded", exc_info=True)
 
     def catch_up(self) -> None:
         """Send now the slots missed while stopped that wait since `start(catch_up=False)`;
@@ -145,6 +165,10 @@ class DigestScheduler:
         with self._guard:
             self._stopping = True
         self._scheduler.shutdown(wait=False)
+        try:
+            self._store.stop_worker(self._worker, self._clock())
+        except Exception:  # it is listed as dead once its heartbeats stop
+            log.debug("the worker's stop is not recorded", exc_info=True)
         deadline = time.monotonic() + grace.total_seconds()
         for name, threads in self._threads.items():
             if not threads.wait(deadline):
@@ -156,17 +180,41 @@ class DigestScheduler:
                 )
 
     def _scheduled(self, name: str, remember_run: bool) -> None:
+        """Send the channel's new matches: an immediate channel's at once, a scheduled
+        one's for the slot that is due, if this worker is the one to build it."""
         with self._guard:
             self._late.discard(name)  # this send takes the new matches: nothing to catch up
+        slot = self._taken_slot(name) if remember_run else None
+        if remember_run and slot is None:
+            # No slot is due (another worker did it), or another worker is building it.
+            self._follow(name, self._send(name, new=False))
+            return
         outcome = self._send(name, new=True)
         self._follow(name, outcome)
         # A slot whose digest waits behind one being retried is not done: if the daemon
-        # stops before it goes out, the next start sends it.
-        if remember_run and not outcome.held:
+        # stops before it goes out, the next start (or another worker) sends it.
+        if slot is not None and not outcome.held:
             try:
-                self._store.record_run(name, self._clock())
+                now = self._clock()
+                self._store.record_run(name, now)
+                self._store.finish_slot(name, slot, now)
             except Exception:  # the slot stays owed: the next sweep sends what is left
                 log.exception("channel %s: the slot's run cannot be recorded", name)
+
+    def _taken_slot(self, name: str) -> datetime | None:
+        """The channel's slot that is due, claimed for this worker; None when none is due
+        or another worker builds it. Every worker names a slot alike, by the store's
+        record of the last run, so each slot is built once."""
+        now = self._clock()
+        try:
+            slot = self._due_slot(name, now)
+            until = now + _SLOT_LEASES * self._timing.lease
+            if slot is None or not self._store.claim_slot(name, slot, self._worker, now, until):
+                return None
+        except Exception:  # the store failed: the next sweep tries again
+            log.exception("channel %s: its slot cannot be claimed now", name)
+            return None
+        return slot
 
     def _retry(self, name: str) -> None:
         """A retry or a sweep: the digests due and, once none waits any more, the new
@@ -197,18 +245,22 @@ class DigestScheduler:
         return self._since[name]
 
     def _slot_due(self, name: str, now: datetime) -> bool:
-        """Whether a slot of the channel fell due since its schedule last fired and was done:
-        one missed while the daemon was down is sent once, right away; a new period or
-        immediate channel sends at once."""
+        """Whether a slot of the channel fell due since its schedule last fired and was done."""
+        return self._due_slot(name, now) is not None
+
+    def _due_slot(self, name: str, now: datetime) -> datetime | None:
+        """The first slot of the channel since its schedule last fired and was done, if it
+        is due: one missed while the daemon was down is sent once, right away, and a new
+        period channel sends at once."""
         channel = self._config.channels[name]
         schedule, zone = channel.schedule_spec, self._config.zone_of(channel)
         last_run = self._store.last_run(name)
+        if last_run is None and schedule.cron is None:
+            return self._appeared(name, now)
         # A cron channel that never ran counts from when it appeared: a slot since then
         # that the daemon was down for is still sent.
-        since = last_run or (self._appeared(name, now) if schedule.cron else None)
-        if since is None:
-            return True
-        return next_due(schedule, since, zone, self._timing.sweep) <= now
+        slot = next_due(schedule, last_run or self._appeared(name, now), zone, self._timing.sweep)
+        return slot if slot <= now else None
 
     def _send(self, name: str, new: bool) -> Outcome:
         """The per-delivery error boundary: a fault is logged and the schedule carries on."""

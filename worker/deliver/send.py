@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -35,6 +34,7 @@ class Sender:
         render: Callable[[str, Digest], Rendered],
         recorder: Recorder,
         clock: Callable[[], datetime],
+        holder: str,
     ) -> None:
         self._config = config
         self._deliveries = deliveries
@@ -43,7 +43,7 @@ class Sender:
         self._recorder = recorder
         self._clock = clock
         self._lease = config.timing.lease
-        self._holder = uuid.uuid4().hex  # whose claim it is: this sender, in this process
+        self._holder = holder  # whose claim it is: this worker
 
     def attempt(self, delivery: Delivery) -> Outcome:
         """Deliver the digest once, if it can be claimed; what came of it."""

@@ -11,11 +11,11 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from worker.model import FileRecord, RawArticle
+from worker.model import FileClaim, FileRecord, RawArticle
 from worker.settings.config import IngestSettings, WatchFolder
 from worker.sources.files import Read, Unread, read_file, record_of
 from worker.sources.watcher import Watcher, scan
@@ -38,6 +38,8 @@ class FolderSource:
         files: FilesSeen,
         settings: IngestSettings,
         clock: Callable[[], datetime],
+        holder: str,
+        lease: timedelta,
     ) -> None:
         self._folders = list(folders)
         self._files = files
@@ -46,7 +48,9 @@ class FolderSource:
         self._rescan = settings.rescan_seconds
         self._clock = clock
         self._watcher: Watcher | None = None
-        self._reading: dict[str, os.stat_result] = {}  # handed out, not done with yet
+        self._holder = holder  # the worker whose claims these are
+        self._lease = lease  # how long a claim on a file holds
+        self._reading: dict[str, tuple[os.stat_result, FileClaim]] = {}  # handed out, not done
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
@@ -80,8 +84,8 @@ class FolderSource:
 
     def read(self, path: Path, retry_failed: bool = False) -> RawArticle | Unread | None:
         """The file as a raw article, unless it was read as it is now (or failed so, and is
-        not to be retried): then None. A file that cannot be read is recorded with the
-        reason, and that is given (Unread)."""
+        not to be retried) or another worker reads it: then None. A file that cannot be
+        read is recorded with the reason, and that is given (Unread)."""
         known = self._files.file(str(path))
         try:
             stat = path.stat()
@@ -92,14 +96,21 @@ class FolderSource:
             stat = path.lstat()  # a link loop, say: read_file says why
         if known is not None and known.up_to_date(stat, retry_failed):
             return None
-        found = read_file(path, self._max_bytes, self._clock())
+        claim = FileClaim(
+            self._key(path), stat.st_size, stat.st_mtime_ns, self._holder, retry_failed
+        )
+        now = self._clock()
+        if not self._files.claim_file(claim, now, now + self._lease):
+            log.debug("%s: read by another worker, or read as it is", path)
+            return None
+        found = read_file(path, self._max_bytes, now)
         if isinstance(found, Unread):
-            self._failed(str(path), found)
+            self._failed(str(path), found, claim)
             return found
         if isinstance(found, Read):
-            self._reading[found.raw.uri] = found.stat
+            self._reading[found.raw.uri] = (found.stat, claim)
             return found.raw
-        return None  # gone meanwhile
+        return None  # gone meanwhile: its claim runs out by itself
 
     def _hand_out(self, path: Path, retry_failed: bool = False) -> RawArticle | None:
         found = self.read(path, retry_failed)
@@ -108,13 +119,25 @@ class FolderSource:
     def done(self, raw: RawArticle, problem: str | None) -> None:
         """The article was ingested (`problem` says why not all of it could be read): its
         file is read again only once it changes."""
-        stat = self._reading.pop(raw.uri)
-        self._files.record_file(record_of(raw.uri, stat, problem), self._clock())
+        stat, claim = self._reading.pop(raw.uri)
+        now = self._clock()
+        self._files.record_file(record_of(raw.uri, stat, problem), now)
+        self._files.finish_file(claim, failed=problem is not None, at=now)
 
-    def _failed(self, path: str, unread: Unread) -> None:
+    def _failed(self, path: str, unread: Unread, claim: FileClaim) -> None:
         """Record why the file cannot be read: logged now, and again once it changes."""
         log.warning("%s: %s", path, unread.reason)
-        self._files.record_file(record_of(path, unread.stat, unread.reason), self._clock())
+        now = self._clock()
+        self._files.record_file(record_of(path, unread.stat, unread.reason), now)
+        self._files.finish_file(claim, failed=True, at=now)
+
+    def _key(self, path: Path) -> str:
+        """The file as every worker names it, wherever its host mounts the share: its path
+        in its watch folder, under the folder's own name (`inbox/2024/a.txt`)."""
+        for folder in sorted(self._folders, key=lambda f: len(f.path.parts), reverse=True):
+            if path.is_relative_to(folder.path):
+                return str(PurePosixPath(folder.path.name, *path.relative_to(folder.path).parts))
+        return str(path)  # named to `wirewatch ingest` from elsewhere
 
     def _guarded(self, path: Path, step: Callable[[], RawArticle | None]) -> RawArticle | None:
         """The per-file boundary on the source's side: a file that cannot be read or

@@ -16,7 +16,15 @@ from pathlib import Path
 from worker.errors import StateError
 from worker.store import sqlite
 from worker.store.postgresql import open_postgresql
-from worker.store.roles import Articles, Deliveries, DigestQueue, FilesSeen, RunRecords, Store
+from worker.store.roles import (
+    Articles,
+    Deliveries,
+    DigestQueue,
+    FilesSeen,
+    RunRecords,
+    Store,
+    Workers,
+)
 from worker.store.sqlite import open_sqlite
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "FilesSeen",
     "RunRecords",
     "Store",
+    "Workers",
     "daemon_lock",
     "open_store",
     "state_problem",
