@@ -175,7 +175,7 @@ def test_a_watched_folder_replaced_while_running_is_watched_anew(tmp_path: Path)
     assert daemon.stop() == 0
 
 
-def test_a_file_that_cannot_be_recorded_while_the_state_is_locked_waits_for_the_next_scan(
+def test_a_file_that_cannot_be_recorded_while_the_state_is_locked_waits_until_it_is_free(
     tmp_path: Path,
 ) -> None:
     timing = "{lease: 2s, sweep: 1s, stop_grace: 1s, batch: 1s, busy_timeout: 0.5s}"
@@ -190,13 +190,16 @@ def test_a_file_that_cannot_be_recorded_while_the_state_is_locked_waits_for_the_
     try:
         big = project.inbox / "big.txt"  # over the limit: its failure must be recorded
         big.write_text(" date 2024-05-16 Talks\n\n" + "Putin met Xi. " * 500_000, "utf-8")
-        wait_for(lambda: f"{big}: not taken now: database is locked" in daemon.log_text(), "it")
+        said = "cannot be reached: database is locked; what waits for it is tried again"
+        wait_for(lambda: said in daemon.log_text(), "the outage said")
         assert daemon.process is not None
         assert daemon.process.poll() is None  # still running
     finally:
         held.release()
         held.close()
     wait_for(lambda: daemon.failure("big.txt") is not None, "the failure recorded")
+    assert daemon.log_text().count(said) == 1  # once for the outage, not once a try
+    assert " is back after " in daemon.log_text()
     assert "over the 5 MB limit" in (daemon.failure("big.txt") or "")
     (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
     wait_for(lambda: daemon.articles("talks.txt"), "the next file")

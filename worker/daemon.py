@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
-from worker.errors import ConfigError
+from worker.errors import ConfigError, StateUnavailable
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline
 from worker.wording import plural
@@ -26,6 +26,10 @@ from worker.wording import plural
 __all__ = ["run_daemon", "run_once"]
 
 log = logging.getLogger(__name__)
+
+# How long the daemon waits for a state it cannot reach at start, twice as long each time.
+_FIRST_WAIT = 1.0
+_LONGEST_WAIT = 30.0
 
 
 def run_once(pipeline: Pipeline) -> int:
@@ -51,10 +55,18 @@ def run_daemon(
     the sends in flight; exit code. A new config (`load` reads it, on an edit or when
     `reload` is set, on SIGHUP) restarts the loop."""
     current: Setup | None = setup
-    while current is not None:
-        with open_pipeline(current) as pipeline:
-            reloader = _Reloader(pipeline, current, load, reload)
-            current = _Loop(pipeline, stop, reloader).run(burst=False)
+    wait = _FIRST_WAIT
+    while current is not None and not stop.is_set():
+        try:
+            with open_pipeline(current) as pipeline:
+                wait = _FIRST_WAIT
+                reloader = _Reloader(pipeline, current, load, reload)
+                current = _Loop(pipeline, stop, reloader).run(burst=False)
+        except StateUnavailable as error:
+            # Down or restarting: no crash, no loop of restarts; the state is tried again.
+            log.warning("%s; trying again in %g s", error, wait)
+            stop.wait(wait)
+            wait = min(wait * 2, _LONGEST_WAIT)
     log.info("stopped")
     return 0
 
@@ -124,6 +136,9 @@ class _Loop:
     def _ingest(self, raw: RawArticle) -> None:
         try:
             outcome = self._pipeline.ingest(raw)
+        except StateUnavailable:  # said once by the store: the file waits, and comes again
+            self._pipeline.source.put_back(raw)
+            return
         except Exception:  # the store failed to record it: it is read again at the next scan
             log.exception("%s: not recorded", raw.uri)
             return

@@ -6,7 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ConfigError", "DeliveryError", "Problem", "StateError", "TemplateMistake"]
+__all__ = [
+    "ConfigError",
+    "DeliveryError",
+    "Problem",
+    "StateError",
+    "StateUnavailable",
+    "TemplateMistake",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,11 @@ class ConfigError(Exception):
 
 class StateError(Exception):
     """The state cannot be used; the message says why and what to do."""
+
+
+class StateUnavailable(StateError):  # noqa: N818 - a condition that passes, not a failure
+    """The state cannot be reached now (a database down or restarting, a file locked by
+    another process past the busy timeout): what was to be done waits and is tried again."""
 
 
 class DeliveryError(Exception):

@@ -4,13 +4,15 @@ shows in a message."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import UTC, date, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.postgres import Cluster
-from worker.errors import StateError
+from tests.postgres import Cluster, start_cluster
+from worker.errors import StateError, StateUnavailable
 from worker.model import Article, Match
 from worker.store import Store, open_store, postgresql
 
@@ -64,5 +66,41 @@ def test_a_database_that_cannot_be_reached_is_said_without_its_password(
         open_store(url)
     said = str(caught.value)
     assert said.startswith(f"postgresql://127.0.0.1:{postgres.port}/no_such_database:")
-    assert "cannot be used as the state" in said
+    assert "cannot be reached" in said
+    assert 'database "no_such_database" does not exist' in said
     assert "hunter2-secret" not in said
+
+
+def stored_once_back(store: Store, article: Article) -> bool:
+    """Store the article, trying again while the pool reconnects, as the daemon does."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return store.add_article(article, [Match("rule", ())], NOW)
+        except StateUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_a_server_down_is_said_once_and_the_store_carries_on_when_it_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="worker")
+    cluster = start_cluster()  # a server of its own: it is stopped and started again
+    try:
+        store = open_store(cluster.new_database(), busy_timeout=timedelta(seconds=0.5))
+        article = Article("a", "Gas", "Gas.", date(2024, 5, 1), "/in/a.txt")
+        cluster.stop()
+        for _ in range(3):
+            with pytest.raises(StateUnavailable):
+                store.add_article(article, [Match("rule", ())], NOW)
+        cluster.start()
+        assert stored_once_back(store, article)
+        store.close()
+    finally:
+        cluster.remove()
+    said = [r.getMessage() for r in caplog.records if r.name == "worker.store.sql"]
+    assert len(said) == 2
+    assert "cannot be reached" in said[0]
+    assert " is back after " in said[1]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from worker.errors import StateUnavailable
 from worker.model import Delivery
 from worker.store import Deliveries
 
@@ -58,6 +59,8 @@ class Lease:
             started, until = time.monotonic(), self._clock() + self._lease
             try:
                 kept = self._deliveries.renew_claim(self._delivery.id, self._holder, until)
+            except StateUnavailable:  # said once by the store; renewed again in a while
+                continue
             except Exception as error:
                 log.warning(
                     "channel %s: digest %s: its claim cannot be renewed: %s",

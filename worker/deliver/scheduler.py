@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +28,7 @@ from worker.deliver.builder import rules_for
 from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
 from worker.deliver.schedules import next_due, trigger
+from worker.errors import StateUnavailable
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
 from worker.store import DigestQueue, RunRecords, Workers
@@ -199,7 +201,7 @@ class DigestScheduler:
                 self._store.record_run(name, now)
                 self._store.finish_slot(name, slot, now)
             except Exception:  # the slot stays owed: the next sweep sends what is left
-                log.exception("channel %s: the slot's run cannot be recorded", name)
+                _fault("channel %s: the slot's run cannot be recorded", name)
 
     def _taken_slot(self, name: str) -> datetime | None:
         """The channel's slot that is due, claimed for this worker; None when none is due
@@ -212,7 +214,7 @@ class DigestScheduler:
             if slot is None or not self._store.claim_slot(name, slot, self._worker, now, until):
                 return None
         except Exception:  # the store failed: the next sweep tries again
-            log.exception("channel %s: its slot cannot be claimed now", name)
+            _fault("channel %s: its slot cannot be claimed now", name)
             return None
         return slot
 
@@ -225,7 +227,7 @@ class DigestScheduler:
         try:
             owed = not late and self._owed(name)
         except Exception:  # the store failed: the next sweep looks again
-            log.exception("channel %s: cannot tell whether a slot is owed", name)
+            _fault("channel %s: cannot tell whether a slot is owed", name)
             return
         if owed:
             self._scheduled(name, remember_run=not channel.schedule_spec.immediate)
@@ -267,7 +269,7 @@ class DigestScheduler:
         try:
             return self._outbox.send(name, new)
         except Exception:
-            log.exception("channel %s: digest not sent", name)
+            _fault("channel %s: digest not sent", name)
             return Outcome(failed=True)
 
     def _follow(self, name: str, outcome: Outcome) -> None:
@@ -296,6 +298,15 @@ class DigestScheduler:
                 replace_existing=True,
                 **options,
             )
+
+
+def _fault(message: str, name: str) -> None:
+    """Log the fault being handled, unless the state cannot be reached: the store says that
+    once for the whole outage, and the next sweep tries again."""
+    if isinstance(sys.exc_info()[1], StateUnavailable):
+        log.debug(message, name, exc_info=True)
+    else:
+        log.exception(message, name)
 
 
 def _executor(name: str) -> str:

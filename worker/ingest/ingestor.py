@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from worker.errors import StateUnavailable
 from worker.ingest.formats import parse
 from worker.match.matcher import Matcher
 from worker.model import Article, Match, RawArticle
@@ -55,6 +56,8 @@ class Ingestor:
         """Read, match and store the articles in `raw`; an article stored before is skipped."""
         try:
             return self._ingest(raw)
+        except StateUnavailable:  # not the file's fault: it waits, and is read again
+            raise
         except Exception as error:  # one bad file must never stop the others
             log.exception("%s: could not be ingested", raw.uri)
             return Ingested(raw.uri, error=f"could not be ingested ({_told(error)}); see the log")

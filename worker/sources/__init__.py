@@ -25,6 +25,11 @@ class Source(Protocol):
         nothing did for a moment."""
         ...
 
+    def put_back(self, raw: RawArticle) -> None:
+        """A raw article handed out could not be taken now (the state cannot be reached):
+        hand it out again later."""
+        ...
+
     def done(self, raw: RawArticle, problem: str | None) -> None:
         """What became of a raw article handed out: ingested, and why a part of it could
         not be read, if so. Until then it is handed out again by the next start."""

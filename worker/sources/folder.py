@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from worker.errors import StateUnavailable
 from worker.model import FileClaim, FileRecord, RawArticle
 from worker.settings.config import IngestSettings, WatchFolder
 from worker.sources.files import Read, Unread, read_file, record_of
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 # The longest an arrival waits for a file when none comes: the caller looks up this often.
 TICK = 0.5
+# A file the state could not take is tried again after this long, twice as long each time
+# up to the longest, while the state cannot be reached.
+_FIRST_WAIT = 1.0
+_LONGEST_WAIT = 30.0
 
 
 class FolderSource:
@@ -51,6 +56,8 @@ class FolderSource:
         self._holder = holder  # the worker whose claims these are
         self._lease = lease  # how long a claim on a file holds
         self._reading: dict[str, tuple[os.stat_result, FileClaim]] = {}  # handed out, not done
+        self._wait = _FIRST_WAIT  # before a file the state could not take is tried again
+        self._scan_at: float | None = None  # a scan sooner than the rescan, after an outage
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
@@ -58,6 +65,9 @@ class FolderSource:
         may still be written is left to settle first, and comes with the arrivals."""
         try:
             known = self._files.files()
+        except StateUnavailable:  # said once by the store; a scan comes soon
+            self._unavailable()
+            return
         except Exception as error:  # the store failed: the next scan looks again
             log.error("the watched folders are not scanned now: %s; the next scan will", error)
             return
@@ -144,11 +154,32 @@ class FolderSource:
         recorded now (the store is locked past its busy timeout, say) is left where it is,
         for the next scan, and the others go on."""
         try:
-            return step()
+            found = step()
+        except StateUnavailable:  # said once by the store: the file waits where it is
+            self.put_back(path)
+            return None
         except Exception as error:
             log.error("%s: not taken now: %s; the next scan tries it again", path, error)
             log.debug("%s: why", path, exc_info=True)
             return None
+        self._wait = _FIRST_WAIT
+        return found
+
+    def put_back(self, path: Path | RawArticle) -> None:
+        """The file could not be taken now (the state cannot be reached): hand it out again
+        after a while, longer each time it still cannot be, until it can."""
+        if isinstance(path, RawArticle):
+            self._reading.pop(path.uri, None)
+            path = Path(path.uri)
+        watcher = self._unavailable()
+        if watcher is not None:
+            watcher.settler.later(path, self._wait)
+
+    def _unavailable(self) -> Watcher | None:
+        """The state cannot be reached: wait longer before the next try; a scan comes then."""
+        self._wait = min(self._wait * 2, _LONGEST_WAIT)
+        self._scan_at = time.monotonic() + self._wait
+        return self._watcher
 
     def _scanned(
         self, path: Path, known: dict[str, FileRecord], retry_failed: bool, quiet_since: float
@@ -181,6 +212,8 @@ class FolderSource:
             for path in watcher.settler.ready(timeout=TICK):
                 yield self._guarded(path, partial(self._hand_out, path))
             yield None
+            if self._scan_at is not None and self._scan_at < next_scan:
+                next_scan, self._scan_at = self._scan_at, None
             if time.monotonic() >= next_scan:
                 # inotify drops events when its queue overflows; a rescan finds what it missed.
                 yield from self.scan()

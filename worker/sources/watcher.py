@@ -101,6 +101,10 @@ class Settler:
         """Take the file once it has been quiet for the quiet period (scans use this)."""
         self._put(path, self._clock() + self._quiet)
 
+    def later(self, path: Path, seconds: float) -> None:
+        """Take the file again in `seconds` (it could not be taken now)."""
+        self._put(path, self._clock() + seconds)
+
     def _put(self, path: Path, due: float) -> None:
         size, mtime_ns = _fingerprint(path)
         with self._changed:

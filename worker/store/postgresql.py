@@ -15,8 +15,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from worker.errors import StateError
-from worker.store.sql import Params, Row, SqlStore, aware
+from worker.errors import StateError, StateUnavailable
+from worker.store.sql import Outage, Params, Row, SqlStore, aware
 
 __all__ = ["MIGRATIONS", "PostgresConnector", "open_postgresql", "shown"]
 
@@ -62,9 +62,12 @@ class PostgresConnector:
         # A write waits this long for another's lock, as SQLite's busy timeout.
         options = f"-c lock_timeout={int(self._timeout * 1000)}"
         # One connection first: a wrong address or password is said at once, not retried.
+        self._outage = Outage(self.shown)
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10, options=options) as db:
                 self._migrate(db)
+        except psycopg.OperationalError as error:  # down, refusing, or the address is wrong
+            raise StateUnavailable(f"{self.shown}: cannot be reached: {error}") from None
         except psycopg.Error as error:
             raise StateError(f"{self.shown}: cannot be used as the state: {error}") from None
         settings = {"autocommit": True, "options": options}
@@ -97,14 +100,28 @@ class PostgresConnector:
 
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
-        with self._pool.connection(timeout=self._timeout) as db:
+        with self._reaching(), self._pool.connection(timeout=self._timeout) as db:
             return db.execute(_pyformat(query), aware(params)).fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         """A write transaction on one connection of the pool."""
-        with self._pool.connection(timeout=self._timeout) as db, db.transaction():
+        with (
+            self._reaching(),
+            self._pool.connection(timeout=self._timeout) as db,
+            db.transaction(),
+        ):
             yield _Transaction(db)
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """The server down, restarting, or a lock held past the busy timeout: the call
+        waits for later (StateUnavailable), and the outage is told once."""
+        try:
+            yield
+        except psycopg.OperationalError as error:  # PoolTimeout is one too
+            raise self._outage.failed(error) from None
+        self._outage.reached()
 
     def close(self) -> None:
         """Close every connection."""

@@ -8,7 +8,10 @@ datetimes) as it stores them, and gives them back as datetimes or ISO 8601 text.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -16,6 +19,7 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any, Protocol
 
+from worker.errors import StateUnavailable
 from worker.model import (
     Article,
     ChannelTotals,
@@ -33,12 +37,15 @@ from worker.model import (
 __all__ = [
     "QUERIES",
     "Connector",
+    "Outage",
     "SqlStore",
     "Transaction",
     "aware",
     "load_queries",
     "queries",
 ]
+
+log = logging.getLogger(__name__)
 
 Row = tuple[Any, ...]
 Params = Mapping[str, object]
@@ -113,6 +120,37 @@ def queries(dialect: str) -> dict[str, str]:
     if not overrides.is_file():
         return QUERIES
     return {**QUERIES, **load_queries(overrides.read_text("utf-8"))}
+
+
+class Outage:
+    """Says once that the state cannot be reached, and once that it can again, however
+    many calls fail in between (one line per outage, not one per call)."""
+
+    def __init__(self, shown: str) -> None:
+        self._shown = shown
+        self._since: float | None = None
+        self._lock = threading.Lock()
+
+    def failed(self, error: Exception) -> StateUnavailable:
+        """The state cannot be reached: the error to raise (logged if the outage is new)."""
+        with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
+                log.warning(
+                    "%s cannot be reached: %s; what waits for it is tried again until it is back",
+                    self._shown,
+                    " ".join(str(error).split()) or type(error).__name__,
+                )
+        return StateUnavailable(f"{self._shown} cannot be reached now: {error}")
+
+    def reached(self) -> None:
+        """A call went through: the outage, if there was one, is over."""
+        if self._since is None:
+            return
+        with self._lock:
+            if self._since is not None:
+                log.info("%s is back after %.0f s", self._shown, time.monotonic() - self._since)
+                self._since = None
 
 
 class _TakenError(Exception):

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from worker.errors import StateError
-from worker.store.sql import Params, Row, SqlStore, aware
+from worker.store.sql import Outage, Params, Row, SqlStore, aware
 
 __all__ = ["MIGRATIONS", "SqliteConnector", "daemon_lock", "open_sqlite"]
 
@@ -36,6 +36,7 @@ class SqliteConnector:
 
     def __init__(self, path: Path, busy_timeout: timedelta) -> None:
         self.path = path
+        self._outage = Outage(str(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode with explicit BEGIN IMMEDIATE: a writer takes the lock up
@@ -77,13 +78,13 @@ class SqliteConnector:
 
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
-        with self._lock:
+        with self._lock, self._reaching():
             return self._db.execute(query, _bound(params)).fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         """A write transaction, holding the file's write lock from its start."""
-        with self._lock:
+        with self._lock, self._reaching():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Transaction(self._db)
@@ -91,6 +92,18 @@ class SqliteConnector:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """Another process holding the file's lock past the busy timeout: the call waits for
+        later (StateUnavailable), and the wait is told once."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            raise self._outage.failed(error) from None
+        self._outage.reached()
 
     def close(self) -> None:
         """Close the connection."""
