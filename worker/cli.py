@@ -30,7 +30,8 @@ from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline
 from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import status_report, status_text
-from worker.store import daemon_lock, state_problem
+from worker.store import daemon_lock, open_store, shown_state, state_problem
+from worker.store.copy import copy_state
 from worker.wording import plural
 
 __all__ = ["main"]
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "format", None) and not args.dry_run:  # a preview must never send
         parser.error("--format shapes what --dry-run prints; add --dry-run")
     setup_logging(getattr(args, "log_format", "text"), verbose=args.verbose)
+    if args.command == "copy-state":  # two states, and no config
+        return _copy_state(args)
     try:
         setup = load_setup(Path(args.config), os.environ)
     except ConfigError as error:
@@ -93,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="match stored articles (all, or those under PATH) again; keeps new matches only",
     )
+    copy = commands.add_parser(
+        "copy-state", parents=[common], help="copy a state into another, empty one"
+    )
+    copy.add_argument("source", metavar="FROM", help="a SQLite file, or postgresql://…")
+    copy.add_argument("target", metavar="TO", help="an empty state: a new file, or a database")
     digest = commands.add_parser("digest", parents=[common], help="send the pending digest now")
     digest.add_argument("channels", nargs="*", metavar="CHANNEL", help="default: every channel")
     what = digest.add_mutually_exclusive_group()
@@ -122,6 +130,30 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
         log.info("wirewatch started: %s, %s", *rules_and_channels)
         path = Path(args.config)
         return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
+
+
+def _copy_state(args: argparse.Namespace) -> int:
+    """Copy one state into another, empty one; neither may be in use by a daemon."""
+    try:
+        with daemon_lock(args.source), daemon_lock(args.target):
+            source = open_store(args.source)
+            try:
+                target = open_store(args.target)
+                try:
+                    copied = copy_state(source, target, _told_copied)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+    except StateError as error:
+        print(f"wirewatch copy-state: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"copied {plural(sum(copied.values()), 'row')} into {shown_state(args.target)}")
+    return EXIT_OK
+
+
+def _told_copied(table: str, rows: int) -> None:
+    print(f"  {table}: {plural(rows, 'row')}", file=sys.stderr)
 
 
 def _on_signals(stop: threading.Event, reload: threading.Event) -> None:

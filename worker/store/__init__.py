@@ -15,7 +15,7 @@ from pathlib import Path
 
 from worker.errors import StateError
 from worker.store import sqlite
-from worker.store.postgresql import open_postgresql
+from worker.store.postgresql import open_postgresql, shown
 from worker.store.roles import (
     Articles,
     Deliveries,
@@ -39,6 +39,7 @@ __all__ = [
     "Workers",
     "daemon_lock",
     "open_store",
+    "shown_state",
     "state_problem",
 ]
 
@@ -90,6 +91,12 @@ def daemon_lock(state: str) -> AbstractContextManager[None]:
         raise StateError(problem)
     kind, location = _parts(state)
     return BACKENDS[kind].daemon_lock(location)
+
+
+def shown_state(state: str) -> str:
+    """A `state:` value to show: a database's address without its password."""
+    kind, _ = _parts(state)
+    return shown(state) if kind in ("postgresql", "postgres") else state
 
 
 def state_problem(state: str) -> str | None:

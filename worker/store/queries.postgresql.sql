@@ -8,3 +8,7 @@ SELECT pg_advisory_xact_lock_shared(7, hashtext(:rule_id));
 -- lock_rule --
 -- While a channel takes the rule, no match of it is stored
 SELECT pg_advisory_xact_lock(7, hashtext(:rule_id));
+
+-- copied --
+-- After rows were copied in with their ids, new ids follow them
+SELECT setval(pg_get_serial_sequence('matches', 'id'), COALESCE((SELECT MAX(id) FROM matches), 0) + 1, false);

@@ -238,3 +238,12 @@ SELECT :rule_id;
 -- lock_rule --
 -- While a channel takes the rule, no match of it is stored (SQLite: as above)
 SELECT :rule_id;
+
+-- is_empty --
+-- Whether a state holds nothing yet: what `copy-state` may copy into
+SELECT (SELECT COUNT(*) FROM articles) + (SELECT COUNT(*) FROM files)
+     + (SELECT COUNT(*) FROM digests) + (SELECT COUNT(*) FROM channels);
+
+-- copied --
+-- After rows were copied in with their ids, new ids follow them (SQLite: nothing to do)
+SELECT 1;

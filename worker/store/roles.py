@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from worker.model import (
     Article,
@@ -25,6 +25,7 @@ from worker.model import (
 
 __all__ = [
     "Articles",
+    "Copying",
     "Deliveries",
     "DigestQueue",
     "FilesSeen",
@@ -192,7 +193,27 @@ class Workers(Protocol):
         ...
 
 
-class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Protocol):
+class Copying(Protocol):
+    """A whole state, copied table by table into another (`wirewatch copy-state`)."""
+
+    def is_empty(self) -> bool:
+        """Whether the state holds nothing yet: no article, file, digest or channel."""
+        ...
+
+    def table_pages(self, table: str) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of a table, a page at a time."""
+        ...
+
+    def add_rows(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows of a table, as another state had them."""
+        ...
+
+    def copied(self) -> None:
+        """Rows were copied in with their ids: make new ids follow them."""
+        ...
+
+
+class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Copying, Protocol):
     """Every role, as one backend offers them."""
 
     def close(self) -> None:

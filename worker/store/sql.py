@@ -36,6 +36,7 @@ from worker.model import (
 
 __all__ = [
     "QUERIES",
+    "TABLES",
     "Connector",
     "Outage",
     "SqlStore",
@@ -51,6 +52,38 @@ Row = tuple[Any, ...]
 Params = Mapping[str, object]
 
 _PAGE = 500
+
+# What `copy-state` copies, table by table in an order the references allow, with the
+# columns that name a row (for reading it a page at a time). Workers are not copied.
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "articles": (
+        ("id", "title", "body", "date", "source", "url", "path", "ingested_at"),
+        ("id",),
+    ),
+    "matches": (("id", "article_id", "rule_id", "hits", "matched_at"), ("id",)),
+    "digests": (
+        (
+            "id", "channel", "created_at", "status", "attempts", "document", "last_error",
+            "sent_at", "next_attempt_at", "first_failure_at", "rendered", "claimed_by",
+            "claimed_until",
+        ),
+        ("id",),
+    ),
+    "digest_items": (("channel", "match_id", "digest_id"), ("channel", "match_id")),
+    "channels": (("name", "since"), ("name",)),
+    "channel_rules": (("channel", "rule_id"), ("channel", "rule_id")),
+    "pending": (("channel", "match_id", "rule_id"), ("channel", "match_id")),
+    "schedule_runs": (("channel", "last_run"), ("channel",)),
+    "files": (("path", "size", "mtime_ns", "ctime_ns", "error", "seen_at"), ("path",)),
+    "file_claims": (
+        ("key", "size", "mtime_ns", "holder", "claimed_until", "done_at", "failed"),
+        ("key",),
+    ),
+    "slots": (
+        ("channel", "slot_at", "holder", "claimed_until", "done_at"),
+        ("channel", "slot_at"),
+    ),
+}  # fmt: skip
 _NO_LIMIT = 2**62  # LIMIT takes a number on every backend
 
 
@@ -401,6 +434,38 @@ class SqlStore:
             WorkerRecord(wid, host, pid, _moment(started), _moment(seen), *held)
             for wid, host, pid, started, seen, *held in self._rows("workers", at=at)
         ]
+
+    # --- copying a whole state ----------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        """Whether the state holds nothing yet: no article, file, digest or channel."""
+        return not self._one("is_empty")
+
+    def table_pages(self, table: str) -> Iterator[list[Row]]:
+        """Every row of one of `TABLES`, a page at a time, in the order of its key."""
+        columns, key = TABLES[table]
+        query = (
+            f"SELECT {', '.join(columns)} FROM {table} ORDER BY {', '.join(key)}"
+            " LIMIT :page OFFSET :offset"
+        )
+        offset = 0
+        while rows := self._db.rows(query, {"page": _PAGE, "offset": offset}):
+            yield rows
+            offset += len(rows)
+
+    def add_rows(self, table: str, rows: Sequence[Row]) -> None:
+        """Rows of one of `TABLES`, as another state had them, in one transaction."""
+        columns, _ = TABLES[table]
+        marks = ", ".join(f":{column}" for column in columns)
+        query = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        with self._db.transaction() as db:
+            for row in rows:
+                db.run(query, dict(zip(columns, row, strict=True)))
+
+    def copied(self) -> None:
+        """Rows were copied in with their ids: make new ids follow them."""
+        with self._db.transaction() as db:
+            db.rows(self._q["copied"], {})
 
     # --- the store itself ----------------------------------------------------------------
 

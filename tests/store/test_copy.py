@@ -1,0 +1,80 @@
+"""`wirewatch copy-state`: a SQLite state into an empty PostgreSQL database and back, its
+history, its outbox and its dead letters with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.postgres import Cluster
+from tests.store.test_contract import NOW, article, digest, with_matches
+from worker.cli import main
+from worker.model import FileRecord, Match
+from worker.store import Store, open_store
+
+
+def filled(state: str) -> None:
+    """A state with history: a digest sent, one dead, one waiting for a retry, pending
+    matches, a failed file and a schedule run."""
+    store = with_matches(open_store(state), 5)
+    ids = [m.id for m in store.pending("local")]
+    for name, held in (("sent", ids[:1]), ("dead", ids[1:2]), ("waiting", ids[2:3])):
+        store.create_digest(digest(name), held)
+    store.mark_sent("sent", NOW)
+    store.record_failure("dead", "400 Bad Request", NOW, None)
+    store.record_failure("waiting", "503", NOW, NOW + timedelta(minutes=5))
+    store.record_file(FileRecord("/inbox/bad.txt", 0, 1, 1, "empty file"), NOW)
+    store.record_run("local", NOW)
+    store.close()
+
+
+def seen(state: str) -> tuple[object, ...]:
+    """What a user sees of a state: status, what is pending and waiting, the history."""
+    store = open_store(state)
+    try:
+        return (
+            store.counts(),
+            [f.path for f in store.failures()],
+            {name: store.channel_totals(name) for name in ("local", "mail", "other")},
+            [(m.article, m.hits) for m in store.pending("local")],
+            [(d.id, d.digest, d.next_attempt_at) for d in store.unsent_digests("local")],
+            store.last_run("local"),
+            sorted(a.id for a in store.articles()),
+        )
+    finally:
+        store.close()
+
+
+def test_a_state_moves_to_postgresql_and_back_unchanged(
+    tmp_path: Path, postgres: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqlite = str(tmp_path / "state.db")
+    filled(sqlite)
+    database = postgres.new_database()
+    assert main(["copy-state", sqlite, database]) == 0
+    assert capsys.readouterr().out.startswith("copied ")
+    assert seen(database) == seen(sqlite)
+    back = str(tmp_path / "back.db")
+    assert main(["copy-state", database, back]) == 0
+    assert seen(back) == seen(sqlite)
+    store: Store = open_store(database)
+    try:  # a match stored after the copy takes an id of its own
+        store.add_article(replace(article(9), id="article-9"), [Match("rule", ())], NOW)
+        assert [m.article.id for m in store.pending("local")][-1] == "article-9"
+    finally:
+        store.close()
+
+
+def test_a_state_is_copied_only_into_an_empty_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = str(tmp_path / "one.db"), str(tmp_path / "two.db")
+    filled(first)
+    filled(second)
+    assert main(["copy-state", first, second]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "wirewatch copy-state: the state to copy into is not empty; give a new, empty one"
+    )
