@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint check preview
+.PHONY: run test lint check preview servers
 
 $(BIN)/wirewatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,16 @@ $(BIN)/wirewatch: pyproject.toml
 run: $(BIN)/wirewatch  ## start the daemon on config.yaml (Ctrl-C stops it)
 	$(BIN)/wirewatch run
 
-# The tests mostly wait on servers, watchers and subprocesses: four workers keep two cores busy.
-test: $(BIN)/wirewatch  ## run the test suite
-	$(BIN)/pytest -n 4
+# The tests mostly wait on servers, watchers and subprocesses: four workers keep two cores
+# busy, and the long ones are shared out as they run.
+test: $(BIN)/wirewatch servers  ## run the test suite
+	$(BIN)/pytest -n 4 --dist worksteal
+
+# The tests start a PostgreSQL server of their own from Debian's binaries.
+servers:  ## install the servers the tests start, if missing (as root)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql; \
+	else echo "PostgreSQL's server is missing; as root: apt-get update && apt-get install -y postgresql"; exit 1; fi
 
 lint: $(BIN)/wirewatch  ## ruff, mypy, and the imports pointing down the pipeline
 	$(BIN)/ruff check .

@@ -114,9 +114,9 @@ class Daemon:
 
     started: ClassVar[list[Daemon]] = []
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, name: str = "daemon") -> None:
         self.project = project
-        self.log = project.root / "daemon.log"
+        self.log = project.root / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -130,6 +130,13 @@ class Daemon:
             )
         Daemon.started.append(self)
         wait_for(lambda: self.log_text().count("watching") > starts, "daemon start")
+
+    def kill_hard(self) -> None:
+        """SIGKILL: the daemon stops mid-way, as when its host is lost."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.process = None
 
     def kill(self) -> None:
         if self.process is not None:

@@ -36,3 +36,11 @@ def setup_logging(log_format: str, verbose: bool = False) -> None:
         )
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("worker").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in _SAID_BY_US:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+# Libraries that warn of what wirewatch says once in its own words: the connection pool
+# of every failed reconnection (an outage is one line), the scheduler of each sweep
+# skipped while the one before still waits for the state.
+_SAID_BY_US = ("psycopg.pool", "apscheduler.scheduler", "apscheduler.executors")
