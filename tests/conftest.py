@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.helpers import Daemon
-from tests.postgres import Cluster, start_cluster
+from tests.postgres import Cluster, ClusterError, start_cluster
 from tests.servers import Mailbox, Server, free_port
 
 
@@ -43,6 +43,9 @@ def _no_daemon_left_behind() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Cluster]:
     """A PostgreSQL server for this test process, started once and removed at the end."""
-    cluster = start_cluster()
+    try:
+        cluster = start_cluster()
+    except ClusterError as error:
+        pytest.fail(str(error))
     yield cluster
     cluster.remove()

@@ -2,7 +2,8 @@
 port: `initdb` into a temporary folder and `pg_ctl start`. As root, initdb refuses to run,
 so the cluster belongs to the `postgres` user and its commands run through `runuser`.
 
-A server that cannot start fails the tests that need it, saying why: it is never skipped.
+A server that cannot start fails the tests that need it, saying why (ClusterError, made a
+failure by the fixtures): it is never skipped.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.servers import free_port
 
-__all__ = ["Cluster", "start_cluster"]
+__all__ = ["Cluster", "ClusterError", "start_cluster"]
 
 _NAMES = itertools.count()
+
+
+class ClusterError(Exception):
+    """The server cannot be made or started; the message says why and what to do."""
 
 
 def _bin_folder() -> Path:
@@ -32,7 +36,7 @@ def _bin_folder() -> Path:
         return Path(found[0]).parent
     initdb = shutil.which("initdb")
     if initdb is None:
-        pytest.fail(
+        raise ClusterError(
             "PostgreSQL's server is not installed (no initdb): run"
             " `apt-get update && apt-get install -y postgresql` as root, as `make test` does"
         )
@@ -76,7 +80,7 @@ class Cluster:
         self.run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
 
     def start(self) -> None:
-        """Start the server on its port; fails the test, saying why, when it cannot."""
+        """Start the server on its port; ClusterError says why when it cannot."""
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c full_page_writes=off -c max_connections=200"
@@ -87,7 +91,7 @@ class Cluster:
         )  # fmt: skip
         if done.returncode != 0:
             log = (self.folder / "server.log").read_text(errors="replace")[-2000:]
-            pytest.fail(f"PostgreSQL did not start: {done.stderr.strip()}\n{log}")
+            raise ClusterError(f"PostgreSQL did not start: {done.stderr.strip()}\n{log}")
 
     def remove(self) -> None:
         """Stop the server and remove its folder."""
@@ -111,6 +115,6 @@ def start_cluster() -> Cluster:
         "-E", "UTF8", "--locale=C", "--no-sync",
     )  # fmt: skip
     if made.returncode != 0:
-        pytest.fail(f"initdb failed: {made.stderr.strip() or made.stdout.strip()}")
+        raise ClusterError(f"initdb failed: {made.stderr.strip() or made.stdout.strip()}")
     cluster.start()
     return cluster

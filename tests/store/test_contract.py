@@ -424,12 +424,16 @@ def claim(holder: str, size: int = 10, retry_failed: bool = False) -> FileClaim:
     return FileClaim("inbox/a.txt", size, 1, holder, retry_failed)
 
 
+def record(error: str | None) -> FileRecord:
+    return FileRecord("/srv/inbox/a.txt", 10, 1, 1, error)
+
+
 def test_a_file_is_read_by_one_worker_until_it_changes(opened: Opened) -> None:
     one, two = opened(), opened()
     assert one.claim_file(claim("one"), NOW, NOW + LEASE)
     assert not two.claim_file(claim("two"), NOW, NOW + LEASE)  # one is reading it
     assert one.claim_file(claim("one"), NOW, NOW + LEASE)  # its own, again
-    one.finish_file(claim("one"), failed=False, at=NOW)
+    one.finish_file(claim("one"), record(None), NOW)
     later = NOW + 2 * LEASE
     assert not two.claim_file(claim("two"), later, later + LEASE)  # read: not again
     assert not one.claim_file(claim("one"), later, later + LEASE)
@@ -441,13 +445,14 @@ def test_a_file_whose_reader_died_is_taken_over(opened: Opened) -> None:
     assert one.claim_file(claim("one"), NOW, NOW + LEASE)
     assert not two.claim_file(claim("two"), NOW + LEASE / 2, NOW + LEASE)
     assert two.claim_file(claim("two"), NOW + LEASE, NOW + 2 * LEASE)  # its claim ran out
-    one.finish_file(claim("one"), failed=False, at=NOW + LEASE)  # too late: not its own now
+    one.finish_file(claim("one"), record(None), NOW + LEASE)  # too late: not its own now
     assert two.claim_file(claim("two"), NOW + LEASE, NOW + 2 * LEASE)
 
 
 def test_a_file_that_failed_is_taken_again_only_when_asked(store: Store) -> None:
     assert store.claim_file(claim("one"), NOW, NOW + LEASE)
-    store.finish_file(claim("one"), failed=True, at=NOW)
+    store.finish_file(claim("one"), record("empty file"), NOW)
+    assert [f.error for f in store.failures()] == ["empty file"]
     assert not store.claim_file(claim("two"), NOW, NOW + LEASE)
     assert store.claim_file(claim("two", retry_failed=True), NOW, NOW + LEASE)
 

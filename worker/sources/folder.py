@@ -131,15 +131,13 @@ class FolderSource:
         file is read again only once it changes."""
         stat, claim = self._reading.pop(raw.uri)
         now = self._clock()
-        self._files.record_file(record_of(raw.uri, stat, problem), now)
-        self._files.finish_file(claim, failed=problem is not None, at=now)
+        self._files.finish_file(claim, record_of(raw.uri, stat, problem), now)
 
     def _failed(self, path: str, unread: Unread, claim: FileClaim) -> None:
         """Record why the file cannot be read: logged now, and again once it changes."""
         log.warning("%s: %s", path, unread.reason)
         now = self._clock()
-        self._files.record_file(record_of(path, unread.stat, unread.reason), now)
-        self._files.finish_file(claim, failed=True, at=now)
+        self._files.finish_file(claim, record_of(path, unread.stat, unread.reason), now)
 
     def _key(self, path: Path) -> str:
         """The file as every worker names it, wherever its host mounts the share: its path

@@ -59,8 +59,9 @@ class FilesSeen(Protocol):
         was read as it is (or failed so, unless `claim.retry_failed`)."""
         ...
 
-    def finish_file(self, claim: FileClaim, failed: bool, at: datetime) -> None:
-        """The file is read (or failed): no worker takes it again until it changes."""
+    def finish_file(self, claim: FileClaim, record: FileRecord, at: datetime) -> None:
+        """The file is read as `record` says (or failed, with the reason): it is recorded,
+        and no worker takes it again until it changes."""
         ...
 
 

@@ -49,6 +49,10 @@ class SqliteConnector:
             )
             self._lock = threading.RLock()
             self._db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode a commit is durable once the log is synced at a checkpoint: a power
+            # cut may undo the last commits, never corrupt the file. What is undone is done
+            # again (a file read again, a digest sent again with the same id).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             # A migration may rebuild a table others refer to; the references are checked
             # once it is done (SQLite's own recipe for changing a table's layout).
             self._migrate()
