@@ -21,6 +21,7 @@ from worker.edits import EditWatcher
 from worker.errors import ConfigError, StateUnavailable
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline
+from worker.store import shown_state
 from worker.wording import plural
 
 __all__ = ["run_daemon", "run_once"]
@@ -187,7 +188,7 @@ class _Reloader:
             log.error(
                 "%s: state: edit not applied while running; restart wirewatch to use %s",
                 new.config.source,
-                new.config.state,
+                shown_state(new.config.state_url),
             )
             return None
         if new.config.model_dump() != self._setup.config.model_dump():
