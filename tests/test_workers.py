@@ -139,3 +139,29 @@ def test_a_database_stopped_for_ten_seconds_loses_nothing(
         assert log.count(" is back after ") == 1
         assert "Traceback" not in log
         assert "error connecting" not in log  # the pool's own warnings are not repeated
+
+
+def test_a_worker_killed_while_sending_leaves_the_digest_to_another_with_its_id(
+    tmp_path: Path, postgres: Cluster, httpserver_ipv4: HTTPServer
+) -> None:
+    requests: list[Request] = []
+    project, (first, second) = team(tmp_path, postgres.new_database(), Receiver(httpserver_ipv4), 2)
+
+    def kill_the_sender(request: Request) -> Response:
+        requests.append(request)
+        if len(requests) == 1 and first.process is not None:
+            first.kill_hard()  # it never hears the answer
+        return Response("ok")
+
+    httpserver_ipv4.clear()
+    httpserver_ipv4.expect_request("/hook").respond_with_handler(kill_the_sender)
+    drop(project, range(3))
+    first.start()
+    wait_for(lambda: requests, "the first worker's send")
+    wait_for(lambda: first.process is None, "the kill")
+    second.start()  # takes the digest over once the dead worker's claim has run out
+    wait_for(lambda: len(requests) == 2, "the other worker's send", timeout=30)
+    assert second.stop() == 0
+    one, two = (json.loads(request.get_data()) for request in requests)
+    assert one == two  # the same digest, id and all, for the receiver to drop
+    assert len(requests) == 2
