@@ -19,6 +19,7 @@ from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
 from worker.errors import ConfigError, StateUnavailable
+from worker.health import Health
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline
 from worker.store import shown_state
@@ -51,21 +52,25 @@ def run_daemon(
     load: Callable[[], Setup],
     stop: threading.Event,
     reload: threading.Event,
+    health: Health | None = None,
 ) -> int:
     """Run until `stop` is set, finishing the article in hand and (for `timing.stop_grace`)
     the sends in flight; exit code. A new config (`load` reads it, on an edit or when
-    `reload` is set, on SIGHUP) restarts the loop."""
+    `reload` is set, on SIGHUP) restarts the loop. `health` hears what goes wrong."""
+    health = health if health is not None else Health()
     current: Setup | None = setup
     wait = _FIRST_WAIT
     while current is not None and not stop.is_set():
         try:
-            with open_pipeline(current) as pipeline:
+            with open_pipeline(current, health) as pipeline:
                 wait = _FIRST_WAIT
+                health.report("store", None)
                 reloader = _Reloader(pipeline, current, load, reload)
                 current = _Loop(pipeline, stop, reloader).run(burst=False)
         except StateUnavailable as error:
             # Down or restarting: no crash, no loop of restarts; the state is tried again.
             log.warning("%s; trying again in %g s", error, wait)
+            health.report("store", str(error))
             stop.wait(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
     log.info("stopped")

@@ -25,6 +25,7 @@ from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.digest.render import Renderer, load_renderers
 from worker.errors import ConfigError, Problem
+from worker.health import Health
 from worker.ingest.ingestor import Ingested, Ingestor
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
@@ -95,9 +96,12 @@ class Pipeline:
         clients: Clients,
         clock: Clock = lambda: datetime.now(UTC),
         spread: Callable[[], float] = random.random,
+        health: Health | None = None,
     ) -> None:
         config = setup.config
         self.config = config
+        # What is wrong with this wirewatch; the daemon keeps one across config restarts.
+        self.health = health if health is not None else Health(clock)
         self.worker = uuid.uuid4().hex  # this worker: whose claims and heartbeats these are
         self.store = store
         self._clock = clock
@@ -161,12 +165,12 @@ class Pipeline:
 
 
 @contextmanager
-def open_pipeline(setup: Setup) -> Iterator[Pipeline]:
+def open_pipeline(setup: Setup, health: Health | None = None) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
     store = open_store(setup.config.state_url, setup.config.timing.busy_timeout)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
-        yield Pipeline(setup, store, clients)
+        yield Pipeline(setup, store, clients, health=health)
     finally:
         clients.http.close()
         store.close()
