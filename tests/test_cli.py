@@ -488,3 +488,20 @@ def test_run_once_sends_a_backlog_as_several_digests(
     assert status["matches"] == len(held)  # every match stored was sent
     assert wirewatch(project, "run", "--once") == 0
     assert len(project.digests()) == len(digests)  # nothing left to send
+
+
+def test_a_feed_line_nested_too_deeply_fails_alone(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = project.inbox / "feed.jsonl"
+    deep = '{"title": "Deep", "body": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [json.dumps({"title": "Gas talks", "body": "Putin met Xi.\u2028Gas."}), deep]
+    feed.write_text("\n".join([*lines, json.dumps({"title": "Oil", "body": "Oil."})]), "utf-8")
+    assert wirewatch(project, "ingest", str(feed)) == 0
+    assert "1 file: 2 new articles" in capsys.readouterr().out
+    wirewatch(project, "status", "--json")
+    (failure,) = json.loads(capsys.readouterr().out)["failures"]
+    assert failure == {
+        "path": str(feed),
+        "reason": "line 2: JSON nested too deeply; an article is one object of texts",
+    }

@@ -344,3 +344,36 @@ def test_every_seed_is_read(tmp_path: Path) -> None:
         assert parsed.problems == ()
         assert len(parsed.articles) == 1
         assert len(parsed.articles[0].body) > 1000
+
+
+def test_a_jsonl_line_nested_too_deeply_fails_alone() -> None:
+    lines = [
+        json.dumps({"title": "One", "body": "First."}),
+        '{"title": "Deep", "body": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        json.dumps({"title": "Two", "body": "Second."}),
+    ]
+    parsed = parse_file("/inbox/feed.jsonl", "\n".join(lines).encode(), MODIFIED)
+    assert [a.title for a in parsed.articles] == ["One", "Two"]
+    assert parsed.problems == ("line 2: JSON nested too deeply; an article is one object of texts",)
+
+
+def test_a_json_file_nested_too_deeply_is_a_problem() -> None:
+    assert problems("a.json", "[" * 100_000) == (
+        "JSON nested too deeply; an article is one object of texts",
+    )
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_a_jsonl_line_ends_at_a_newline_only(separator: str) -> None:
+    first = {"title": "One", "body": f"First{separator}paragraph."}
+    lines = [json.dumps(first, ensure_ascii=False), json.dumps({"title": "Two", "body": "B."})]
+    parsed = parse_file("/inbox/feed.jsonl", "\r\n".join(lines).encode(), MODIFIED)
+    assert parsed.problems == ()
+    assert [a.title for a in parsed.articles] == ["One", "Two"]
+    assert separator in parsed.articles[0].body
+
+
+def test_json_says_where_a_string_is_unterminated_in_plain_words() -> None:
+    assert problems("a.jsonl", '{"title": "T", "body": "Unfinished') == (
+        "line 1: not valid JSON: Unterminated string starting at line 1 column 24",
+    )

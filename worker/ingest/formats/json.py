@@ -17,31 +17,37 @@ _DATE_KEYS = ("date", "published")
 
 def read_json(data: bytes) -> tuple[list[Draft], list[str]]:
     """One JSON object with a title, a body (or text, content), a date and so on."""
-    try:
-        value = json.loads(decode(data))
-    except json.JSONDecodeError as error:
-        raise UnreadableError(_bad_json(error)) from None
-    return [_from_object(value)], []
+    return [_from_object(_loaded(decode(data)))], []
 
 
 def read_jsonl(data: bytes) -> tuple[list[Draft], list[str]]:
     """One JSON object a line; a bad line is reported and the others are read."""
     drafts: list[Draft] = []
     problems: list[str] = []
-    for number, line in enumerate(decode(data).splitlines(), start=1):
+    # Lines end at "\n" only: JSON strings may hold U+2028, U+2029 and U+0085 as they are,
+    # which `splitlines()` would take for line ends.
+    for number, line in enumerate(decode(data).split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            drafts.append(_from_object(json.loads(line)))
-        except json.JSONDecodeError as error:
-            problems.append(f"line {number}: {_bad_json(error)}")
+            drafts.append(_from_object(_loaded(line.removesuffix("\r"))))
         except UnreadableError as error:
             problems.append(f"line {number}: {error}")
     return drafts, problems
 
 
-def _bad_json(error: json.JSONDecodeError) -> str:
-    return f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+def _loaded(text: str) -> object:
+    """The JSON value of `text`, or an UnreadableError saying why not."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        # json's own messages may end in "at" ("Unterminated string starting at").
+        where = f"line {error.lineno} column {error.colno}"
+        raise UnreadableError(
+            f"not valid JSON: {error.msg.removesuffix(' at')} at {where}"
+        ) from None
+    except RecursionError:  # json recurses once per level of nesting
+        raise UnreadableError("JSON nested too deeply; an article is one object of texts") from None
 
 
 def _from_object(value: object) -> Draft:
