@@ -114,16 +114,18 @@ class Daemon:
 
     started: ClassVar[list[Daemon]] = []
 
-    def __init__(self, project: Project, name: str = "daemon") -> None:
+    def __init__(self, project: Project, name: str = "daemon", *options: str) -> None:
         self.project = project
+        self.options = options  # more of the command line: -v, --log-format json
         self.log = project.root / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         starts = self.log_text().count("watching") if self.log.exists() else 0
+        command = [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)],
+                [*command, *self.options],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.project.root,

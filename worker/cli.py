@@ -9,13 +9,16 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worker.daemon import run_daemon, run_once
 from worker.deliver.outcome import Outcome
@@ -32,7 +35,7 @@ from worker.sources.watcher import scan_tree
 from worker.status import status_report, status_text
 from worker.store import daemon_lock, open_store, shown_state, state_problem
 from worker.store.copy import copy_state
-from worker.wording import plural
+from worker.wording import did_you_mean, plural, quoted
 
 __all__ = ["main"]
 
@@ -47,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "format", None) and not args.dry_run:  # a preview must never send
         parser.error("--format shapes what --dry-run prints; add --dry-run")
-    setup_logging(getattr(args, "log_format", "text"), verbose=args.verbose)
+    setup_logging(getattr(args, "log_format", "text"), getattr(args, "level", logging.INFO))
     if args.command == "copy-state":  # two states, and no config
         return _copy_state(args)
     try:
@@ -68,18 +71,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that names the choice meant by a mistyped one (`stauts`: `status`)."""
+
+    # argparse checks every choice here; Python 3.14's `suggest_on_error` does the same.
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        choices = action.choices
+        if choices is not None and value not in choices:
+            known = ", ".join(map(repr, choices))
+            hint = did_you_mean(str(value), map(str, choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r} ({known}){hint}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    logging_options = _logging_options()
+    parser = _Parser(
         prog="wirewatch",
         description="Watch folders of news articles, match them against rules, send digests.",
+        parents=[logging_options],
     )
-    common = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--version", action="version", version=f"wirewatch {version('wirewatch')}")
+    common = _Parser(add_help=False, parents=[logging_options])
     common.add_argument("-c", "--config", default="config.yaml", help="default: ./config.yaml")
-    common.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", parents=[common], help="the daemon (or one pass: --once)")
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
-    run.add_argument("--log-format", choices=["text", "json"], default="text")
     commands.add_parser("check", parents=[common], help="validate config and rules")
     match = commands.add_parser(
         "match", parents=[common], help="dry run: which rules match these files, and why"
@@ -89,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="machine-readable (see README)")
     status = commands.add_parser("status", parents=[common], help="articles, matches, sends")
     status.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    status.add_argument("--all", action="store_true", help="every failed file, not the first 20")
     ingest = commands.add_parser("ingest", parents=[common], help="backfill files or folders")
     ingest.add_argument("paths", nargs="*", metavar="PATH", type=Path)
     ingest.add_argument(
@@ -112,6 +129,37 @@ def _parser() -> argparse.ArgumentParser:
         help="with --dry-run; json prints one document a line, one for each channel",
     )
     return parser
+
+
+_LEVELS = (
+    ("-v", "--verbose", logging.DEBUG, "log at DEBUG level"),
+    ("-q", "--quiet", logging.WARNING, "log warnings and errors only"),
+)
+
+
+def _logging_options() -> argparse.ArgumentParser:
+    """-v, -q and --log-format, for the command line and every command."""
+    # Taken before or after the command: one not given is left out of the namespace, so
+    # that a value given before the command is not overwritten by the command's default.
+    options = argparse.ArgumentParser(add_help=False)
+    level = options.add_mutually_exclusive_group()
+    for short, long, const, told in _LEVELS:
+        level.add_argument(
+            short,
+            long,
+            dest="level",
+            action="store_const",
+            const=const,
+            default=argparse.SUPPRESS,
+            help=told,
+        )
+    options.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=argparse.SUPPRESS,
+        help="text (the default) or json: one object a line, with fields (see README)",
+    )
+    return options
 
 
 def _run(args: argparse.Namespace, setup: Setup) -> int:
@@ -188,7 +236,10 @@ def _check(_args: argparse.Namespace, setup: Setup) -> int:
 def _status(args: argparse.Namespace, setup: Setup) -> int:
     with open_pipeline(setup) as pipeline:
         report = status_report(pipeline.store, setup.config)
-    print(json.dumps(report, indent=2) if args.json else status_text(report, setup.config.tz))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(status_text(report, setup.config.tz, every_failure=args.all))
     return EXIT_OK
 
 
@@ -208,7 +259,7 @@ def _ingest(args: argparse.Namespace, setup: Setup) -> int:
 
 def _rematch(paths: Sequence[Path], setup: Setup) -> None:
     under = [str(path.resolve()) for path in paths]
-    with open_pipeline(setup) as pipeline:
+    with open_pipeline(setup) as pipeline, logging_redirect_tqdm():
         total = None if under else pipeline.store.counts()["ingested"]
         done = rematch(
             pipeline.store,
@@ -223,21 +274,36 @@ def _rematch(paths: Sequence[Path], setup: Setup) -> None:
 
 
 def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
-    new = matched = failed = 0
-    with open_pipeline(setup) as pipeline:
+    counts = Counter[str]()
+    # Log lines are written above the progress bar, not into it.
+    with open_pipeline(setup) as pipeline, logging_redirect_tqdm():
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             try:
                 outcome = _ingest_file(pipeline, path)
             except Exception as error:  # the store failed for this file: go on with the others
-                print(f"{path}: not ingested: {error}", file=sys.stderr)
-                failed += 1
+                tqdm.write(f"{quoted(path)}: not ingested: {error}", file=sys.stderr)
+                counts["failed"] += 1
                 continue
-            if outcome is not None:
-                new += outcome.new_articles
-                matched += len(outcome.matches)
-                failed += outcome.error is not None
-    done = f"{plural(len(files), 'file')}: {plural(new, 'new article')}, {matched} matched"
-    print(f"{done}, {failed} failed (see wirewatch status)" if failed else done)
+            if outcome is None:
+                counts["unchanged"] += 1
+                continue
+            counts["new"] += outcome.new_articles
+            counts["known"] += outcome.known
+            counts["matched"] += len(outcome.matches)
+            counts["failed"] += outcome.error is not None
+    print(_ingest_summary(len(files), counts))
+
+
+def _ingest_summary(files: int, counts: Counter[str]) -> str:
+    """`3 files: 1 new article, 2 already known, 1 matched`, and what was skipped or failed."""
+    told = [plural(counts["new"], "new article")]
+    told += [f"{counts['known']} already known"] if counts["known"] else []
+    told.append(f"{counts['matched']} matched")
+    if counts["unchanged"]:
+        told.append(f"{plural(counts['unchanged'], 'file')} unchanged since ingested")
+    if counts["failed"]:
+        told.append(f"{counts['failed']} failed (see wirewatch status)")
+    return f"{plural(files, 'file')}: {', '.join(told)}"
 
 
 def _ingest_file(pipeline: Pipeline, path: Path) -> Ingested | None:
@@ -252,7 +318,10 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
     rules = setup.rules
     known = {rule.id for rule in rules.rules}
     if args.rule is not None and args.rule not in known:
-        print(f"unknown rule '{args.rule}'; known: {', '.join(sorted(known))}", file=sys.stderr)
+        hint = did_you_mean(args.rule, known)
+        print(
+            f"unknown rule '{args.rule}'; known: {', '.join(sorted(known))}{hint}", file=sys.stderr
+        )
         return EXIT_CONFIG
     files, missing = _files_under(args.files, resolve=False)
     for path in missing:
@@ -317,7 +386,9 @@ def _digest(args: argparse.Namespace, setup: Setup) -> int:
     unknown = [name for name in names if name not in config.channels]
     if unknown:
         known = ", ".join(config.channels) or "none in the config"
-        print(f"{config.source}: unknown channel '{unknown[0]}'; known: {known}", file=sys.stderr)
+        hint = did_you_mean(unknown[0], config.channels)
+        told = f"unknown channel '{unknown[0]}'; known: {known}{hint}"
+        print(f"{config.source}: {told}", file=sys.stderr)
         return EXIT_CONFIG
     with open_pipeline(setup) as pipeline:
         if args.dry_run:

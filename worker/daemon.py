@@ -23,7 +23,7 @@ from worker.health import Health
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline
 from worker.store import shown_state
-from worker.wording import plural
+from worker.wording import plural, quoted
 
 __all__ = ["run_daemon", "run_once"]
 
@@ -146,7 +146,7 @@ class _Loop:
             self._pipeline.source.put_back(raw)
             return
         except Exception:  # the store failed to record it: it is read again at the next scan
-            log.exception("%s: not recorded", raw.uri)
+            log.exception("%s: not recorded", quoted(raw.uri), extra={"path": raw.uri})
             return
         if self._scheduler is not None and outcome.rule_ids():
             self._scheduler.matched(outcome.rule_ids())

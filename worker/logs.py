@@ -7,11 +7,19 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-__all__ = ["setup_logging"]
+__all__ = ["JsonFormatter", "setup_logging"]
+
+# What every record has; anything else on it was given by `extra=` and is a field of its own.
+_RECORD_KEYS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message (and the traceback, if any)."""
+    """One JSON object per record: time (UTC), level, logger, message, the fields given with
+    the call (`event`, `path`, `channel`, `digest`, ...), and the traceback, if any."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -20,13 +28,14 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry |= {key: value for key, value in vars(record).items() if key not in _RECORD_KEYS}
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup_logging(log_format: str, verbose: bool = False) -> None:
-    """Log to stderr: INFO for wirewatch, WARNING for the libraries it uses."""
+def setup_logging(log_format: str, level: int = logging.INFO) -> None:
+    """Log to stderr: `level` for wirewatch, WARNING for the libraries it uses."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -35,7 +44,7 @@ def setup_logging(log_format: str, verbose: bool = False) -> None:
             logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S%z")
         )
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
-    logging.getLogger("worker").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("worker").setLevel(level)
     for name in _SAID_BY_US:
         logging.getLogger(name).setLevel(logging.ERROR)
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from worker.model import WorkerRecord
 from worker.settings.config import Config
 from worker.store import Articles, Deliveries, FilesSeen, Workers
-from worker.wording import plural
+from worker.wording import plural, quoted
 
-__all__ = ["StatusStore", "status_report", "status_text"]
+__all__ = ["FAILURES_SHOWN", "StatusStore", "status_report", "status_text"]
 
 
 class StatusStore(Articles, FilesSeen, Deliveries, Workers, Protocol):
@@ -20,6 +20,9 @@ class StatusStore(Articles, FilesSeen, Deliveries, Workers, Protocol):
 
 # A worker is dead when it has not beaten for this many sweeps (it beats every sweep).
 _MISSED_BEATS = 3
+
+# The failed files `status` lists (`--all`: every one; `--json` always has every one).
+FAILURES_SHOWN = 20
 
 
 def status_report(
@@ -68,14 +71,15 @@ def _channel(store: StatusStore, name: str, configured: bool) -> dict[str, Any]:
     }
 
 
-def status_text(report: dict[str, Any], zone: ZoneInfo) -> str:
-    """The report for a person to read, times in `zone` (the config's time zone)."""
+def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = False) -> str:
+    """The report for a person to read, times in `zone` (the config's time zone); the first
+    failed files only, unless `every_failure`."""
     articles = report["articles"]
     lines = [
         f"articles: {articles['ingested']} ingested, {articles['failed']} failed files",
         f"matches:  {report['matches']}",
     ]
-    lines += [f"  failed: {f['path']}: {f['reason']}" for f in report["failures"]]
+    lines += _failure_lines(report["failures"], every_failure)
     for name, channel in report["channels"].items():
         lines.append(
             f"channel {name}: {plural(channel['pending'], 'match', 'matches')} pending,"
@@ -93,6 +97,15 @@ def status_text(report: dict[str, Any], zone: ZoneInfo) -> str:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
     lines += [_worker_line(worker, zone) for worker in report["workers"]]
     return "\n".join(lines)
+
+
+def _failure_lines(failures: list[dict[str, str]], every_failure: bool) -> list[str]:
+    shown = failures if every_failure else failures[:FAILURES_SHOWN]
+    lines = [f"  failed: {quoted(f['path'])}: {f['reason']}" for f in shown]
+    if len(shown) < len(failures):
+        more = len(failures) - len(shown)
+        lines.append(f"  … and {more} more; wirewatch status --all lists them")
+    return lines
 
 
 def _worker_line(worker: dict[str, Any], zone: ZoneInfo) -> str:

@@ -91,7 +91,9 @@ class DigestBuilder:
         try:
             rendered = self.render(name, digest)
         except TemplateMistake as mistake:
-            log.error("channel %s: the digest waits until its template is fixed: %s", name, mistake)
+            fields = {"event": "digest.template_failed", "channel": name, "error": str(mistake)}
+            told = "channel %s: the digest waits until its template is fixed: %s"
+            log.error(told, name, mistake, extra=fields)
             raise
         delivery = Delivery(digest, rendered)
         if not self._queue.create_digest(delivery, match_ids):

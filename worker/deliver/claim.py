@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from worker.deliver.outcome import fields_of
 from worker.errors import StateUnavailable
 from worker.model import Delivery
 from worker.store import Deliveries
@@ -67,6 +68,7 @@ class Lease:
                     self._delivery.channel,
                     self._delivery.id,
                     error,
+                    extra=fields_of(self._delivery, "claim.not_renewed", error=str(error)),
                 )
                 continue
             if not kept:  # marked sent meanwhile, or taken over after a long stall

@@ -1,11 +1,14 @@
-"""What one send of a channel came to: the deliveries made, and what waits."""
+"""What one send of a channel came to: the deliveries made, and what waits; and the
+fields of a log line about one delivery."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Outcome"]
+from worker.model import Delivery
+
+__all__ = ["Outcome", "fields_of"]
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,8 @@ class Outcome:
             held=self.held or later.held,
             elsewhere=self.elsewhere or later.elsewhere,
         )
+
+
+def fields_of(delivery: Delivery, event: str, **more: object) -> dict[str, object]:
+    """What a log line about `delivery` says in fields (`--log-format json`)."""
+    return {"event": event, "channel": delivery.channel, "digest": delivery.id, **more}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from worker.deliver.claim import Lease
-from worker.deliver.outcome import Outcome
+from worker.deliver.outcome import Outcome, fields_of
 from worker.deliver.retry import next_attempt
 from worker.errors import DeliveryError
 from worker.model import Delivery
@@ -63,6 +63,7 @@ class Recorder:
                         delivery.channel,
                         delivery.id,
                         error,
+                        extra=fields_of(delivery, "digest.unmarked", error=str(error)),
                     )
                     return
                 if tries == 0:
@@ -72,6 +73,7 @@ class Recorder:
                         delivery.channel,
                         delivery.id,
                         error,
+                        extra=fields_of(delivery, "digest.unmarked", error=str(error)),
                     )
             time.sleep(pause)
 
@@ -85,10 +87,14 @@ class Recorder:
                 delivery.channel,
                 delivery.id,
                 error,
+                extra=fields_of(delivery, "digest.unmarked", error=str(error)),
             )
             return Outcome(retry_at=self._clock() + lease)
         self._unmarked.discard(delivery.id)
-        log.info("channel %s: digest %s is now marked sent", delivery.channel, delivery.id)
+        fields = fields_of(delivery, "digest.marked_sent")
+        log.info(
+            "channel %s: digest %s is now marked sent", delivery.channel, delivery.id, extra=fields
+        )
         return Outcome()
 
     def failed(self, delivery: Delivery, error: DeliveryError, lease: Lease) -> Outcome:
@@ -96,7 +102,9 @@ class Recorder:
         now = self._clock()
         retry = self._config.channels[delivery.channel].retry
         first = delivery.first_failure_at or now
-        due = next_attempt(retry, error, delivery.attempts + 1, first, now, self._spread())
+        attempt = delivery.attempts + 1
+        due = next_attempt(retry, error, attempt, first, now, self._spread())
+        fields = fields_of(delivery, "delivery.failed", attempt=attempt, error=str(error))
         try:
             self._deliveries.record_failure(delivery.id, str(error), now, due)
         except Exception as store_error:  # the claim, left to run out, delays the retry
@@ -108,6 +116,7 @@ class Recorder:
                 error,
                 store_error,
                 lease.until.isoformat(timespec="seconds"),
+                extra=fields,
             )
             return Outcome(failed=True, retry_at=lease.until)
         if due is not None:
@@ -117,6 +126,7 @@ class Recorder:
                 delivery.id,
                 error,
                 due.isoformat(timespec="seconds"),
+                extra=fields | {"next_attempt": due.isoformat(timespec="seconds")},
             )
             return Outcome(failed=True, retry_at=due)
         log.error(
@@ -126,5 +136,6 @@ class Recorder:
             delivery.id,
             error,
             delivery.channel,
+            extra=fields | {"event": "digest.dead"},
         )
         return Outcome(failed=True, dead=1)

@@ -112,7 +112,9 @@ class DigestScheduler:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("digest:") and job.next_run_time is not None:
                 when = job.next_run_time.isoformat(sep=" ", timespec="seconds")
-                log.info("channel %s: next digest at %s", job.id.removeprefix("digest:"), when)
+                name = job.id.removeprefix("digest:")
+                fields = {"event": "digest.scheduled", "channel": name, "next_digest": when}
+                log.info("channel %s: next digest at %s", name, when, extra=fields)
 
     def _beat(self) -> None:
         """Say in the store that this worker is alive (`wirewatch status` lists it)."""
@@ -179,6 +181,7 @@ class DigestScheduler:
                     "sent again at the next start",
                     name,
                     grace.total_seconds(),
+                    extra={"event": "delivery.unfinished", "channel": name},
                 )
 
     def _scheduled(self, name: str, remember_run: bool) -> None:
@@ -303,10 +306,11 @@ class DigestScheduler:
 def _fault(message: str, name: str) -> None:
     """Log the fault being handled, unless the state cannot be reached: the store says that
     once for the whole outage, and the next sweep tries again."""
+    fields = {"event": "channel.fault", "channel": name, "error": str(sys.exc_info()[1])}
     if isinstance(sys.exc_info()[1], StateUnavailable):
-        log.debug(message, name, exc_info=True)
+        log.debug(message, name, exc_info=True, extra=fields)
     else:
-        log.exception(message, name)
+        log.exception(message, name, extra=fields)
 
 
 def _executor(name: str) -> str:

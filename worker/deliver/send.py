@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from worker.deliver.claim import Lease
-from worker.deliver.outcome import Outcome
+from worker.deliver.outcome import Outcome, fields_of
 from worker.deliver.record import Recorder
 from worker.errors import DeliveryError
 from worker.model import Delivery, Digest, Rendered
@@ -59,8 +59,9 @@ class Sender:
             except DeliveryError as error:
                 return self._recorder.failed(delivery, error, lease)
             except Exception as error:  # a fault of ours must not lose the digest: retry it
-                log.exception("channel %s: digest %s", delivery.channel, delivery.id)
                 fault = DeliveryError(f"{type(error).__name__}: {error}")
+                fields = fields_of(delivery, "delivery.fault", error=str(fault))
+                log.exception("channel %s: digest %s", delivery.channel, delivery.id, extra=fields)
                 return self._recorder.failed(delivery, fault, lease)
             counts = delivery.digest.counts
             log.info(
@@ -69,6 +70,13 @@ class Sender:
                 delivery.id,
                 plural(counts.articles, "article"),
                 plural(counts.matches, "match", "matches"),
+                extra=fields_of(
+                    delivery,
+                    "digest.sent",
+                    attempt=delivery.attempts + 1,
+                    articles=counts.articles,
+                    matches=counts.matches,
+                ),
             )
             self._recorder.sent(delivery, lease)
         return Outcome(sent=1)
@@ -86,7 +94,10 @@ class Sender:
         ]
         if not found:
             log.info(
-                "channel %s: another process took care of digest %s", delivery.channel, delivery.id
+                "channel %s: another process took care of digest %s",
+                delivery.channel,
+                delivery.id,
+                extra=fields_of(delivery, "digest.sent_elsewhere"),
             )
             return Outcome()
         claimed_until, due = found[0].claimed_until, found[0].next_attempt_at
@@ -96,6 +107,7 @@ class Sender:
                 delivery.channel,
                 delivery.id,
                 claimed_until.isoformat(timespec="seconds"),
+                extra=fields_of(delivery, "digest.claimed_elsewhere"),
             )
             return Outcome(retry_at=claimed_until, elsewhere=True)
         return Outcome(retry_at=due if due is not None and due > now else now)

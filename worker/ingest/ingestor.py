@@ -4,6 +4,7 @@ per-article error boundary: what cannot be read is said, and never stops the oth
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from worker.ingest.formats import parse
 from worker.match.matcher import Matcher
 from worker.model import Article, Match, RawArticle
 from worker.store import Articles
+from worker.wording import plural, quoted
 
 __all__ = ["Ingested", "Ingestor"]
 
@@ -31,6 +33,7 @@ class Ingested:
     new_articles: int = 0
     matches: dict[str, list[Match]] = field(default_factory=dict)  # by article id
     error: str | None = None  # why it, or part of it, could not be read
+    known: int = 0  # its articles stored before, from this file or another
 
     def rule_ids(self) -> set[str]:
         """The rules its new articles matched."""
@@ -59,39 +62,86 @@ class Ingestor:
         except StateUnavailable:  # not the file's fault: it waits, and is read again
             raise
         except Exception as error:  # one bad file must never stop the others
-            log.exception("%s: could not be ingested", raw.uri)
+            fields = {"event": "file.failed", "path": raw.uri, "error": _told(error)}
+            log.exception("%s: could not be ingested", quoted(raw.uri), extra=fields)
             return Ingested(raw.uri, error=f"could not be ingested ({_told(error)}); see the log")
 
     def _ingest(self, raw: RawArticle) -> Ingested:
         parsed = parse(raw, raw.modified.astimezone(self._zone).date())
         for warning in parsed.warnings:
-            log.warning("%s: %s", raw.uri, warning)
-        outcome = self._store(raw.uri, parsed.articles)
+            fields = {"event": "file.warning", "path": raw.uri}
+            log.warning("%s: %s", quoted(raw.uri), warning, extra=fields)
+        one_by_one = len(parsed.articles) == 1
+        outcome = self._store(raw.uri, parsed.articles, one_by_one)
+        if not one_by_one and parsed.articles:
+            _summarise(outcome, len(parsed.articles))
         reason = "; ".join(parsed.problems) or None
         if reason:
-            log.warning("%s: %s", raw.uri, reason)
+            fields = {"event": "file.failed", "path": raw.uri, "error": reason}
+            log.warning("%s: %s", quoted(raw.uri), reason, extra=fields)
         return replace(outcome, error=reason)
 
-    def _store(self, uri: str, articles: Iterable[Article]) -> Ingested:
+    def _store(self, uri: str, articles: Iterable[Article], one_by_one: bool) -> Ingested:
+        """Store the new articles with their matches; each told at INFO when `one_by_one`,
+        else at DEBUG (a feed of many articles is told in one line, `_summarise`)."""
         matcher = self._matcher()
-        new, matched = 0, {}
+        new, known, matched = 0, 0, {}
         for article in articles:
             if self._articles.has_article(article.id):
-                log.debug("%s: same content as article %s, already ingested", uri, article.id)
+                log.debug(
+                    "%s: same content as article %s, already ingested", quoted(uri), article.id
+                )
+                known += 1
                 continue
             matches = matcher.match(article)
             # The article and its matches are stored together: a crash between the two
             # would leave an article that is never matched again.
             if not self._articles.add_article(article, matches, self._clock()):
+                known += 1
                 continue  # another process stored it just now
             new += 1
             if matches:
                 matched[article.id] = matches
-                rules = ", ".join(match.rule_id for match in matches)
-                log.info("%s: '%s' matched %s", uri, article.title, rules)
-            else:
-                log.info("%s: '%s' matched no rule", uri, article.title)
-        return Ingested(uri, new, matched)
+            _told_stored(uri, article, matches, logging.INFO if one_by_one else logging.DEBUG)
+        return Ingested(uri, new, matched, known=known)
+
+
+def _told_stored(uri: str, article: Article, matches: list[Match], level: int) -> None:
+    """The line for one article stored: the rules it matched, or none (at DEBUG)."""
+    fields: dict[str, object] = {"event": "article.stored", "path": uri, "article": article.id}
+    if not matches:
+        log.debug("%s: '%s' matched no rule", quoted(uri), article.title, extra=fields)
+        return
+    rules = [match.rule_id for match in matches]
+    fields |= {"event": "article.matched", "rule": rules}
+    log.log(
+        level, "%s: '%s' matched %s", quoted(uri), article.title, ", ".join(rules), extra=fields
+    )
+
+
+def _summarise(outcome: Ingested, articles: int) -> None:
+    """One line for a file of many articles: how many were new, matched, and by which rule."""
+    by_rule = Counter(m.rule_id for found in outcome.matches.values() for m in found)
+    rules = ", ".join(f"{rule} {count}" for rule, count in by_rule.most_common())
+    fields = {
+        "event": "file.ingested",
+        "path": outcome.uri,
+        "articles": articles,
+        "new": outcome.new_articles,
+        "known": outcome.known,
+        "matched": len(outcome.matches),
+        "rules": dict(by_rule),
+    }
+    log.info(
+        "%s: %s: %d new, %d already known; %d matched%s",
+        quoted(outcome.uri),
+        plural(articles, "article"),
+        outcome.new_articles,
+        outcome.known,
+        len(outcome.matches),
+        f" ({rules})" if rules else "",
+        extra=fields,
+    )
 
 
 def _told(error: Exception) -> str:

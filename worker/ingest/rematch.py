@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from worker.match.matcher import Matcher
 from worker.model import Article
 from worker.store import Articles
+from worker.wording import quoted
 
 __all__ = ["Rematched", "rematch"]
 
@@ -45,11 +46,14 @@ def rematch(
         added = store.add_matches(article.id, matches, clock())
         new += added
         if added:
+            rules = [match.rule_id for match in matches]
+            fields = {"event": "article.rematched", "path": article.path, "article": article.id}
             log.info(
                 "%s: '%s' matched again: %d new of %s",
-                article.path,
+                quoted(article.path),
                 article.title,
                 added,
-                ", ".join(match.rule_id for match in matches),
+                ", ".join(rules),
+                extra=fields | {"rule": rules},
             )
     return Rematched(articles, new)

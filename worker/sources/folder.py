@@ -21,6 +21,7 @@ from worker.settings.config import IngestSettings, WatchFolder
 from worker.sources.files import Read, Unread, read_file, record_of
 from worker.sources.watcher import Watcher, scan
 from worker.store import FilesSeen
+from worker.wording import quoted
 
 __all__ = ["TICK", "FolderSource"]
 
@@ -100,7 +101,7 @@ class FolderSource:
         try:
             stat = path.stat()
         except FileNotFoundError:
-            log.debug("%s: gone before it could be read", path)
+            log.debug("%s: gone before it could be read", quoted(path))
             return None
         except OSError:
             stat = path.lstat()  # a link loop, say: read_file says why
@@ -111,7 +112,7 @@ class FolderSource:
         )
         now = self._clock()
         if not self._files.claim_file(claim, now, now + self._lease):
-            log.debug("%s: read by another worker, or read as it is", path)
+            log.debug("%s: read by another worker, or read as it is", quoted(path))
             return None
         found = read_file(path, self._max_bytes, now)
         if isinstance(found, Unread):
@@ -135,7 +136,8 @@ class FolderSource:
 
     def _failed(self, path: str, unread: Unread, claim: FileClaim) -> None:
         """Record why the file cannot be read: logged now, and again once it changes."""
-        log.warning("%s: %s", path, unread.reason)
+        fields = {"event": "file.failed", "path": path, "error": unread.reason}
+        log.warning("%s: %s", quoted(path), unread.reason, extra=fields)
         now = self._clock()
         self._files.finish_file(claim, record_of(path, unread.stat, unread.reason), now)
 
@@ -157,8 +159,10 @@ class FolderSource:
             self.put_back(path)
             return None
         except Exception as error:
-            log.error("%s: not taken now: %s; the next scan tries it again", path, error)
-            log.debug("%s: why", path, exc_info=True)
+            fields = {"event": "file.postponed", "path": str(path), "error": str(error)}
+            told = "%s: not taken now: %s; the next scan tries it again"
+            log.error(told, quoted(path), error, extra=fields)
+            log.debug("%s: why", quoted(path), exc_info=True)
             return None
         self._wait = _FIRST_WAIT
         return found

@@ -30,6 +30,7 @@ from watchdog.observers.polling import PollingObserver
 
 from worker.settings.config import WatchFolder
 from worker.sources.observers import Identity, identity, native_observer, stopped
+from worker.wording import quoted
 
 __all__ = [
     "WRITER_GONE_AFTER",
@@ -178,7 +179,7 @@ def scan_tree(top: Path, patterns: Iterable[str], recursive: bool) -> Iterator[P
 
 
 def _unlisted(error: OSError) -> None:
-    log.warning("%s: cannot list the folder: %s", error.filename, error.strerror)
+    log.warning("%s: cannot list the folder: %s", quoted(error.filename), error.strerror)
 
 
 class _Handler(FileSystemEventHandler):
