@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import date, datetime
+from importlib.metadata import version
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ import pytest
 from tests.helpers import SEED_TITLES, Daemon, Project, make_project, titles_by_rule
 from worker.cli import main
 from worker.ingest.formats import parse_file
+from worker.status import FAILURES_SHOWN
 
 NEW_ARTICLE = """\
  date 2024-05-16 Putin and Xi hold talks in Beijing
@@ -505,3 +507,88 @@ def test_a_feed_line_nested_too_deeply_fails_alone(
         "path": str(feed),
         "reason": "line 2: JSON nested too deeply; an article is one object of texts",
     }
+
+
+def test_version_from_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"wirewatch {version('wirewatch')}\n"
+
+
+def test_the_log_level_is_taken_before_or_after_the_command(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (tmp_path / "rain.txt").write_text("Rain\n\nRain fell all day.\n", encoding="utf-8")
+    assert main(["-q", "ingest", "-c", str(project.config), str(tmp_path / "talks.txt")]) == 0
+    assert capsys.readouterr().err == ""  # its match is an INFO line
+    assert wirewatch(project, "ingest", str(tmp_path / "rain.txt"), "-v") == 0
+    assert "DEBUG   " in capsys.readouterr().err
+    assert wirewatch(project, "check", "--log-format", "json") == 0  # any command takes it
+
+
+def test_ingest_logs_json_lines_with_fields(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    talks = tmp_path / "talks.txt"
+    talks.write_text(NEW_ARTICLE, encoding="utf-8")
+    assert main(["--log-format", "json", "ingest", "-c", str(project.config), str(talks)]) == 0
+    (line,) = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert (line["event"], line["path"], line["rule"]) == (
+        "article.matched",
+        str(talks),
+        ["xi-putin-contacts"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["stauts"], "did you mean 'status'?"),
+        (["digest", "locl"], "known: local; did you mean 'local'?"),
+        (["match", "seeds", "--rule", "xi-putn-contacts"], "did you mean 'xi-putin-contacts'?"),
+    ],
+)
+def test_a_mistyped_command_channel_or_rule_is_named(
+    project: Project, args: list[str], told: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = wirewatch(project, *args)
+    except SystemExit as refused:  # argparse, for a command
+        code = refused.code
+    assert code == 2
+    assert capsys.readouterr().err.rstrip().endswith(told)
+
+
+def test_status_lists_the_first_failures_and_all_on_asking(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in range(FAILURES_SHOWN + 3):
+        (project.inbox / f"scan-{n:02}.txt").write_bytes(b"\x00\x01binary")
+    wirewatch(project, "ingest", str(project.inbox))
+    capsys.readouterr()
+    wirewatch(project, "status")
+    shown = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("  failed: ") for line in shown) == FAILURES_SHOWN
+    assert "  … and 3 more; wirewatch status --all lists them" in shown
+    wirewatch(project, "status", "--all")
+    assert capsys.readouterr().out.count("  failed: ") == FAILURES_SHOWN + 3
+    wirewatch(project, "status", "--json")
+    assert len(json.loads(capsys.readouterr().out)["failures"]) == FAILURES_SHOWN + 3
+
+
+def test_ingest_counts_what_it_already_knew(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "a-talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    wirewatch(project, "ingest", str(archive))
+    (archive / "b-copy.txt").write_text(NEW_ARTICLE, encoding="utf-8")  # the same article
+    (archive / "c-rain.txt").write_text("Rain\n\nRain fell all day.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert wirewatch(project, "ingest", str(archive)) == 0
+    assert capsys.readouterr().out == (
+        "3 files: 1 new article, 1 already known, 0 matched, 1 file unchanged since ingested\n"
+    )
