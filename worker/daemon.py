@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from worker.deliver.alerts import Alerts
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
@@ -58,10 +59,12 @@ def run_daemon(
     the sends in flight; exit code. A new config (`load` reads it, on an edit or when
     `reload` is set, on SIGHUP) restarts the loop. `health` hears what goes wrong."""
     health = health if health is not None else Health()
+    alerts = Alerts(health)  # the daemon's own troubles, told to the `alerts:` channels
     current: Setup | None = setup
     wait = _FIRST_WAIT
     while current is not None and not stop.is_set():
         try:
+            alerts.use(current.config)
             with open_pipeline(current, health) as pipeline:
                 wait = _FIRST_WAIT
                 health.report("store", None)
@@ -73,6 +76,7 @@ def run_daemon(
             health.report("store", str(error))
             stop.wait(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
+    alerts.close()
     log.info("stopped")
     return 0
 

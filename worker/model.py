@@ -5,6 +5,7 @@ Each is frozen: a stage hands it on, and the next one reads it but never changes
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 __all__ = [
+    "Alert",
     "Article",
     "ChannelTotals",
     "Delivery",
@@ -283,6 +285,56 @@ class WorkerRecord:
     digests: int = 0  # digests it is sending now
     files: int = 0  # files it is reading now
     slots: int = 0  # schedule slots it is building now
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A short message about wirewatch itself: a part is in trouble, or its trouble cleared."""
+
+    part: str  # store, folder:PATH, channel:NAME, ...
+    problem: str  # what is (or, once cleared, was) wrong, in one line
+    cleared: bool
+    since: datetime  # when the trouble began
+    at: datetime  # when this was said
+    host: str  # the machine wirewatch runs on: several may share one alert channel
+
+    @property
+    def id(self) -> str:
+        """The same on every attempt to send this alert: receivers drop repeats."""
+        said = f"{self.part}\n{self.problem}\n{self.cleared}\n{self.at.isoformat()}"
+        return hashlib.sha256(said.encode()).hexdigest()[:32]
+
+    @property
+    def subject(self) -> str:
+        """The alert in one line."""
+        state = f"cleared ({self.problem})" if self.cleared else self.problem
+        return f"wirewatch on {self.host}: {self.part}: {state}"
+
+    @property
+    def text(self) -> str:
+        """The alert as a few lines of plain text."""
+        since = self.since.isoformat(sep=" ", timespec="seconds")
+        at = self.at.isoformat(sep=" ", timespec="seconds")
+        if self.cleared:
+            return f"{self.subject}\nIn trouble from {since} to {at}.\n"
+        return f"{self.subject}\nSince {since}. It will be said again when it clears.\n"
+
+    def document(self) -> dict[str, Any]:
+        """The alert as the JSON a webhook posts: `"type": "alert"`, never a digest."""
+        return {
+            "type": "alert",
+            "alert_id": self.id,
+            "state": "cleared" if self.cleared else "trouble",
+            "part": self.part,
+            "problem": self.problem,
+            "since": self.since.isoformat(),
+            "at": self.at.isoformat(),
+            "host": self.host,
+            "text": self.subject,
+        }
 
 
 def is_web_address(url: str) -> bool:

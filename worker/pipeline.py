@@ -109,7 +109,7 @@ class Pipeline:
         # A file is claimed for a few leases: reading and matching a large one takes a while.
         file_lease = 4 * config.timing.lease
         self.folders = FolderSource(
-            config.watch, store, config.ingest, clock, self.worker, file_lease
+            config.watch, store, config.ingest, clock, self.worker, file_lease, self.health
         )
         self.source: Source = self.folders  # where the loop takes articles from
         self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
@@ -123,6 +123,7 @@ class Pipeline:
             clock,
             spread,
             self.worker,
+            self.health,
         )
 
     @property

@@ -300,6 +300,11 @@ def test_bad_timezone(tmp_path: Path) -> None:
             "    channels: {a: {type: email, to: [a@x], from: b@x}}\n",
             "3: channels.a.smtp: field required",
         ),
+        (
+            "    channels: {news: {type: file, path: out}}\n    alerts: [news, ops]\n",
+            "4: alerts: 'ops' is not a channel in channels: (known: news);"
+            " name a channel, or add one for the alerts",
+        ),
     ],
 )
 def test_wrong_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from worker.health import Health
 from worker.ingest.ingestor import Ingestor
 from worker.match.matcher import Matcher
 from worker.model import RawArticle
@@ -252,3 +253,27 @@ def test_a_file_whose_reader_died_is_read_by_another_worker(store: Store, tmp_pa
     assert soon.read(path) is None
     later = FolderSource(folders, store, IngestSettings(), lambda: NOW + lease, "b", lease)
     assert isinstance(later.read(path), RawArticle)
+
+
+def test_a_folder_that_keeps_failing_is_in_trouble_until_it_is_back(
+    store: Store, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    health = Health()
+    folder = WatchFolder.model_validate({"path": inbox}, context={"folder": tmp_path})
+    source = FolderSource(
+        [folder], store, IngestSettings(), lambda: NOW, "worker", timedelta(seconds=60), health
+    )
+    part = f"folder:{inbox}"
+    list(source.scan())
+    inbox.rmdir()
+    list(source.scan())
+    assert health.trouble(part) is None  # once is a blip: a deploy replacing the folder
+    list(source.scan())
+    trouble = health.trouble(part)
+    assert trouble is not None
+    assert trouble.problem == "the watched folder is missing"
+    inbox.mkdir()
+    list(source.scan())
+    assert health.trouble(part) is None

@@ -27,6 +27,7 @@ from worker.deliver.send import Sender
 from worker.digest.build import PeopleFinder
 from worker.digest.render import Renderer
 from worker.errors import TemplateMistake
+from worker.health import Health
 from worker.model import Digest, Rendered
 from worker.notify import Clients
 from worker.rules.ruleset import RuleSet
@@ -56,6 +57,7 @@ class Outbox:
         clock: Clock = lambda: datetime.now(UTC),
         spread: Callable[[], float] = random.random,
         worker: str | None = None,
+        health: Health | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -67,9 +69,11 @@ class Outbox:
             renderers or {name: Renderer() for name in config.channels},
             clock,
         )
-        recorder = Recorder(config, store, clock, spread)
+        self._recorder = Recorder(config, store, clock, spread, health)
         holder = worker or uuid.uuid4().hex  # whose claims these are
-        self._sender = Sender(config, store, clients, self._builder.render, recorder, clock, holder)
+        self._sender = Sender(
+            config, store, clients, self._builder.render, self._recorder, clock, holder
+        )
         self._locks = {name: threading.Lock() for name in config.channels}
         self._builder.take_channels()
 
@@ -109,6 +113,7 @@ class Outbox:
     def _deliver_due(self, name: str) -> Outcome:
         """Older digests first; stop at one that waits for a retry (a dead one is passed)."""
         total = Outcome()
+        self._recorder.look_for_revived(name)
         for delivery in self._store.unsent_digests(name):
             due = delivery.next_attempt_at
             if due is not None and due > self._clock():

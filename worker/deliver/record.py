@@ -4,6 +4,10 @@ The store is the record. The one thing kept in memory is a digest delivered that
 store would not let us mark sent: it is marked as soon as the store takes writes again,
 and this process never sends it again meanwhile. Should the process die first, another
 sends it once more when the claim runs out, with the same id, for the receiver to drop.
+
+A digest given up on puts its channel in trouble (`channel:NAME`, for `/healthz` and the
+`alerts:` channels) until the channel delivers a digest again, or has no dead digest left
+(`wirewatch digest --retry-dead` sent them).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from worker.deliver.claim import Lease
 from worker.deliver.outcome import Outcome, fields_of
 from worker.deliver.retry import next_attempt
 from worker.errors import DeliveryError
+from worker.health import Health
 from worker.model import Delivery
 from worker.settings.config import Config
 from worker.store import Deliveries
@@ -36,11 +41,13 @@ class Recorder:
         deliveries: Deliveries,
         clock: Callable[[], datetime],
         spread: Callable[[], float],
+        health: Health | None = None,
     ) -> None:
         self._config = config
         self._deliveries = deliveries
         self._clock = clock
         self._spread = spread
+        self._health = health if health is not None else Health(clock)
         self._unmarked: set[str] = set()  # delivered, not yet marked sent: never resent
 
     def delivered_before(self, delivery: Delivery) -> bool:
@@ -53,6 +60,7 @@ class Recorder:
         for tries, pause in enumerate(pauses):
             try:
                 self._deliveries.mark_sent(delivery.id, self._clock())
+                self._health.report(_part(delivery.channel), None)
                 return
             except Exception as error:
                 if time.monotonic() + pause >= lease.expires:
@@ -91,6 +99,7 @@ class Recorder:
             )
             return Outcome(retry_at=self._clock() + lease)
         self._unmarked.discard(delivery.id)
+        self._health.report(_part(delivery.channel), None)
         fields = fields_of(delivery, "digest.marked_sent")
         log.info(
             "channel %s: digest %s is now marked sent", delivery.channel, delivery.id, extra=fields
@@ -138,4 +147,20 @@ class Recorder:
             delivery.channel,
             extra=fields | {"event": "digest.dead"},
         )
+        self._health.report(
+            _part(delivery.channel),
+            f"digest {delivery.id} given up: {error};"
+            f" 'wirewatch digest --retry-dead {delivery.channel}' sends it again",
+        )
         return Outcome(failed=True, dead=1)
+
+    def look_for_revived(self, channel: str) -> None:
+        """A channel in trouble for a dead digest is fine once none is dead any more."""
+        part = _part(channel)
+        in_trouble = self._health.trouble(part) is not None
+        if in_trouble and self._deliveries.channel_totals(channel).dead == 0:
+            self._health.report(part, None)
+
+
+def _part(channel: str) -> str:
+    return f"channel:{channel}"

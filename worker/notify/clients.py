@@ -1,5 +1,5 @@
-"""What every notifier is: one method that delivers a rendered digest, and the network
-clients it sends with."""
+"""What every notifier is: a method that delivers a rendered digest, one that sends a short
+alert about wirewatch itself, and the network clients it sends with."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from typing import Protocol
 
 import httpx
 
-from worker.model import Digest, Rendered
+from worker.model import Alert, Digest, Rendered
 
 __all__ = ["Clients", "Notifier"]
 
 
 class Notifier(Protocol):
-    """Sends one rendered digest; raises DeliveryError when the receiver did not take it."""
+    """Sends one rendered digest, or one alert; raises DeliveryError when the receiver did
+    not take it."""
 
     def deliver(self, digest: Digest, rendered: Rendered) -> None: ...
+
+    def alert(self, alert: Alert) -> None: ...
 
 
 @dataclass(frozen=True)

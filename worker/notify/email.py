@@ -1,4 +1,5 @@
-"""The `email` channel: each digest as one text-and-HTML email, sent through SMTP.
+"""The `email` channel: each digest as one text-and-HTML email, and each alert about
+wirewatch itself as a short text email, sent through SMTP.
 
 One `deliver` is one attempt over one connection. Replies the server may answer
 differently later (4xx, a dropped connection, a timeout) are temporary; replies and
@@ -18,11 +19,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from worker.errors import DeliveryError
-from worker.model import Digest, Rendered
+from worker.model import Alert, Digest, Rendered
 from worker.notify.deadline import Deadline
 from worker.settings.config import EmailChannel, Smtp
 
-__all__ = ["EmailNotifier", "build_message", "tls_context"]
+__all__ = ["EmailNotifier", "alert_message", "build_message", "tls_context"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,20 @@ def build_message(
     return message
 
 
+def alert_message(alert: Alert, sender: str, recipients: Sequence[str]) -> EmailMessage:
+    """The alert as a short plain-text email, marked as an alert, never as a digest."""
+    message = EmailMessage()
+    message["Subject"] = " ".join(alert.subject.split())
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(alert.at)
+    message["Message-ID"] = f"<{alert.id}@{_domain(sender)}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Wirewatch-Alert"] = "cleared" if alert.cleared else "trouble"
+    message.set_content(alert.text, cte="quoted-printable")
+    return message
+
+
 def _domain(sender: str) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2]
     return domain if domain and domain.isascii() else "localhost"
@@ -85,11 +100,7 @@ class EmailNotifier:
         channel = self._channel
         message = build_message(digest, rendered, channel.sender, channel.to, channel.subject)
         log.debug("channel %s: sending %s to %s", digest.channel, message["Message-ID"], channel.to)
-        with Deadline(channel.smtp.timeout_seconds) as deadline:
-            try:
-                refused = self._send(message, deadline)
-            except (smtplib.SMTPException, OSError) as error:
-                raise _delivery_error(error, channel.smtp, deadline.passed) from error
+        refused = self._mail(message)
         if refused:
             # The others have it: a retry would send it to them twice.
             log.warning(
@@ -99,6 +110,19 @@ class EmailNotifier:
                 _where(channel.smtp),
                 _refusals(refused),
             )
+
+    def alert(self, alert: Alert) -> None:
+        """Send the alert; DeliveryError unless the server accepted it for some recipient."""
+        self._mail(alert_message(alert, self._channel.sender, self._channel.to))
+
+    def _mail(self, message: EmailMessage) -> Refusals:
+        """Send the message within the time limit; the recipients the server refused."""
+        smtp = self._channel.smtp
+        with Deadline(smtp.timeout_seconds) as deadline:
+            try:
+                return self._send(message, deadline)
+            except (smtplib.SMTPException, OSError) as error:
+                raise _delivery_error(error, smtp, deadline.passed) from error
 
     def _send(self, message: EmailMessage, deadline: Deadline) -> Refusals:
         smtp = self._channel.smtp

@@ -1,12 +1,14 @@
-"""The `file` channel: each digest as .txt, .html, .json and .eml files in a folder."""
+"""The `file` channel: each digest as .txt, .html, .json and .eml files in a folder, each
+alert as `-alert-` .txt and .json files beside them."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from worker.errors import DeliveryError
-from worker.model import Digest, Rendered
+from worker.model import Alert, Digest, Rendered
 from worker.notify.email import build_message
 from worker.settings.config import FileChannel
 
@@ -25,15 +27,28 @@ class FileNotifier:
     def deliver(self, digest: Digest, rendered: Rendered) -> None:
         """Write the digest's files into the channel's folder."""
         stamp = digest.generated_at.strftime("%Y%m%d-%H%M%S")
-        stem = f"{stamp}-{digest.channel}-{digest.digest_id[:8]}"
+        self._write(
+            f"{stamp}-{digest.channel}-{digest.digest_id[:8]}",
+            {
+                ".txt": rendered.text.encode(),
+                ".html": rendered.html.encode(),
+                ".json": rendered.json.encode(),
+                ".eml": _eml(digest, rendered),
+            },
+        )
+
+    def alert(self, alert: Alert) -> None:
+        """Write the alert's text and JSON document into the channel's folder."""
+        document = json.dumps(alert.document(), ensure_ascii=False, indent=2) + "\n"
+        self._write(
+            f"{alert.at.strftime('%Y%m%d-%H%M%S')}-alert-{alert.id[:8]}",
+            {".txt": alert.text.encode(), ".json": document.encode()},
+        )
+
+    def _write(self, stem: str, contents: dict[str, bytes]) -> None:
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            for suffix, content in (
-                (".txt", rendered.text.encode()),
-                (".html", rendered.html.encode()),
-                (".json", rendered.json.encode()),
-                (".eml", _eml(digest, rendered)),
-            ):
+            for suffix, content in contents.items():
                 _write_atomically(self._folder / (stem + suffix), content)
         except OSError as error:
             raise DeliveryError(f"cannot write to {self._folder}: {error.strerror}") from error

@@ -21,9 +21,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from worker.errors import DeliveryError
-from worker.model import Digest, Rendered
+from worker.model import Alert, Digest, Rendered
 from worker.notify.deadline import Deadline
-from worker.notify.messages import encode, message_for
+from worker.notify.messages import alert_message, encode, message_for
 from worker.notify.redact import masked_url, scrubbed
 from worker.notify.signing import signature_headers
 from worker.settings.config import WebhookChannel
@@ -87,11 +87,18 @@ class WebhookNotifier:
 
     def deliver(self, digest: Digest, rendered: Rendered) -> None:
         """POST the digest once; raise DeliveryError unless the receiver answers 2xx."""
-        body = self._body(digest, rendered)
-        headers = self._headers(digest.digest_id, body)
+        self._send(f"digest {digest.digest_id}", digest.digest_id, self._body(digest, rendered))
+
+    def alert(self, alert: Alert) -> None:
+        """POST the alert once, in the channel's format; raise DeliveryError unless 2xx."""
+        body = encode(alert_message(self._channel.format, alert))
+        self._send(f"alert {alert.id}", alert.id, body)
+
+    def _send(self, what: str, message_id: str, body: bytes) -> None:
+        headers = self._headers(message_id, body)
         log.debug(
-            "digest %s: POST %s (%s, %d bytes): %s",
-            digest.digest_id,
+            "%s: POST %s (%s, %d bytes): %s",
+            what,
             self._shown,
             self._channel.format,
             len(body),
@@ -116,7 +123,7 @@ class WebhookNotifier:
             return rendered.json.encode("utf-8")
         return encode(message_for(self._channel.format, digest))
 
-    def _headers(self, digest_id: str, body: bytes) -> httpx.Headers:
+    def _headers(self, message_id: str, body: bytes) -> httpx.Headers:
         headers = httpx.Headers({"User-Agent": USER_AGENT, "Content-Type": "application/json"})
         headers.update(self._channel.headers)
         # A connection of its own, which the deadline can shut down: a pooled one would be
@@ -124,7 +131,7 @@ class WebhookNotifier:
         headers["Connection"] = "close"
         if self._channel.secret is not None:
             secret = self._channel.secret.get_secret_value()
-            headers.update(signature_headers(secret, digest_id, self._clock(), body))
+            headers.update(signature_headers(secret, message_id, self._clock(), body))
         return headers
 
     def _post(self, body: bytes, headers: httpx.Headers, deadline: Deadline) -> _Answer:

@@ -348,6 +348,8 @@ class Config(_Model):
     ingest: IngestSettings = IngestSettings()
     timing: Timing = Timing()
     channels: dict[ChannelName, Channel] = Field(default_factory=dict)
+    # Channels told when wirewatch itself is in trouble; after `channels`, which it names.
+    alerts: tuple[str, ...] = ()
 
     _source: Path = PrivateAttr()
     _document: YamlFile | None = PrivateAttr(default=None)
@@ -366,6 +368,26 @@ class Config(_Model):
         if blocking is not None:
             raise ValueError(f"'{blocking}' is a file, not a folder; fix the path")
         return state
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _a_list(cls, alerts: object) -> object:
+        return (alerts,) if isinstance(alerts, str) else alerts
+
+    @field_validator("alerts")
+    @classmethod
+    def _named_channels(cls, alerts: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if "channels" not in info.data:
+            return alerts  # the channels have mistakes of their own, said already
+        channels = info.data["channels"]
+        for name in alerts:
+            if name not in channels:
+                known = ", ".join(channels) or "none"
+                raise ValueError(
+                    f"'{name}' is not a channel in channels: (known: {known});"
+                    " name a channel, or add one for the alerts"
+                )
+        return alerts
 
     @field_validator("rules", mode="before")
     @classmethod

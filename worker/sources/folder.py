@@ -2,6 +2,11 @@
 
 Each file is read once as it is: the store's record of it (size and change times, and
 why it failed) makes a second look a no-op, and a file that changes is read again.
+
+A watched folder that cannot be read at two scans in a row (missing, a file now, not
+readable), a whole `rescan_seconds` apart, keeps failing: it is in trouble (`folder:PATH`,
+for `/healthz` and the `alerts:` channels) until a scan reads it again. A folder replaced
+by a deploy is back before the next scan, and is no trouble.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 
 from worker.errors import StateUnavailable
+from worker.health import Health
 from worker.model import FileClaim, FileRecord, RawArticle
 from worker.settings.config import IngestSettings, WatchFolder
 from worker.sources.files import Read, Unread, read_file, record_of
@@ -23,7 +29,7 @@ from worker.sources.watcher import Watcher, scan
 from worker.store import FilesSeen
 from worker.wording import quoted
 
-__all__ = ["TICK", "FolderSource"]
+__all__ = ["TICK", "FolderSource", "folder_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,7 @@ class FolderSource:
         clock: Callable[[], datetime],
         holder: str,
         lease: timedelta,
+        health: Health | None = None,
     ) -> None:
         self._folders = list(folders)
         self._files = files
@@ -59,11 +66,14 @@ class FolderSource:
         self._reading: dict[str, tuple[os.stat_result, FileClaim]] = {}  # handed out, not done
         self._wait = _FIRST_WAIT  # before a file the state could not take is tried again
         self._scan_at: float | None = None  # a scan sooner than the rescan, after an outage
+        self._health = health if health is not None else Health(clock)
+        self._failing: dict[Path, int] = {}  # the scans in a row that could not read a folder
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
         that failed before); None in place of each other file. While watching, a file that
         may still be written is left to settle first, and comes with the arrivals."""
+        self._check_folders()
         try:
             known = self._files.files()
         except StateUnavailable:  # said once by the store; a scan comes soon
@@ -78,6 +88,15 @@ class FolderSource:
                 yield self._guarded(
                     path, partial(self._scanned, path, known, retry_failed, quiet_since)
                 )
+
+    def _check_folders(self) -> None:
+        """Report each folder that could not be read at this scan and the one before."""
+        for folder in self._folders:
+            problem = folder_problem(folder.path)
+            failing = self._failing.get(folder.path, 0) + 1 if problem is not None else 0
+            self._failing[folder.path] = failing
+            if problem is None or failing >= 2:
+                self._health.report(f"folder:{folder.path}", problem)
 
     @contextmanager
     def watch(self) -> Iterator[Iterator[RawArticle | None]]:
@@ -220,3 +239,18 @@ class FolderSource:
                 # inotify drops events when its queue overflows; a rescan finds what it missed.
                 yield from self.scan()
                 next_scan = time.monotonic() + self._rescan
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why a watched folder cannot be read now, if it cannot."""
+    try:
+        with os.scandir(path):
+            return None
+    except FileNotFoundError:
+        return "the watched folder is missing"
+    except NotADirectoryError:
+        return "the watched folder is a file, not a folder"
+    except PermissionError:
+        return "the watched folder cannot be read: permission denied"
+    except OSError as error:
+        return f"the watched folder cannot be read: {error.strerror or error}"

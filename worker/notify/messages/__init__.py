@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker.model import Digest
-from worker.notify.messages.discord import discord_message
+from worker.model import Alert, Digest
+from worker.notify.messages.discord import discord_alert, discord_message
 from worker.notify.messages.shared import Message, encode
-from worker.notify.messages.slack import slack_message
-from worker.notify.messages.teams import teams_message
+from worker.notify.messages.slack import slack_alert, slack_message
+from worker.notify.messages.teams import teams_alert, teams_message
 
 __all__ = [
+    "ALERT_FORMATS",
     "FORMATS",
+    "alert_message",
     "discord_message",
     "encode",
     "message_for",
@@ -33,6 +35,21 @@ FORMATS: dict[str, Callable[[Digest], Message]] = {
     "discord": discord_message,
     "teams": teams_message,
 }
+
+
+# An alert is a few lines of text, never taken for a digest: the `json` format posts its
+# document, `"type": "alert"`, and no template of the channel's reshapes it.
+ALERT_FORMATS: dict[str, Callable[[Alert], Message]] = {
+    "json": Alert.document,
+    "slack": slack_alert,
+    "discord": discord_alert,
+    "teams": teams_alert,
+}
+
+
+def alert_message(format_name: str, alert: Alert) -> Message:
+    """The message of `format_name` (json, slack, discord or teams) for an alert."""
+    return ALERT_FORMATS[format_name](alert)
 
 
 def message_for(format_name: str, digest: Digest) -> Message:

@@ -6,7 +6,7 @@ import re
 from functools import partial
 from typing import Any
 
-from worker.model import Digest
+from worker.model import Alert, Digest
 from worker.notify.messages.shared import (
     Markdown,
     Message,
@@ -23,7 +23,7 @@ from worker.notify.messages.shared import (
     trimmed,
 )
 
-__all__ = ["discord_message"]
+__all__ = ["discord_alert", "discord_message"]
 
 # Embeds: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 CONTENT = 2000
@@ -43,6 +43,12 @@ _LINE_START = re.compile(r"^([#>+-])|^(\d+)\.")
 def discord_message(digest: Digest) -> Message:
     """A Discord webhook message: the overview as content, an embed per rule, no mentions."""
     return trimmed(digest, partial(markdown_item, markdown=_MARKDOWN), _build, _fits)
+
+
+def discord_alert(alert: Alert) -> Message:
+    """A Discord message of an alert about wirewatch itself: its text, pinging no one."""
+    text = "\n".join(_escape(line) for line in alert.text.splitlines())
+    return {"content": clipped(text, CONTENT), "allowed_mentions": {"parse": []}}
 
 
 def _escape(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from worker.model import Digest
+from worker.model import Alert, Digest
 from worker.notify.messages.shared import (
     Markdown,
     Message,
@@ -22,7 +22,7 @@ from worker.notify.messages.shared import (
     trimmed,
 )
 
-__all__ = ["slack_message"]
+__all__ = ["slack_alert", "slack_message"]
 
 # Block Kit: https://docs.slack.dev/reference/block-kit/blocks
 BLOCKS = 50
@@ -39,6 +39,11 @@ TOTAL_TEXT = 10_000
 def slack_message(digest: Digest) -> Message:
     """A Slack incoming-webhook message: a header, a context line, sections per rule."""
     return trimmed(digest, partial(markdown_item, markdown=_MRKDWN), _build, _fits)
+
+
+def slack_alert(alert: Alert) -> Message:
+    """A Slack message of an alert about wirewatch itself: its text, nothing more."""
+    return {"text": clipped(alert.text, SECTION_TEXT, _escape)}
 
 
 def _escape(text: str) -> str:

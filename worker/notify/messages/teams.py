@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.model import Digest, DigestItem
+from worker.model import Alert, Digest, DigestItem
 from worker.notify.messages.shared import (
     Message,
     Section,
@@ -25,7 +25,7 @@ from worker.notify.messages.shared import (
     web_url,
 )
 
-__all__ = ["teams_message"]
+__all__ = ["teams_alert", "teams_message"]
 
 # Teams refuses a message over about 28 KB, counted on what it stores, not on what we post
 # (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook);
@@ -39,6 +39,14 @@ LINK = 2000
 def teams_message(digest: Digest) -> Message:
     """An Adaptive Card in the message envelope that Teams webhooks and Workflows accept."""
     return trimmed(digest, _item, _build, _fits)
+
+
+def teams_alert(alert: Alert) -> Message:
+    """An Adaptive Card of an alert about wirewatch itself: its lines, the first in bold."""
+    first, *rest = alert.text.splitlines()
+    body = [_text_block([_run(clipped(first, 1000), weight="Bolder")])]
+    body += [_text_block([_run(clipped(line, 1000))], spacing="None") for line in rest]
+    return _envelope(body, alert.subject)
 
 
 def _text_block(inlines: list[dict[str, Any]], **settings: Any) -> dict[str, Any]:
@@ -89,11 +97,16 @@ def _build(digest: Digest, sections: list[Section[dict[str, Any]]], left_out: in
         body += section.items
     if left_out:
         body.append(_text_block([_run(more(left_out), italic=True)], spacing="Large"))
+    return _envelope(body, headline(digest))
+
+
+def _envelope(body: list[dict[str, Any]], fallback: str) -> Message:
+    """The card of `body` in the message envelope that Teams webhooks and Workflows accept."""
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
-        "fallbackText": headline(digest),
+        "fallbackText": fallback,
         "msteams": {"width": "Full"},
         "body": body,
     }
