@@ -86,7 +86,8 @@ def test_a_sent_digest_keeps_no_rendered_forms(store: Store) -> None:
     (page,) = store.table_pages("digests")
     rendered = {row[0]: row[10] for row in page}
     assert rendered["sent"] is None
-    assert rendered["dead"] is not None and rendered["waiting"] is not None
+    assert rendered["dead"] is not None
+    assert rendered["waiting"] is not None
 
 
 def test_a_copied_state_knows_the_pruned_articles(store: Store, tmp_path: Path) -> None:
