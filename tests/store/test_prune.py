@@ -3,6 +3,7 @@ still owes it, and the identity every article keeps so that none comes back."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -12,6 +13,7 @@ from tests.store.test_contract import NOW, article, digest
 from worker.model import Match, Pruned, Rendered
 from worker.store import Store, open_store
 from worker.store.copy import copy_state
+from worker.store.sql import TABLES
 
 OLD = NOW - timedelta(days=100)
 WINDOW = NOW - timedelta(days=90)
@@ -99,3 +101,11 @@ def test_a_copied_state_knows_the_pruned_articles(store: Store, tmp_path: Path) 
         assert copy.counts()["ingested"] == 4
     finally:
         copy.close()
+
+
+def test_copy_state_copies_every_table_of_the_layout(tmp_path: Path) -> None:
+    open_store(str(tmp_path / "state.db")).close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    not_copied = {"schema_version", "workers"}  # its own version; the workers of its host
+    assert {name for (name,) in rows} - not_copied == set(TABLES)
