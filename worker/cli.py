@@ -11,7 +11,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
@@ -29,11 +29,12 @@ from worker.ingest.rematch import rematch
 from worker.logs import setup_logging
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
-from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline
+from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text
+from worker.settings.schedule import parse_duration
 from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import status_report, status_text
-from worker.store import daemon_lock, open_store, shown_state, state_problem
+from worker.store import backup_state, daemon_lock, open_store, shown_state, state_problem
 from worker.store.copy import copy_state
 from worker.wording import did_you_mean, plural, quoted
 
@@ -128,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
         choices=["text", "html", "json"],
         help="with --dry-run; json prints one document a line, one for each channel",
     )
+    prune = commands.add_parser(
+        "prune", parents=[common], help="remove articles and sent digests past their window"
+    )
+    prune.add_argument("--articles", metavar="AGE", type=_age, help="default: retention.articles")
+    prune.add_argument("--digests", metavar="AGE", type=_age, help="default: retention.digests")
+    prune.add_argument("--dry-run", action="store_true", help="count what would go; remove none")
+    backup = commands.add_parser(
+        "backup", parents=[common], help="a consistent copy of the state, while the daemon runs"
+    )
+    backup.add_argument("path", metavar="PATH", type=Path, help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
 
 
@@ -160,6 +172,41 @@ def _logging_options() -> argparse.ArgumentParser:
         help="text (the default) or json: one object a line, with fields (see README)",
     )
     return options
+
+
+def _age(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _prune(args: argparse.Namespace, setup: Setup) -> int:
+    retention = setup.config.retention
+    articles = args.articles or retention.articles
+    digests = args.digests or retention.digests
+    if articles is None and digests is None:
+        print(
+            "wirewatch prune: no window to prune: set retention: in the config, or give"
+            " --articles AGE or --digests AGE",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    with open_pipeline(setup) as pipeline:
+        pruned = pipeline.prune(articles, digests, args.dry_run)
+    print(pruned_text(pruned, args.dry_run))
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace, setup: Setup) -> int:
+    config = setup.config
+    try:
+        backup_state(config.state_url, args.path, args.force, config.timing.busy_timeout)
+    except StateError as error:  # no copy made: a script running this must notice
+        print(f"wirewatch backup: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{shown_state(config.state_url)}: backed up into {args.path}")
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace, setup: Setup) -> int:
@@ -437,4 +484,6 @@ _COMMANDS = {
     "status": _status,
     "ingest": _ingest,
     "digest": _digest,
+    "prune": _prune,
+    "backup": _backup,
 }

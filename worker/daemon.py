@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from worker.deliver.alerts import Alerts
 from worker.deliver.outcome import Outcome
@@ -22,7 +23,7 @@ from worker.edits import EditWatcher
 from worker.errors import ConfigError, StateUnavailable
 from worker.health import Health
 from worker.model import RawArticle
-from worker.pipeline import Pipeline, Setup, open_pipeline
+from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
 from worker.store import shown_state
 from worker.wording import plural, quoted
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 # How long the daemon waits for a state it cannot reach at start, twice as long each time.
 _FIRST_WAIT = 1.0
 _LONGEST_WAIT = 30.0
+# How often the daemon prunes, when `retention:` gives a window (and once at each start).
+_PRUNE_EVERY = timedelta(days=1)
 
 
 def run_once(pipeline: Pipeline) -> int:
@@ -125,6 +128,8 @@ class _Loop:
             # Digests and retries due during a long scan go out on time; only the catch-up
             # of a slot missed while stopped waits for the scan, to take what arrived.
             self._scheduler.start(catch_up=False)
+            if self._pipeline.config.retention.configured:
+                self._scheduler.every("prune", _PRUNE_EVERY, self._prune)
             try:
                 yield arrivals
             finally:
@@ -154,6 +159,19 @@ class _Loop:
             return
         if self._scheduler is not None and outcome.rule_ids():
             self._scheduler.matched(outcome.rule_ids())
+
+    def _prune(self) -> None:
+        """Remove what is past the `retention:` windows, in a thread of the scheduler."""
+        retention = self._pipeline.config.retention
+        try:
+            pruned = self._pipeline.prune(retention.articles, retention.digests)
+        except StateUnavailable:  # said once by the store; the next prune tries again
+            return
+        except Exception:  # a fault of ours must not stop the daemon
+            log.exception("retention: nothing pruned; tried again tomorrow")
+            return
+        removed = pruned.articles or pruned.matches or pruned.digests
+        log.log(logging.INFO if removed else logging.DEBUG, "retention: %s", pruned_text(pruned))
 
 
 class _Reloader:

@@ -29,6 +29,7 @@ __all__ = [
     "Hit",
     "Match",
     "Period",
+    "Pruned",
     "RawArticle",
     "Rendered",
     "StoredMatch",
@@ -271,6 +272,16 @@ class ChannelTotals:
     last_sent: datetime | None
     last_error: str | None
     next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What a prune removed (or would): articles with their matches, and sent digests."""
+
+    articles: int = 0
+    matches: int = 0
+    digests: int = 0
+    owed: int = 0  # articles past their window kept, as the outbox still owes them
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,7 @@ from worker.health import Health
 from worker.ingest.ingestor import Ingested, Ingestor
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
-from worker.model import RawArticle
+from worker.model import Pruned, RawArticle
 from worker.notify import Clients
 from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
@@ -37,8 +37,9 @@ from worker.settings.config import Config, load_config, named_rule_files
 from worker.sources import Source
 from worker.sources.folder import FolderSource
 from worker.store import Store, open_store
+from worker.wording import plural
 
-__all__ = ["Pipeline", "Setup", "load_setup", "open_pipeline"]
+__all__ = ["Pipeline", "Setup", "load_setup", "open_pipeline", "pruned_text"]
 
 Clock = Callable[[], datetime]
 
@@ -158,11 +159,39 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
             return dict(zip(names, pool.map(self.send_digest, names), strict=True))
 
+    def prune(
+        self,
+        articles: timedelta | None,
+        digests: timedelta | None,
+        dry_run: bool = False,
+    ) -> Pruned:
+        """Remove the articles and sent digests older than these windows (None: kept for
+        good), never what the outbox owes; what was removed, or would be."""
+        now = self._clock()
+        return self.store.prune(
+            None if articles is None else now - articles,
+            None if digests is None else now - digests,
+            dry_run,
+        )
+
     def scheduler(self) -> DigestScheduler:
         """The schedules of every channel, over this pipeline's outbox."""
         return DigestScheduler(
             self.config, self.outbox, self.store, lambda: self._rules, self._clock, self.worker
         )
+
+
+def pruned_text(pruned: Pruned, dry_run: bool = False) -> str:
+    """What a prune removed, as `wirewatch prune` and the daemon's log say it."""
+    removed = ", ".join(
+        (
+            plural(pruned.articles, "article"),
+            plural(pruned.matches, "match", "matches"),
+            plural(pruned.digests, "digest"),
+        )
+    )
+    kept = f"; kept {pruned.owed} still owed" if pruned.owed else ""
+    return f"{'would remove' if dry_run else 'removed'} {removed}{kept}"
 
 
 @contextmanager

@@ -518,3 +518,16 @@ def test_a_variable_set_but_empty_is_a_mistake(tmp_path: Path) -> None:
         f"{path}:4: channels.ops.secret: environment variable SECRET is empty; "
         "set it, or write ${SECRET:-default} (${SECRET:-} for none)"
     ]
+
+
+def test_retention_windows_are_durations_and_each_optional(tmp_path: Path) -> None:
+    text = MINIMAL + "    retention: {articles: 90d, digests: 180d}\n"
+    retention = load_config(write_config(tmp_path, text), {}).retention
+    assert (retention.articles, retention.digests) == (timedelta(days=90), timedelta(days=180))
+    kept = load_config(write_config(tmp_path, MINIMAL), {}).retention
+    assert (kept.articles, kept.digests, kept.configured) == (None, None, False)
+    path = write_config(tmp_path, MINIMAL + "    retention: {articles: 90, digest: 1d}\n")
+    assert problems(path) == [
+        f"{path}:3: retention.articles: 90 is not a duration; write it like '30s', '15m' or '2h'",
+        f"{path}:3: retention.digest: unknown key 'digest'",
+    ]

@@ -123,6 +123,14 @@ class DigestScheduler:
         except Exception:  # the store failed: the next beat says it again
             log.debug("the heartbeat is not recorded", exc_info=True)
 
+    def every(self, name: str, period: timedelta, job: Callable[[], None]) -> None:
+        """Run `job` now and then every `period` while the schedules run (the daily prune)."""
+        with self._guard:
+            if self._stopping:
+                return
+            every = IntervalTrigger(seconds=period.total_seconds())
+            self._scheduler.add_job(job, every, id=name, name=name, next_run_time=self._clock())
+
     def catch_up(self) -> None:
         """Send now the slots missed while stopped that wait since `start(catch_up=False)`;
         a channel that has sent its new matches since has nothing to catch up."""

@@ -36,6 +36,7 @@ __all__ = [
     "EmailChannel",
     "FileChannel",
     "IngestSettings",
+    "Retention",
     "RetrySettings",
     "Smtp",
     "Timing",
@@ -223,6 +224,21 @@ class Timing(_Model):
     batch: Duration = Field(default="2s", validate_default=True)
 
 
+class Retention(_Model):
+    """How long what was ingested and sent is kept; a window left out keeps it for good."""
+
+    # Articles with their matches, counted from when they were stored; whatever a digest
+    # not yet delivered holds is kept however old.
+    articles: Duration | None = None
+    # Digests sent, counted from when they were sent; one not delivered is kept.
+    digests: Duration | None = None
+
+    @property
+    def configured(self) -> bool:
+        """Whether anything is ever pruned."""
+        return self.articles is not None or self.digests is not None
+
+
 class RetrySettings(_Model):
     """How a digest the receiver did not take is tried again."""
 
@@ -347,6 +363,7 @@ class Config(_Model):
     )
     ingest: IngestSettings = IngestSettings()
     timing: Timing = Timing()
+    retention: Retention = Retention()
     channels: dict[ChannelName, Channel] = Field(default_factory=dict)
     # Channels told when wirewatch itself is in trouble; after `channels`, which it names.
     alerts: tuple[str, ...] = ()

@@ -15,12 +15,14 @@ from pathlib import Path
 
 from worker.errors import StateError
 from worker.store import sqlite
+from worker.store.backup import backup_sqlite, pg_dump_advice
 from worker.store.postgresql import open_postgresql, shown
 from worker.store.roles import (
     Articles,
     Deliveries,
     DigestQueue,
     FilesSeen,
+    Pruning,
     RunRecords,
     Store,
     Workers,
@@ -34,9 +36,11 @@ __all__ = [
     "Deliveries",
     "DigestQueue",
     "FilesSeen",
+    "Pruning",
     "RunRecords",
     "Store",
     "Workers",
+    "backup_state",
     "daemon_lock",
     "open_store",
     "shown_state",
@@ -51,6 +55,8 @@ class Backend:
     open: Callable[[str, timedelta], Store]  # with the busy timeout
     # The right to run the daemon on the state, taken before anything is read or upgraded.
     daemon_lock: Callable[[str], AbstractContextManager[None]]
+    # A consistent copy into a file (PATH, --force, the busy timeout), or why it is not made.
+    backup: Callable[[str, Path, bool, timedelta], None]
 
 
 def _sqlite_file(location: str) -> Path:
@@ -62,13 +68,20 @@ def _postgresql(location: str, busy_timeout: timedelta) -> Store:
     return open_postgresql(f"postgresql://{location}", busy_timeout)
 
 
+def _pg_dump(location: str, target: Path, _force: bool, _busy: timedelta) -> None:
+    raise StateError(pg_dump_advice(f"postgresql://{location}", target))
+
+
 # Any number of workers share a database: there is no daemon's lock to take.
-_POSTGRESQL = Backend(open=_postgresql, daemon_lock=lambda location: nullcontext())
+_POSTGRESQL = Backend(open=_postgresql, daemon_lock=lambda location: nullcontext(), backup=_pg_dump)
 
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend(
         open=lambda location, busy: open_sqlite(_sqlite_file(location), busy),
         daemon_lock=lambda location: sqlite.daemon_lock(_sqlite_file(location)),
+        backup=lambda location, target, force, busy: backup_sqlite(
+            _sqlite_file(location), target, force, busy
+        ),
     ),
     "postgresql": _POSTGRESQL,
     "postgres": _POSTGRESQL,  # libpq reads both
@@ -91,6 +104,18 @@ def daemon_lock(state: str) -> AbstractContextManager[None]:
         raise StateError(problem)
     kind, location = _parts(state)
     return BACKENDS[kind].daemon_lock(location)
+
+
+def backup_state(
+    state: str, target: Path, force: bool = False, busy_timeout: timedelta = timedelta(seconds=30)
+) -> None:
+    """A consistent copy of the state in the file `target`, while others use the state;
+    StateError says why none was made (for a database: how to make one)."""
+    problem = state_problem(state)
+    if problem is not None:
+        raise StateError(problem)
+    kind, location = _parts(state)
+    BACKENDS[kind].backup(location, target, force, busy_timeout)
 
 
 def shown_state(state: str) -> str:

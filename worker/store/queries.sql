@@ -22,8 +22,12 @@ ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime
 SELECT path, size, mtime_ns, ctime_ns, error FROM files WHERE error IS NOT NULL ORDER BY path;
 
 -- has_article --
--- Whether an article with this id (this content) is stored
-SELECT 1 FROM articles WHERE id = :id;
+-- Whether an article with this id (this content) was ever stored, pruned since or not
+SELECT 1 FROM seen_articles WHERE id = :id;
+
+-- add_seen --
+-- Remember an article's identity for good, unless it was seen before
+INSERT INTO seen_articles (id, seen_at) VALUES (:id, :at) ON CONFLICT (id) DO NOTHING;
 
 -- add_article --
 -- Store an article unless one with the same content is stored
@@ -131,9 +135,9 @@ UPDATE digests SET claimed_until = :until
 WHERE id = :id AND claimed_by = :holder AND status = 'pending';
 
 -- mark_sent --
--- The receiver took the digest
+-- The receiver took the digest: it is never sent again, its rendered forms go
 UPDATE digests SET status = 'sent', sent_at = :at, attempts = attempts + 1,
-    next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL
+    next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL, rendered = NULL
 WHERE id = :id;
 
 -- record_failure --
@@ -180,6 +184,45 @@ SELECT last_run FROM schedule_runs WHERE channel = :channel;
 -- Remember that a channel's schedule fired
 INSERT INTO schedule_runs (channel, last_run) VALUES (:channel, :at)
 ON CONFLICT (channel) DO UPDATE SET last_run = excluded.last_run;
+
+-- prune_digest_items --
+-- What digests sent before :digests_before held
+DELETE FROM digest_items WHERE digest_id IN (
+    SELECT id FROM digests WHERE status = 'sent' AND sent_at < :digests_before);
+
+-- prune_digests --
+-- Digests sent before :digests_before; those not delivered (pending or dead) are owed
+DELETE FROM digests WHERE status = 'sent' AND sent_at < :digests_before;
+
+-- prune_match_items --
+-- Where sent digests held the matches of articles stored before :articles_before that
+-- nothing owes (no match pending, none in a digest not delivered)
+DELETE FROM digest_items WHERE match_id IN (
+    SELECT m.id FROM matches m JOIN articles a ON a.id = m.article_id
+    WHERE a.ingested_at < :articles_before AND NOT EXISTS (
+        SELECT 1 FROM matches o WHERE o.article_id = a.id AND (
+            EXISTS (SELECT 1 FROM pending p WHERE p.match_id = o.id)
+            OR EXISTS (SELECT 1 FROM digest_items i JOIN digests d ON d.id = i.digest_id
+                       WHERE i.match_id = o.id AND d.status != 'sent'))));
+
+-- prune_matches --
+-- The matches of articles stored before :articles_before that nothing owes (their items
+-- in sent digests are gone already)
+DELETE FROM matches WHERE id IN (
+    SELECT m.id FROM matches m JOIN articles a ON a.id = m.article_id
+    WHERE a.ingested_at < :articles_before AND NOT EXISTS (
+        SELECT 1 FROM matches o WHERE o.article_id = a.id AND (
+            EXISTS (SELECT 1 FROM pending p WHERE p.match_id = o.id)
+            OR EXISTS (SELECT 1 FROM digest_items i WHERE i.match_id = o.id))));
+
+-- prune_articles --
+-- Articles stored before :articles_before with no match left: a match left is owed
+DELETE FROM articles WHERE ingested_at < :articles_before
+    AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.article_id = articles.id);
+
+-- owed_articles --
+-- Articles stored before :articles_before that are kept: the outbox still owes them
+SELECT COUNT(*) FROM articles WHERE ingested_at < :articles_before;
 
 -- claim_file --
 -- Take a file to read it: new to every worker, changed since, its reader's claim run out,
@@ -241,7 +284,7 @@ SELECT :rule_id;
 
 -- is_empty --
 -- Whether a state holds nothing yet: what `copy-state` may copy into
-SELECT (SELECT COUNT(*) FROM articles) + (SELECT COUNT(*) FROM files)
+SELECT (SELECT COUNT(*) FROM seen_articles) + (SELECT COUNT(*) FROM files)
      + (SELECT COUNT(*) FROM digests) + (SELECT COUNT(*) FROM channels);
 
 -- copied --

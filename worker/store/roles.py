@@ -19,6 +19,7 @@ from worker.model import (
     FileClaim,
     FileRecord,
     Match,
+    Pruned,
     StoredMatch,
     WorkerRecord,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Deliveries",
     "DigestQueue",
     "FilesSeen",
+    "Pruning",
     "RunRecords",
     "Store",
     "Workers",
@@ -69,7 +71,7 @@ class Articles(Protocol):
     """Articles, each stored once, with their matches."""
 
     def has_article(self, article_id: str) -> bool:
-        """Whether an article with this id (this content) is stored."""
+        """Whether an article with this id (this content) was ever stored, pruned since or not."""
         ...
 
     def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
@@ -194,6 +196,22 @@ class Workers(Protocol):
         ...
 
 
+class Pruning(Protocol):
+    """What is kept for how long (`wirewatch prune`, and the daemon once a day)."""
+
+    def prune(
+        self,
+        articles_before: datetime | None,
+        digests_before: datetime | None,
+        dry_run: bool = False,
+    ) -> Pruned:
+        """Remove the digests sent before `digests_before`, and the articles stored before
+        `articles_before` with their matches, keeping what the outbox still owes (pending
+        matches, digests not delivered or dead) and every article's identity, so that none
+        is ingested again; None keeps all. What was removed, or with `dry_run` would be."""
+        ...
+
+
 class Copying(Protocol):
     """A whole state, copied table by table into another (`wirewatch copy-state`)."""
 
@@ -214,7 +232,9 @@ class Copying(Protocol):
         ...
 
 
-class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Copying, Protocol):
+class Store(
+    FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Pruning, Copying, Protocol
+):
     """Every role, as one backend offers them."""
 
     def close(self) -> None:

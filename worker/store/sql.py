@@ -29,6 +29,7 @@ from worker.model import (
     FileRecord,
     Hit,
     Match,
+    Pruned,
     Rendered,
     StoredMatch,
     WorkerRecord,
@@ -56,6 +57,7 @@ _PAGE = 500
 # What `copy-state` copies, table by table in an order the references allow, with the
 # columns that name a row (for reading it a page at a time). Workers are not copied.
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "seen_articles": (("id", "seen_at"), ("id",)),
     "articles": (
         ("id", "title", "body", "date", "source", "url", "path", "ingested_at"),
         ("id",),
@@ -190,6 +192,14 @@ class _TakenError(Exception):
     """A match a digest would hold is no longer pending: the transaction is undone."""
 
 
+class _CountedError(Exception):
+    """A dry run of a prune: counted, and the transaction undone."""
+
+    def __init__(self, pruned: Pruned) -> None:
+        super().__init__()
+        self.pruned = pruned
+
+
 class SqlStore:
     """Every role of the store over one connector."""
 
@@ -243,15 +253,17 @@ class SqlStore:
     # --- articles and matches -----------------------------------------------------------
 
     def has_article(self, article_id: str) -> bool:
-        """Whether an article with this id (this content) is stored."""
+        """Whether an article with this id (this content) was ever stored, pruned or not."""
         return bool(self._rows("has_article", id=article_id))
 
     def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
         """Store an article with its matches, together or not at all; False when an article
         with the same content is already stored."""
         with self._db.transaction() as db:
-            if db.run(self._q["add_article"], {**asdict(article), "at": at}) != 1:
+            # Its identity first: one pruned since it was stored is not stored again.
+            if db.run(self._q["add_seen"], {"id": article.id, "at": at}) != 1:
                 return False
+            db.run(self._q["add_article"], {**asdict(article), "at": at})
             _add_matches(db, self._q, article.id, matches, at)
         return True
 
@@ -438,6 +450,25 @@ class SqlStore:
             for wid, host, pid, started, seen, *held in self._rows("workers", at=at)
         ]
 
+    # --- retention ----------------------------------------------------------------------
+
+    def prune(
+        self,
+        articles_before: datetime | None,
+        digests_before: datetime | None,
+        dry_run: bool = False,
+    ) -> Pruned:
+        """Remove sent digests and articles (with their matches) older than these times,
+        but nothing the outbox still owes; what was removed, or with `dry_run` would be."""
+        try:
+            with self._db.transaction() as db:
+                pruned = _prune(db, self._q, articles_before, digests_before)
+                if dry_run:
+                    raise _CountedError(pruned)
+        except _CountedError as counted:
+            return counted.pruned
+        return pruned
+
     # --- copying a whole state ----------------------------------------------------------
 
     def is_empty(self) -> bool:
@@ -491,6 +522,28 @@ def _add_matches(
             db.run(q["add_pending"], {"article_id": article_id, "rule_id": match.rule_id})
             added += 1
     return added
+
+
+def _prune(
+    db: Transaction,
+    q: Mapping[str, str],
+    articles_before: datetime | None,
+    digests_before: datetime | None,
+) -> Pruned:
+    """Sent digests first, then articles: an article's match held by a digest just removed
+    is owed to no one."""
+    digests = 0
+    if digests_before is not None:
+        db.run(q["prune_digest_items"], {"digests_before": digests_before})
+        digests = db.run(q["prune_digests"], {"digests_before": digests_before})
+    if articles_before is None:
+        return Pruned(digests=digests)
+    before = {"articles_before": articles_before}
+    db.run(q["prune_match_items"], before)
+    matches = db.run(q["prune_matches"], before)
+    articles = db.run(q["prune_articles"], before)
+    (owed,) = db.rows(q["owed_articles"], before)[0]
+    return Pruned(articles, matches, digests, owed)
 
 
 def _under(paths: Sequence[str]) -> tuple[str, dict[str, object]]:
