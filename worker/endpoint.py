@@ -24,7 +24,9 @@ from worker.metrics import Metrics
 from worker.settings.config import Config
 from worker.status import health_report
 
-__all__ = ["Endpoint"]
+__all__ = ["PATHS", "Endpoint"]
+
+PATHS = ("/metrics", "/healthz", "/readyz")  # what the endpoint answers
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,12 @@ class Endpoint:
         assert config.http is not None
         self.listen = config.http.listen
         self._config = config
-        self._answers: dict[str, Callable[[], tuple[int, str, bytes]]] = {
-            "/metrics": lambda: (200, CONTENT_TYPE_LATEST, metrics.text()),
-            "/healthz": lambda: _health(health),
-            "/readyz": lambda: _readiness(waiting()),
-        }
+        answers: list[Callable[[], tuple[int, str, bytes]]] = [
+            lambda: (200, CONTENT_TYPE_LATEST, metrics.text()),
+            lambda: _health(health),
+            lambda: _readiness(waiting()),
+        ]
+        self._answers = dict(zip(PATHS, answers, strict=True))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
