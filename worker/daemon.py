@@ -170,7 +170,13 @@ _STUCK_AT_LEAST = 10.0  # seconds: short test sweeps must not make a busy loop l
 class _Pulse:
     """The loop's heartbeat: touched at each article it takes and each look-up between."""
 
-    def __init__(self, sweep: timedelta, ready: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        sweep: timedelta,
+        ready: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
         self._stuck_after = max(_STUCK_SWEEPS * sweep.total_seconds(), _STUCK_AT_LEAST)
         self._ready = ready
         self._lock = threading.Lock()
@@ -179,12 +185,14 @@ class _Pulse:
         self.scanned = False  # the first start-up scan is done
 
     def running(self, running: bool) -> None:
+        """The loop starts (its heartbeat from now) or ends (no heartbeat is expected)."""
         with self._lock:
-            self._beat = time.monotonic() if running else None
+            self._beat = self._clock() if running else None
 
     def tick(self, on: str = "") -> None:
+        """The loop moved: it took the file `on`, or looked up between two."""
         with self._lock:
-            self._beat, self._on = time.monotonic(), on
+            self._beat, self._on = self._clock(), on
 
     def started(self) -> None:
         """The start-up scan is done: ready (said once)."""
@@ -193,11 +201,12 @@ class _Pulse:
             self._ready()
 
     def trouble(self) -> str | None:
+        """What `/healthz` says of the loop: stuck, and on which file; None while it moves."""
         with self._lock:
             beat, on = self._beat, self._on
         if beat is None:
             return None
-        still = time.monotonic() - beat
+        still = self._clock() - beat
         if still <= self._stuck_after:
             return None
         where = f" (on {on})" if on else ""
