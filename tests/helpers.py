@@ -4,6 +4,7 @@ and the daemon run on it as a user runs it: a subprocess."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -114,13 +115,21 @@ class Daemon:
 
     started: ClassVar[list[Daemon]] = []
 
-    def __init__(self, project: Project, name: str = "daemon", *options: str) -> None:
+    def __init__(
+        self,
+        project: Project,
+        name: str = "daemon",
+        *options: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.project = project
         self.options = options  # more of the command line: -v, --log-format json
         self.log = project.root / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.env = env  # added to this process's environment
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
+        """Start it and, with `wait`, wait until it watches the folders."""
         starts = self.log_text().count("watching") if self.log.exists() else 0
         command = [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)]
         with self.log.open("ab") as log:
@@ -129,9 +138,11 @@ class Daemon:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.project.root,
+                env=None if self.env is None else {**os.environ, **self.env},
             )
         Daemon.started.append(self)
-        wait_for(lambda: self.log_text().count("watching") > starts, "daemon start")
+        if wait:
+            wait_for(lambda: self.log_text().count("watching") > starts, "daemon start")
 
     def kill_hard(self) -> None:
         """SIGKILL: the daemon stops mid-way, as when its host is lost."""

@@ -33,7 +33,7 @@ from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_t
 from worker.settings.schedule import parse_duration
 from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
-from worker.status import status_report, status_text
+from worker.status import asked_health, status_report, status_text
 from worker.store import backup_state, daemon_lock, open_store, shown_state, state_problem
 from worker.store.copy import copy_state
 from worker.wording import did_you_mean, plural, quoted
@@ -224,7 +224,13 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
         )
         log.info("wirewatch started: %s, %s", *rules_and_channels)
         path = Path(args.config)
-        return run_daemon(setup, lambda: load_setup(path, os.environ), stop, reload)
+        try:
+            return run_daemon(
+                setup, lambda: load_setup(path, os.environ), stop, reload, environ=os.environ
+            )
+        except ConfigError as error:  # the HTTP endpoint cannot listen where it is told
+            print(error, file=sys.stderr)
+            return EXIT_CONFIG
 
 
 def _copy_state(args: argparse.Namespace) -> int:
@@ -282,7 +288,9 @@ def _check(_args: argparse.Namespace, setup: Setup) -> int:
 
 def _status(args: argparse.Namespace, setup: Setup) -> int:
     with open_pipeline(setup) as pipeline:
-        report = status_report(pipeline.store, setup.config)
+        health = asked_health(setup.config)
+        rules = len(setup.rules.rules)
+        report = status_report(pipeline.store, setup.config, rules=rules, health=health)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -20,11 +21,15 @@ from worker.deliver.alerts import Alerts
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
+from worker.endpoint import Endpoint
 from worker.errors import ConfigError, StateUnavailable
 from worker.health import Health
+from worker.metrics import Metrics
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
+from worker.status import wirewatch_version
 from worker.store import shown_state
+from worker.systemd import Systemd
 from worker.wording import plural, quoted
 
 __all__ = ["run_daemon", "run_once"]
@@ -57,42 +62,178 @@ def run_daemon(
     stop: threading.Event,
     reload: threading.Event,
     health: Health | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> int:
     """Run until `stop` is set, finishing the article in hand and (for `timing.stop_grace`)
     the sends in flight; exit code. A new config (`load` reads it, on an edit or when
-    `reload` is set, on SIGHUP) restarts the loop. `health` hears what goes wrong."""
+    `reload` is set, on SIGHUP) restarts the loop. `health` hears what goes wrong; the
+    HTTP endpoint (`http:`) and systemd (`$NOTIFY_SOCKET` in `environ`) are told how it goes.
+    ConfigError when the endpoint cannot listen."""
     health = health if health is not None else Health()
     alerts = Alerts(health)  # the daemon's own troubles, told to the `alerts:` channels
+    systemd = Systemd(environ if environ is not None else {})
+    watch = _Watch(setup.config.timing.sweep, health, systemd.ready)
+    with _serving(setup, watch):
+        systemd.watch(watch.alive)
+        try:
+            _restarting(setup, load, stop, reload, watch, alerts)
+        finally:
+            systemd.stopping()
+            alerts.close()
+    log.info("stopped")
+    return 0
+
+
+def _restarting(
+    setup: Setup,
+    load: Callable[[], Setup],
+    stop: threading.Event,
+    reload: threading.Event,
+    watch: _Watch,
+    alerts: Alerts,
+) -> None:
+    health = watch.health
     current: Setup | None = setup
     wait = _FIRST_WAIT
     while current is not None and not stop.is_set():
+        if current.config.http != setup.config.http:
+            log.warning("%s: http: takes effect at the next restart", current.config.source)
         try:
             alerts.use(current.config)
-            with open_pipeline(current, health) as pipeline:
+            with open_pipeline(current, health, watch.metrics) as pipeline:
                 wait = _FIRST_WAIT
                 health.report("store", None)
                 reloader = _Reloader(pipeline, current, load, reload)
-                current = _Loop(pipeline, stop, reloader).run(burst=False)
+                with watch.using(pipeline):
+                    current = _Loop(pipeline, stop, reloader, watch.pulse).run(burst=False)
         except StateUnavailable as error:
             # Down or restarting: no crash, no loop of restarts; the state is tried again.
             log.warning("%s; trying again in %g s", error, wait)
             health.report("store", str(error))
             stop.wait(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
-    alerts.close()
-    log.info("stopped")
-    return 0
+
+
+@contextmanager
+def _serving(setup: Setup, watch: _Watch) -> Iterator[None]:
+    """The HTTP endpoint, if the config asks for one, for as long as the daemon runs."""
+    if setup.config.http is None:
+        yield
+        return
+    endpoint = Endpoint(setup.config, watch.metrics, watch.health, watch.waiting_for)
+    endpoint.start()
+    try:
+        yield
+    finally:
+        endpoint.stop()
+
+
+class _Watch:
+    """What the daemon tells of itself across config restarts: its metrics, whether it is
+    ready, and probes of the loop and the state for `/healthz`."""
+
+    def __init__(self, sweep: timedelta, health: Health, ready: Callable[[], None]) -> None:
+        self.health = health
+        self.metrics = Metrics(health, wirewatch_version())
+        self.pulse = _Pulse(sweep, ready)
+        self._pipeline: Pipeline | None = None
+        health.probe("loop", self.pulse.trouble)
+        health.probe("store", self._unreachable)
+
+    @contextmanager
+    def using(self, pipeline: Pipeline) -> Iterator[None]:
+        """While the loop runs on this pipeline: its store and rules are the ones shown."""
+        self._pipeline = pipeline
+        self.metrics.use(pipeline)
+        try:
+            yield
+        finally:
+            self.pulse.running(False)
+            self.metrics.use(None)
+            self._pipeline = None
+
+    def waiting_for(self) -> str | None:
+        """What the daemon waits for before it is ready (`/readyz`); None once it is."""
+        if self._pipeline is None:
+            return "the state to be opened"
+        return None if self.pulse.scanned else "the start-up scan"
+
+    def alive(self) -> bool:
+        """Whether the daemon's own parts run (the watchdog's test): a state that cannot be
+        reached is not one a restart mends."""
+        return not any(t.part in _OWN_PARTS for t in self.health.troubles())
+
+    def _unreachable(self) -> str | None:
+        pipeline = self._pipeline
+        return None if pipeline is None else pipeline.store.unreachable()
+
+
+_OWN_PARTS = ("loop", "watcher", "scheduler")
+# The loop is stuck when it has not taken an article or looked up for this many sweeps.
+_STUCK_SWEEPS = 3
+_STUCK_AT_LEAST = 10.0  # seconds: short test sweeps must not make a busy loop look stuck
+
+
+class _Pulse:
+    """The loop's heartbeat: touched at each article it takes and each look-up between."""
+
+    def __init__(
+        self,
+        sweep: timedelta,
+        ready: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._stuck_after = max(_STUCK_SWEEPS * sweep.total_seconds(), _STUCK_AT_LEAST)
+        self._ready = ready
+        self._lock = threading.Lock()
+        self._beat: float | None = None  # None while the loop does not run
+        self._on = ""  # the file in hand
+        self.scanned = False  # the first start-up scan is done
+
+    def running(self, running: bool) -> None:
+        """The loop starts (its heartbeat from now) or ends (no heartbeat is expected)."""
+        with self._lock:
+            self._beat = self._clock() if running else None
+
+    def tick(self, on: str = "") -> None:
+        """The loop moved: it took the file `on`, or looked up between two."""
+        with self._lock:
+            self._beat, self._on = self._clock(), on
+
+    def started(self) -> None:
+        """The start-up scan is done: ready (said once)."""
+        if not self.scanned:
+            self.scanned = True
+            self._ready()
+
+    def trouble(self) -> str | None:
+        """What `/healthz` says of the loop: stuck, and on which file; None while it moves."""
+        with self._lock:
+            beat, on = self._beat, self._on
+        if beat is None:
+            return None
+        still = self._clock() - beat
+        if still <= self._stuck_after:
+            return None
+        where = f" (on {on})" if on else ""
+        return f"the loop has not moved for {still:.0f} s{where}"
 
 
 class _Loop:
     """Articles from the sources into the pipeline, digests out, until the end."""
 
     def __init__(
-        self, pipeline: Pipeline, stop: threading.Event, reloader: _Reloader | None = None
+        self,
+        pipeline: Pipeline,
+        stop: threading.Event,
+        reloader: _Reloader | None = None,
+        pulse: _Pulse | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._stop = stop
         self._reloader = reloader
+        self._pulse = pulse if pulse is not None else _Pulse(timedelta(0), lambda: None)
         self._scheduler: DigestScheduler | None = None
         self.outcomes: dict[str, Outcome] = {}  # what burst mode sent, by channel
 
@@ -109,6 +250,7 @@ class _Loop:
             if self._scheduler is None:
                 self.outcomes = self._pipeline.send_all()
                 return None
+            self._pulse.started()
             self._scheduler.catch_up()
             return self._consume(arrivals)
 
@@ -130,15 +272,23 @@ class _Loop:
             self._scheduler.start(catch_up=False)
             if self._pipeline.config.retention.configured:
                 self._scheduler.every("prune", _PRUNE_EVERY, self._prune)
+            health, scheduler = self._pipeline.health, self._scheduler
+            health.probe("watcher", self._pipeline.folders.trouble)
+            health.probe("scheduler", scheduler.trouble)
+            self._pulse.running(True)
             try:
                 yield arrivals
             finally:
+                self._pulse.running(False)
+                health.forget("watcher")
+                health.forget("scheduler")
                 self._reloader.stop()
                 self._scheduler.shutdown()
 
     def _consume(self, items: Iterable[RawArticle | None]) -> Setup | None:
         """Ingest each article handed out; between two, apply an edit or stop."""
         for raw in items:
+            self._pulse.tick(raw.uri if raw is not None else "")
             if self._stop.is_set():
                 return None  # what is not taken yet is found by the next start's scan
             changed = self._reloader.check() if self._reloader is not None else None

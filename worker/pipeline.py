@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -29,7 +30,7 @@ from worker.health import Health
 from worker.ingest.ingestor import Ingested, Ingestor
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
-from worker.model import Pruned, RawArticle
+from worker.model import Delivery, Pruned, RawArticle
 from worker.notify import Clients
 from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
@@ -39,9 +40,38 @@ from worker.sources.folder import FolderSource
 from worker.store import Store, open_store
 from worker.wording import plural
 
-__all__ = ["Pipeline", "Setup", "load_setup", "open_pipeline", "pruned_text"]
+__all__ = ["Pipeline", "Setup", "Tally", "load_setup", "open_pipeline", "pruned_text"]
 
 Clock = Callable[[], datetime]
+
+
+class Tally(Protocol):
+    """Told what the pipeline did, at its seams: what `/metrics` counts."""
+
+    def ingested(self, raw: RawArticle, outcome: Ingested) -> None:
+        """A file was read: its new articles and their matches, or why it failed."""
+        ...
+
+    def unread(self, path: str) -> None:
+        """A file could not be read at all (too large, say)."""
+        ...
+
+    def attempted(self, delivery: Delivery, outcome: Outcome) -> None:
+        """A digest was attempted: delivered, or not."""
+        ...
+
+
+class _Untold:
+    """The tally of a pipeline nobody watches (the command line's)."""
+
+    def ingested(self, raw: RawArticle, outcome: Ingested) -> None:
+        """Nothing to count."""
+
+    def unread(self, path: str) -> None:
+        """Nothing to count."""
+
+    def attempted(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Nothing to count."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +128,10 @@ class Pipeline:
         clock: Clock = lambda: datetime.now(UTC),
         spread: Callable[[], float] = random.random,
         health: Health | None = None,
+        tally: Tally | None = None,
     ) -> None:
         config = setup.config
+        self._tally = tally if tally is not None else _Untold()
         self.config = config
         # What is wrong with this wirewatch; the daemon keeps one across config restarts.
         self.health = health if health is not None else Health(clock)
@@ -110,7 +142,14 @@ class Pipeline:
         # A file is claimed for a few leases: reading and matching a large one takes a while.
         file_lease = 4 * config.timing.lease
         self.folders = FolderSource(
-            config.watch, store, config.ingest, clock, self.worker, file_lease, self.health
+            config.watch,
+            store,
+            config.ingest,
+            clock,
+            self.worker,
+            file_lease,
+            self.health,
+            self._tally.unread,
         )
         self.source: Source = self.folders  # where the loop takes articles from
         self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
@@ -125,6 +164,7 @@ class Pipeline:
             spread,
             self.worker,
             self.health,
+            self._tally.attempted,
         )
 
     @property
@@ -147,6 +187,7 @@ class Pipeline:
         """Ingest what the source handed out, and record what became of it."""
         outcome = self.ingestor.ingest(raw)
         self.source.done(raw, outcome.error)
+        self._tally.ingested(raw, outcome)
         return outcome
 
     def send_digest(self, name: str, new: bool = True) -> Outcome:
@@ -195,12 +236,14 @@ def pruned_text(pruned: Pruned, dry_run: bool = False) -> str:
 
 
 @contextmanager
-def open_pipeline(setup: Setup, health: Health | None = None) -> Iterator[Pipeline]:
+def open_pipeline(
+    setup: Setup, health: Health | None = None, tally: Tally | None = None
+) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
     store = open_store(setup.config.state_url, setup.config.timing.busy_timeout)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
-        yield Pipeline(setup, store, clients, health=health)
+        yield Pipeline(setup, store, clients, health=health, tally=tally)
     finally:
         clients.http.close()
         store.close()

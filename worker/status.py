@@ -1,17 +1,30 @@
-"""What `wirewatch status` shows: articles, failures, matches and each channel's deliveries."""
+"""What `wirewatch status` shows: articles, failures, matches and each channel's deliveries,
+and, from a daemon's HTTP endpoint, what is wrong with it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from worker.health import Health
 from worker.model import WorkerRecord
 from worker.settings.config import Config
 from worker.store import Articles, Deliveries, FilesSeen, Workers
 from worker.wording import plural, quoted
 
-__all__ = ["FAILURES_SHOWN", "StatusStore", "status_report", "status_text"]
+__all__ = [
+    "FAILURES_SHOWN",
+    "StatusStore",
+    "asked_health",
+    "health_report",
+    "status_report",
+    "status_text",
+    "wirewatch_version",
+]
 
 
 class StatusStore(Articles, FilesSeen, Deliveries, Workers, Protocol):
@@ -26,9 +39,14 @@ FAILURES_SHOWN = 20
 
 
 def status_report(
-    store: StatusStore, config: Config, now: datetime | None = None
+    store: StatusStore,
+    config: Config,
+    now: datetime | None = None,
+    rules: int | None = None,
+    health: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `status --json` document (its shape is documented in the README)."""
+    """The `status --json` document (its shape is documented in the README): `rules` in
+    force, and the daemon's `health` as its endpoint tells it (`asked_health`)."""
     now = now or datetime.now(UTC)
     counts = store.counts()
     # A channel taken out of the config keeps the digests it had not delivered.
@@ -41,6 +59,43 @@ def status_report(
         "matches": counts["matches"],
         "channels": channels,
         "workers": [_worker(w, now, config) for w in store.workers(now)],
+        "rules": rules,
+        "version": wirewatch_version(),
+        "health": health,
+    }
+
+
+def wirewatch_version() -> str:
+    """The installed wirewatch's version."""
+    try:
+        return version("wirewatch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def asked_health(config: Config) -> dict[str, Any] | None:
+    """What the daemon's `/healthz` says, with `endpoint` added; None without `http:`. A
+    daemon that does not answer is said to: `healthy` is then None, and `error` says why."""
+    if config.http is None:
+        return None
+    url = f"http://{config.http.listen}/healthz"
+    try:
+        report: dict[str, Any] = httpx.get(url, timeout=5).json()
+    except (httpx.HTTPError, ValueError) as error:
+        why = f"no answer from {url}: {error or type(error).__name__}; is the daemon running?"
+        report = {"healthy": None, "troubles": [], "error": why}
+    return {"endpoint": url, **report}
+
+
+def health_report(health: Health) -> dict[str, Any]:
+    """The `/healthz` document: healthy, or each part in trouble, since when and why."""
+    troubles = health.troubles()
+    return {
+        "healthy": not troubles,
+        "troubles": [
+            {"part": t.part, "problem": t.problem, "since": t.since.isoformat(timespec="seconds")}
+            for t in troubles
+        ],
     }
 
 
@@ -96,6 +151,7 @@ def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = Fa
         elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
     lines += [_worker_line(worker, zone) for worker in report["workers"]]
+    lines += _health_lines(report["health"], zone)
     return "\n".join(lines)
 
 
@@ -106,6 +162,19 @@ def _failure_lines(failures: list[dict[str, str]], every_failure: bool) -> list[
         more = len(failures) - len(shown)
         lines.append(f"  … and {more} more; wirewatch status --all lists them")
     return lines
+
+
+def _health_lines(health: dict[str, Any] | None, zone: ZoneInfo) -> list[str]:
+    if health is None:
+        return []
+    if health["healthy"] is None:
+        return [f"health: unknown: {health['error']}"]
+    if health["healthy"]:
+        return ["health: healthy"]
+    return [
+        f"health: {t['part']}: {t['problem']} (since {_local(t['since'], zone)})"
+        for t in health["troubles"]
+    ]
 
 
 def _worker_line(worker: dict[str, Any], zone: ZoneInfo) -> str:

@@ -28,7 +28,7 @@ from worker.digest.build import PeopleFinder
 from worker.digest.render import Renderer
 from worker.errors import TemplateMistake
 from worker.health import Health
-from worker.model import Digest, Rendered
+from worker.model import Delivery, Digest, Rendered
 from worker.notify import Clients
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
@@ -58,8 +58,10 @@ class Outbox:
         spread: Callable[[], float] = random.random,
         worker: str | None = None,
         health: Health | None = None,
+        attempted: Callable[[Delivery, Outcome], None] = lambda delivery, outcome: None,
     ) -> None:
         self._store = store
+        self._attempted = attempted  # told what came of each attempt (for /metrics)
         self._clock = clock
         self._builder = DigestBuilder(
             config,
@@ -118,7 +120,7 @@ class Outbox:
             due = delivery.next_attempt_at
             if due is not None and due > self._clock():
                 return total + Outcome(retry_at=due)
-            total += self._sender.attempt(delivery)
+            total += self._attempt(delivery)
             if total.retry_at is not None:
                 return total
         return total
@@ -136,4 +138,9 @@ class Outbox:
             delivery = self._builder.next_delivery(name)
         except TemplateMistake:  # it fails on this digest: its matches stay pending
             return Outcome(failed=True)
-        return Outcome() if delivery is None else self._sender.attempt(delivery)
+        return Outcome() if delivery is None else self._attempt(delivery)
+
+    def _attempt(self, delivery: Delivery) -> Outcome:
+        outcome = self._sender.attempt(delivery)
+        self._attempted(delivery, outcome)
+        return outcome

@@ -116,6 +116,15 @@ class DigestScheduler:
                 fields = {"event": "digest.scheduled", "channel": name, "next_digest": when}
                 log.info("channel %s: next digest at %s", name, when, extra=fields)
 
+    def trouble(self) -> str | None:
+        """What `/healthz` says of the schedules: not running, or their thread has stopped."""
+        if not self._scheduler.running:
+            return "the schedules are not running"
+        thread = getattr(self._scheduler, "_thread", None)  # APScheduler's own
+        if thread is not None and not thread.is_alive():
+            return "the thread that runs the schedules has stopped"
+        return None
+
     def _beat(self) -> None:
         """Say in the store that this worker is alive (`wirewatch status` lists it)."""
         try:

@@ -35,6 +35,7 @@ __all__ = [
     "Config",
     "EmailChannel",
     "FileChannel",
+    "HttpSettings",
     "IngestSettings",
     "Retention",
     "RetrySettings",
@@ -162,6 +163,13 @@ def _http_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+def _host_port(listen: str) -> str:
+    host, colon, port = listen.rpartition(":")
+    if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"'{listen}' is not HOST:PORT; write it like 127.0.0.1:9464")
+    return listen
+
+
 def _email_address(address: str) -> str:
     if "@" not in address:
         raise ValueError(f"'{address}' is not an email address")
@@ -237,6 +245,18 @@ class Retention(_Model):
     def configured(self) -> bool:
         """Whether anything is ever pruned."""
         return self.articles is not None or self.digests is not None
+
+
+class HttpSettings(_Model):
+    """The HTTP endpoint of the daemon: /metrics, /healthz and /readyz."""
+
+    listen: Annotated[str, AfterValidator(_host_port)]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The host (an IPv6 one without its brackets) and the port."""
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 class RetrySettings(_Model):
@@ -364,6 +384,7 @@ class Config(_Model):
     ingest: IngestSettings = IngestSettings()
     timing: Timing = Timing()
     retention: Retention = Retention()
+    http: HttpSettings | None = None  # off unless set
     channels: dict[ChannelName, Channel] = Field(default_factory=dict)
     # Channels told when wirewatch itself is in trouble; after `channels`, which it names.
     alerts: tuple[str, ...] = ()

@@ -53,6 +53,7 @@ class FolderSource:
         holder: str,
         lease: timedelta,
         health: Health | None = None,
+        unread: Callable[[str], None] = lambda path: None,
     ) -> None:
         self._folders = list(folders)
         self._files = files
@@ -68,6 +69,7 @@ class FolderSource:
         self._scan_at: float | None = None  # a scan sooner than the rescan, after an outage
         self._health = health if health is not None else Health(clock)
         self._failing: dict[Path, int] = {}  # the scans in a row that could not read a folder
+        self._told_unread = unread  # told of each file that cannot be read (for /metrics)
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
@@ -111,6 +113,11 @@ class FolderSource:
         finally:
             self._watcher = None
             watcher.stop()
+
+    def trouble(self) -> str | None:
+        """What `/healthz` says of the watched folders: not watched, or a watch stopped."""
+        watcher = self._watcher
+        return "the folders are not watched" if watcher is None else watcher.trouble()
 
     def read(self, path: Path, retry_failed: bool = False) -> RawArticle | Unread | None:
         """The file as a raw article, unless it was read as it is now (or failed so, and is
@@ -159,6 +166,7 @@ class FolderSource:
         log.warning("%s: %s", quoted(path), unread.reason, extra=fields)
         now = self._clock()
         self._files.finish_file(claim, record_of(path, unread.stat, unread.reason), now)
+        self._told_unread(path)
 
     def _key(self, path: Path) -> str:
         """The file as every worker names it, wherever its host mounts the share: its path

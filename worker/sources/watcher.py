@@ -315,6 +315,14 @@ class Watcher:
             return True
         return any(identity(path) != known for path, known in self._watched.items())
 
+    def trouble(self) -> str | None:
+        """What `/healthz` says of the watch: a folder whose observer thread has stopped."""
+        for observer in self._observers:
+            if stopped(observer):
+                folders = ", ".join(emitter.watch.path for emitter in observer.emitters)
+                return f"the watch of {folders or 'the folders'} has stopped"
+        return None
+
     def restart(self) -> None:
         """Watch the folders again, as they are now."""
         self.stop()

@@ -237,6 +237,10 @@ class Store(
 ):
     """Every role, as one backend offers them."""
 
+    def unreachable(self) -> str | None:
+        """Why the state cannot be reached now (a database down), if it cannot."""
+        ...
+
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""
         ...

@@ -114,6 +114,10 @@ class Connector(Protocol):
         """A write transaction: committed when the block ends, rolled back if it raises."""
         ...
 
+    def unreachable(self) -> str | None:
+        """Why the state cannot be reached now, if the last call could not reach it."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...
@@ -164,17 +168,20 @@ class Outage:
     def __init__(self, shown: str) -> None:
         self._shown = shown
         self._since: float | None = None
+        self._error = ""  # why it cannot be reached, while it cannot
         self._lock = threading.Lock()
 
     def failed(self, error: Exception) -> StateUnavailable:
         """The state cannot be reached: the error to raise (logged if the outage is new)."""
+        told = " ".join(str(error).split()) or type(error).__name__
         with self._lock:
+            self._error = told
             if self._since is None:
                 self._since = time.monotonic()
                 log.warning(
                     "%s cannot be reached: %s; what waits for it is tried again until it is back",
                     self._shown,
-                    " ".join(str(error).split()) or type(error).__name__,
+                    told,
                 )
         return StateUnavailable(f"{self._shown} cannot be reached now: {error}")
 
@@ -186,6 +193,14 @@ class Outage:
             if self._since is not None:
                 log.info("%s is back after %.0f s", self._shown, time.monotonic() - self._since)
                 self._since = None
+
+    def problem(self) -> str | None:
+        """What `/healthz` says while the state cannot be reached; None when it can."""
+        with self._lock:
+            if self._since is None:
+                return None
+            down = time.monotonic() - self._since
+            return f"{self._shown} cannot be reached (for {down:.0f} s): {self._error}"
 
 
 class _TakenError(Exception):
@@ -502,6 +517,10 @@ class SqlStore:
             db.rows(self._q["copied"], {})
 
     # --- the store itself ----------------------------------------------------------------
+
+    def unreachable(self) -> str | None:
+        """Why the state cannot be reached now (a database down), if it cannot."""
+        return self._db.unreachable()
 
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""

@@ -109,6 +109,10 @@ class SqliteConnector:
             raise self._outage.failed(error) from None
         self._outage.reached()
 
+    def unreachable(self) -> str | None:
+        """Why the state cannot be reached now, if the last call could not reach it."""
+        return self._outage.problem()
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
