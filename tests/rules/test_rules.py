@@ -329,3 +329,17 @@ def test_query_and_keyword_mistakes(tmp_path: Path, rule: str, expected: str) ->
     text = f"participants:\n  xi: {{name: Xi}}\nrules:\n  - {rule}\n"
     config = make_config(tmp_path, {"r.yaml": text})
     assert problems(config) == [f"{tmp_path / 'rules' / 'r.yaml'}:4: {expected}"]
+
+
+@pytest.mark.parametrize("text", ["", "# rules for the Arctic, to come\n", "---\n"])
+def test_a_rule_file_without_rules_is_a_mistake(tmp_path: Path, text: str) -> None:
+    config = make_config(tmp_path, {"a.yaml": PARTICIPANTS + RULES, "empty.yaml": text})
+    assert problems(config) == [
+        f'{tmp_path / "rules" / "empty.yaml"}: no rules — write "rules: []" to mean none'
+    ]
+
+
+@pytest.mark.parametrize("text", ["rules: []\n", PARTICIPANTS])
+def test_a_rule_file_may_say_it_has_no_rules(tmp_path: Path, text: str) -> None:
+    config = make_config(tmp_path, {"none.yaml": text})
+    assert load_rules(config).rules == ()
