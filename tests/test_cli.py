@@ -180,6 +180,17 @@ def test_check_and_every_command_refuse_a_state_wirewatch_cannot_use(
     assert capsys.readouterr().err.strip() == expected
 
 
+def test_check_refuses_an_emptied_rule_file(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emptied = project.root / "rules" / "china-russia.yaml"
+    emptied.write_text("", encoding="utf-8")  # as an editor leaves it halfway through a save
+    assert wirewatch(project, "check") == 1
+    assert capsys.readouterr().err.strip() == (
+        f'{emptied}: no rules — write "rules: []" to mean none'
+    )
+
+
 def test_check_reports_config_rule_and_template_mistakes_at_once(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +135,32 @@ def test_a_file_the_watcher_missed_is_found_by_the_rescan(daemon: Daemon, tmp_pa
     os.link(outside, daemon.project.inbox / "linked.txt")
     wait_for(lambda: daemon.articles("linked.txt"), "the linked article")
     wait_for(lambda: daemon.digested("Pipeline deal signed in Beijing"), "its digest")
+
+
+def test_files_whose_events_the_kernel_dropped_are_found_at_once(tmp_path: Path) -> None:
+    # A real overflow of the daemon's own inotify queue, which touches no one else's: the
+    # daemon is stopped (SIGSTOP) while more events than the queue holds happen in its
+    # folder, then the articles arrive, their events dropped.
+    daemon = Daemon(make_project(tmp_path, schedule="every 1s"))  # a rescan only every 300 s
+    daemon.start()
+    wait_for(lambda: daemon.project.digests(), "the seeds' digest")
+    assert daemon.process is not None
+    queue = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text(encoding="ascii"))
+    titles = [f"Xi and Putin meet, round {n}" for n in range(3)]
+    daemon.process.send_signal(signal.SIGSTOP)
+    try:
+        noise = daemon.project.inbox / "noise.tmp"  # not an article: only its events count
+        for n in range(queue):  # three events or more each
+            noise.write_text(str(n), encoding="ascii")
+        for n, title in enumerate(titles):
+            text = f" date 2024-05-16 {title}\n\nXi Jinping met Vladimir Putin for talks.\n"
+            (daemon.project.inbox / f"{n}.txt").write_text(text, encoding="utf-8")
+    finally:
+        daemon.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: all(daemon.digested(title) for title in titles), "every article sent")
+    lost = f"{daemon.project.inbox}: file events were lost (the kernel's queue overflowed)"
+    assert daemon.log_text().count(lost) == 1
+    assert daemon.stop() == 0
 
 
 def test_ingest_beside_the_daemon_loses_nothing_and_sends_nothing_twice(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -163,4 +164,56 @@ def test_a_new_state_file_needs_a_restart(daemon: Daemon) -> None:
     wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a digest, still")
     assert len(daemon.project.digests()) == 2  # the seeds were not sent again
     assert not (daemon.project.root / "var" / "other.db").exists()
+    assert daemon.stop() == 0
+
+
+def test_a_rule_file_emptied_is_refused_and_its_rules_keep_matching(daemon: Daemon) -> None:
+    rules = daemon.project.root / "rules" / "china-russia.yaml"
+    rules.write_text("", encoding="utf-8")  # saved empty, or an editor that stopped halfway
+    wait_for(lambda: "edit not applied" in daemon.log_text(), "the refusal")
+    assert f'{rules}: no rules — write "rules: []" to mean none' in daemon.log_text()
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "a match of the old rules")
+    assert rules_of(daemon, "Putin and Xi hold talks") == {"xi-putin-contacts"}
+    assert "0 rules" not in daemon.log_text()
+    assert daemon.stop() == 0
+
+
+def test_a_rule_file_truncated_then_written_is_applied_once_written(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="every 1s")
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(config.replace("settle_seconds: 0.5", "settle_seconds: 3"), "utf-8")
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(project.digests, "the seeds' digest")
+    rules = project.root / "rules" / "china-russia.yaml"
+    saved = rules.read_text(encoding="utf-8")
+    rules.write_text("", encoding="utf-8")  # the editor truncates the file...
+    (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")  # an article comes...
+    time.sleep(1)  # ...and writes a moment later: longer than a burst of events, within settling
+    rules.write_text(saved, encoding="utf-8")
+    wait_for(lambda: "rules reloaded: 7 rules" in daemon.log_text(), "the reload")
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "the article's match")
+    assert rules_of(daemon, "Putin and Xi hold talks") == {"xi-putin-contacts"}
+    assert "0 rules" not in daemon.log_text()
+    assert "edit not applied" not in daemon.log_text()  # the empty file was never read
+    assert daemon.stop() == 0
+
+
+def test_an_article_that_came_while_its_rule_was_missing_is_sent_once_it_is_added(
+    daemon: Daemon,
+) -> None:
+    (daemon.project.inbox / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
+    wait_for(lambda: "'Arctic cargo' matched no rule" in daemon.log_text(), "the arctic article")
+    rules = daemon.project.root / "rules" / "china-russia.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + NEW_RULE, encoding="utf-8")
+    wait_for(lambda: rules_of(daemon, "Arctic cargo"), "the new rule's match of it")
+    assert rules_of(daemon, "Arctic cargo") == {"arctic-shipping"}
+    assert "rules added or changed (arctic-shipping)" in daemon.log_text()
+    widened = rules.read_text(encoding="utf-8").replace('"Northern Sea Route"', "Arctic, cargo")
+    rules.write_text(widened, encoding="utf-8")  # changed: matched again, nothing new
+    wait_for(lambda: "0 new matches" in daemon.log_text(), "the second look back")
+    (daemon.project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")  # a digest after
+    wait_for(lambda: rules_of(daemon, "Putin and Xi hold talks"), "the next digest")
+    assert daemon.digested("Arctic cargo") == 1  # matched, and sent, once
     assert daemon.stop() == 0

@@ -27,6 +27,7 @@ from worker.health import Health
 from worker.metrics import Metrics
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
+from worker.rules.ruleset import RuleSet
 from worker.status import wirewatch_version
 from worker.store import shown_state
 from worker.systemd import Systemd
@@ -338,7 +339,9 @@ class _Reloader:
         self._setup = setup
         self._load = load
         self._requested = requested
-        self._edits = EditWatcher(setup.edited_files())
+        # Edits settle as articles do: an editor that empties a file and then writes it
+        # leaves no moment in which the rules are gone.
+        self._edits = EditWatcher(setup.edited_files(), setup.config.ingest.settle_seconds)
 
     def start(self) -> None:
         self._edits.start()
@@ -371,6 +374,7 @@ class _Reloader:
         if new.config.model_dump() != self._setup.config.model_dump():
             log.info("config changed: restarting the watchers and schedules")
             return new
+        before = self._setup.rules
         self._pipeline.use_rules(new.rules, new.renderers)
         self._setup = new
         log.info(
@@ -378,4 +382,28 @@ class _Reloader:
             plural(len(new.rules.rules), "rule"),
             plural(len(new.rules.participants), "participant"),
         )
+        self._rematch(new.rules.changed_since(before))
         return None
+
+    def _rematch(self, changed: RuleSet) -> None:
+        """Match the recent articles against the rules added or changed."""
+        if not changed.rules:
+            return
+        ids = ", ".join(rule.id for rule in changed.rules)
+        try:
+            done = self._pipeline.rematch_recent(changed)
+        except Exception as error:  # the rules are in force; only the look back failed
+            log.error(
+                "rules added or changed (%s): recent articles not matched against them: %s;"
+                " run wirewatch ingest --rematch",
+                ids,
+                error,
+            )
+            return
+        log.info(
+            "rules added or changed (%s): %s of the last %g h matched again, %s",
+            ids,
+            plural(done.articles, "article"),
+            self._setup.config.ingest.rematch_window.total_seconds() / 3600,
+            plural(done.new_matches, "new match", "new matches"),
+        )

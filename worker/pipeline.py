@@ -28,6 +28,7 @@ from worker.digest.render import Renderer, load_renderers
 from worker.errors import ConfigError, Problem
 from worker.health import Health
 from worker.ingest.ingestor import Ingested, Ingestor
+from worker.ingest.rematch import Rematched, rematch
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
 from worker.model import Delivery, Pruned, RawArticle
@@ -177,6 +178,12 @@ class Pipeline:
         self._use(rules)
         self.outbox.use_renderers(renderers)
         self.outbox.take_rules()
+
+    def rematch_recent(self, rules: RuleSet) -> Rematched:
+        """Match the articles stored within `ingest.rematch_window` against these rules
+        (added or changed): an article that came while its rule was missing is not lost."""
+        since = self._clock() - self.config.ingest.rematch_window
+        return rematch(self.store, Matcher(rules), clock=self._clock, since=since)
 
     def _use(self, rules: RuleSet) -> None:
         # Compiled before the swap: no article sees half of it.

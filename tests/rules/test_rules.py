@@ -8,11 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers import REPO
 from worker.errors import ConfigError
 from worker.rules.files import load_rules
-from worker.rules.ruleset import Keywords, ParticipantCondition, RuleSet
+from worker.rules.ruleset import Keywords, Participant, ParticipantCondition, Rule, RuleSet
 from worker.settings.config import Config, load_config
 
 PARTICIPANTS = """\
@@ -329,3 +330,58 @@ def test_query_and_keyword_mistakes(tmp_path: Path, rule: str, expected: str) ->
     text = f"participants:\n  xi: {{name: Xi}}\nrules:\n  - {rule}\n"
     config = make_config(tmp_path, {"r.yaml": text})
     assert problems(config) == [f"{tmp_path / 'rules' / 'r.yaml'}:4: {expected}"]
+
+
+@pytest.mark.parametrize("text", ["", "# rules for the Arctic, to come\n", "---\n"])
+def test_a_rule_file_without_rules_is_a_mistake(tmp_path: Path, text: str) -> None:
+    config = make_config(tmp_path, {"a.yaml": PARTICIPANTS + RULES, "empty.yaml": text})
+    assert problems(config) == [
+        f'{tmp_path / "rules" / "empty.yaml"}: no rules — write "rules: []" to mean none'
+    ]
+
+
+@pytest.mark.parametrize("text", ["rules: []\n", PARTICIPANTS])
+def test_a_rule_file_may_say_it_has_no_rules(tmp_path: Path, text: str) -> None:
+    config = make_config(tmp_path, {"none.yaml": text})
+    assert load_rules(config).rules == ()
+
+
+def rule_set(rules: str, people: str = "xi: {name: Xi Jinping}") -> RuleSet:
+    """A rule set from YAML flow text: the rules, and the participants."""
+    return RuleSet(
+        participants={
+            pid: Participant.model_validate(p) for pid, p in yaml.safe_load(f"{{{people}}}").items()
+        },
+        rules=tuple(Rule.model_validate(r) for r in yaml.safe_load(f"[{rules}]")),
+    )
+
+
+TALKS_RULE = "{id: talks, keywords: {any: [talks]}}"
+XI_RULE = "{id: xi, participants: {any: [xi]}}"
+XI_QUERY = "{id: xi-q, query: '@xi AND talks'}"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "changed"),
+    [
+        (rule_set(TALKS_RULE), rule_set(TALKS_RULE), []),
+        (rule_set(""), rule_set(TALKS_RULE), ["talks"]),
+        (rule_set(TALKS_RULE), rule_set("{id: talks, keywords: {any: [summit]}}"), ["talks"]),
+        (rule_set(TALKS_RULE), rule_set("{id: talks, title: Talks, keywords: {any: [talks]}}"), []),
+        (rule_set(TALKS_RULE), rule_set("{id: talks, keywords: {any: [talks]}, tags: [x]}"), []),
+        (
+            rule_set(f"{TALKS_RULE}, {XI_RULE}, {XI_QUERY}"),
+            rule_set(f"{TALKS_RULE}, {XI_RULE}, {XI_QUERY}", "xi: {name: Xi, aliases: [习近平]}"),
+            ["xi", "xi-q"],
+        ),
+        (
+            rule_set("{id: two, participants: {min: 2}}"),
+            rule_set("{id: two, participants: {min: 2}}", "xi: {name: Xi}, li: {name: Li}"),
+            ["two"],
+        ),
+    ],
+)
+def test_the_rules_changed_since_are_those_that_may_match_otherwise(
+    before: RuleSet, after: RuleSet, changed: list[str]
+) -> None:
+    assert [rule.id for rule in after.changed_since(before).rules] == changed

@@ -96,6 +96,7 @@ def test_the_spec_example_loads(tmp_path: Path) -> None:
     assert (folder.recursive, folder.polling) == (False, True)
     assert config.ingest.max_file_mb == 2.5
     assert config.ingest.settle_seconds == 2.0
+    assert config.ingest.rematch_window == timedelta(hours=24)
     mail, ops, local = config.channels.values()
     assert isinstance(mail, EmailChannel)
     assert (mail.sender, mail.to, mail.max_items) == (
@@ -244,6 +245,10 @@ def test_bad_timezone(tmp_path: Path) -> None:
             "3: ingest.settle_seconds: must be a valid number, unable to parse string as a number",
         ),
         ("    ingest: 5\n", "3: ingest: must be a mapping of keys to values"),
+        (
+            "    ingest: {rematch_window: 0s}\n",
+            "3: ingest.rematch_window: '0s' is not a duration; write a number and s, m, h or d",
+        ),
         ("    rules: []\n", "3: rules: needs at least one entry"),
         (
             "    channels: {my mail: {type: file, path: out}}\n",

@@ -134,6 +134,14 @@ def test_articles_are_listed_all_or_from_some_files_and_folders(store: Store) ->
     assert list(store.articles(["/elsewhere"])) == []
 
 
+def test_articles_are_listed_from_those_ingested_since(store: Store) -> None:
+    for n in range(3):
+        store.add_article(article(n), [], NOW - timedelta(hours=n * 24))
+    since = NOW - timedelta(hours=30)
+    assert [a.id for a in store.articles(since=since)] == ["article-0", "article-1"]
+    assert [a.id for a in store.articles(["/inbox/1.txt"], since)] == ["article-1"]
+
+
 def test_articles_are_read_a_page_at_a_time(store: Store) -> None:
     for n in range(1203):  # more than two pages
         store.add_article(article(n), [], NOW)

@@ -37,10 +37,12 @@ def rematch(
     under: Sequence[str] = (),
     clock: Clock = lambda: datetime.now(UTC),
     progress: Callable[[Iterable[Article]], Iterable[Article]] = lambda articles: articles,
+    since: datetime | None = None,
 ) -> Rematched:
-    """Match the stored articles (all, or those from files under `under`) again."""
+    """Match the stored articles (all, or those from files under `under`, or those
+    ingested `since`) again."""
     articles = new = 0
-    for article in progress(store.articles(under)):
+    for article in progress(store.articles(under, since)):
         articles += 1
         matches = matcher.match(article)
         added = store.add_matches(article.id, matches, clock())

@@ -21,6 +21,9 @@ __all__ = ["load_rules", "rule_mistakes"]
 log = logging.getLogger(__name__)
 
 
+_NO_RULES = 'no rules — write "rules: []" to mean none'
+
+
 @dataclass
 class _Loaded:
     """The rule files read so far, and the ids declared in all of them."""
@@ -38,6 +41,10 @@ class _Loaded:
             document = read_yaml(path)
         except ConfigError as error:
             self.problems.extend(error.problems)
+            return
+        if document.data is None or document.data == {}:
+            # Empty, or only comments: most likely a file caught halfway through a save.
+            self.problems.append(Problem(path, None, "", _NO_RULES))
             return
         self.documents.append(document)
         self.participant_ids |= _declared_participants(document.data)

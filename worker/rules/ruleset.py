@@ -171,3 +171,36 @@ class RuleSet:
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError when there is none."""
         return self._by_id[rule_id]
+
+    def changed_since(self, before: RuleSet) -> RuleSet:
+        """The rules that may match other articles than they did in `before`: new ones, and
+        those whose conditions or participants changed."""
+        people = {
+            pid
+            for pid in {*before.participants, *self.participants}
+            if before.participants.get(pid) != self.participants.get(pid)
+        }
+        changed = tuple(
+            rule
+            for rule in self.rules
+            if rule.id not in before._by_id
+            or _conditions(before.rule(rule.id)) != _conditions(rule)
+            or _named(rule, self) & people
+        )
+        return RuleSet(self.participants, changed)
+
+
+def _conditions(rule: Rule) -> dict[str, Any]:
+    """What decides whether the rule matches (not its title, priority or tags)."""
+    return rule.model_dump(include={"query", "participants", "keywords", "since", "until"})
+
+
+def _named(rule: Rule, rules: RuleSet) -> set[str]:
+    """The participants the rule's match depends on."""
+    condition = rule.participants
+    named = {term.participant for term in rule.query.participants()} if rule.query else set()
+    if condition is not None:
+        named |= {*condition.any, *condition.all, *condition.none}
+        if condition.min is not None and not (condition.any or condition.all):
+            named |= set(rules.participants)  # at least `min` of everyone followed
+    return named

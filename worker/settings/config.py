@@ -213,6 +213,9 @@ class IngestSettings(_Model):
     max_file_mb: float = Field(default=5, gt=0)
     settle_seconds: float = Field(default=2.0, ge=0)
     rescan_seconds: float = Field(default=300, gt=0)
+    # Rules added or changed while running are matched against the articles stored this
+    # recently too: an article that came while its rule was missing is not lost.
+    rematch_window: Duration = Field(default="24h", validate_default=True)
 
 
 class Timing(_Model):

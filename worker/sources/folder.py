@@ -76,6 +76,11 @@ class FolderSource:
         that failed before); None in place of each other file. While watching, a file that
         may still be written is left to settle first, and comes with the arrivals."""
         self._check_folders()
+        return self._scan(self._folders, retry_failed)
+
+    def _scan(
+        self, folders: Iterable[WatchFolder], retry_failed: bool = False
+    ) -> Iterator[RawArticle | None]:
         try:
             known = self._files.files()
         except StateUnavailable:  # said once by the store; a scan comes soon
@@ -85,7 +90,7 @@ class FolderSource:
             log.error("the watched folders are not scanned now: %s; the next scan will", error)
             return
         quiet_since = time.time() - self._quiet
-        for folder in self._folders:
+        for folder in folders:
             for path in scan(folder):
                 yield self._guarded(
                     path, partial(self._scanned, path, known, retry_failed, quiet_since)
@@ -243,10 +248,25 @@ class FolderSource:
             yield None
             if self._scan_at is not None and self._scan_at < next_scan:
                 next_scan, self._scan_at = self._scan_at, None
+            yield from self._scan_lost(watcher)
             if time.monotonic() >= next_scan:
-                # inotify drops events when its queue overflows; a rescan finds what it missed.
+                # A rescan finds what no event told: a file hard-linked in, say, or events
+                # lost where the observer cannot tell of it.
                 yield from self.scan()
                 next_scan = time.monotonic() + self._rescan
+
+    def _scan_lost(self, watcher: Watcher) -> Iterator[RawArticle | None]:
+        """Scan the folders whose file events the kernel dropped, now, not at the rescan."""
+        lost = watcher.settler.take_events_lost()
+        if not lost:
+            return
+        for path in lost:
+            log.warning(
+                "%s: file events were lost (the kernel's queue overflowed): scanning now",
+                quoted(path),
+                extra={"event": "folder.events_lost", "path": str(path)},
+            )
+        yield from self._scan([folder for folder in self._folders if folder.path in lost])
 
 
 def folder_problem(path: Path) -> str | None:

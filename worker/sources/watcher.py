@@ -18,6 +18,7 @@ from pathlib import Path
 
 from watchdog.events import (
     DirMovedEvent,
+    EventsLostEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileModifiedEvent,
@@ -66,6 +67,7 @@ class Settler:
         self._waiting: dict[Path, _Waiting] = {}
         self._writing: dict[Path, float] = {}  # written to, not closed yet: when last written
         self._arrived: list[tuple[Path, tuple[str, ...]]] = []  # folders moved in, to list
+        self._lost: set[Path] = set()  # folders whose events were dropped, not scanned yet
         self._changed = threading.Condition()
 
     def complete(self, path: Path) -> None:
@@ -98,6 +100,20 @@ class Settler:
             self._arrived.append((folder, patterns))
             self._changed.notify()
 
+    def events_lost(self, folder: Path) -> None:
+        """The observer dropped the folder's events (the kernel's queue overflowed): files
+        may have arrived there unseen."""
+        with self._changed:
+            self._lost.add(folder)
+            self._changed.notify()
+
+    def take_events_lost(self) -> list[Path]:
+        """The folders whose events were dropped since the last call, for a scan to find
+        what those told."""
+        with self._changed:
+            lost, self._lost = sorted(self._lost), set()
+            return lost
+
     def settle(self, path: Path) -> None:
         """Take the file once it has been quiet for the quiet period (scans use this)."""
         self._put(path, self._clock() + self._quiet)
@@ -120,7 +136,7 @@ class Settler:
             while True:
                 now = self._clock()
                 ready = self._take_ready(now)
-                if ready or now >= deadline:
+                if ready or now >= deadline or self._lost:
                     return ready
                 due = min((w.due for w in self._waiting.values()), default=deadline)
                 self._changed.wait(max(0.0, min(due, deadline) - now))
@@ -197,6 +213,9 @@ class _Handler(FileSystemEventHandler):
             log.exception("watch %s: could not handle %s", self._folder.path, event)
 
     def _enqueue(self, event: FileSystemEvent) -> None:
+        if isinstance(event, EventsLostEvent):
+            self._settler.events_lost(self._folder.path)
+            return
         if isinstance(event, DirMovedEvent):
             folder = Path(os.fsdecode(event.dest_path))
             if self._folder.recursive and self._visible(folder):
@@ -238,6 +257,7 @@ _EVENTS: list[type[FileSystemEvent]] = [
     FileMovedEvent,
     FileClosedEvent,
     DirMovedEvent,
+    EventsLostEvent,
 ]
 
 

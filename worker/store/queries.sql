@@ -49,9 +49,10 @@ JOIN channel_rules r ON r.rule_id = m.rule_id
 WHERE m.article_id = :article_id AND m.rule_id = :rule_id;
 
 -- articles --
--- A page of stored articles after the id `after`, from the files and folders `{under}` names
+-- A page of stored articles after the id `after`, ingested since `since`, from the files and
+-- folders `{under}` names
 SELECT id, title, body, date, source, url, path FROM articles
-WHERE id > :after {under} ORDER BY id LIMIT :page;
+WHERE id > :after AND ingested_at >= :since {under} ORDER BY id LIMIT :page;
 
 -- counts --
 -- Articles ingested, files failed and matches stored

@@ -83,8 +83,10 @@ class Articles(Protocol):
         """Store more matches of a stored article; how many were new."""
         ...
 
-    def articles(self, under: Sequence[str] = ()) -> Iterator[Article]:
-        """Every stored article, or those from these files and folders."""
+    def articles(
+        self, under: Sequence[str] = (), since: datetime | None = None
+    ) -> Iterator[Article]:
+        """Every stored article, or those from these files and folders, or ingested since."""
         ...
 
     def counts(self) -> dict[str, int]:

@@ -53,6 +53,8 @@ Row = tuple[Any, ...]
 Params = Mapping[str, object]
 
 _PAGE = 500
+# Before every article: `articles()` with no `since`.
+_EVER = datetime(1, 1, 1, tzinfo=UTC)
 
 # What `copy-state` copies, table by table in an order the references allow, with the
 # columns that name a row (for reading it a page at a time). Workers are not copied.
@@ -287,10 +289,14 @@ class SqlStore:
         with self._db.transaction() as db:
             return _add_matches(db, self._q, article_id, matches, at)
 
-    def articles(self, under: Sequence[str] = ()) -> Iterator[Article]:
-        """Every stored article, or those from these files and folders, a page at a time."""
+    def articles(
+        self, under: Sequence[str] = (), since: datetime | None = None
+    ) -> Iterator[Article]:
+        """Every stored article, or those from these files and folders, or ingested since;
+        a page at a time."""
         where, params = _under(under)
         query = self._q["articles"].replace("{under}", where)
+        params["since"] = since if since is not None else _EVER
         after = ""
         while True:
             rows = self._db.rows(query, {**params, "after": after, "page": _PAGE})
