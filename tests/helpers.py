@@ -119,11 +119,11 @@ class Daemon:
         self.log = project.root / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *options: str) -> None:
         starts = self.log_text().count("watching") if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)],
+                [sys.executable, "-m", "worker", "run", *options, "-c", str(self.project.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.project.root,

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
-from worker.daemon import run_daemon, run_once
+from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
-from worker.errors import ConfigError, StateError
+from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, parse_file
 from worker.ingest.ingestor import Ingested
 from worker.ingest.rematch import rematch
@@ -40,6 +41,10 @@ log = logging.getLogger("worker")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+# How long `ingest` waits for a state it cannot reach (or that is full) before it tries a
+# file again, twice as long each time.
+_FIRST_WAIT, _LONGEST_WAIT = 1.0, 30.0
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wirewatch` console script."""
@@ -58,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     try:
         return command(args, setup)
+    except StateGone as error:  # a restart cannot help: the state must be restored, or begun anew
+        print(setup.config.problem(("state",), str(error)), file=sys.stderr)
+        return STATE_GONE
     except StateError as error:
         print(setup.config.problem(("state",), str(error)), file=sys.stderr)
         return EXIT_CONFIG
@@ -79,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", parents=[common], help="the daemon (or one pass: --once)")
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="begin a new state where the state file is gone (everything is read and sent again)",
+    )
     run.add_argument("--log-format", choices=["text", "json"], default="text")
     commands.add_parser("check", parents=[common], help="validate config and rules")
     match = commands.add_parser(
@@ -120,7 +133,7 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
             return run_once(pipeline)
     config, rules = setup.config, setup.rules
     # Taken before the state is opened: a second daemon must not even upgrade its layout.
-    with daemon_lock(config.state_url):
+    with daemon_lock(config.state_url, fresh=args.fresh):
         stop, reload = threading.Event(), threading.Event()
         _on_signals(stop, reload)
         rules_and_channels = (
@@ -227,7 +240,7 @@ def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
     with open_pipeline(setup) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             try:
-                outcome = _ingest_file(pipeline, path)
+                outcome = _ingest_waiting(pipeline, path)
             except Exception as error:  # the store failed for this file: go on with the others
                 print(f"{path}: not ingested: {error}", file=sys.stderr)
                 failed += 1
@@ -238,6 +251,18 @@ def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
                 failed += outcome.error is not None
     done = f"{plural(len(files), 'file')}: {plural(new, 'new article')}, {matched} matched"
     print(f"{done}, {failed} failed (see wirewatch status)" if failed else done)
+
+
+def _ingest_waiting(pipeline: Pipeline, path: Path) -> Ingested | None:
+    """One file ingested; while the state cannot be reached or is full (said once by the
+    store), it waits and tries again, never counted failed for it (Ctrl-C stops)."""
+    wait = _FIRST_WAIT
+    while True:
+        try:
+            return _ingest_file(pipeline, path)
+        except StateUnavailable:
+            time.sleep(wait)
+            wait = min(wait * 2, _LONGEST_WAIT)
 
 
 def _ingest_file(pipeline: Pipeline, path: Path) -> Ingested | None:

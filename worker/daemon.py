@@ -18,16 +18,20 @@ from contextlib import contextmanager
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
-from worker.errors import ConfigError, StateUnavailable
+from worker.errors import ConfigError, StateGone, StateUnavailable
 from worker.health import Health
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline
 from worker.store import shown_state
 from worker.wording import plural
 
-__all__ = ["run_daemon", "run_once"]
+__all__ = ["STATE_GONE", "run_daemon", "run_once"]
 
 log = logging.getLogger(__name__)
+
+# The exit status when the state file is gone (EX_CONFIG): a restart cannot help, and the
+# systemd unit does not restart on it (RestartPreventExitStatus=78).
+STATE_GONE = 78
 
 # How long the daemon waits for a state it cannot reach at start, twice as long each time.
 _FIRST_WAIT = 1.0
@@ -73,6 +77,10 @@ def run_daemon(
             health.report("store", str(error))
             stop.wait(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
+        except StateGone as error:  # said by the store; written on, it would all be lost
+            health.report("store", str(error))
+            log.info("stopped: the state file is gone (exit status %d)", STATE_GONE)
+            return STATE_GONE
     log.info("stopped")
     return 0
 
@@ -132,6 +140,9 @@ class _Loop:
         for raw in items:
             if self._stop.is_set():
                 return None  # what is not taken yet is found by the next start's scan
+            gone = self._pipeline.store.lost()
+            if gone is not None:  # looked at between two articles, and each tick when idle
+                raise StateGone(gone)
             changed = self._reloader.check() if self._reloader is not None else None
             if changed is not None:
                 return changed
@@ -142,9 +153,11 @@ class _Loop:
     def _ingest(self, raw: RawArticle) -> None:
         try:
             outcome = self._pipeline.ingest(raw)
-        except StateUnavailable:  # said once by the store: the file waits, and comes again
-            self._pipeline.source.put_back(raw)
+        except StateUnavailable as error:  # said once by the store: the file waits, comes again
+            self._pipeline.source.put_back(raw, error)
             return
+        except StateGone:  # said by the store: the daemon stops
+            raise
         except Exception:  # the store failed to record it: it is read again at the next scan
             log.exception("%s: not recorded", raw.uri)
             return

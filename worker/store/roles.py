@@ -217,6 +217,10 @@ class Copying(Protocol):
 class Store(FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Copying, Protocol):
     """Every role, as one backend offers them."""
 
+    def lost(self) -> str | None:
+        """Why the state opened is no longer there (its file deleted or replaced), or None."""
+        ...
+
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""
         ...
