@@ -71,6 +71,33 @@ def test_an_article_arriving_while_another_process_holds_the_state_locked_is_tak
     assert daemon.stop() == 0
 
 
+def test_ingest_waits_for_a_state_another_process_holds_locked(tmp_path: Path) -> None:
+    project = make_project(tmp_path, timing=BUSY)
+    (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    assert wirewatch(project, "status").returncode == 0  # the state file is made
+    other = sqlite3.connect(project.root / "var" / "wirewatch.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        backfill = subprocess.Popen(
+            [sys.executable, "-m", "worker", "ingest", "-c", str(project.config), "inbox"],
+            cwd=project.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)  # longer than the busy timeout
+        assert backfill.poll() is None  # still waiting
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    out, err = backfill.communicate(timeout=60)
+    assert backfill.returncode == 0, err
+    assert "1 new article, 1 matched" in out
+    assert "failed" not in out
+    assert err.count("database is locked") == 1
+    assert status(project)["failures"] == []
+
+
 GONE = "the state file was deleted or replaced while wirewatch ran"
 
 

@@ -10,7 +10,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -66,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StateGone as error:  # a restart cannot help: the state must be restored, or begun anew
         print(setup.config.problem(("state",), str(error)), file=sys.stderr)
         return STATE_GONE
+    except StateUnavailable as error:  # not the config's fault: the same command works later
+        print(f"{error}; run the command again once it can be reached", file=sys.stderr)
+        return EXIT_FAILED
     except StateError as error:
         print(setup.config.problem(("state",), str(error)), file=sys.stderr)
         return EXIT_CONFIG
@@ -235,9 +239,25 @@ def _rematch(paths: Sequence[Path], setup: Setup) -> None:
     print(f"{articles} matched again: {plural(done.new_matches, 'new match', 'new matches')}")
 
 
+@contextmanager
+def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
+    """The pipeline, once its state can be reached (said once by the store)."""
+    wait = _FIRST_WAIT
+    while True:
+        with ExitStack() as opened:
+            try:
+                pipeline = opened.enter_context(open_pipeline(setup))
+            except StateUnavailable:
+                time.sleep(wait)
+                wait = min(wait * 2, _LONGEST_WAIT)
+                continue
+            yield pipeline
+            return
+
+
 def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
     new = matched = failed = 0
-    with open_pipeline(setup) as pipeline:
+    with _pipeline_waiting(setup) as pipeline:
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             try:
                 outcome = _ingest_waiting(pipeline, path)
