@@ -128,13 +128,14 @@ class Daemon:
         self.process: subprocess.Popen[bytes] | None = None
         self.env = env  # added to this process's environment
 
-    def start(self, wait: bool = True) -> None:
-        """Start it and, with `wait`, wait until it watches the folders."""
+    def start(self, *options: str, wait: bool = True) -> None:
+        """Start it, with `options` for this start only, and, with `wait`, wait until it
+        watches the folders."""
         starts = self.log_text().count("watching") if self.log.exists() else 0
         command = [sys.executable, "-m", "worker", "run", "-c", str(self.project.config)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [*command, *self.options],
+                [*command, *self.options, *options],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.project.root,

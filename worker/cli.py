@@ -9,8 +9,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
@@ -20,9 +22,9 @@ from zoneinfo import ZoneInfo
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from worker.daemon import run_daemon, run_once
+from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
-from worker.errors import ConfigError, StateError
+from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, parse_file
 from worker.ingest.ingestor import Ingested
 from worker.ingest.rematch import rematch
@@ -44,6 +46,10 @@ log = logging.getLogger("worker")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+# How long `ingest` waits for a state it cannot reach (or that is full) before it tries a
+# file again, twice as long each time.
+_FIRST_WAIT, _LONGEST_WAIT = 1.0, 30.0
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wirewatch` console script."""
@@ -62,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     try:
         return command(args, setup)
+    except StateGone as error:  # a restart cannot help: the state must be restored, or begun anew
+        print(setup.config.problem(("state",), str(error)), file=sys.stderr)
+        return STATE_GONE
+    except StateUnavailable as error:  # not the config's fault: the same command works later
+        print(f"{error}; run the command again once it can be reached", file=sys.stderr)
+        return EXIT_FAILED
     except StateError as error:
         print(setup.config.problem(("state",), str(error)), file=sys.stderr)
         return EXIT_CONFIG
@@ -97,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", parents=[common], help="the daemon (or one pass: --once)")
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="begin a new state where the state file is gone (everything is read and sent again)",
+    )
     commands.add_parser("check", parents=[common], help="validate config and rules")
     match = commands.add_parser(
         "match", parents=[common], help="dry run: which rules match these files, and why"
@@ -215,7 +232,7 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
             return run_once(pipeline)
     config, rules = setup.config, setup.rules
     # Taken before the state is opened: a second daemon must not even upgrade its layout.
-    with daemon_lock(config.state_url):
+    with daemon_lock(config.state_url, fresh=args.fresh):
         stop, reload = threading.Event(), threading.Event()
         _on_signals(stop, reload)
         rules_and_channels = (
@@ -328,13 +345,29 @@ def _rematch(paths: Sequence[Path], setup: Setup) -> None:
     print(f"{articles} matched again: {plural(done.new_matches, 'new match', 'new matches')}")
 
 
+@contextmanager
+def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
+    """The pipeline, once its state can be reached (said once by the store)."""
+    wait = _FIRST_WAIT
+    while True:
+        with ExitStack() as opened:
+            try:
+                pipeline = opened.enter_context(open_pipeline(setup))
+            except StateUnavailable:
+                time.sleep(wait)
+                wait = min(wait * 2, _LONGEST_WAIT)
+                continue
+            yield pipeline
+            return
+
+
 def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
     counts = Counter[str]()
     # Log lines are written above the progress bar, not into it.
-    with open_pipeline(setup) as pipeline, logging_redirect_tqdm():
+    with _pipeline_waiting(setup) as pipeline, logging_redirect_tqdm():
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             try:
-                outcome = _ingest_file(pipeline, path)
+                outcome = _ingest_waiting(pipeline, path)
             except Exception as error:  # the store failed for this file: go on with the others
                 tqdm.write(f"{quoted(path)}: not ingested: {error}", file=sys.stderr)
                 counts["failed"] += 1
@@ -359,6 +392,18 @@ def _ingest_summary(files: int, counts: Counter[str]) -> str:
     if counts["failed"]:
         told.append(f"{counts['failed']} failed (see wirewatch status)")
     return f"{plural(files, 'file')}: {', '.join(told)}"
+
+
+def _ingest_waiting(pipeline: Pipeline, path: Path) -> Ingested | None:
+    """One file ingested; while the state cannot be reached or is full (said once by the
+    store), it waits and tries again, never counted failed for it (Ctrl-C stops)."""
+    wait = _FIRST_WAIT
+    while True:
+        try:
+            return _ingest_file(pipeline, path)
+        except StateUnavailable:
+            time.sleep(wait)
+            wait = min(wait * 2, _LONGEST_WAIT)
 
 
 def _ingest_file(pipeline: Pipeline, path: Path) -> Ingested | None:

@@ -22,7 +22,7 @@ from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
 from worker.endpoint import Endpoint
-from worker.errors import ConfigError, StateUnavailable
+from worker.errors import ConfigError, StateGone, StateUnavailable
 from worker.health import Health
 from worker.metrics import Metrics
 from worker.model import RawArticle
@@ -33,9 +33,13 @@ from worker.store import shown_state
 from worker.systemd import Systemd
 from worker.wording import plural, quoted
 
-__all__ = ["run_daemon", "run_once"]
+__all__ = ["STATE_GONE", "run_daemon", "run_once"]
 
 log = logging.getLogger(__name__)
+
+# The exit status when the state file is gone (EX_CONFIG): a restart cannot help, and the
+# systemd unit does not restart on it (RestartPreventExitStatus=78).
+STATE_GONE = 78
 
 # How long the daemon waits for a state it cannot reach at start, twice as long each time.
 _FIRST_WAIT = 1.0
@@ -77,12 +81,11 @@ def run_daemon(
     with _serving(setup, watch):
         systemd.watch(watch.alive)
         try:
-            _restarting(setup, load, stop, reload, watch, alerts)
+            code = _restarting(setup, load, stop, reload, watch, alerts)
         finally:
             systemd.stopping()
             alerts.close()
-    log.info("stopped")
-    return 0
+    return code
 
 
 def _restarting(
@@ -92,7 +95,7 @@ def _restarting(
     reload: threading.Event,
     watch: _Watch,
     alerts: Alerts,
-) -> None:
+) -> int:
     health = watch.health
     current: Setup | None = setup
     wait = _FIRST_WAIT
@@ -113,6 +116,12 @@ def _restarting(
             health.report("store", str(error))
             stop.wait(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
+        except StateGone as error:  # said by the store; written on, it would all be lost
+            health.report("store", str(error))
+            log.info("stopped: the state file is gone (exit status %d)", STATE_GONE)
+            return STATE_GONE
+    log.info("stopped")
+    return 0
 
 
 @contextmanager
@@ -292,6 +301,9 @@ class _Loop:
             self._pulse.tick(raw.uri if raw is not None else "")
             if self._stop.is_set():
                 return None  # what is not taken yet is found by the next start's scan
+            gone = self._pipeline.store.lost()
+            if gone is not None:  # looked at between two articles, and each tick when idle
+                raise StateGone(gone)
             changed = self._reloader.check() if self._reloader is not None else None
             if changed is not None:
                 return changed
@@ -302,9 +314,11 @@ class _Loop:
     def _ingest(self, raw: RawArticle) -> None:
         try:
             outcome = self._pipeline.ingest(raw)
-        except StateUnavailable:  # said once by the store: the file waits, and comes again
-            self._pipeline.source.put_back(raw)
+        except StateUnavailable as error:  # said once by the store: the file waits, comes again
+            self._pipeline.source.put_back(raw, error)
             return
+        except StateGone:  # said by the store: the daemon stops
+            raise
         except Exception:  # the store failed to record it: it is read again at the next scan
             log.exception("%s: not recorded", quoted(raw.uri), extra={"path": raw.uri})
             return

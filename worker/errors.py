@@ -11,6 +11,8 @@ __all__ = [
     "DeliveryError",
     "Problem",
     "StateError",
+    "StateFull",
+    "StateGone",
     "StateUnavailable",
     "TemplateMistake",
 ]
@@ -45,6 +47,15 @@ class StateError(Exception):
 class StateUnavailable(StateError):  # noqa: N818 - a condition that passes, not a failure
     """The state cannot be reached now (a database down or restarting, a file locked by
     another process past the busy timeout): what was to be done waits and is tried again."""
+
+
+class StateFull(StateUnavailable):
+    """The state's storage is full: what was to be done waits until there is room again."""
+
+
+class StateGone(StateError):  # noqa: N818 - what happened to the state, not a failure of ours
+    """The state file was deleted or replaced (while running, or since the last run): written
+    on, everything would be lost or sent again, so wirewatch stops and says how to go on."""
 
 
 class DeliveryError(Exception):

@@ -247,7 +247,7 @@ def open_pipeline(
     setup: Setup, health: Health | None = None, tally: Tally | None = None
 ) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
-    store = open_store(setup.config.state_url, setup.config.timing.busy_timeout)
+    store = open_store(setup.config.state_url, setup.config.timing.busy_timeout, health)
     clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
     try:
         yield Pipeline(setup, store, clients, health=health, tally=tally)

@@ -13,7 +13,7 @@ import httpx
 from worker.health import Health
 from worker.model import WorkerRecord
 from worker.settings.config import Config
-from worker.store import Articles, Deliveries, FilesSeen, Workers
+from worker.store import Articles, Deliveries, FilesSeen, Workers, storage_full
 from worker.wording import plural, quoted
 
 __all__ = [
@@ -54,6 +54,7 @@ def status_report(
     channels = {name: _channel(store, name, configured=True) for name in config.channels}
     channels |= {name: _channel(store, name, configured=False) for name in gone}
     return {
+        "store": storage_full(config.state_url),  # what is wrong with the state, or null
         "articles": {"ingested": counts["ingested"], "failed": counts["failed"]},
         "failures": [{"path": f.path, "reason": f.error} for f in store.failures()],
         "matches": counts["matches"],
@@ -130,7 +131,8 @@ def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = Fa
     """The report for a person to read, times in `zone` (the config's time zone); the first
     failed files only, unless `every_failure`."""
     articles = report["articles"]
-    lines = [
+    lines = [f"store: {report['store']}"] if report["store"] else []
+    lines += [
         f"articles: {articles['ingested']} ingested, {articles['failed']} failed files",
         f"matches:  {report['matches']}",
     ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-from datetime import UTC, date, datetime
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from worker.errors import StateError
+from worker.errors import StateError, StateGone, StateUnavailable
+from worker.health import Health
 from worker.model import Article, Delivery, Digest, DigestCounts, Match, Period
 from worker.store import daemon_lock, open_store, sqlite
 
@@ -153,4 +155,42 @@ def test_a_stored_digest_that_cannot_be_read_back_is_dead_and_holds_back_no_othe
     totals = store.channel_totals("local")
     assert totals.dead == 1
     assert totals.last_error == "the stored digest cannot be read: period: field required"
+    store.close()
+
+
+def test_the_state_locked_past_the_busy_timeout_is_told_to_health_until_a_write_goes_through(
+    tmp_path: Path,
+) -> None:
+    health = Health()
+    path = tmp_path / "state.db"
+    store = open_store(str(path), timedelta(seconds=0.1), health)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StateUnavailable):
+        store.beat("w", "host", 1, datetime.now(UTC))
+    assert store.files() == {}  # reads go on meanwhile, and do not say it is over
+    trouble = health.trouble("store")
+    assert trouble is not None
+    assert "database is locked" in trouble.problem
+    other.execute("ROLLBACK")
+    other.close()
+    store.beat("w", "host", 1, datetime.now(UTC))
+    assert health.trouble("store") is None
+    store.close()
+
+
+def test_a_state_file_deleted_while_open_takes_no_more_writes(tmp_path: Path) -> None:
+    health = Health()
+    path = tmp_path / "state.db"
+    store = open_store(str(path), health=health)
+    assert store.lost() is None
+    path.unlink()
+    lost = store.lost()
+    assert lost is not None
+    assert "deleted or replaced" in lost
+    with pytest.raises(StateGone):
+        store.beat("w", "host", 1, datetime.now(UTC))
+    trouble = health.trouble("store")
+    assert trouble is not None
+    assert trouble.problem == lost
     store.close()

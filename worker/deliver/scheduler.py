@@ -28,7 +28,7 @@ from worker.deliver.builder import rules_for
 from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
 from worker.deliver.schedules import next_due, trigger
-from worker.errors import StateUnavailable
+from worker.errors import StateError
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
 from worker.store import DigestQueue, RunRecords, Workers
@@ -321,10 +321,10 @@ class DigestScheduler:
 
 
 def _fault(message: str, name: str) -> None:
-    """Log the fault being handled, unless the state cannot be reached: the store says that
-    once for the whole outage, and the next sweep tries again."""
+    """Log the fault being handled, unless the state cannot be reached or is gone: the store
+    says that once, and the next sweep tries again (or the daemon stops)."""
     fields = {"event": "channel.fault", "channel": name, "error": str(sys.exc_info()[1])}
-    if isinstance(sys.exc_info()[1], StateUnavailable):
+    if isinstance(sys.exc_info()[1], StateError):
         log.debug(message, name, exc_info=True, extra=fields)
     else:
         log.exception(message, name, extra=fields)

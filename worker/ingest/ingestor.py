@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from worker.errors import StateUnavailable
+from worker.errors import StateError
 from worker.ingest.formats import parse
 from worker.match.matcher import Matcher
 from worker.model import Article, Match, RawArticle
@@ -59,7 +59,7 @@ class Ingestor:
         """Read, match and store the articles in `raw`; an article stored before is skipped."""
         try:
             return self._ingest(raw)
-        except StateUnavailable:  # not the file's fault: it waits, and is read again
+        except StateError:  # not the file's fault: it waits and is read again, or all stop
             raise
         except Exception as error:  # one bad file must never stop the others
             fields = {"event": "file.failed", "path": raw.uri, "error": _told(error)}

@@ -63,5 +63,9 @@ def _eml(digest: Digest, rendered: Rendered) -> bytes:
 def _write_atomically(path: Path, content: bytes) -> None:
     """Readers of the folder see the whole file or none of it."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(content)
+    try:
+        partial.write_bytes(content)
+    except OSError:  # a full disk, say: what was written of it only takes room
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)

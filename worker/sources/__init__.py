@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from worker.errors import StateUnavailable
 from worker.model import RawArticle
 
 __all__ = ["Source"]
@@ -25,9 +26,9 @@ class Source(Protocol):
         nothing did for a moment."""
         ...
 
-    def put_back(self, raw: RawArticle) -> None:
-        """A raw article handed out could not be taken now (the state cannot be reached):
-        hand it out again later."""
+    def put_back(self, raw: RawArticle, error: StateUnavailable | None = None) -> None:
+        """A raw article handed out could not be taken now (the state cannot be reached, or
+        is full, as `error` says): hand it out again later."""
         ...
 
     def done(self, raw: RawArticle, problem: str | None) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-from worker.errors import StateUnavailable
+from worker.errors import StateFull, StateGone, StateUnavailable
 from worker.health import Health
 from worker.model import FileClaim, FileRecord, RawArticle
 from worker.settings.config import IngestSettings, WatchFolder
@@ -39,6 +39,9 @@ TICK = 0.5
 # up to the longest, while the state cannot be reached.
 _FIRST_WAIT = 1.0
 _LONGEST_WAIT = 30.0
+# A full disk is tried again often, at the cost of one failed write: taken within seconds
+# once there is room.
+_LONGEST_WAIT_FULL = 4.0
 
 
 class FolderSource:
@@ -83,8 +86,8 @@ class FolderSource:
     ) -> Iterator[RawArticle | None]:
         try:
             known = self._files.files()
-        except StateUnavailable:  # said once by the store; a scan comes soon
-            self._unavailable()
+        except StateUnavailable as error:  # said once by the store; a scan comes soon
+            self._unavailable(isinstance(error, StateFull))
             return
         except Exception as error:  # the store failed: the next scan looks again
             log.error("the watched folders are not scanned now: %s; the next scan will", error)
@@ -187,9 +190,11 @@ class FolderSource:
         for the next scan, and the others go on."""
         try:
             found = step()
-        except StateUnavailable:  # said once by the store: the file waits where it is
-            self.put_back(path)
+        except StateUnavailable as error:  # said once by the store: the file waits where it is
+            self.put_back(path, error)
             return None
+        except StateGone:  # said by the store: the daemon stops
+            raise
         except Exception as error:
             fields = {"event": "file.postponed", "path": str(path), "error": str(error)}
             told = "%s: not taken now: %s; the next scan tries it again"
@@ -199,19 +204,20 @@ class FolderSource:
         self._wait = _FIRST_WAIT
         return found
 
-    def put_back(self, path: Path | RawArticle) -> None:
-        """The file could not be taken now (the state cannot be reached): hand it out again
-        after a while, longer each time it still cannot be, until it can."""
+    def put_back(self, path: Path | RawArticle, error: StateUnavailable | None = None) -> None:
+        """The file could not be taken now (the state cannot be reached, or is full, as
+        `error` says): hand it out again after a while, longer each time it still cannot
+        be, until it can."""
         if isinstance(path, RawArticle):
             self._reading.pop(path.uri, None)
             path = Path(path.uri)
-        watcher = self._unavailable()
+        watcher = self._unavailable(isinstance(error, StateFull))
         if watcher is not None:
             watcher.settler.later(path, self._wait)
 
-    def _unavailable(self) -> Watcher | None:
+    def _unavailable(self, full: bool = False) -> Watcher | None:
         """The state cannot be reached: wait longer before the next try; a scan comes then."""
-        self._wait = min(self._wait * 2, _LONGEST_WAIT)
+        self._wait = min(self._wait * 2, _LONGEST_WAIT_FULL if full else _LONGEST_WAIT)
         self._scan_at = time.monotonic() + self._wait
         return self._watcher
 

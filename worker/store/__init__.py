@@ -7,13 +7,16 @@ database driver is used outside this package.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from worker.errors import StateError
+from worker.health import Health
 from worker.store import sqlite
 from worker.store.backup import backup_sqlite, pg_dump_advice
 from worker.store.postgresql import open_postgresql, shown
@@ -27,6 +30,7 @@ from worker.store.roles import (
     Store,
     Workers,
 )
+from worker.store.sql import Told
 from worker.store.sqlite import open_sqlite
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "open_store",
     "shown_state",
     "state_problem",
+    "storage_full",
 ]
 
 
@@ -52,11 +57,16 @@ __all__ = [
 class Backend:
     """How one kind of `state:` is used, given what follows `KIND://`."""
 
-    open: Callable[[str, timedelta], Store]  # with the busy timeout
-    # The right to run the daemon on the state, taken before anything is read or upgraded.
-    daemon_lock: Callable[[str], AbstractContextManager[None]]
+    # With the busy timeout, and who hears what is wrong with the state while it is open.
+    open: Callable[[str, timedelta, Told | None], Store]
+    # The right to run the daemon on the state, taken before anything is read or upgraded;
+    # with `fresh`, to begin a new state where the last one is gone.
+    daemon_lock: Callable[[str, bool], AbstractContextManager[None]]
     # A consistent copy into a file (PATH, --force, the busy timeout), or why it is not made.
     backup: Callable[[str, Path, bool, timedelta], None]
+    # Where the state's storage is full, what to say, or None: `status` asks in a process
+    # of its own, which may not be able to write there.
+    full: Callable[[str], str | None] = lambda location: None
 
 
 def _sqlite_file(location: str) -> Path:
@@ -64,8 +74,8 @@ def _sqlite_file(location: str) -> Path:
     return Path(location.removeprefix("/"))
 
 
-def _postgresql(location: str, busy_timeout: timedelta) -> Store:
-    return open_postgresql(f"postgresql://{location}", busy_timeout)
+def _postgresql(location: str, busy_timeout: timedelta, told: Told | None) -> Store:
+    return open_postgresql(f"postgresql://{location}", busy_timeout, told)
 
 
 def _pg_dump(location: str, target: Path, _force: bool, _busy: timedelta) -> None:
@@ -73,37 +83,67 @@ def _pg_dump(location: str, target: Path, _force: bool, _busy: timedelta) -> Non
 
 
 # Any number of workers share a database: there is no daemon's lock to take.
-_POSTGRESQL = Backend(open=_postgresql, daemon_lock=lambda location: nullcontext(), backup=_pg_dump)
+_POSTGRESQL = Backend(
+    open=_postgresql, daemon_lock=lambda location, fresh: nullcontext(), backup=_pg_dump
+)
+
+# Less room than this beside a SQLite file: a few pages, and its log would not take them.
+_ROOM = 64 << 10
+
+
+def _sqlite_full(location: str) -> str | None:
+    path = _sqlite_file(location)
+    try:
+        disk = os.statvfs(path.absolute().parent)
+    except OSError:
+        return None
+    free = disk.f_bavail * disk.f_frsize
+    if free >= _ROOM:
+        return None
+    return f"storage full: {free // 1024} KB free where {path} is; free some space"
+
 
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend(
-        open=lambda location, busy: open_sqlite(_sqlite_file(location), busy),
-        daemon_lock=lambda location: sqlite.daemon_lock(_sqlite_file(location)),
+        open=lambda location, busy, told: open_sqlite(_sqlite_file(location), busy, told),
+        daemon_lock=lambda location, fresh: sqlite.daemon_lock(_sqlite_file(location), fresh),
         backup=lambda location, target, force, busy: backup_sqlite(
             _sqlite_file(location), target, force, busy
         ),
+        full=_sqlite_full,
     ),
     "postgresql": _POSTGRESQL,
     "postgres": _POSTGRESQL,  # libpq reads both
 }
 
 
-def open_store(state: str, busy_timeout: timedelta = timedelta(seconds=30)) -> Store:
-    """The store for a `state:` value: a SQLite file's path, or `KIND://…`."""
+def open_store(
+    state: str, busy_timeout: timedelta = timedelta(seconds=30), health: Health | None = None
+) -> Store:
+    """The store for a `state:` value: a SQLite file's path, or `KIND://…`; `health` hears
+    what is wrong with it (part `store`) while it is open."""
     problem = state_problem(state)
     if problem is not None:
         raise StateError(problem)
     kind, location = _parts(state)
-    return BACKENDS[kind].open(location, busy_timeout)
+    told = None if health is None else partial(health.report, "store")
+    return BACKENDS[kind].open(location, busy_timeout, told)
 
 
-def daemon_lock(state: str) -> AbstractContextManager[None]:
-    """Hold the right to run the daemon on this state; StateError when another holds it."""
+def daemon_lock(state: str, fresh: bool = False) -> AbstractContextManager[None]:
+    """Hold the right to run the daemon on this state; StateError when another holds it,
+    StateGone when the state is gone since the last run (unless to begin anew, `fresh`)."""
     problem = state_problem(state)
     if problem is not None:
         raise StateError(problem)
     kind, location = _parts(state)
-    return BACKENDS[kind].daemon_lock(location)
+    return BACKENDS[kind].daemon_lock(location, fresh)
+
+
+def storage_full(state: str) -> str | None:
+    """What to say when the state's storage is full, or None."""
+    kind, location = _parts(state)
+    return BACKENDS[kind].full(location) if kind in BACKENDS else None
 
 
 def backup_state(

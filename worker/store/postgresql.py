@@ -16,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from worker.errors import StateError, StateUnavailable
-from worker.store.sql import Outage, Params, Row, SqlStore, aware
+from worker.store.sql import Outage, Params, Row, SqlStore, Told, aware
 
 __all__ = ["MIGRATIONS", "PostgresConnector", "open_postgresql", "shown"]
 
@@ -56,13 +56,13 @@ class PostgresConnector:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, busy_timeout: timedelta) -> None:
+    def __init__(self, url: str, busy_timeout: timedelta, told: Told | None = None) -> None:
         self.shown = shown(url)
         self._timeout = busy_timeout.total_seconds()
         # A write waits this long for another's lock, as SQLite's busy timeout.
         options = f"-c lock_timeout={int(self._timeout * 1000)}"
         # One connection first: a wrong address or password is said at once, not retried.
-        self._outage = Outage(self.shown)
+        self._outage = Outage(self.shown, told)
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10, options=options) as db:
                 self._migrate(db)
@@ -100,7 +100,7 @@ class PostgresConnector:
 
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
-        with self._reaching(), self._pool.connection(timeout=self._timeout) as db:
+        with self._reaching(write=False), self._pool.connection(timeout=self._timeout) as db:
             return db.execute(_pyformat(query), aware(params)).fetchall()
 
     @contextmanager
@@ -114,14 +114,20 @@ class PostgresConnector:
             yield _Transaction(db)
 
     @contextmanager
-    def _reaching(self) -> Iterator[None]:
+    def _reaching(self, write: bool = True) -> Iterator[None]:
         """The server down, restarting, or a lock held past the busy timeout: the call
-        waits for later (StateUnavailable), and the outage is told once."""
+        waits for later (StateUnavailable), and the outage is told once. Only a write says
+        it is over: reads go through while another holds a lock."""
         try:
             yield
         except psycopg.OperationalError as error:  # PoolTimeout is one too
             raise self._outage.failed(error) from None
-        self._outage.reached()
+        if write:
+            self._outage.reached()
+
+    def lost(self) -> str | None:
+        """A database is not deleted under a running wirewatch unnoticed: never lost."""
+        return None
 
     def unreachable(self) -> str | None:
         """Why the state cannot be reached now, if the last call could not reach it."""
@@ -143,6 +149,7 @@ class _Transaction:
         return self._db.execute(_pyformat(query), aware(params)).fetchall()
 
 
-def open_postgresql(url: str, busy_timeout: timedelta) -> SqlStore:
-    """The store in the PostgreSQL database at `url` (a libpq address)."""
-    return SqlStore(PostgresConnector(url, busy_timeout))
+def open_postgresql(url: str, busy_timeout: timedelta, told: Told | None = None) -> SqlStore:
+    """The store in the PostgreSQL database at `url` (a libpq address); `told` hears what
+    is wrong with it while it cannot be reached."""
+    return SqlStore(PostgresConnector(url, busy_timeout, told))

@@ -243,6 +243,10 @@ class Store(
         """Why the state cannot be reached now (a database down), if it cannot."""
         ...
 
+    def lost(self) -> str | None:
+        """Why the state opened is no longer there (its file deleted or replaced), or None."""
+        ...
+
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""
         ...

@@ -12,14 +12,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any, Protocol
 
-from worker.errors import StateUnavailable
+from worker.errors import StateFull, StateUnavailable
 from worker.model import (
     Article,
     ChannelTotals,
@@ -41,6 +41,7 @@ __all__ = [
     "Connector",
     "Outage",
     "SqlStore",
+    "Told",
     "Transaction",
     "aware",
     "load_queries",
@@ -120,6 +121,10 @@ class Connector(Protocol):
         """Why the state cannot be reached now, if the last call could not reach it."""
         ...
 
+    def lost(self) -> str | None:
+        """Why the state opened is no longer there (its file deleted or replaced), or None."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...
@@ -163,38 +168,64 @@ def queries(dialect: str) -> dict[str, str]:
     return {**QUERIES, **load_queries(overrides.read_text("utf-8"))}
 
 
-class Outage:
-    """Says once that the state cannot be reached, and once that it can again, however
-    many calls fail in between (one line per outage, not one per call)."""
+Told = Callable[[str | None], None]  # what is wrong with the state now, or None when fine
 
-    def __init__(self, shown: str) -> None:
+
+def _untold(problem: str | None) -> None:
+    """Nobody listens (a command that ends soon)."""
+
+
+class Outage:
+    """Says once that the state cannot be reached (or its storage is full), and once that
+    it can again, however many calls fail in between (one line per outage, not per call);
+    `told` hears the same, for the daemon's health."""
+
+    def __init__(self, shown: str, told: Told | None = None) -> None:
         self._shown = shown
+        self._told = told or _untold
         self._since: float | None = None
         self._error = ""  # why it cannot be reached, while it cannot
+        self._full = False
         self._lock = threading.Lock()
 
-    def failed(self, error: Exception) -> StateUnavailable:
-        """The state cannot be reached: the error to raise (logged if the outage is new)."""
+    def failed(self, error: Exception, full: bool = False) -> StateUnavailable:
+        """The state cannot be reached, or (`full`) has no room: the error to raise (logged
+        if the outage is new, or now of the other kind)."""
         told = " ".join(str(error).split()) or type(error).__name__
         with self._lock:
+            news = self._since is None or self._full != full
             self._error = told
             if self._since is None:
                 self._since = time.monotonic()
-                log.warning(
-                    "%s cannot be reached: %s; what waits for it is tried again until it is back",
+            self._full = full
+        if full:
+            if news:
+                log.error(
+                    "%s: storage full (%s); free some space: what waits is taken as soon as"
+                    " there is room",
                     self._shown,
                     told,
                 )
+                self._told(f"storage full: {self._shown} ({told})")
+            return StateFull(f"{self._shown}: storage full now: {error}")
+        if news:
+            log.warning(
+                "%s cannot be reached: %s; what waits for it is tried again until it is back",
+                self._shown,
+                told,
+            )
+            self._told(f"{self._shown} cannot be reached: {told}")
         return StateUnavailable(f"{self._shown} cannot be reached now: {error}")
 
     def reached(self) -> None:
-        """A call went through: the outage, if there was one, is over."""
+        """A write went through: the outage, if there was one, is over."""
         if self._since is None:
             return
         with self._lock:
-            if self._since is not None:
-                log.info("%s is back after %.0f s", self._shown, time.monotonic() - self._since)
-                self._since = None
+            since, self._since = self._since, None
+        if since is not None:
+            log.info("%s is back after %.0f s", self._shown, time.monotonic() - since)
+            self._told(None)
 
     def problem(self) -> str | None:
         """What `/healthz` says while the state cannot be reached; None when it can."""
@@ -202,6 +233,8 @@ class Outage:
             if self._since is None:
                 return None
             down = time.monotonic() - self._since
+            if self._full:
+                return f"storage full: {self._shown} ({self._error}) for {down:.0f} s"
             return f"{self._shown} cannot be reached (for {down:.0f} s): {self._error}"
 
 
@@ -527,6 +560,10 @@ class SqlStore:
     def unreachable(self) -> str | None:
         """Why the state cannot be reached now (a database down), if it cannot."""
         return self._db.unreachable()
+
+    def lost(self) -> str | None:
+        """Why the state opened is no longer there (its file deleted or replaced), or None."""
+        return self._db.lost()
 
     def close(self) -> None:
         """Close the store; it cannot be used afterwards."""

@@ -1,9 +1,16 @@
 """The store in one SQLite file: WAL, one writer at a time, safe for a daemon and a
-`wirewatch ingest` side by side; one daemon per file, held by a lock file beside it."""
+`wirewatch ingest` side by side; one daemon per file, held by a lock file beside it.
+
+The lock file stays when the daemon stops, and says a state was here once the daemon
+opened one. A state file gone
+from beside it was deleted, and wirewatch refuses to begin anew unless told (`--fresh`):
+a new state would read and send everything in the watched folders again.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -12,10 +19,15 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from worker.errors import StateError
-from worker.store.sql import Outage, Params, Row, SqlStore, aware
+from worker.errors import StateError, StateGone
+from worker.store.sql import Outage, Params, Row, SqlStore, Told, aware
 
 __all__ = ["MIGRATIONS", "SqliteConnector", "daemon_lock", "open_sqlite"]
+
+log = logging.getLogger(__name__)
+
+# The state files whose daemon's lock this process holds: a new one may be made there.
+_HELD: set[Path] = set()
 
 
 def _migrations() -> tuple[str, ...]:
@@ -34,9 +46,14 @@ class SqliteConnector:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path, busy_timeout: timedelta) -> None:
+    def __init__(self, path: Path, busy_timeout: timedelta, told: Told | None = None) -> None:
         self.path = path
-        self._outage = Outage(str(path))
+        self._outage = Outage(str(path), told)
+        self._told = told
+        self._gone: str | None = None
+        self._watching = threading.Lock()
+        if path.absolute() not in _HELD and not path.exists() and _ran_on(path):
+            raise StateGone(_missing(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode with explicit BEGIN IMMEDIATE: a writer takes the lock up
@@ -47,6 +64,7 @@ class SqliteConnector:
                 isolation_level=None,
                 check_same_thread=False,
             )
+            self._identity = _identity(path)  # the file opened, to tell if it is replaced
             self._lock = threading.RLock()
             self._db.execute("PRAGMA journal_mode=WAL")
             # In WAL mode a commit is durable once the log is synced at a checkpoint: a power
@@ -57,10 +75,14 @@ class SqliteConnector:
             # once it is done (SQLite's own recipe for changing a table's layout).
             self._migrate()
             self._db.execute("PRAGMA foreign_keys=ON")
+            if path.absolute() in _HELD:  # the daemon's: say beside it that a state is here
+                _marker(path).write_text(f"wirewatch ran on {path.name}\n", encoding="utf-8")
         except (OSError, sqlite3.DatabaseError) as error:
             raise StateError(f"{path}: cannot be used as the state file: {error}") from None
 
     def _migrate(self) -> None:
+        if self._version() == len(MIGRATIONS):
+            return  # nothing written: `status` reads a state on a full disk
         with self.transaction() as db:
             db.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {})
             row = db.rows("SELECT version FROM schema_version", {})
@@ -80,14 +102,26 @@ class SqliteConnector:
             db.run("DELETE FROM schema_version", {})
             db.run("INSERT INTO schema_version (version) VALUES (:n)", {"n": len(MIGRATIONS)})
 
+    def _version(self) -> int | None:
+        """The layout's version, if the file has one."""
+        known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        if not self._db.execute(known).fetchall():
+            return None
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return None if row is None else int(row[0])
+
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
-        with self._lock, self._reaching():
+        with self._lock, self._reaching(write=False):
             return self._db.execute(query, _bound(params)).fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
-        """A write transaction, holding the file's write lock from its start."""
+        """A write transaction, holding the file's write lock from its start; none into a
+        file that was deleted or replaced (StateGone)."""
+        gone = self.lost()
+        if gone is not None:
+            raise StateGone(gone)
         with self._lock, self._reaching():
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -98,16 +132,33 @@ class SqliteConnector:
             self._db.execute("COMMIT")
 
     @contextmanager
-    def _reaching(self) -> Iterator[None]:
-        """Another process holding the file's lock past the busy timeout: the call waits for
-        later (StateUnavailable), and the wait is told once."""
+    def _reaching(self, write: bool = True) -> Iterator[None]:
+        """Another process holding the file's lock past the busy timeout, or a full disk:
+        the call waits for later (StateUnavailable, StateFull), and the wait is told once.
+        Only a write says it is over: reads go through while another holds the lock."""
         try:
             yield
         except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL:
+                raise self._outage.failed(error, full=True) from None
             if "locked" not in str(error) and "busy" not in str(error):
                 raise
             raise self._outage.failed(error) from None
-        self._outage.reached()
+        if write:
+            self._outage.reached()
+
+    def lost(self) -> str | None:
+        """Why the file opened is no longer the state file (deleted or replaced), or None;
+        said once, in the log and to `told`."""
+        if self._gone is not None or _identity(self.path) == self._identity:
+            return self._gone
+        with self._watching:
+            if self._gone is None:
+                self._gone = _deleted(self.path)
+                log.error("%s", self._gone)
+                if self._told is not None:
+                    self._told(self._gone)
+        return self._gone
 
     def unreachable(self) -> str | None:
         """Why the state cannot be reached now, if the last call could not reach it."""
@@ -131,13 +182,15 @@ class _Transaction:
 
 
 @contextmanager
-def daemon_lock(path: Path) -> Iterator[None]:
-    """Hold the daemon's lock on the state file; StateError if another daemon holds it.
+def daemon_lock(path: Path, fresh: bool = False) -> Iterator[None]:
+    """Hold the daemon's lock on the state file; StateError if another daemon holds it,
+    StateGone if the state file is gone from beside the lock (unless to begin anew, `fresh`).
 
     One daemon per state file: a second would try every due digest at the same moments
     and wait on the first's claims. The other commands use the state file alongside.
     """
-    lock = path.with_name(path.name + ".lock")
+    lock = _marker(path)
+    ran_before = _ran_on(path)
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         held = lock.open("a")
@@ -151,12 +204,68 @@ def daemon_lock(path: Path) -> Iterator[None]:
                 f"{path}: another 'wirewatch run' already uses this state file;"
                 " stop it first, or give this config a state file of its own"
             ) from None
-        yield  # closing the file releases the lock, as does the process ending
+        _may_start(path, ran_before, fresh)
+        _HELD.add(path.absolute())
+        try:
+            yield  # closing the file releases the lock, as does the process ending
+        finally:
+            _HELD.discard(path.absolute())
 
 
-def open_sqlite(path: Path, busy_timeout: timedelta) -> SqlStore:
-    """The store in the SQLite file at `path`, created (with its folder) if need be."""
-    return SqlStore(SqliteConnector(path, busy_timeout))
+def _may_start(path: Path, ran_before: bool, fresh: bool) -> None:
+    """Whether the daemon may start on the state file: StateGone if it is gone from beside
+    the lock a daemon left, StateError if told to begin anew (`fresh`) where it is there."""
+    if fresh and path.exists():
+        raise StateError(
+            f"{path}: the state file is there: run without --fresh to go on with it"
+            " (--fresh begins a new state where the state file is gone)"
+        )
+    if not fresh and ran_before and not path.exists():
+        raise StateGone(_missing(path))
+
+
+def open_sqlite(path: Path, busy_timeout: timedelta, told: Told | None = None) -> SqlStore:
+    """The store in the SQLite file at `path`, created (with its folder) if need be, unless
+    it was deleted (StateGone); `told` hears what is wrong with it while it is open."""
+    return SqlStore(SqliteConnector(path, busy_timeout, told))
+
+
+def _marker(path: Path) -> Path:
+    """The daemon's lock file, left beside the state file: once it says so, a state was here."""
+    return path.with_name(path.name + ".lock")
+
+
+def _ran_on(path: Path) -> bool:
+    """Whether the daemon ran on a state file there: its lock file says so."""
+    try:
+        return _marker(path).stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _missing(path: Path) -> str:
+    return (
+        f"{path}: the state file is gone, but {_marker(path).name} beside it says wirewatch"
+        " ran on it; restore it from a backup, or begin a new state with"
+        " 'wirewatch run --fresh' (everything in the watched folders is then read and sent"
+        " again)"
+    )
+
+
+def _deleted(path: Path) -> str:
+    return (
+        f"{path}: the state file was deleted or replaced while wirewatch ran; stopping"
+        " rather than write into a file that is gone. Restore it from a backup and start"
+        " again, or begin a new state with 'wirewatch run --fresh'"
+    )
 
 
 def _bound(params: Params) -> dict[str, object]:
