@@ -204,7 +204,7 @@ def test_an_article_that_came_while_its_rule_was_missing_is_sent_once_it_is_adde
     daemon: Daemon,
 ) -> None:
     (daemon.project.inbox / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
-    wait_for(lambda: "'Arctic cargo' matched no rule" in daemon.log_text(), "the arctic article")
+    wait_for(lambda: daemon.articles("arctic.txt"), "the arctic article")
     rules = daemon.project.root / "rules" / "china-russia.yaml"
     rules.write_text(rules.read_text(encoding="utf-8") + NEW_RULE, encoding="utf-8")
     wait_for(lambda: rules_of(daemon, "Arctic cargo"), "the new rule's match of it")
