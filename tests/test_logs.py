@@ -128,3 +128,23 @@ def shown(line: str) -> str:
     for piece in line.split("\r"):
         screen = piece + screen[len(piece) :]
     return screen.rstrip()
+
+
+def test_text_log_lines_give_times_in_the_config_time_zone(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(
+        config.replace("timezone: Europe/Berlin", "timezone: Asia/Kathmandu"), encoding="utf-8"
+    )
+    (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "ingest", "-c", str(project.config), str(project.inbox)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [line for line in done.stderr.splitlines() if " INFO " in line]
+    assert lines  # the match is told
+    # Kathmandu is 5 h 45 min ahead of UTC, a zone no host of the test suite runs in.
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0545 INFO ", line) for line in lines)

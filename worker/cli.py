@@ -28,7 +28,7 @@ from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, parse_file
 from worker.ingest.ingestor import Ingested
 from worker.ingest.rematch import rematch
-from worker.logs import setup_logging
+from worker.logs import log_in_zone, setup_logging
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text
@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED if args.command == "check" else EXIT_CONFIG
+    log_in_zone(setup.config.tz)
     command = _COMMANDS[args.command]
     try:
         return command(args, setup)

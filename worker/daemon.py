@@ -24,6 +24,7 @@ from worker.edits import EditWatcher
 from worker.endpoint import Endpoint
 from worker.errors import ConfigError, StateGone, StateUnavailable
 from worker.health import Health
+from worker.logs import log_in_zone
 from worker.metrics import Metrics
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
@@ -102,6 +103,7 @@ def _restarting(
     while current is not None and not stop.is_set():
         if current.config.http != setup.config.http:
             log.warning("%s: http: takes effect at the next restart", current.config.source)
+        log_in_zone(current.config.tz)  # a new `timezone:` applies to the log lines too
         try:
             alerts.use(current.config)
             with open_pipeline(current, health, watch.metrics) as pipeline:
