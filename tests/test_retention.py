@@ -131,6 +131,7 @@ def test_backup_while_the_daemon_ingests_opens_as_a_state(
     daemon = Daemon(project)
     daemon.start()
     copy = project.root / "backups" / "wirewatch.db"
+    copy.parent.mkdir()
     for n in range(200):
         (project.inbox / f"{n:03}.txt").write_text(f"Talks {n}\n\nXi met Putin {n}.", "utf-8")
         if n == 100:
@@ -165,6 +166,19 @@ def test_backup_replaces_a_file_only_with_force(
     with sqlite3.connect(copy) as db:
         assert db.execute("SELECT COUNT(*) FROM articles").fetchone() == (5,)
     assert [p.name for p in project.root.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_backup_into_a_folder_that_is_not_there_is_refused(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "run", "--once") == 0
+    mistyped = project.root / "bakcups" / "wirewatch.db"
+    capsys.readouterr()
+    assert wirewatch(project, "backup", str(mistyped)) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"wirewatch backup: {mistyped.parent}: no such folder; make it first, or give another path"
+    )
+    assert not mistyped.parent.exists()
 
 
 def test_backup_of_a_database_says_how_to_use_pg_dump(

@@ -77,20 +77,23 @@ def test_ingest_waits_for_a_state_another_process_holds_locked(tmp_path: Path) -
     assert wirewatch(project, "status").returncode == 0  # the state file is made
     other = sqlite3.connect(project.root / "var" / "wirewatch.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
+    told = project.root / "ingest.log"
     try:
-        backfill = subprocess.Popen(
-            [sys.executable, "-m", "worker", "ingest", "-c", str(project.config), "inbox"],
-            cwd=project.root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(3)  # longer than the busy timeout
-        assert backfill.poll() is None  # still waiting
+        with told.open("w", encoding="utf-8") as log_file:
+            backfill = subprocess.Popen(
+                [sys.executable, "-m", "worker", "ingest", "-c", str(project.config), "inbox"],
+                cwd=project.root,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                text=True,
+            )
+        wait_for(lambda: "database is locked" in told.read_text("utf-8"), "the wait said")
+        assert backfill.poll() is None  # still waiting, past the busy timeout
     finally:
         other.execute("ROLLBACK")
         other.close()
-    out, err = backfill.communicate(timeout=60)
+    out, _ = backfill.communicate(timeout=60)
+    err = told.read_text("utf-8")
     assert backfill.returncode == 0, err
     assert "1 new article, 1 matched" in out
     assert "failed" not in out
@@ -136,6 +139,31 @@ def test_a_state_file_deleted_while_running_stops_the_daemon_and_a_start_refuses
     assert "run without --fresh" in again.stderr
     daemon.start()
     assert daemon.stop() == 0
+
+
+def test_a_state_file_gone_after_a_pass_is_noticed_and_a_fresh_pass_begins_anew(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path)
+    state = project.root / "var" / "wirewatch.db"
+    assert wirewatch(project, "run", "--once").returncode == 0
+    sent = len(project.digests())
+    assert sent >= 1
+    state.unlink()
+
+    refused = wirewatch(project, "run", "--once")  # from cron: a lost state is said, not begun anew
+    assert refused.returncode == 78, refused.stderr
+    (line,) = refused.stderr.splitlines()
+    assert "the state file is gone" in line
+    assert not state.exists()
+    assert len(project.digests()) == sent
+
+    assert wirewatch(project, "run", "--once", "--fresh").returncode == 0
+    assert state.exists()
+    assert len(project.digests()) > sent  # begun anew: the seeds are sent again
+    again = wirewatch(project, "run", "--once", "--fresh")
+    assert again.returncode == 2
+    assert "run without --fresh" in again.stderr
 
 
 @contextmanager

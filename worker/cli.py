@@ -228,12 +228,13 @@ def _backup(args: argparse.Namespace, setup: Setup) -> int:
 
 
 def _run(args: argparse.Namespace, setup: Setup) -> int:
-    if args.once:
-        with open_pipeline(setup) as pipeline:
-            return run_once(pipeline)
     config, rules = setup.config, setup.rules
     # Taken before the state is opened: a second daemon must not even upgrade its layout.
+    # A pass (--once) takes it too, so it leaves the marker that tells a lost state file.
     with daemon_lock(config.state_url, fresh=args.fresh):
+        if args.once:
+            with open_pipeline(setup) as pipeline:
+                return run_once(pipeline)
         stop, reload = threading.Event(), threading.Event()
         _on_signals(stop, reload)
         rules_and_channels = (

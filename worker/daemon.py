@@ -373,7 +373,9 @@ class _Reloader:
         try:
             new = self._load()
         except ConfigError as error:
-            log.error("edit not applied; the running config and rules stay in force:\n%s", error)
+            for problem in str(error).splitlines():  # one line each, as a log reader expects
+                log.error("edit not applied: %s", problem)
+            log.error("edit not applied; the running config and rules stay in force")
             return None
         except Exception:  # a fault of ours must not stop the daemon either
             log.exception("edit not applied; the running config and rules stay in force")

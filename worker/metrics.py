@@ -209,9 +209,11 @@ def _channels(pipeline: Shown) -> Iterator[Metric]:
     if pipeline.store.unreachable() is not None:
         return  # /healthz says why; a scrape must not wait for the state meanwhile
     try:
-        totals = {name: pipeline.store.channel_totals(name) for name in pipeline.config.channels}
+        totals = pipeline.store.channel_totals_at_once(pipeline.config.channels)
     except Exception:  # the state cannot be read now: /healthz says why; no gauges meanwhile
         return
+    if totals is None:
+        return  # a write waits on another process's lock: the next scrape reads them
     for name, channel in totals.items():
         families["pending"].add_metric([name], channel.pending)
         families["retrying"].add_metric([name], channel.retrying)

@@ -133,7 +133,7 @@ def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = Fa
     articles = report["articles"]
     lines = [f"store: {report['store']}"] if report["store"] else []
     lines += [
-        f"articles: {articles['ingested']} ingested, {articles['failed']} failed files",
+        f"articles: {articles['ingested']} ingested, {plural(articles['failed'], 'failed file')}",
         f"matches:  {report['matches']}",
     ]
     lines += _failure_lines(report["failures"], every_failure)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 import sqlite3
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_for
 from worker.errors import StateError, StateGone, StateUnavailable
 from worker.health import Health
 from worker.model import Article, Delivery, Digest, DigestCounts, Match, Period
@@ -176,6 +178,42 @@ def test_the_state_locked_past_the_busy_timeout_is_told_to_health_until_a_write_
     other.close()
     store.beat("w", "host", 1, datetime.now(UTC))
     assert health.trouble("store") is None
+    store.close()
+
+
+def test_an_outage_is_as_old_as_the_first_wait_for_the_state(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(str(path), timedelta(seconds=1.2))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StateUnavailable):
+        store.beat("w", "host", 1, datetime.now(UTC))  # waited 1.2 s, then gave up
+    problem = store.unreachable()
+    other.execute("ROLLBACK")
+    other.close()
+    store.close()
+    assert problem is not None
+    assert "(for 1 s)" in problem  # not "for 0 s": the wait counts
+
+
+def test_a_glance_at_the_channels_does_not_wait_behind_a_write_waiting_on_a_lock(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(str(path), timedelta(seconds=30))
+    assert store.channel_totals_at_once(["local"]) == {"local": store.channel_totals("local")}
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writes; this one's write waits on it
+    writer = threading.Thread(target=store.beat, args=("w", "host", 1, datetime.now(UTC)))
+    writer.start()
+    try:
+        wait_for(lambda: store.channel_totals_at_once(["local"]) is None, "the write waiting")
+        assert writer.is_alive()  # a scrape answered (without the gauges) while it waits
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        writer.join(timeout=30)
+    assert store.channel_totals_at_once(["local"]) is not None
     store.close()
 
 

@@ -5,6 +5,7 @@ the others wait for it."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -104,6 +105,11 @@ class PostgresConnector:
             return db.execute(_pyformat(query), aware(params)).fetchall()
 
     @contextmanager
+    def at_once(self) -> Iterator[bool]:
+        """Always free: each call takes a connection of the pool of its own."""
+        yield True
+
+    @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         """A write transaction on one connection of the pool."""
         with (
@@ -118,10 +124,11 @@ class PostgresConnector:
         """The server down, restarting, or a lock held past the busy timeout: the call
         waits for later (StateUnavailable), and the outage is told once. Only a write says
         it is over: reads go through while another holds a lock."""
+        began = time.monotonic()
         try:
             yield
         except psycopg.OperationalError as error:  # PoolTimeout is one too
-            raise self._outage.failed(error) from None
+            raise self._outage.failed(error, began=began) from None
         if write:
             self._outage.reached()
 

@@ -154,6 +154,10 @@ class Deliveries(Protocol):
         """Pending matches, digests by state, and the last send and failure of a channel."""
         ...
 
+    def channel_totals_at_once(self, channels: Iterable[str]) -> dict[str, ChannelTotals] | None:
+        """The totals of `channels`, or None if reading them now would wait on another call."""
+        ...
+
     def channels_with_digests(self) -> list[str]:
         """Every channel with digests not delivered, waiting or given up on."""
         ...

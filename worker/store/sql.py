@@ -117,6 +117,10 @@ class Connector(Protocol):
         """A write transaction: committed when the block ends, rolled back if it raises."""
         ...
 
+    def at_once(self) -> AbstractContextManager[bool]:
+        """Whether the state can be read now without waiting for another thread's call."""
+        ...
+
     def unreachable(self) -> str | None:
         """Why the state cannot be reached now, if the last call could not reach it."""
         ...
@@ -188,15 +192,18 @@ class Outage:
         self._full = False
         self._lock = threading.Lock()
 
-    def failed(self, error: Exception, full: bool = False) -> StateUnavailable:
+    def failed(
+        self, error: Exception, full: bool = False, began: float | None = None
+    ) -> StateUnavailable:
         """The state cannot be reached, or (`full`) has no room: the error to raise (logged
-        if the outage is new, or now of the other kind)."""
+        if the outage is new, or now of the other kind). `began` is when the call that
+        failed began (time.monotonic()): an outage is as old as the first wait for it."""
         told = " ".join(str(error).split()) or type(error).__name__
         with self._lock:
             news = self._since is None or self._full != full
             self._error = told
             if self._since is None:
-                self._since = time.monotonic()
+                self._since = time.monotonic() if began is None else began
             self._full = full
         if full:
             if news:
@@ -440,6 +447,12 @@ class SqlStore:
         """Make the dead digests of `channel` pending again, due at `at`; how many."""
         with self._db.transaction() as db:
             return db.run(self._q["revive_dead"], {"channel": channel, "at": at})
+
+    def channel_totals_at_once(self, channels: Iterable[str]) -> dict[str, ChannelTotals] | None:
+        """The totals of `channels`, or None when reading them would wait behind another
+        thread's call (a write waiting on another process's lock): a scrape does not wait."""
+        with self._db.at_once() as free:
+            return {name: self.channel_totals(name) for name in channels} if free else None
 
     def channel_totals(self, channel: str) -> ChannelTotals:
         """Pending matches, digests by state, and the last send and failure of one channel."""

@@ -13,6 +13,7 @@ import fcntl
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -116,6 +117,17 @@ class SqliteConnector:
             return self._db.execute(query, _bound(params)).fetchall()
 
     @contextmanager
+    def at_once(self) -> Iterator[bool]:
+        """Whether the connection is free now, held for the block if it is: a thread of this
+        process waiting on another's lock keeps it, and a glance must not wait behind it."""
+        free = self._lock.acquire(blocking=False)
+        try:
+            yield free
+        finally:
+            if free:
+                self._lock.release()
+
+    @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         """A write transaction, holding the file's write lock from its start; none into a
         file that was deleted or replaced (StateGone)."""
@@ -136,14 +148,15 @@ class SqliteConnector:
         """Another process holding the file's lock past the busy timeout, or a full disk:
         the call waits for later (StateUnavailable, StateFull), and the wait is told once.
         Only a write says it is over: reads go through while another holds the lock."""
+        began = time.monotonic()
         try:
             yield
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL:
-                raise self._outage.failed(error, full=True) from None
+                raise self._outage.failed(error, full=True, began=began) from None
             if "locked" not in str(error) and "busy" not in str(error):
                 raise
-            raise self._outage.failed(error) from None
+            raise self._outage.failed(error, began=began) from None
         if write:
             self._outage.reached()
 
