@@ -239,3 +239,19 @@ class HeldWrite:
     def close(self) -> None:
         self.release()
         self._store.close()
+
+
+# A file channel `ops` told of wirewatch's own troubles (`alerts:`), never sent a digest.
+OPS = """\
+  ops:
+    type: file
+    path: ops/
+    schedule: "0 0 1 1 *"
+alerts: [ops]
+"""
+
+
+def alerts(folder: Path) -> list[dict[str, Any]]:
+    """The alerts about wirewatch itself a file channel wrote into `folder`, oldest first."""
+    files = sorted(folder.glob("*-alert-*.json")) if folder.exists() else []
+    return [json.loads(path.read_text(encoding="utf-8")) for path in files]

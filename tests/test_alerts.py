@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.helpers import Daemon, make_project, wait_for
+from tests.helpers import OPS, Daemon, alerts, make_project, wait_for
 from worker.cli import main
 
 pytestmark = pytest.mark.timeout(120)
@@ -45,11 +45,6 @@ class Receiver:
         return Response("ok")
 
 
-def alerts(folder: Path) -> list[dict[str, Any]]:
-    files = sorted(folder.glob("*-alert-*.json")) if folder.exists() else []
-    return [json.loads(path.read_text(encoding="utf-8")) for path in files]
-
-
 def test_a_dead_digest_is_told_once_and_its_clearing_once(
     tmp_path: Path, httpserver_ipv4: HTTPServer
 ) -> None:
@@ -75,3 +70,37 @@ def test_a_dead_digest_is_told_once_and_its_clearing_once(
     assert not list(ops.glob("*-ops-*"))  # no digest of articles went to the alerts channel
     assert "alert sent" in daemon.log_text()
     assert "Traceback" not in daemon.log_text()
+
+
+def test_a_watched_folder_gone_is_told_and_its_return_too(tmp_path: Path) -> None:
+    project = make_project(tmp_path, schedule="every 1s", rescan_seconds=1, extra=OPS)
+    ops = tmp_path / "ops"
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(project.digests, "the seeds' digest")
+    project.inbox.rename(tmp_path / "inbox.moved")  # an unmounted share, a deploy gone wrong
+    wait_for(lambda: alerts(ops), "the alert of the missing folder")
+    [told] = alerts(ops)
+    assert (told["state"], told["part"]) == ("trouble", f"folder:{project.inbox}")
+    assert "the watched folder is missing" in told["problem"]
+    (tmp_path / "inbox.moved").rename(project.inbox)
+    wait_for(lambda: len(alerts(ops)) == 2, "the alert that it is back")
+    assert daemon.stop() == 0
+    assert sorted(a["state"] for a in alerts(ops)) == ["cleared", "trouble"]
+
+
+def test_a_state_file_deleted_while_running_is_told_before_the_daemon_stops(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path, schedule="every 1s", extra=OPS)
+    ops = tmp_path / "ops"
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(project.digests, "the seeds' digest")
+    (project.root / "var" / "wirewatch.db").unlink()
+    assert daemon.process is not None
+    assert daemon.process.wait(timeout=30) == 78
+    daemon.process = None
+    [told] = alerts(ops)  # sent before it stopped: no one may be watching its log
+    assert (told["state"], told["part"]) == ("trouble", "store")
+    assert "deleted or replaced" in told["problem"]

@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.helpers import Daemon, Project, make_project, wait_for
+from tests.helpers import OPS, Daemon, Project, alerts, make_project, wait_for
+from tests.servers import free_port
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -200,8 +202,14 @@ def fill(folder: Path) -> Path:
 
 
 def test_a_full_disk_is_said_once_shown_by_status_and_nothing_is_lost(tmp_path: Path) -> None:
+    port = free_port()
     with small_disk() as disk:
-        project = make_project(tmp_path, schedule="every 1s", state=str(disk / "wirewatch.db"))
+        project = make_project(
+            tmp_path,
+            schedule="every 1s",
+            state=str(disk / "wirewatch.db"),
+            extra=OPS + f"http:\n  listen: 127.0.0.1:{port}\n",
+        )
         daemon = Daemon(project)
         daemon.start()
         wait_for(project.digests, "the seeds' digest")
@@ -214,13 +222,25 @@ def test_a_full_disk_is_said_once_shown_by_status_and_nothing_is_lost(tmp_path: 
         report = status(project)
         assert "storage full" in report["store"]
         assert "store: storage full" in wirewatch(project, "status").stdout
+        healthz = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert healthz.status_code == 503
+        assert "storage full" in healthz.text
+        wait_for(lambda: alerts(tmp_path / "ops"), "the alert of the full disk")
+        [told] = alerts(tmp_path / "ops")
+        assert (told["part"], told["state"]) == ("store", "trouble")
+        assert "storage full" in told["problem"]
         filler.unlink()
         wait_for(lambda: all(daemon.digested(t) for t in titles), "every article in a digest")
+        wait_for(lambda: "store: cleared" in daemon.log_text(), "the alert that it cleared")
+        assert len(alerts(tmp_path / "ops")) == 2
         log = daemon.log_text()
-        assert log.count("storage full") == 1
+        said = [line for line in log.splitlines() if "storage full" in line]
+        assert len(said) == 3, said  # the error once, and the alert and its clearing sent
+        assert sum("ERROR" in line for line in said) == 1
         assert "Traceback" not in log
         assert status(project)["store"] is None
         assert status(project)["failures"] == []
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         assert daemon.stop() == 0
 
 
