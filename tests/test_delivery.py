@@ -111,7 +111,7 @@ def test_a_500_then_a_200_is_one_delivery(
 def test_429_retry_after_is_honoured(
     tmp_path: Path, receiver: HTTPServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    busy = Response("slow down", status=429, headers={"Retry-After": "2"})
+    busy = Response("slow down", status=429, headers={"Retry-After": "4"})
     receiver.expect_ordered_request("/hook").respond_with_response(busy)
     receiver.expect_ordered_request("/hook").respond_with_data("ok")
     project = project_with(tmp_path, hook(receiver.url_for("/hook"), settings=FAST_RETRY))
@@ -120,7 +120,7 @@ def test_429_retry_after_is_honoured(
     assert wirewatch(project, "run", "--once") == 1
     assert len(receiver.log) == 1
     status = channel_status(project, "hook", capsys)
-    assert status["last_error"].endswith("it asked to retry after 2 s")
+    assert status["last_error"].endswith("it asked to retry after 4 s")
     due = datetime.fromisoformat(status["next_attempt"]) + timedelta(seconds=1)  # to the second
     time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
     assert wirewatch(project, "run", "--once") == 0
