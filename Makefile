@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint check preview servers
+.PHONY: run test lint check preview servers browser
 
 $(BIN)/wirewatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ run: $(BIN)/wirewatch  ## start the daemon on config.yaml (Ctrl-C stops it)
 
 # The tests mostly wait on servers, watchers and subprocesses: four workers keep two cores
 # busy, and the long ones are shared out as they run.
-test: $(BIN)/wirewatch servers  ## run the test suite
+test: $(BIN)/wirewatch servers browser  ## run the test suite
 	$(BIN)/pytest -n 4 --dist worksteal
 
 # The tests start a PostgreSQL server of their own from Debian's binaries.
@@ -24,6 +24,12 @@ servers:  ## install the servers the tests start, if missing (as root)
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql; \
 	else echo "PostgreSQL's server is missing; as root: apt-get update && apt-get install -y postgresql"; exit 1; fi
+
+# The HTML digests are checked, and previewed, in Debian's Chromium (driven by Playwright).
+browser:  ## install the browser the tests and the preview open digests in, if missing (as root)
+	@test -x /usr/bin/chromium || \
+	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	else echo "Chromium is missing; as root: apt-get update && apt-get install -y chromium"; exit 1; fi
 
 lint: $(BIN)/wirewatch  ## ruff, mypy, and the imports pointing down the pipeline
 	$(BIN)/ruff check .
@@ -33,5 +39,5 @@ lint: $(BIN)/wirewatch  ## ruff, mypy, and the imports pointing down the pipelin
 
 check: lint test
 
-preview: $(BIN)/wirewatch  ## the seeds' digest as PNG at desktop and phone width (needs chromium)
+preview: $(BIN)/wirewatch browser  ## the seeds' digest as PNG at desktop and phone width
 	$(BIN)/python tools/preview.py var/preview
