@@ -32,7 +32,7 @@ from worker.ingest.rematch import Rematched, rematch
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
 from worker.model import Delivery, Pruned, RawArticle
-from worker.notify import Clients
+from worker.notify import Clients, channel_mistakes
 from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config, load_config, named_rule_files
@@ -97,7 +97,7 @@ def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
     except ConfigError as error:
         rules = rule_mistakes(named_rule_files(path)) if path.exists() else []
         raise ConfigError(_in_order([*error.problems, *rules])) from None
-    problems: list[Problem] = []
+    problems = channel_mistakes(config)
     try:
         rule_set = load_rules(config)
     except ConfigError as error:

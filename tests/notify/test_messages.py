@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from worker.model import Digest
 from worker.notify.messages import FORMATS, encode, message_for
+from worker.notify.messages.markdown import markdown_message
+from worker.notify.messages.shared import length
 from worker.settings.config import WebhookChannel
 
 SUMMARY = "President Xi Jinping met Vladimir Putin in Moscow for talks."
@@ -470,3 +472,29 @@ def test_every_format_of_the_config_has_a_message() -> None:
     # json is the channel's digest.json template; every other format is built here
     formats = set(get_args(WebhookChannel.model_fields["format"].annotation))
     assert formats == {"json", *FORMATS}
+
+
+# -- plain Markdown, for the services Apprise reaches -------------------------------------
+
+
+@pytest.mark.parametrize("room", [1024, 4096, 32768])
+def test_markdown_keeps_the_leading_items_that_fit_the_room(room: int) -> None:
+    text = markdown_message(big_digest(25), room)
+    assert length(text) <= room
+    shown = [int(number) for number in dict.fromkeys(re.findall(r"ITEM-(\d{3})", text))]
+    assert shown == list(range(len(shown)))
+    assert text.count(f"… and {300 - len(shown) + 25} more items") == 1
+
+
+def test_markdown_has_a_heading_per_rule_and_linked_titles() -> None:
+    text = markdown_message(SMALL, 32768)
+    assert "## Xi–Putin contacts · 2 matches · high priority" in text
+    assert "## Energy · 1 match" in text
+    assert "more item" not in text
+
+
+def test_markdown_escapes_article_text() -> None:
+    text = markdown_message(hostile_digest(), 32768)
+    for escaped in (r"\*bold\*", r"\_it\_", r"\`code\`", r"\[link\]", r"\<script\>"):
+        assert escaped in text
+    assert "\n\\- " in text  # a summary starting with "- " is no list

@@ -11,4 +11,4 @@ from worker.settings.config import Channel
 def test_every_channel_type_of_the_config_can_deliver() -> None:
     union, _field = get_args(Channel)
     types = {get_args(model.model_fields["type"].annotation)[0] for model in get_args(union)}
-    assert types == set(NOTIFIERS) == {"file", "webhook", "email"}
+    assert types == set(NOTIFIERS) == {"file", "webhook", "email", "apprise"}

@@ -256,7 +256,8 @@ def test_bad_timezone(tmp_path: Path) -> None:
         ),
         (
             "    channels: {a: {type: sms}}\n",
-            "3: channels.a.type: unknown type 'sms'; use one of 'file', 'webhook', 'email'",
+            "3: channels.a.type: unknown type 'sms';"
+            " use one of 'file', 'webhook', 'email', 'apprise'",
         ),
         ("    channels: {a: {path: out}}\n", "3: channels.a.type: field required"),
         ("    channels: {a: {type: file}}\n", "3: channels.a.path: field required"),

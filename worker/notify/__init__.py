@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from worker.errors import Problem
+from worker.notify.apprise import AppriseNotifier, apprise_mistakes
 from worker.notify.clients import Clients, Notifier
 from worker.notify.email import EmailNotifier, tls_context
 from worker.notify.file import FileNotifier
 from worker.notify.webhook import WebhookNotifier
-from worker.settings.config import Channel, EmailChannel, FileChannel, WebhookChannel
+from worker.settings.config import (
+    AppriseChannel,
+    Channel,
+    Config,
+    EmailChannel,
+    FileChannel,
+    WebhookChannel,
+)
 
-__all__ = ["NOTIFIERS", "Clients", "Notifier", "notifier_for"]
+__all__ = ["NOTIFIERS", "Clients", "Notifier", "channel_mistakes", "notifier_for"]
 
 
 def _file(channel: Channel, clients: Clients) -> Notifier:
@@ -33,11 +42,22 @@ def _webhook(channel: Channel, clients: Clients) -> Notifier:
     return WebhookNotifier(channel, clients.http)
 
 
+def _apprise(channel: Channel, clients: Clients) -> Notifier:
+    assert isinstance(channel, AppriseChannel)  # the registry is keyed by `type:`
+    return AppriseNotifier(channel)
+
+
 NOTIFIERS: dict[str, Callable[[Channel, Clients], Notifier]] = {
     "file": _file,
     "email": _email,
     "webhook": _webhook,
+    "apprise": _apprise,
 }
+
+
+def channel_mistakes(config: Config) -> list[Problem]:
+    """What the config's channels ask that their notifiers cannot do, one problem each."""
+    return apprise_mistakes(config)
 
 
 def notifier_for(channel: Channel, clients: Clients) -> Notifier:

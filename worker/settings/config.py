@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
 import re
 import ssl
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,7 @@ from worker.settings.schedule import Schedule, parse_duration, parse_schedule
 from worker.settings.yamlfile import Key, YamlFile, format_key, read_yaml
 
 __all__ = [
+    "AppriseChannel",
     "Channel",
     "Config",
     "EmailChannel",
@@ -161,6 +163,14 @@ def _http_headers(headers: dict[str, str]) -> dict[str, str]:
             # The message leaves the value out: it may be a token.
             raise ValueError(f"the value of '{name}' may hold only printable ASCII characters")
     return headers
+
+
+def _apprise_installed(urls: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+    # Apprise is an optional extra; whether each URL is one it knows is checked with the
+    # channels' notifiers (worker.notify.channel_mistakes), which speak Apprise.
+    if importlib.util.find_spec("apprise") is None:
+        raise ValueError("needs Apprise, which is not installed: pip install 'wirewatch[apprise]'")
+    return urls
 
 
 def _host_port(listen: str) -> str:
@@ -372,7 +382,18 @@ class EmailChannel(_ChannelBase):
     subject: OptionalText = None
 
 
-Channel = Annotated[FileChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
+class AppriseChannel(_ChannelBase):
+    """Digests sent to the chat and push services Apprise knows, one URL each."""
+
+    type: Literal["apprise"] = "apprise"
+    urls: Annotated[tuple[SecretStr, ...], AfterValidator(_apprise_installed)] = Field(min_length=1)
+    format: Literal["markdown", "text"] = "markdown"
+    timeout_seconds: float = Field(default=30, gt=0)  # for the whole delivery, every URL
+
+
+Channel = Annotated[
+    FileChannel | WebhookChannel | EmailChannel | AppriseChannel, Field(discriminator="type")
+]
 
 
 class Config(_Model):
