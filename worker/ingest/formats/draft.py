@@ -33,6 +33,9 @@ class Draft:
     date: date | None = None
     source: str | None = None
     url: str | None = None
+    author: str | None = None
+    language: str | None = None
+    site: str | None = None
     warnings: tuple[str, ...] = field(default=())
 
 
