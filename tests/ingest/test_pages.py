@@ -133,10 +133,15 @@ def pages(tmp_path: Path) -> Project:
     return project
 
 
+def run_once(project: Project) -> dict[str, set[str]]:
+    """`wirewatch run --once`: the titles its one digest lists under each rule."""
+    assert main(["run", "-c", str(project.config), "--once"]) == 0
+    (digest,) = project.digests()
+    return titles_by_rule(digest)
+
+
 def test_only_the_story_fires_rules_end_to_end(pages: Project) -> None:
-    assert main(["run", "-c", str(pages.config), "--once"]) == 0
-    (digest,) = pages.digests()
-    by_rule = titles_by_rule(digest)
+    by_rule = run_once(pages)
     assert by_rule["talks"] == {"Lavrov arrives in Beijing for talks on trade and energy"}
     assert by_rule["sea-route"] == {"Why the northern sea route matters to Beijing"}
     assert by_rule["gas-deal"] == {"Russia and China sign long-term gas supply deal"}
@@ -147,9 +152,7 @@ def test_only_the_story_fires_rules_end_to_end(pages: Project) -> None:
 
 
 def test_site_author_and_language_rules_match_end_to_end(pages: Project) -> None:
-    assert main(["run", "-c", str(pages.config), "--once"]) == 0
-    (digest,) = pages.digests()
-    by_rule = titles_by_rule(digest)
+    by_rule = run_once(pages)
     assert by_rule["courier"] == {"Lavrov arrives in Beijing for talks on trade and energy"}
     assert by_rule["wire-site"] == {"Russia and China sign long-term gas supply deal"}
     assert by_rule["by-kovacs"] == {"Lavrov arrives in Beijing for talks on trade and energy"}

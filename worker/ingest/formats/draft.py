@@ -76,12 +76,16 @@ def parse_date(value: object) -> date | None:
 
 def dated(draft: Draft, value: object, key: str) -> Draft:
     """The draft with the date `value`, or a warning when it is not a date."""
+    warning = f"{key} {value!r} is not a date like 2024-05-16; the file's date is used"
+    return _given(draft, value, date=parse_date(value), warning=warning)
+
+
+def _given(draft: Draft, value: object, warning: str, **read: object) -> Draft:
+    """The draft with the field `value` was read as, or `warning` when it read as nothing."""
     if value is None:
         return draft
-    parsed = parse_date(value)
-    if parsed is not None:
-        return revised(draft, date=parsed)
-    warning = f"{key} {value!r} is not a date like 2024-05-16; the file's date is used"
+    if None not in read.values():
+        return revised(draft, **read)
     return revised(draft, warnings=(*draft.warnings, warning))
 
 
@@ -99,13 +103,8 @@ def language_code(value: object) -> str | None:
 
 def spoken_in(draft: Draft, value: object, key: str) -> Draft:
     """The draft in the language `value`, or a warning when it is not a language code."""
-    if value is None:
-        return draft
-    code = language_code(value)
-    if code is not None:
-        return revised(draft, language=code)
     warning = f"{key} {value!r} is not a language code like en or ru; it is left out"
-    return revised(draft, warnings=(*draft.warnings, warning))
+    return _given(draft, value, language=language_code(value), warning=warning)
 
 
 # --- titles found in text ---------------------------------------------------------------
