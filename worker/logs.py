@@ -71,5 +71,6 @@ def setup_logging(log_format: str, level: int = logging.INFO) -> None:
 
 # Libraries that warn of what wirewatch says once in its own words: the connection pool
 # of every failed reconnection (an outage is one line), the scheduler of each sweep
-# skipped while the one before still waits for the state.
-_SAID_BY_US = ("psycopg.pool", "apscheduler.scheduler", "apscheduler.executors")
+# skipped while the one before still waits for the state; the web page extractor of each
+# page it leaves to wirewatch's own reading.
+_SAID_BY_US = ("psycopg.pool", "apscheduler.scheduler", "apscheduler.executors", "trafilatura")

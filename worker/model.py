@@ -63,6 +63,9 @@ class Article:
     path: str | None = None  # the file it was read from, if it came from one
     source: str | None = None
     url: str | None = None
+    author: str | None = None
+    language: str | None = None  # a code as in ISO 639: en, ru, zh
+    site: str | None = None  # the name of the site that published it: The Daily Courier
 
 
 @dataclass(frozen=True)

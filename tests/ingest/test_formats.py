@@ -377,3 +377,28 @@ def test_json_says_where_a_string_is_unterminated_in_plain_words() -> None:
     assert problems("a.jsonl", '{"title": "T", "body": "Unfinished') == (
         "line 1: not valid JSON: Unterminated string starting at line 1 column 24",
     )
+
+
+def test_json_and_markdown_may_name_author_site_and_language() -> None:
+    record = {
+        "title": "Gas deal signed",
+        "body": "Gazprom and CNPC signed.",
+        "author": "Ivan Petrov",
+        "lang": "en-GB",
+        "site": "Global Wire",
+    }
+    article = one("a.json", json.dumps(record))
+    assert (article.author, article.language, article.site) == ("Ivan Petrov", "en", "Global Wire")
+    front = "---\ntitle: Gas deal\nauthor: Мария Иванова\nlanguage: ru_RU\nsite: Мир\n---\nText.\n"
+    article = one("a.md", front)
+    assert (article.author, article.language, article.site) == ("Мария Иванова", "ru", "Мир")
+
+
+def test_a_language_that_is_not_a_code_is_left_out_with_a_warning() -> None:
+    record = {"title": "T", "body": "Text.", "language": "English"}
+    parsed = parse_file("/inbox/a.json", json.dumps(record).encode(), MODIFIED)
+    (article,) = parsed.articles
+    assert article.language is None
+    assert parsed.warnings == (
+        "language 'English' is not a language code like en or ru; it is left out",
+    )

@@ -97,3 +97,33 @@ def test_json_has_the_spec_shape() -> None:
         ("(SCO OR BRICS)", False),
         ("Astana", True),
     ]
+
+
+def test_site_author_and_language_say_what_the_article_gives() -> None:
+    rule = Rule(id="courier", query="site:courier AND author:smith AND lang:en AND Putin")
+    rules = RuleSet(participants={}, rules=(rule,))
+    article = Article(
+        "a1",
+        "Putin in Astana",
+        BODY,
+        date(2024, 5, 1),
+        "inbox/a.html",
+        url="https://www.dailycourier.example/a",
+        language="en",
+        site="The Daily Courier",
+    )
+    report = Report("inbox/a.html", article, (Matcher(rules).explain(article, "courier"),))
+    assert render_text(report, rules).splitlines()[2:7] == [
+        "  ✗ courier: does not match",
+        "      ✓ site:courier — found in The Daily Courier, www.dailycourier.example",
+        "      ✗ author:smith — the article does not say",
+        "      ✓ lang:en — found in en",
+        "      ✓ Putin — found Putin",
+    ]
+    (failed,) = report_json(report, rules)["failed"]
+    assert failed["clauses"][0] == {
+        "clause": "site:courier",
+        "held": True,
+        "found": ["The Daily Courier", "www.dailycourier.example"],
+        "clauses": [],
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pytest
@@ -15,6 +15,7 @@ from worker.match.conditions import Clause
 from worker.match.matcher import Matcher
 from worker.model import Article
 from worker.rules.query import (
+    DESCRIBING,
     And,
     Distance,
     Near,
@@ -215,6 +216,51 @@ def test_all_blocks_must_hold() -> None:
     assert not matched(rule, "Xi at the summit.")
 
 
+DESCRIBED = Article(
+    id="a1",
+    title="Lavrov in Beijing",
+    body="Lavrov arrived on Thursday.",
+    date=date(2024, 5, 16),
+    url="https://www.dailycourier.example/world/lavrov",
+    author="Anna Kovács",
+    language="en",
+    site="The Daily Courier",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "article", "expected"),
+    [
+        ("site:courier", DESCRIBED, True),
+        ('site:"daily courier" AND Lavrov', DESCRIBED, True),
+        ("site:dailycourier.example", DESCRIBED, True),  # the web address's host
+        ("site:reuters", DESCRIBED, False),
+        ("site:wire", replace(DESCRIBED, site=None, source="Global Wire"), True),
+        ("site:courier", replace(DESCRIBED, site=None, url=None), False),
+        ("site:Lavrov", DESCRIBED, False),  # a word of the text is not the site
+        ('author:"anna kovacs"', DESCRIBED, True),  # any case, any accents
+        ("author:kov*", DESCRIBED, True),
+        ("author:{anna}", DESCRIBED, False),
+        ("author:smith", DESCRIBED, False),
+        ("author:anna", replace(DESCRIBED, author=None), False),
+        ("lang:en", DESCRIBED, True),
+        ("lang:EN", DESCRIBED, True),
+        ("lang:(ru OR de)", DESCRIBED, False),
+        ("Lavrov AND NOT lang:ru", DESCRIBED, True),
+        ("NOT lang:ru", replace(DESCRIBED, language=None), True),
+    ],
+)
+def test_site_author_and_language(text: str, article: Article, expected: bool) -> None:
+    matcher = Matcher(RuleSet(participants=PARTICIPANTS, rules=(query(text),)))
+    assert bool(matcher.match(article)) is expected
+
+
+def test_site_author_and_language_are_not_hits_in_the_text() -> None:
+    matcher = Matcher(RuleSet(participants=PARTICIPANTS, rules=(query("site:courier Lavrov"),)))
+    (match,) = matcher.match(DESCRIBED)
+    assert {(h.field, h.term) for h in match.hits} == {("title", "Lavrov"), ("body", "Lavrov")}
+
+
 def test_date_window() -> None:
     rule = Rule(id="r", query="summit", since=date(2023, 1, 1), until=date(2023, 12, 31))
     assert not matched(rule, "The summit.", day=date(2022, 12, 31))
@@ -366,6 +412,7 @@ class Word:
 class Written:
     article: Article
     words: dict[str, list[Word]]  # by field
+    described: dict[str, list[str]]  # the words of its site, author and language, by field
 
 
 def spelled(draw: st.DrawFn, capital: bool = False) -> str:
@@ -396,8 +443,21 @@ def articles(draw: st.DrawFn) -> Written:
                 words["body"].append(Word("body", word, len(body) - len(word), sentence, paragraph))
             body += "."
             sentence += 1
-    written = Article("a", " ".join(title_words), body, date(2024, 1, 1), "a.txt")
-    return Written(written, words)
+    described = {
+        field: [spelled(draw) for _ in range(draw(st.integers(0, 2)))]
+        for field in ("site", "author", "lang")
+    }
+    written = Article(
+        "a",
+        " ".join(title_words),
+        body,
+        date(2024, 1, 1),
+        "a.txt",
+        author=" ".join(described["author"]) or None,
+        language=" ".join(described["lang"]) or None,
+        site=" ".join(described["site"]) or None,
+    )
+    return Written(written, words, described)
 
 
 Place = tuple[str, int, int]  # field, first word, word after the last
@@ -408,8 +468,11 @@ class Reference:
 
     def __init__(self, written: Written) -> None:
         self.words = written.words
+        self.described = written.described
 
     def holds(self, node: Node) -> bool:
+        if isinstance(node, Term) and node.field in DESCRIBING:
+            return self.describes(node)
         if isinstance(node, Not):
             return not self.holds(node.operand)
         if isinstance(node, And):
@@ -418,8 +481,23 @@ class Reference:
             return any(self.holds(operand) for operand in node.operands)
         return bool(self.places(node))
 
+    def describes(self, term: Term) -> bool:
+        """Whether the words of the term stand side by side in the site, author or language."""
+        words = self.described[str(term.field)]
+        last = len(term.words) - 1
+        return any(
+            all(
+                self.same(w, t, term, i == last)
+                for i, (w, t) in enumerate(zip(stretch, term.words, strict=True))
+            )
+            for start in range(len(words) - len(term.words) + 1)
+            for stretch in (words[start : start + len(term.words)],)
+        )
+
     def evidence(self, node: Node) -> set[Place]:
         """The places that make a query hold."""
+        if isinstance(node, Term) and node.field in DESCRIBING:
+            return set()  # nothing in the text
         if isinstance(node, Not):
             return set()
         if isinstance(node, And | Or):

@@ -78,6 +78,11 @@ a, b, c, d = word("a"), word("b"), word("c"), word("d")
         ("title:@putin", ParticipantTerm("putin", field="title")),
         ("title:(a OR b)", Or((word("a", field="title"), word("b", field="title")))),
         ("TITLE:a", word("a", field="title")),
+        ("site:Reuters", word("Reuters", field="site")),
+        ('author:"Anna Kovacs"', word("Anna Kovacs", field="author")),
+        ("Lang:EN", word("EN", field="lang")),
+        ("lang:(en OR de)", Or((word("en", field="lang"), word("de", field="lang")))),
+        ("site:reuters.com", word("reuters com", field="site")),
         ("习近平", word("习 近 平")),
     ],
 )
@@ -127,11 +132,35 @@ def test_every_form_parses_to_what_it_means(query: str, tree: Node) -> None:
         ("a AND @", 7, "@ must be followed by a participant id, as in @putin"),
         ("title:", 1, "title: needs a term after it"),
         (
-            "author:Smith",
+            "writer:Smith",
             1,
-            "unknown field 'author:'; the fields are title: and body: "
+            "unknown field 'writer:'; the fields are title:, body:, site:, author: and lang: "
             "(put the words in quotes to search for them)",
         ),
+        (
+            "site:courier NEAR/3 Lavrov",
+            1,
+            "site: cannot stand inside NEAR/3: it searches what the article says of itself, "
+            "not its text; join it with AND",
+        ),
+        (
+            "Lavrov NEAR/3 (a OR lang:en)",
+            21,
+            "lang: cannot stand inside NEAR/3: it searches what the article says of itself, "
+            "not its text; join it with AND",
+        ),
+        (
+            "author:(a NEAR/3 b)",
+            8,
+            "author: cannot stand inside NEAR: it searches what the article says of itself, "
+            "not its text; join it with AND",
+        ),
+        (
+            "author:@putin",
+            8,
+            'author: takes words, not @putin; write the name itself, as in author:"…"',
+        ),
+        ("site:(title:a)", 7, "title: inside site: can never match; keep one"),
         ("title:(body:a)", 8, "body: inside title: can never match; keep one"),
         (
             "a NEAR/3 (b AND c)",

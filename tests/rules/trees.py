@@ -16,12 +16,14 @@ def trees(
 ) -> st.SearchStrategy[Node]:
     """Trees of every form of the language over these words and participant ids."""
     leaf = _terms(words, participants)
+    # What the article says of itself stands anywhere but inside NEAR.
+    whole = st.one_of(leaf, _described(words))
     if depth == 0:
-        return leaf
+        return whole
     inner = trees(words, participants, depth - 1)
     near_side = st.one_of(leaf, _joined(Or, leaf))
     return st.one_of(
-        leaf,
+        whole,
         st.builds(Not, inner),
         _joined(And, inner),
         _joined(Or, inner),
@@ -50,6 +52,17 @@ def _terms(words: Sequence[str], participants: Sequence[str]) -> st.SearchStrate
     cased = st.builds(lambda w, f: Term((w.title(),), case_sensitive=True, field=f), word, field)
     mention = st.builds(ParticipantTerm, st.sampled_from(list(participants)), field)
     return st.one_of(plain, phrase, prefix, cased, mention)
+
+
+def _described(words: Sequence[str]) -> st.SearchStrategy[Node]:
+    """`site:`, `author:` and `lang:` terms: a word, a phrase, a prefix, a cased word."""
+    field = st.sampled_from(["site", "author", "lang"])
+    word = st.sampled_from(list(words))
+    plain = st.builds(lambda w, f: Term((w,), field=f), word, field)
+    phrase = st.builds(lambda w, v, f: Term((w, v), field=f), word, word, field)
+    prefix = st.builds(lambda w, f: Term((w[:2],), prefix=True, field=f), word, field)
+    cased = st.builds(lambda w, f: Term((w.title(),), case_sensitive=True, field=f), word, field)
+    return st.one_of(plain, phrase, prefix, cased)
 
 
 def written(node: Node) -> str:

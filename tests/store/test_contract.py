@@ -40,6 +40,9 @@ def article(n: int) -> Article:
         body=f"Body {n}",
         date=date(2024, 5, n % 28 + 1),
         path=f"/inbox/{n}.txt",
+        author=f"Author {n}",
+        language="en",
+        site="The Daily Courier",
     )
 
 

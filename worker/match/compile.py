@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from worker.match.conditions import (
     AllOf,
@@ -11,6 +12,7 @@ from worker.match.conditions import (
     AtLeast,
     Condition,
     Dated,
+    Described,
     EitherOf,
     Mention,
     NoneOf,
@@ -19,7 +21,19 @@ from worker.match.conditions import (
     Within,
 )
 from worker.match.vocabulary import Scan, Vocabulary
-from worker.rules.query import And, Field, Near, Node, Not, Or, ParticipantTerm, Query, Term
+from worker.rules.query import (
+    DESCRIBING,
+    And,
+    Describing,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    ParticipantTerm,
+    Query,
+    Term,
+)
 from worker.rules.query import keyword_term as _keyword_term
 from worker.rules.ruleset import Keywords, Participant, ParticipantCondition, Rule
 
@@ -122,6 +136,8 @@ class Compiler:
             return AllOf([self._query(query, operand) for operand in node.operands], label)
         if isinstance(node, Or):
             return AnyOf([self._query(query, operand) for operand in node.operands], label)
+        if isinstance(node, Term) and node.field in DESCRIBING:
+            return Described(cast(Describing, node.field), node, label)
         return self._positional(query, node)
 
     def _positional(self, query: Query, node: Node) -> Positional:

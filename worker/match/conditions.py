@@ -9,9 +9,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
+from urllib.parse import urlsplit
 
 from worker.match.vocabulary import BODY, Found, Scan, Vocabulary
-from worker.rules.query import Distance, Field
+from worker.model import Article
+from worker.rules.query import Describing, Distance, Field, Term
+from worker.text.words import fold, tokenize, written_form
 
 __all__ = [
     "AllOf",
@@ -20,6 +23,7 @@ __all__ = [
     "Clause",
     "Condition",
     "Dated",
+    "Described",
     "EitherOf",
     "Mention",
     "Needs",
@@ -28,10 +32,11 @@ __all__ = [
     "Positional",
     "Within",
     "cheapest",
+    "described",
 ]
 
 
-Kind = Literal["term", "participant", "near", "any", "all", "not", "min", "date"]
+Kind = Literal["term", "participant", "near", "any", "all", "not", "min", "date", "described"]
 
 
 @dataclass(frozen=True)
@@ -371,6 +376,64 @@ class Dated(Condition):
 
     def explain(self, scan: Scan) -> Clause:
         return Clause(self.label, self.holds(scan), (str(scan.article.date),), kind=self.kind)
+
+
+class Described(Condition):
+    """`site:`, `author:` or `lang:`: words of what the article says of itself, not of its text."""
+
+    kind: Kind = "described"
+
+    def __init__(self, field: Describing, term: Term, label: str) -> None:
+        self.field = field
+        self.term = term
+        self.label = label
+
+    def holds(self, scan: Scan) -> bool:
+        return any(_has_term(value, self.term) for value in described(scan.article, self.field))
+
+    def hits(self, scan: Scan) -> list[Found]:
+        return []  # nothing in the text to show
+
+    def needs(self, vocabulary: Vocabulary) -> Needs:
+        return []
+
+    def explain(self, scan: Scan) -> Clause:
+        values = described(scan.article, self.field)
+        return Clause(self.label, self.holds(scan), values, kind=self.kind)
+
+
+def described(article: Article, field: Describing) -> tuple[str, ...]:
+    """What `site:`, `author:` or `lang:` search in an article: its site's name (its source
+    when it names no site) and its web address's host; its author; its language."""
+    values: tuple[str | None, ...]
+    if field == "author":
+        values = (article.author,)
+    elif field == "lang":
+        values = (article.language,)
+    else:
+        values = (article.site or article.source, urlsplit(article.url or "").hostname)
+    return tuple(value for value in values if value)
+
+
+def _has_term(value: str, term: Term) -> bool:
+    """Whether the words of `term` stand side by side in `value`, as words of a text match."""
+    words = [value[token.start : token.end] for token in tokenize(value)]
+    size = len(term.words)
+    return any(_words_are(words[at : at + size], term) for at in range(len(words) - size + 1))
+
+
+def _words_are(written: list[str], term: Term) -> bool:
+    last = len(term.words) - 1
+    pairs = enumerate(zip(written, term.words, strict=True))
+    return all(_same_word(word, wanted, term, i == last) for i, (word, wanted) in pairs)
+
+
+def _same_word(written: str, wanted: str, term: Term, last: bool) -> bool:
+    if term.case_sensitive:
+        return written_form(written) == written_form(wanted)
+    if term.prefix and last:
+        return fold(written).startswith(fold(wanted))
+    return fold(written) == fold(wanted)
 
 
 def _texts(scan: Scan, found: Iterable[Found]) -> tuple[str, ...]:

@@ -122,6 +122,10 @@ def _why(clause: Clause) -> str:
     found = _listed(clause.found)
     if clause.kind == "date":
         return f"the article is dated {found}"
+    if clause.kind == "described":
+        if not clause.found:
+            return "the article does not say"
+        return f"{'found in' if clause.held else 'not in'} {found}"
     if clause.kind == "not":
         return f"found {found}" if clause.found else "none found"
     if clause.held:

@@ -5,10 +5,12 @@
     and     := unary ("AND"? unary)*          two terms side by side: implicit AND
     unary   := "NOT" unary | near
     near    := primary (("NEAR/n" | "ONEAR/n") primary)*
-    primary := ("title:" | "body:")? (word | word* | "phrase" | {Cased} | @participant | "(" or ")")
+    primary := field? (word | word* | "phrase" | {Cased} | @participant | "(" or ")")
+    field   := "title:" | "body:" | "site:" | "author:" | "lang:"
 
 So NOT binds tightest of the boolean operators, then AND, then OR; NEAR binds its two
-neighbours before any of them.
+neighbours before any of them. `site:`, `author:` and `lang:` search what the article says
+of itself, not its text: they take words, not @participants, and stand outside NEAR.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Literal
 from worker.text.words import tokenize
 
 __all__ = [
+    "DESCRIBING",
     "And",
+    "Describing",
     "Distance",
     "Field",
     "Near",
@@ -37,7 +41,17 @@ __all__ = [
     "parse_query",
 ]
 
-Field = Literal["title", "body"]
+Field = Literal["title", "body", "site", "author", "lang"]
+# The fields that describe the article rather than hold its text.
+Describing = Literal["site", "author", "lang"]
+DESCRIBING: frozenset[str] = frozenset(("site", "author", "lang"))
+_FIELDS: dict[str, Field] = {
+    "title": "title",
+    "body": "body",
+    "site": "site",
+    "author": "author",
+    "lang": "lang",
+}
 Distance = int | Literal["sentence", "paragraph"]
 
 
@@ -194,7 +208,7 @@ _DOUBLE_QUOTES = '"“”„'
 _ONLY_CLOSING = {"»": "«", "›": "‹", "」": "「"}  # and the mark each closes
 _STOP = f"\\s(){{}}{''.join(_QUOTES)}{''.join(_ONLY_CLOSING)}"
 _BARE = re.compile(f"[^{_STOP}]+")
-_FIELD = re.compile(r"(title|body):", re.IGNORECASE)
+_FIELD = re.compile(f"({'|'.join(_FIELDS)}):", re.IGNORECASE)
 _OTHER_FIELD = re.compile(r"([A-Za-z]+):(?=\S)")
 _NEAR = re.compile(r"(O?NEAR)(?:/(.*))?", re.IGNORECASE | re.DOTALL)
 _OPERATORS: dict[str, _TokenKind] = {"AND": "AND", "OR": "OR", "NOT": "NOT"}
@@ -295,8 +309,8 @@ class _Lexer:
         if other is not None:
             raise QueryError(
                 self.at + 1,
-                f"unknown field '{other.group(1)}:'; the fields are title: and body: "
-                "(put the words in quotes to search for them)",
+                f"unknown field '{other.group(1)}:'; the fields are title:, body:, site:, "
+                "author: and lang: (put the words in quotes to search for them)",
             )
         return self._take("TERM", len(word), node=_term(word, self.at, word, self.at))
 
@@ -431,7 +445,7 @@ class _Parser:
         if token.node is not None:
             return token.node
         if token.kind == "FIELD":
-            field_name: Field = "title" if token.text.lower() == "title:" else "body"
+            field_name = _FIELDS[token.text[:-1].lower()]
             return _in_field(self._primary(token), field_name, token)
         if token.kind == "(":
             return self._group(token)
@@ -485,6 +499,8 @@ def _misplaced(token: _Token, after: _Token | None) -> QueryError:
 
 
 def _check_near_operand(node: Node, operator: _Token) -> None:
+    if isinstance(node, Term | ParticipantTerm) and node.field in DESCRIBING:
+        raise _describing_near(node.field, node.start, operator.text)
     if isinstance(node, Term | ParticipantTerm | Near):
         return
     if isinstance(node, Or):
@@ -504,6 +520,12 @@ def _in_field(node: Node, name: Field, token: _Token) -> Node:
 
 
 def _restricted(node: Node, name: Field) -> Node:
+    if isinstance(node, ParticipantTerm) and name in DESCRIBING:
+        raise QueryError(
+            node.start + 1,
+            f"{name}: takes words, not @{node.participant}; write the name itself, "
+            f'as in {name}:"…"',
+        )
     if isinstance(node, Term | ParticipantTerm):
         if node.field not in (None, name):
             raise QueryError(
@@ -514,4 +536,14 @@ def _restricted(node: Node, name: Field) -> Node:
         return replace(node, operand=_restricted(node.operand, name))
     if isinstance(node, And | Or):
         return replace(node, operands=tuple(_restricted(op, name) for op in node.operands))
+    if name in DESCRIBING:
+        raise _describing_near(name, node.start, "NEAR")
     return replace(node, left=_restricted(node.left, name), right=_restricted(node.right, name))
+
+
+def _describing_near(name: str, start: int, operator: str) -> QueryError:
+    return QueryError(
+        start + 1,
+        f"{name}: cannot stand inside {operator}: it searches what the article says of "
+        f"itself, not its text; join it with AND",
+    )

@@ -31,8 +31,9 @@ INSERT INTO seen_articles (id, seen_at) VALUES (:id, :at) ON CONFLICT (id) DO NO
 
 -- add_article --
 -- Store an article unless one with the same content is stored
-INSERT INTO articles (id, title, body, date, source, url, path, ingested_at)
-VALUES (:id, :title, :body, :date, :source, :url, :path, :at)
+INSERT INTO articles (id, title, body, date, source, url, path, author, language, site,
+                      ingested_at)
+VALUES (:id, :title, :body, :date, :source, :url, :path, :author, :language, :site, :at)
 ON CONFLICT (id) DO NOTHING;
 
 -- add_match --
@@ -51,7 +52,7 @@ WHERE m.article_id = :article_id AND m.rule_id = :rule_id;
 -- articles --
 -- A page of stored articles after the id `after`, ingested since `since`, from the files and
 -- folders `{under}` names
-SELECT id, title, body, date, source, url, path FROM articles
+SELECT id, title, body, date, source, url, path, author, language, site FROM articles
 WHERE id > :after AND ingested_at >= :since {under} ORDER BY id LIMIT :page;
 
 -- counts --
@@ -87,7 +88,7 @@ DELETE FROM pending WHERE channel = :channel AND rule_id = :rule_id;
 -- pending --
 -- The oldest matches pending for a channel, with their articles
 SELECT m.id, m.rule_id, m.hits, m.matched_at,
-       a.id, a.title, a.body, a.date, a.source, a.url, a.path
+       a.id, a.title, a.body, a.date, a.source, a.url, a.path, a.author, a.language, a.site
 FROM pending p
 JOIN matches m ON m.id = p.match_id
 JOIN articles a ON a.id = m.article_id

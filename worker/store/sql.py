@@ -62,7 +62,10 @@ _EVER = datetime(1, 1, 1, tzinfo=UTC)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "seen_articles": (("id", "seen_at"), ("id",)),
     "articles": (
-        ("id", "title", "body", "date", "source", "url", "path", "ingested_at"),
+        (
+            "id", "title", "body", "date", "source", "url", "path", "author", "language",
+            "site", "ingested_at",
+        ),
         ("id",),
     ),
     "matches": (("id", "article_id", "rule_id", "hits", "matched_at"), ("id",)),
@@ -636,7 +639,7 @@ def _under(paths: Sequence[str]) -> tuple[str, dict[str, object]]:
 
 
 def _article(row: Sequence[Any]) -> Article:
-    article_id, title, body, day, source, url, path = row
+    article_id, title, body, day, source, url, path, author, language, site = row
     return Article(
         id=article_id,
         title=title,
@@ -645,6 +648,9 @@ def _article(row: Sequence[Any]) -> Article:
         path=path,
         source=source,
         url=url,
+        author=author,
+        language=language,
+        site=site,
     )
 
 

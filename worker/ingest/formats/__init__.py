@@ -88,6 +88,9 @@ def _finish(draft: Draft, path: str | None, modified: date, fallback_title: str)
         path=path,
         source=draft.source,
         url=draft.url,
+        author=draft.author,
+        language=draft.language,
+        site=draft.site,
     )
 
 

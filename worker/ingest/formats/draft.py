@@ -14,10 +14,12 @@ __all__ = [
     "Draft",
     "UnreadableError",
     "dated",
+    "language_code",
     "one_line",
     "opening",
     "parse_date",
     "revised",
+    "spoken_in",
     "title_of_text",
 ]
 
@@ -33,6 +35,9 @@ class Draft:
     date: date | None = None
     source: str | None = None
     url: str | None = None
+    author: str | None = None
+    language: str | None = None
+    site: str | None = None
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -71,13 +76,35 @@ def parse_date(value: object) -> date | None:
 
 def dated(draft: Draft, value: object, key: str) -> Draft:
     """The draft with the date `value`, or a warning when it is not a date."""
+    warning = f"{key} {value!r} is not a date like 2024-05-16; the file's date is used"
+    return _given(draft, value, date=parse_date(value), warning=warning)
+
+
+def _given(draft: Draft, value: object, warning: str, **read: object) -> Draft:
+    """The draft with the field `value` was read as, or `warning` when it read as nothing."""
     if value is None:
         return draft
-    parsed = parse_date(value)
-    if parsed is not None:
-        return revised(draft, date=parsed)
-    warning = f"{key} {value!r} is not a date like 2024-05-16; the file's date is used"
+    if None not in read.values():
+        return revised(draft, **read)
     return revised(draft, warnings=(*draft.warnings, warning))
+
+
+# A language tag as pages and files write it: en, en-GB, ru_RU, zh-Hans-CN.
+_LANGUAGE_TAG = re.compile(r"([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*", re.IGNORECASE)
+
+
+def language_code(value: object) -> str | None:
+    """The language of a tag such as `en-GB`, `ru_RU` or `de`, as its code: en, ru, de."""
+    if not isinstance(value, str):
+        return None
+    tag = _LANGUAGE_TAG.fullmatch(value.strip())
+    return tag.group(1).lower() if tag else None
+
+
+def spoken_in(draft: Draft, value: object, key: str) -> Draft:
+    """The draft in the language `value`, or a warning when it is not a language code."""
+    warning = f"{key} {value!r} is not a language code like en or ru; it is left out"
+    return _given(draft, value, language=language_code(value), warning=warning)
 
 
 # --- titles found in text ---------------------------------------------------------------

@@ -7,12 +7,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from worker.ingest.formats.decoding import decode
-from worker.ingest.formats.draft import Draft, UnreadableError, dated, revised, title_of_text
+from worker.ingest.formats.draft import (
+    Draft,
+    UnreadableError,
+    dated,
+    revised,
+    spoken_in,
+    title_of_text,
+)
 
 __all__ = ["read_json", "read_jsonl"]
 
 _BODY_KEYS = ("body", "text", "content")
 _DATE_KEYS = ("date", "published")
+_LANGUAGE_KEYS = ("language", "lang")
 
 
 def read_json(data: bytes) -> tuple[list[Draft], list[str]]:
@@ -61,10 +69,14 @@ def _from_object(value: object) -> Draft:
         body=body,
         source=_first_text(value, ("source",)),
         url=_first_text(value, ("url",)),
+        author=_first_text(value, ("author",)),
+        site=_first_text(value, ("site",)),
     )
     if not draft.title:
         title, body, _ = title_of_text(body)
         draft = revised(draft, title=title)
+    key = next((key for key in _LANGUAGE_KEYS if value.get(key) is not None), "language")
+    draft = spoken_in(draft, value.get(key), key)
     key = next((key for key in _DATE_KEYS if value.get(key) is not None), "date")
     return dated(draft, value.get(key), key)
 

@@ -8,13 +8,20 @@ from typing import Any
 import yaml
 
 from worker.ingest.formats.decoding import decode
-from worker.ingest.formats.draft import Draft, UnreadableError, dated, revised, title_of_text
+from worker.ingest.formats.draft import (
+    Draft,
+    UnreadableError,
+    dated,
+    revised,
+    spoken_in,
+    title_of_text,
+)
 
 __all__ = ["read_md"]
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
-_MD_FIELDS = ("title", "date", "url", "source")
+_MD_FIELDS = ("title", "date", "url", "source", "author", "site", "language", "lang")
 
 
 def read_md(data: bytes) -> tuple[list[Draft], list[str]]:
@@ -33,7 +40,14 @@ def read_md(data: bytes) -> tuple[list[Draft], list[str]]:
     else:
         title, body, _ = title_of_text(text)
     draft = Draft(title=title, body=body, source=_text_or_none(meta.get("source")))
-    draft = revised(draft, url=_text_or_none(meta.get("url")))
+    draft = revised(
+        draft,
+        url=_text_or_none(meta.get("url")),
+        author=_text_or_none(meta.get("author")),
+        site=_text_or_none(meta.get("site")),
+    )
+    key = "language" if meta.get("language") is not None else "lang"
+    draft = spoken_in(draft, meta.get(key), key)
     return [dated(draft, meta.get("date"), "date")], []
 
 
