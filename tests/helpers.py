@@ -105,7 +105,8 @@ def titles_by_rule(digest: dict[str, Any]) -> dict[str, set[str]]:
     """The article titles a digest lists under each rule."""
     by_rule: dict[str, set[str]] = {}
     for item in digest["items"]:
-        by_rule.setdefault(item["rule"], set()).add(item["article"]["title"])
+        for rule in item.get("rules") or [item["rule"]]:
+            by_rule.setdefault(rule, set()).add(item["article"]["title"])
     return by_rule
 
 

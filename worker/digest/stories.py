@@ -58,15 +58,24 @@ def by_story(
 ) -> tuple[list[Story], list[DigestUpdate]]:
     """The articles (in the digest's order) as entries, and as updates those of a story in
     `shown`. An entry leads with its first article."""
+    # An article shown before and matched again (by a rule it was not shown for) is an
+    # entry of its own, as it was: it is no new source of its story.
+    again = {row.article_id for row in shown}
+    fresh = [entry for entry in articles if entry.article.id not in again]
     readable = [row for row in shown if _readable(row.signature)]
     known: list[Signature] = [from_text(row.signature) for row in readable]
-    known += [signatures[entry.article.id] for entry in articles]
+    known += [signatures[entry.article.id] for entry in fresh]
     roots = same_story_groups(known, threshold)
     earlier, pending = roots[: len(readable)], roots[len(readable) :]
+    story_of = {entry.article.id: root for entry, root in zip(fresh, pending, strict=True)}
     updates: dict[int, list[ArticleMatches]] = {}
-    stories: dict[int, list[ArticleMatches]] = {}
-    for entry, root in zip(articles, pending, strict=True):
-        (updates if root in earlier else stories).setdefault(root, []).append(entry)
+    stories: dict[int | str, list[ArticleMatches]] = {}
+    for entry in articles:
+        root = story_of.get(entry.article.id)
+        if root is None:
+            stories[entry.article.id] = [entry]
+        else:
+            (updates if root in earlier else stories).setdefault(root, []).append(entry)
     return (
         [Story(members[0], tuple(members[1:])) for members in stories.values()],
         [_update(readable, earlier, root, members) for root, members in updates.items()],
