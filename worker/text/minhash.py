@@ -69,16 +69,20 @@ def same_story_groups(signatures: Sequence[Signature], threshold: float) -> list
     estimate reaches `threshold` are of one story, and so is a chain of them."""
     rows = _rows_per_band(threshold)
     parent = list(range(len(signatures)))
-    compared: set[tuple[int, int]] = set()
     for members in _buckets(signatures, rows):
-        for at, one in enumerate(members):
-            for other in members[at + 1 :]:
-                if (one, other) in compared or _root(parent, one) == _root(parent, other):
-                    continue
-                compared.add((one, other))
-                if estimate(signatures[one], signatures[other]) >= threshold:
-                    first, second = _root(parent, one), _root(parent, other)
+        # Each member against one member of every story met in the bucket so far: a
+        # bucket of many rewrites of one story costs a comparison a member, not a pair.
+        stories: list[int] = []
+        for index in members:
+            for other in stories:
+                if _root(parent, other) == _root(parent, index):
+                    break
+                if estimate(signatures[other], signatures[index]) >= threshold:
+                    first, second = _root(parent, other), _root(parent, index)
                     parent[max(first, second)] = min(first, second)
+                    break
+            else:
+                stories.append(index)
     return [_root(parent, index) for index in range(len(signatures))]
 
 
