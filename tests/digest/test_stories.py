@@ -19,7 +19,7 @@ from tests.helpers import SEED_TITLES, Project, make_project
 from worker.cli import main
 from worker.digest.build import build_digest
 from worker.digest.render import Renderer
-from worker.model import Article, Hit, RawArticle, StoredMatch
+from worker.model import Article, Digest, Hit, RawArticle, StoredMatch
 from worker.notify import Clients
 from worker.notify.messages import message_for
 from worker.pipeline import Pipeline, load_setup
@@ -160,6 +160,8 @@ def test_the_same_story_from_three_outlets_is_one_entry(project: Project) -> Non
     assert sorted(sources) == ["Asia Monitor", "Daily Ledger", "Wire"]
     text = text_of(project)
     assert "Also reported by 2 sources:" in text
+    teams = json.dumps(message_for("teams", Digest.from_document(digest)), ensure_ascii=False)
+    assert "Also reported by 2 sources: " in teams
     for other in item["also"]:
         assert other["title"] in text
         assert other["url"] in text
@@ -183,6 +185,9 @@ def test_a_later_article_of_a_story_is_an_update_within_realert_and_new_after(
     text = text_of(project)
     assert f"* {wire['title']}\n  2 more sources: " in text
     assert "Also reported by" not in text
+    slack = json.dumps(message_for("slack", Digest.from_document(second)), ensure_ascii=False)
+    assert "Updates to stories sent before" in slack
+    assert "2 more sources: " in slack
 
     clock.now += timedelta(hours=25)  # past realert from the story's first digest
     late = {**wire, "source": "Late Review", "title": "Power of Siberia 2: what was agreed"}
