@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from worker.digest.stories import (
     ArticleMatches,
@@ -24,6 +24,7 @@ from worker.digest.summary import summarize
 from worker.model import (
     Article,
     Digest,
+    DigestArticle,
     DigestCounts,
     DigestItem,
     DigestRule,
@@ -133,7 +134,19 @@ def sample_digest(zone: str) -> Digest:
     )
     now = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
     match = StoredMatch(1, "sample", article, hits, now)
-    return build_digest("sample", [match], rules, now, None, zone, people=lambda _: ["putin"])
+    digest = build_digest("sample", [match], rules, now, None, zone, people=lambda _: ["putin"])
+    # The same story from another outlet, and an update: every part a template may show.
+    other = DigestArticle(
+        id="fedcba9876543210",
+        title="Xi and Putin meet in Beijing",
+        date=date(2026, 1, 2),
+        source="Ledger",
+        url="https://example.org/b",
+        path="/inbox/b.txt",
+    )
+    item = digest.items[0].model_copy(update={"also": (other,)})
+    update = DigestUpdate(story=other, first_sent=now - timedelta(hours=3), articles=(other,))
+    return digest.model_copy(update={"items": (item,), "updates": (update,)})
 
 
 def _section_key(

@@ -68,6 +68,7 @@ def by_story(
     roots = same_story_groups(known, threshold)
     earlier, pending = roots[: len(readable)], roots[len(readable) :]
     story_of = {entry.article.id: root for entry, root in zip(fresh, pending, strict=True)}
+    told = set(earlier)  # the stories shown before
     updates: dict[int, list[ArticleMatches]] = {}
     stories: dict[int | str, list[ArticleMatches]] = {}
     for entry in articles:
@@ -75,7 +76,7 @@ def by_story(
         if root is None:
             stories[entry.article.id] = [entry]
         else:
-            (updates if root in earlier else stories).setdefault(root, []).append(entry)
+            (updates if root in told else stories).setdefault(root, []).append(entry)
     return (
         [Story(members[0], tuple(members[1:])) for members in stories.values()],
         [_update(readable, earlier, root, members) for root, members in updates.items()],
