@@ -101,11 +101,33 @@ def make_project(
     return Project(root)
 
 
+def titles_in(digest: dict[str, Any]) -> list[str]:
+    """The titles of every article a digest shows: its entries, the other outlets of their
+    stories, and its updates."""
+    titles = []
+    for item in digest["items"]:
+        titles += [item["article"]["title"], *(other["title"] for other in item.get("also", []))]
+    for update in digest.get("updates", []):
+        titles += [article["title"] for article in update["articles"]]
+    return titles
+
+
+def matches_in(digest: dict[str, Any]) -> list[str]:
+    """The title of the article of each match a digest lists (an entry: one per rule)."""
+    titles = []
+    for item in digest["items"]:
+        titles += [item["article"]["title"]] * len(item.get("rules") or [item["rule"]])
+    titles += titles_in({"items": [], "updates": digest.get("updates", [])})
+    titles += [other["title"] for item in digest["items"] for other in item.get("also", [])]
+    return titles
+
+
 def titles_by_rule(digest: dict[str, Any]) -> dict[str, set[str]]:
     """The article titles a digest lists under each rule."""
     by_rule: dict[str, set[str]] = {}
     for item in digest["items"]:
-        by_rule.setdefault(item["rule"], set()).add(item["article"]["title"])
+        for rule in item.get("rules") or [item["rule"]]:
+            by_rule.setdefault(rule, set()).add(item["article"]["title"])
     return by_rule
 
 
@@ -180,11 +202,10 @@ class Daemon:
         return None if record is None else record.error
 
     def digested(self, title: str) -> int:
-        """In how many digest items (over all digests) an article with this title appears."""
+        """How many matches of an article with this title the digests sent (over all of
+        them): an entry's for each of its rules, another outlet's or an update's for one."""
         return sum(
-            item["article"]["title"] == title
-            for digest in self.project.digests()
-            for item in digest["items"]
+            shown == title for digest in self.project.digests() for shown in matches_in(digest)
         )
 
 

@@ -489,7 +489,7 @@ def test_run_once_sends_a_backlog_as_several_digests(
     project.config.write_text(config + "    max_matches: 3\n", encoding="utf-8")
     assert wirewatch(project, "run", "--once") == 0
     digests = project.digests()
-    held = [(i["article"]["id"], i["rule"]) for d in digests for i in d["items"]]
+    held = [(i["article"]["id"], r) for d in digests for i in d["items"] for r in i["rules"]]
     assert len(digests) > 1
     assert all(d["counts"]["matches"] <= 3 for d in digests)
     assert len(held) == len(set(held))  # each match once

@@ -24,8 +24,10 @@ __all__ = [
     "DigestCounts",
     "DigestItem",
     "DigestRule",
+    "DigestUpdate",
     "FileClaim",
     "FileRecord",
+    "GroupBy",
     "Hit",
     "Match",
     "Period",
@@ -33,6 +35,7 @@ __all__ = [
     "RawArticle",
     "Rendered",
     "StoredMatch",
+    "StoryShown",
     "WorkerRecord",
     "is_web_address",
 ]
@@ -139,6 +142,17 @@ class StoredMatch:
     matched_at: datetime
 
 
+@dataclass(frozen=True)
+class StoryShown:
+    """An article a channel's digest showed, and the story it was shown as part of: what a
+    later digest groups new articles of the same story with."""
+
+    article_id: str
+    signature: str  # its MinHash signature, as `worker.text.minhash.to_text` writes it
+    story: Article  # the article that showed the story first (its body is not read back)
+    first_sent: datetime  # when the channel's digest showed the story first
+
+
 # --- digests ------------------------------------------------------------------------------
 #
 # A digest is a document: the JSON a webhook posts, the file channel writes and templates
@@ -165,14 +179,27 @@ class DigestArticle(_Document):
 
 
 class DigestItem(_Document):
-    """One entry of a digest: an article, the rule it matched, and why."""
+    """One entry of a digest: an article (a story), the rules it matched, and why."""
 
-    rule: str
+    rule: str  # the first of `rules`: the section it heads when grouped by rule
     article: DigestArticle
+    rules: tuple[str, ...] = ()  # every rule the entry's articles matched, first first
     participants: tuple[str, ...] = ()  # names, those the rule asked for first
     terms: tuple[str, ...] = ()
     summary: str = ""
     highlights: tuple[tuple[int, int], ...] = ()  # spans of the matched terms in `summary`
+    also: tuple[DigestArticle, ...] = ()  # the same story from other outlets
+
+
+class DigestUpdate(_Document):
+    """More articles of a story a recent digest of the channel already showed."""
+
+    story: DigestArticle  # the article that showed the story first
+    first_sent: IsoTime  # when the channel's digest first showed it
+    articles: tuple[DigestArticle, ...]
+
+
+GroupBy = Literal["article", "rule"]
 
 
 class DigestRule(_Document):
@@ -212,7 +239,11 @@ class Digest(_Document):
     period: Period
     counts: DigestCounts
     rules: tuple[DigestRule, ...] = ()
+    # "article": one entry per story; "rule": a section per rule, an entry per match (and
+    # digests stored before entries were grouped read back as such).
+    group_by: GroupBy = "rule"
     items: tuple[DigestItem, ...] = ()
+    updates: tuple[DigestUpdate, ...] = ()
 
     def document(self) -> dict[str, Any]:
         """The digest as the JSON document of the README."""

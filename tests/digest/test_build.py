@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from worker.digest.build import build_digest
+from worker.digest.build import Grouping, build_digest
 from worker.digest.render import Renderer
 from worker.match.people import people_finder
 from worker.model import Article, Digest, Hit, StoredMatch
@@ -56,7 +56,9 @@ def built(
     since: datetime | None,
     **options: Any,
 ) -> Digest:
-    """The digest, with the participants each article names found as the daemon finds them."""
+    """The digest, with the participants each article names found as the daemon finds them;
+    in a section per rule unless `grouping` says otherwise (the articles here share a text)."""
+    options.setdefault("grouping", Grouping(by="rule"))
     return build_digest(channel, matches, rules, now, since, people=people_finder(rules), **options)
 
 

@@ -49,9 +49,11 @@ DOCUMENT: dict[str, Any] = {
         "omitted": 0,
     },
     "rules": [{"id": "leaders", "title": "Leaders", "priority": "high"}],
+    "group_by": "article",
     "items": [
         {
             "rule": "leaders",
+            "rules": ["leaders"],
             "article": {
                 "id": "a1",
                 "title": "Xi meets Putin",
@@ -64,8 +66,10 @@ DOCUMENT: dict[str, Any] = {
             "terms": ["talks"],
             "summary": "Xi Jinping and Vladimir Putin held talks.",
             "highlights": [],
+            "also": [],
         }
     ],
+    "updates": [],
 }
 DIGEST = Digest.from_document(DOCUMENT)
 

@@ -279,6 +279,18 @@ def test_bad_timezone(tmp_path: Path) -> None:
             " lower max_items or raise max_matches",
         ),
         (
+            "    channels: {a: {type: file, path: out, group_by: story}}\n",
+            "3: channels.a.group_by: must be 'article' or 'rule', not 'story'",
+        ),
+        (
+            "    channels: {a: {type: file, path: out, same_story: 2}}\n",
+            "3: channels.a.same_story: must be less than or equal to 1",
+        ),
+        (
+            "    channels: {a: {type: file, path: out, realert: soon}}\n",
+            "3: channels.a.realert: 'soon' is not a duration; write a number and s, m, h or d",
+        ),
+        (
             "    channels: {a: {type: file, path: out, rules: [1]}}\n",
             "3: channels.a.rules[0]: must be text, not 1; put it in quotes",
         ),

@@ -24,6 +24,7 @@ from worker.model import (
     Match,
     Period,
     Rendered,
+    StoryShown,
 )
 from worker.store import Store
 
@@ -500,3 +501,30 @@ def test_workers_are_listed_with_what_they_hold_until_they_stop(opened: Opened) 
     assert [w.digests for w in one.workers(NOW + LEASE) if w.id == "w1"] == [0]  # ran out
     two.stop_worker("w2", NOW + timedelta(seconds=7))
     assert [w.id for w in one.workers(NOW)] == ["w1"]
+
+
+def shown(n: int, story: int, at: datetime) -> StoryShown:
+    """Article n shown on a digest at `at` as part of the story article `story` began."""
+    return StoryShown(f"article-{n}", f"signature {n}", article(story), at)
+
+
+def test_stories_shown_are_read_back_after_a_restart(opened: Opened) -> None:
+    store = with_matches(opened(), 3)
+    store.add_stories_shown("local", [shown(0, 0, NOW), shown(1, 0, NOW)])
+    store.add_stories_shown("mail", [shown(2, 2, NOW)])
+    store.close()
+    again = opened()
+    rows = again.stories_shown("local", NOW - timedelta(hours=24))
+    assert [(r.article_id, r.signature, r.story.title, r.first_sent) for r in rows] == [
+        ("article-0", "signature 0", "Title 0", NOW),
+        ("article-1", "signature 1", "Title 0", NOW),
+    ]
+    assert again.stories_shown("local", NOW + timedelta(seconds=1)) == []  # shown before
+
+
+def test_an_article_keeps_the_story_it_was_first_shown_in(store: Store) -> None:
+    with_matches(store, 3)
+    store.add_stories_shown("local", [shown(1, 0, NOW)])
+    store.add_stories_shown("local", [shown(1, 2, NOW + timedelta(hours=1))])
+    (row,) = store.stories_shown("local", NOW - timedelta(hours=1))
+    assert (row.story.id, row.first_sent) == ("article-0", NOW)

@@ -12,7 +12,7 @@ import pytest
 from tests.postgres import Cluster
 from tests.store.test_contract import NOW, article, digest, with_matches
 from worker.cli import main
-from worker.model import FileRecord, Match
+from worker.model import FileRecord, Match, StoryShown
 from worker.store import Store, open_store
 
 
@@ -28,6 +28,8 @@ def filled(state: str) -> None:
     store.record_failure("waiting", "503", NOW, NOW + timedelta(minutes=5))
     store.record_file(FileRecord("/inbox/bad.txt", 0, 1, 1, "empty file"), NOW)
     store.record_run("local", NOW)
+    story = StoryShown("article-1", "1 2 3", article(0), NOW)
+    store.add_stories_shown("local", [story, replace(story, article_id="article-0")])
     store.close()
 
 
@@ -43,6 +45,7 @@ def seen(state: str) -> tuple[object, ...]:
             [(d.id, d.digest, d.next_attempt_at) for d in store.unsent_digests("local")],
             store.last_run("local"),
             sorted(a.id for a in store.articles()),
+            store.stories_shown("local", NOW - timedelta(days=1)),
         )
     finally:
         store.close()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.store.test_contract import NOW, article, digest
-from worker.model import Match, Pruned, Rendered
+from worker.model import Match, Pruned, Rendered, StoryShown
 from worker.store import Store, open_store
 from worker.store.copy import copy_state
 from worker.store.sql import TABLES
@@ -50,6 +50,14 @@ def test_prune_removes_what_is_past_its_window_and_keeps_what_is_owed(store: Sto
     totals = store.channel_totals("local")
     assert (totals.sent, totals.dead, totals.retrying) == (0, 1, 1)
     assert store.revive_dead("local", NOW) == 1  # a dead digest can still be sent again
+
+
+def test_prune_forgets_the_stories_of_articles_it_removes(store: Store) -> None:
+    history(store)
+    shown = [StoryShown(f"article-{n}", "1 2 3", article(n), OLD) for n in (0, 1)]
+    store.add_stories_shown("local", shown)
+    store.prune(WINDOW, WINDOW)
+    assert [row.article_id for row in store.stories_shown("local", OLD)] == ["article-1"]
 
 
 def test_a_pruned_article_is_never_stored_again(opened: Opened) -> None:

@@ -7,13 +7,15 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from worker.digest.build import PeopleFinder, build_digest
+from worker.digest.build import Grouping, PeopleFinder, build_digest
 from worker.digest.render import Renderer
+from worker.digest.stories import shown_in, signatures_of
 from worker.errors import TemplateMistake
 from worker.model import Delivery, Digest, Rendered
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Channel, Config
 from worker.store import DigestQueue
+from worker.text.minhash import Signature
 
 __all__ = ["DigestBuilder", "rules_for"]
 
@@ -84,7 +86,7 @@ class DigestBuilder:
         """The channel's next digest, written down with the matches it takes; None when it
         has nothing to send, its template fails on it (its matches stay pending), or another
         process took these matches first."""
-        digest, match_ids = self._build(name)
+        digest, match_ids, signatures = self._build(name)
         if digest is None:
             log.debug("channel %s: nothing new to send", name)
             return None
@@ -99,19 +101,22 @@ class DigestBuilder:
         if not self._queue.create_digest(delivery, match_ids):
             log.info("channel %s: another process took these matches; nothing to send", name)
             return None
+        # Kept after the digest: a crash between the two shows a story again as new.
+        self._queue.add_stories_shown(name, shown_in(digest, signatures))
         return delivery
 
     def has_pending(self, name: str) -> bool:
         """Whether matches wait for the channel's next digest."""
         return bool(self._queue.pending(name, 1))
 
-    def _build(self, name: str) -> tuple[Digest | None, list[int]]:
+    def _build(self, name: str) -> tuple[Digest | None, list[int], dict[str, Signature]]:
         channel, rules = self._config.channels[name], self._rules()
         # The oldest matches first, at most as many as a digest holds: the rest follow.
         pending = self._queue.pending(name, channel.max_matches)
         if not pending and not channel.send_empty:
-            return None, []
+            return None, [], {}
         now = self._clock()
+        signatures = signatures_of(list({m.article.id: m.article for m in pending}.values()))
         # The period runs from the channel's previous digest, or from when it appeared.
         since = self._queue.last_digest_at(name) or self._queue.channel_since(name, now)
         digest = build_digest(
@@ -123,5 +128,18 @@ class DigestBuilder:
             zone=self._config.zone_of(channel).key,
             max_items=channel.max_items,
             people=self._people(),
+            grouping=self._grouping(name, signatures, now),
         )
-        return digest, [match.id for match in pending]
+        return digest, [match.id for match in pending], signatures
+
+    def _grouping(self, name: str, signatures: Mapping[str, Signature], now: datetime) -> Grouping:
+        """How the channel groups its entries, with the stories it showed within `realert`."""
+        channel = self._config.channels[name]
+        if channel.group_by == "rule":
+            return Grouping(by="rule")
+        return Grouping(
+            by="article",
+            same_story=channel.same_story,
+            shown=self._queue.stories_shown(name, now - channel.realert),
+            signatures=signatures,
+        )

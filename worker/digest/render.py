@@ -64,7 +64,13 @@ class Renderer:
     def render(self, digest: Digest) -> Rendered:
         """The digest rendered by each template, which sees it as its JSON document."""
         document = digest.document()
-        context = {"digest": document, "sections": _sections(document), "zone": digest.timezone}
+        titles = {rule["id"]: rule["title"] for rule in document["rules"]}
+        context = {
+            "digest": document,
+            "sections": _sections(document),
+            "zone": digest.timezone,
+            "rule_titles": titles,
+        }
         try:
             out = {name: self._templates[name].render(context) for name in TEMPLATES}
         except Exception as error:  # Jinja2's, or raised by what a template runs: {{ 1 // 0 }}
@@ -142,6 +148,7 @@ def _environment(loader: BaseLoader, html: bool) -> ImmutableSandboxedEnvironmen
     environment.filters["local"] = _local
     environment.filters["json"] = _json
     environment.filters["highlighted"] = _highlighted_html if html else _highlighted_text
+    environment.filters["rule_title"] = _rule_title
     return environment
 
 
@@ -162,6 +169,13 @@ def _local(context: Context, moment: str, form: str = "%Y-%m-%d %H:%M") -> str:
     """An ISO 8601 time of the digest in the channel's time zone: `{{ t | local }}`."""
     zone = ZoneInfo(context["digest"].get("timezone", "UTC"))
     return datetime.fromisoformat(moment).astimezone(zone).strftime(form)
+
+
+@pass_context
+def _rule_title(context: Context, rule_id: str) -> str:
+    """A rule's title as the digest names it: `{{ item.rules | map("rule_title") }}`."""
+    titles: Mapping[str, str] = context.get("rule_titles", {})
+    return titles.get(rule_id, rule_id)
 
 
 def _json(value: Any) -> str:

@@ -296,6 +296,12 @@ class _ChannelBase(_Model):
     max_items: int | None = Field(default=None, gt=0)
     send_empty: bool = False
     template: ExistingFolder | None = None  # templates replacing the package's defaults
+    # One entry per story ("article"), or a section per rule ("rule"). Two articles are one
+    # story from `same_story` on (the share of their word runs in common, estimated); a new
+    # article of a story shown within `realert` is an update line, not a new entry.
+    group_by: Literal["article", "rule"] = "article"
+    same_story: float = Field(default=0.3, gt=0, le=1)
+    realert: Duration = Field(default="24h", validate_default=True)
 
     @property
     def schedule_spec(self) -> Schedule:

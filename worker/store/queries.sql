@@ -292,3 +292,24 @@ SELECT (SELECT COUNT(*) FROM seen_articles) + (SELECT COUNT(*) FROM files)
 -- copied --
 -- After rows were copied in with their ids, new ids follow them (SQLite: nothing to do)
 SELECT 1;
+
+-- stories_shown --
+-- The articles a channel's digests showed in stories first shown since :since, each with
+-- the article that showed its story first (kept while that article is)
+SELECT s.article_id, s.signature, s.first_sent,
+       a.id, a.title, '', a.date, a.source, a.url, a.path
+FROM story_signatures s JOIN articles a ON a.id = s.story_id
+WHERE s.channel = :channel AND s.first_sent >= :since
+ORDER BY s.first_sent, s.article_id;
+
+-- add_story_shown --
+-- Remember an article a channel's digest showed, and its story; the first time counts
+INSERT INTO story_signatures (channel, article_id, signature, story_id, first_sent)
+VALUES (:channel, :article_id, :signature, :story_id, :first_sent)
+ON CONFLICT (channel, article_id) DO NOTHING;
+
+-- prune_stories --
+-- Stories of articles pruned: there is nothing left to group with
+DELETE FROM story_signatures
+WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = story_signatures.article_id)
+   OR NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = story_signatures.story_id);

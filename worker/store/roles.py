@@ -21,6 +21,7 @@ from worker.model import (
     Match,
     Pruned,
     StoredMatch,
+    StoryShown,
     WorkerRecord,
 )
 
@@ -117,6 +118,14 @@ class DigestQueue(Protocol):
 
     def last_digest_at(self, channel: str) -> datetime | None:
         """When the channel's latest digest was made, sent or not."""
+        ...
+
+    def stories_shown(self, channel: str, since: datetime) -> list[StoryShown]:
+        """The articles the channel's digests showed in stories first shown since `since`."""
+        ...
+
+    def add_stories_shown(self, channel: str, shown: Sequence[StoryShown]) -> None:
+        """Remember what a digest of `channel` showed; an article shown before keeps its story."""
         ...
 
 

@@ -32,6 +32,7 @@ from worker.model import (
     Pruned,
     Rendered,
     StoredMatch,
+    StoryShown,
     WorkerRecord,
 )
 
@@ -90,6 +91,10 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "slots": (
         ("channel", "slot_at", "holder", "claimed_until", "done_at"),
         ("channel", "slot_at"),
+    ),
+    "story_signatures": (
+        ("channel", "article_id", "signature", "story_id", "first_sent"),
+        ("channel", "article_id"),
     ),
 }  # fmt: skip
 _NO_LIMIT = 2**62  # LIMIT takes a number on every backend
@@ -404,6 +409,27 @@ class SqlStore:
         """When the channel's latest digest was made (sent or not)."""
         return _moment_or_none(self._one("last_digest_at", channel=channel))
 
+    def stories_shown(self, channel: str, since: datetime) -> list[StoryShown]:
+        """The articles the channel's digests showed in stories first shown since `since`."""
+        return [
+            _story_shown(row) for row in self._rows("stories_shown", channel=channel, since=since)
+        ]
+
+    def add_stories_shown(self, channel: str, shown: Sequence[StoryShown]) -> None:
+        """Remember what a digest of `channel` showed; an article shown before keeps its story."""
+        with self._db.transaction() as db:
+            for row in shown:
+                db.run(
+                    self._q["add_story_shown"],
+                    {
+                        "channel": channel,
+                        "article_id": row.article_id,
+                        "signature": row.signature,
+                        "story_id": row.story.id,
+                        "first_sent": row.first_sent,
+                    },
+                )
+
     # --- deliveries ----------------------------------------------------------------------
 
     def unsent_digests(self, channel: str) -> list[Delivery]:
@@ -620,6 +646,7 @@ def _prune(
     db.run(q["prune_match_items"], before)
     matches = db.run(q["prune_matches"], before)
     articles = db.run(q["prune_articles"], before)
+    db.run(q["prune_stories"], {})
     (owed,) = db.rows(q["owed_articles"], before)[0]
     return Pruned(articles, matches, digests, owed)
 
@@ -664,6 +691,11 @@ def _hits_json(hits: Iterable[Hit]) -> str:
         ],
         ensure_ascii=False,
     )  # fmt: skip
+
+
+def _story_shown(row: Sequence[Any]) -> StoryShown:
+    article_id, signature, first_sent, *story = row
+    return StoryShown(article_id, signature, _article(story), _moment(first_sent))
 
 
 def _stored_match(row: Sequence[Any]) -> StoredMatch:

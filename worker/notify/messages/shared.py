@@ -17,15 +17,25 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from worker.model import Digest, DigestItem, DigestRule, is_web_address
+from worker.model import (
+    Digest,
+    DigestArticle,
+    DigestItem,
+    DigestRule,
+    DigestUpdate,
+    is_web_address,
+)
 from worker.wording import plural
 
 __all__ = [
     "ELLIPSIS",
+    "STORIES",
+    "UPDATES",
     "Markdown",
     "Message",
     "Runs",
     "Section",
+    "also_of",
     "clipped",
     "encode",
     "heading",
@@ -110,7 +120,37 @@ def _most(high: int, holds: Callable[[int], bool]) -> int:
     return low
 
 
+# The headings of a digest grouped by article: its entries, then its updates.
+STORIES = DigestRule(id="", title="Stories")
+UPDATES = DigestRule(id="", title="Updates to stories sent before")
+
+
 def _sections(digest: Digest) -> list[tuple[DigestRule, list[DigestItem]]]:
+    """The digest's entries, then its updates, or (grouped by rule) its items by rule."""
+    updates = [_update_item(update) for update in digest.updates]
+    if digest.group_by == "rule":
+        return _rule_sections(digest) + ([(UPDATES, updates)] if updates else [])
+    sections = [(STORIES, list(digest.items)), (UPDATES, updates)]
+    return [(rule, items) for rule, items in sections if items]
+
+
+def _update_item(update: DigestUpdate) -> DigestItem:
+    """An update as an item: the story's title, and a line of the sources that came since."""
+    return DigestItem(
+        rule="",
+        article=update.story,
+        summary=f"{plural(len(update.articles), 'more source')}: {_sources(update.articles)}",
+    )
+
+
+def _sources(articles: Sequence[DigestArticle]) -> str:
+    return "; ".join(
+        f"{article.title} ({article.source})" if article.source else article.title
+        for article in articles
+    )
+
+
+def _rule_sections(digest: Digest) -> list[tuple[DigestRule, list[DigestItem]]]:
     """The digest's items grouped by rule, in the order of its `rules` (then any others)."""
     known = {rule.id: rule for rule in digest.rules}
     grouped: dict[str, list[DigestItem]] = {}
@@ -180,6 +220,8 @@ def _minute(moment: datetime, zone: ZoneInfo) -> str:
 def heading(section: Section[Any]) -> str:
     """The rule's title, how many matches it has, and whether it is of high priority."""
     rule = section.rule
+    if rule is STORIES or rule is UPDATES:
+        return " · ".join([rule.title, plural(section.total, "story", "stories")])
     parts = [rule.title or rule.id, plural(section.total, "match", "matches")]
     if rule.priority == "high":
         parts.append("high priority")
@@ -201,10 +243,18 @@ def meta(item: DigestItem) -> str:
     parts = [
         article.date.isoformat(),
         article.source or "",
+        f"rules: {', '.join(item.rules)}" if len(item.rules) > 1 else "",
         ", ".join(item.participants),
         f"matched: {terms}" if terms else "",
     ]
     return " · ".join(" ".join(part.split()) for part in parts if part.strip())
+
+
+def also_of(item: DigestItem) -> str:
+    """Who else reported the item's story, or nothing."""
+    if not item.also:
+        return ""
+    return f"Also reported by {plural(len(item.also), 'source')}: {_sources(item.also)}"
 
 
 def path_of(item: DigestItem) -> str:
@@ -306,7 +356,11 @@ def markdown_item(item: DigestItem, markdown: Markdown) -> str:
     return _item_text(
         f"{strong}{title}{strong}",
         f"{strong}{markdown.link(url, title)}{strong}" if url else None,
-        [clipped(meta(item), markdown.meta, escape), _marked_summary(item, markdown)],
+        [
+            clipped(meta(item), markdown.meta, escape),
+            _marked_summary(item, markdown),
+            clipped(also_of(item), markdown.summary, escape),
+        ],
         clipped(path_of(item), markdown.path, escape),
         markdown.item,
     )

@@ -8,6 +8,7 @@ from worker.model import Alert, Digest, DigestItem
 from worker.notify.messages.shared import (
     Message,
     Section,
+    also_of,
     clipped,
     encode,
     heading,
@@ -75,6 +76,8 @@ def _item(item: DigestItem) -> dict[str, Any]:
     ]
     if summary:
         blocks.append(_text_block(summary, spacing="Small"))
+    if also := also_of(item):
+        blocks.append(_text_block([_run(clipped(also, 1000), size="Small")], spacing="Small"))
     if not url and path_of(item):
         path = _run(clipped(path_of(item), 400), isSubtle=True, size="Small")
         blocks.append(_text_block([path], spacing="None"))
