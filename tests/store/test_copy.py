@@ -12,7 +12,7 @@ import pytest
 from tests.postgres import Cluster
 from tests.store.test_contract import NOW, article, digest, with_matches
 from worker.cli import main
-from worker.model import FileRecord, Match
+from worker.model import FileRecord, Match, Mute
 from worker.store import Store, open_store
 
 
@@ -28,6 +28,11 @@ def filled(state: str) -> None:
     store.record_failure("waiting", "503", NOW, NOW + timedelta(minutes=5))
     store.record_file(FileRecord("/inbox/bad.txt", 0, 1, 1, "empty file"), NOW)
     store.record_run("local", NOW)
+    hold = Mute(0, "rule:rule", NOW + timedelta(hours=2), "deliver", "noisy", "ana@desk")
+    store.add_mute(hold, NOW)
+    (held,) = store.active_mutes(NOW)
+    store.leave_out("local", [(ids[3], held)], NOW)
+    store.hold_for_throttle("mail", NOW)
     store.close()
 
 
@@ -43,6 +48,9 @@ def seen(state: str) -> tuple[object, ...]:
             [(d.id, d.digest, d.next_attempt_at) for d in store.unsent_digests("local")],
             store.last_run("local"),
             sorted(a.id for a in store.articles()),
+            store.active_mutes(NOW),
+            store.muted_between(0, 1000),
+            store.throttle_held_since("mail"),
         )
     finally:
         store.close()
@@ -64,6 +72,7 @@ def test_a_state_moves_to_postgresql_and_back_unchanged(
     try:  # a match stored after the copy takes an id of its own
         store.add_article(replace(article(9), id="article-9"), [Match("rule", ())], NOW)
         assert [m.article.id for m in store.pending("local")][-1] == "article-9"
+        assert store.add_mute(Mute(0, "channel:local", NOW + timedelta(hours=1)), NOW) == 2
     finally:
         store.close()
 
