@@ -1,19 +1,22 @@
-"""The `wirewatch` command line: run, check, match, status, ingest."""
+"""The `wirewatch` command line: run, check, match, status, ingest, mute."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
@@ -31,6 +34,8 @@ from worker.ingest.rematch import rematch
 from worker.logs import log_in_zone, setup_logging
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
+from worker.model import Mute
+from worker.muting import checked_target, match_document, match_line, mute_document, mute_line
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text
 from worker.settings.schedule import parse_duration
 from worker.sources.files import Unread
@@ -158,7 +163,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", metavar="PATH", type=Path, help="the file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _mute_parsers(commands, common)
     return parser
+
+
+def _mute_parsers(commands: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+    mute = commands.add_parser(
+        "mute", parents=[common], help="keep a rule, participant or channel out of digests"
+    )
+    mute.add_argument("target", metavar="TARGET", help="rule:ID, participant:ID or channel:NAME")
+    mute.add_argument(
+        "--for", dest="duration", metavar="DURATION", type=_age, required=True, help="2h, 3d..."
+    )
+    mute.add_argument("--reason", metavar="TEXT", help="shown by mutes and status")
+    mute.add_argument(
+        "--then",
+        choices=["drop", "deliver"],
+        default="drop",
+        help="what becomes of the muted matches: dropped (default), or sent once it ends",
+    )
+    unmute = commands.add_parser("unmute", parents=[common], help="end a mute now")
+    unmute.add_argument("target", metavar="TARGET", help="what was muted, or the mute's #id")
+    mutes = commands.add_parser("mutes", parents=[common], help="the mutes on now")
+    mutes.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    matches = commands.add_parser("matches", parents=[common], help="the stored matches")
+    matches.add_argument("--rule", metavar="ID", help="only this rule's")
+    matches.add_argument(
+        "--since", metavar="AGE", type=_age, default=timedelta(days=2), help="default: 2d"
+    )
+    matches.add_argument("--muted", action="store_true", help="only those a mute kept out")
+    matches.add_argument("--json", action="store_true", help="machine-readable (see README)")
 
 
 _LEVELS = (
@@ -532,6 +566,79 @@ def _told(outcome: Outcome) -> str:
     return sent if outcome.sent else "nothing new to send"
 
 
+def _mute(args: argparse.Namespace, setup: Setup) -> int:
+    config = setup.config
+    try:
+        target = checked_target(args.target, config, setup.rules)
+    except ValueError as error:
+        print(f"wirewatch mute: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    now = datetime.now(UTC)
+    mute = Mute(0, target, now + args.duration, args.then, args.reason, _who())
+    with open_pipeline(setup) as pipeline:
+        mute_id = pipeline.store.add_mute(mute, now)
+    print(mute_line(replace(mute, id=mute_id, created_at=now), config.tz))
+    return EXIT_OK
+
+
+def _who() -> str:
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except OSError:  # no user name for this uid (a container, say)
+        return socket.gethostname()
+
+
+def _unmute(args: argparse.Namespace, setup: Setup) -> int:
+    target = args.target.removeprefix("#")
+    if not target.isdigit():
+        try:
+            target = checked_target(target, setup.config, setup.rules)
+        except ValueError as error:
+            print(f"wirewatch unmute: {error}", file=sys.stderr)
+            return EXIT_CONFIG
+    with open_pipeline(setup) as pipeline:
+        ended = pipeline.store.end_mutes(target, datetime.now(UTC))
+    if not ended:
+        told = f"wirewatch unmute: no mute of {args.target} is on; wirewatch mutes lists them"
+        print(told, file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.target}: {plural(ended, 'mute')} ended")
+    return EXIT_OK
+
+
+def _mutes(args: argparse.Namespace, setup: Setup) -> int:
+    with open_pipeline(setup) as pipeline:
+        mutes = pipeline.store.active_mutes(datetime.now(UTC))
+    if args.json:
+        print(json.dumps([mute_document(mute, setup.config.tz) for mute in mutes], indent=2))
+        return EXIT_OK
+    for mute in mutes:
+        print(mute_line(mute, setup.config.tz))
+    if not mutes:
+        print("no mutes on")
+    return EXIT_OK
+
+
+def _matches(args: argparse.Namespace, setup: Setup) -> int:
+    if args.rule is not None and args.rule not in {rule.id for rule in setup.rules.rules}:
+        hint = did_you_mean(args.rule, [rule.id for rule in setup.rules.rules])
+        print(f"wirewatch matches: unknown rule '{args.rule}'{hint}", file=sys.stderr)
+        return EXIT_CONFIG
+    with open_pipeline(setup) as pipeline:
+        store = pipeline.store
+        matches = store.listed_matches(datetime.now(UTC) - args.since, args.rule, args.muted)
+        muted = store.muted_between(matches[0].id, matches[-1].id) if matches else []
+    by_match = {match.id: [m for m in muted if m.match_id == match.id] for match in matches}
+    if args.json:
+        print(json.dumps([match_document(m, by_match[m.id]) for m in matches], indent=2))
+        return EXIT_OK
+    for match in matches:
+        print(match_line(match, by_match[match.id], setup.config.tz))
+    if not matches:
+        print("no matches" + (" kept out by a mute" if args.muted else ""), file=sys.stderr)
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _run,
     "check": _check,
@@ -541,4 +648,8 @@ _COMMANDS = {
     "digest": _digest,
     "prune": _prune,
     "backup": _backup,
+    "mute": _mute,
+    "unmute": _unmute,
+    "mutes": _mutes,
+    "matches": _matches,
 }

@@ -28,8 +28,11 @@ __all__ = [
     "FileClaim",
     "FileRecord",
     "GroupBy",
+    "Held",
     "Hit",
     "Match",
+    "Mute",
+    "MutedMatch",
     "Period",
     "Pruned",
     "RawArticle",
@@ -229,6 +232,13 @@ class Period(_Document):
     end: IsoTime = Field(alias="to")
 
 
+class Held(_Document):
+    """What a channel's throttle held back until this digest: its matches, and since when."""
+
+    matches: int
+    since: IsoTime
+
+
 class Digest(_Document):
     """A channel's digest of the matches it holds."""
 
@@ -244,10 +254,14 @@ class Digest(_Document):
     group_by: GroupBy = "rule"
     items: tuple[DigestItem, ...] = ()
     updates: tuple[DigestUpdate, ...] = ()
+    held: Held | None = None  # set when the channel's throttle held these matches back
 
     def document(self) -> dict[str, Any]:
-        """The digest as the JSON document of the README."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The digest as the JSON document of the README (`held` only when set)."""
+        document = self.model_dump(mode="json", by_alias=True)
+        if document["held"] is None:
+            del document["held"]
+        return document
 
     @classmethod
     def from_document(cls, document: object) -> Digest:
@@ -330,6 +344,59 @@ class WorkerRecord:
     digests: int = 0  # digests it is sending now
     files: int = 0  # files it is reading now
     slots: int = 0  # schedule slots it is building now
+
+
+# --- mutes -------------------------------------------------------------------------------
+
+MuteKind = Literal["rule", "participant", "channel"]
+AfterMute = Literal["drop", "deliver"]
+
+
+@dataclass(frozen=True)
+class Mute:
+    """A rule, participant or channel kept out of digests for a while.
+
+    The matches it keeps out are dropped for good (`drop`), or held and sent in the first
+    digest after it ends (`deliver`). It ends at `until`, or earlier when unmuted.
+    """
+
+    id: int
+    target: str  # `rule:ID`, `participant:ID` or `channel:NAME`
+    until: datetime
+    afterwards: AfterMute = "drop"
+    reason: str | None = None
+    created_by: str = ""
+    created_at: datetime | None = None
+    ended_at: datetime | None = None  # when it was unmuted, if it was
+
+    @property
+    def kind(self) -> str:
+        """What it mutes: rule, participant or channel."""
+        return self.target.partition(":")[0]
+
+    @property
+    def name(self) -> str:
+        """The id of the rule or participant, or the channel's name."""
+        return self.target.partition(":")[2]
+
+    @property
+    def end(self) -> datetime:
+        """When it ends (or ended)."""
+        return self.until if self.ended_at is None else min(self.until, self.ended_at)
+
+    def active(self, now: datetime) -> bool:
+        """Whether it keeps matches out at `now`."""
+        return now < self.end
+
+
+@dataclass(frozen=True)
+class MutedMatch:
+    """A match a mute kept out of a channel's digest."""
+
+    channel: str
+    match_id: int
+    mute: Mute
+    released_at: datetime | None = None  # a held match given back to the channel
 
 
 # --- alerts -------------------------------------------------------------------------------

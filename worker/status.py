@@ -12,8 +12,9 @@ import httpx
 
 from worker.health import Health
 from worker.model import WorkerRecord
+from worker.muting import mute_document
 from worker.settings.config import Config
-from worker.store import Articles, Deliveries, FilesSeen, Workers, storage_full
+from worker.store import Articles, Deliveries, FilesSeen, Mutes, Workers, storage_full
 from worker.wording import plural, quoted
 
 __all__ = [
@@ -27,8 +28,8 @@ __all__ = [
 ]
 
 
-class StatusStore(Articles, FilesSeen, Deliveries, Workers, Protocol):
-    """What `status` reads: articles and matches, files seen, deliveries, workers."""
+class StatusStore(Articles, FilesSeen, Deliveries, Workers, Mutes, Protocol):
+    """What `status` reads: articles and matches, files seen, deliveries, workers, mutes."""
 
 
 # A worker is dead when it has not beaten for this many sweeps (it beats every sweep).
@@ -59,6 +60,7 @@ def status_report(
         "failures": [{"path": f.path, "reason": f.error} for f in store.failures()],
         "matches": counts["matches"],
         "channels": channels,
+        "mutes": [mute_document(mute, config.tz) for mute in store.active_mutes(now)],
         "workers": [_worker(w, now, config) for w in store.workers(now)],
         "rules": rules,
         "version": wirewatch_version(),
@@ -152,6 +154,7 @@ def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = Fa
             lines.append("  no longer in the config: put it back to send what it has not sent")
         elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
+    lines += [_mute_line(mute, zone) for mute in report["mutes"]]
     lines += [_worker_line(worker, zone) for worker in report["workers"]]
     lines += _health_lines(report["health"], zone)
     return "\n".join(lines)
@@ -177,6 +180,11 @@ def _health_lines(health: dict[str, Any] | None, zone: ZoneInfo) -> list[str]:
         f"health: {t['part']}: {t['problem']} (since {_local(t['since'], zone)})"
         for t in health["troubles"]
     ]
+
+
+def _mute_line(mute: dict[str, Any], zone: ZoneInfo) -> str:
+    reason = f" ({mute['reason']})" if mute["reason"] else ""
+    return f"muted: {mute['target']} until {_local(mute['until'], zone)}{reason} [#{mute['id']}]"
 
 
 def _worker_line(worker: dict[str, Any], zone: ZoneInfo) -> str:

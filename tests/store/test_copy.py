@@ -12,7 +12,7 @@ import pytest
 from tests.postgres import Cluster
 from tests.store.test_contract import NOW, article, digest, with_matches
 from worker.cli import main
-from worker.model import FileRecord, Match, StoryShown
+from worker.model import FileRecord, Match, Mute, StoryShown
 from worker.store import Store, open_store
 
 
@@ -30,6 +30,11 @@ def filled(state: str) -> None:
     store.record_run("local", NOW)
     story = StoryShown("article-1", "1 2 3", article(0), NOW)
     store.add_stories_shown("local", [story, replace(story, article_id="article-0")])
+    hold = Mute(0, "rule:rule", NOW + timedelta(hours=2), "deliver", "noisy", "ana@desk")
+    store.add_mute(hold, NOW)
+    (held,) = store.active_mutes(NOW)
+    store.leave_out("local", [(ids[3], held)], NOW)
+    store.hold_for_throttle("mail", NOW)
     store.close()
 
 
@@ -46,6 +51,9 @@ def seen(state: str) -> tuple[object, ...]:
             store.last_run("local"),
             sorted(a.id for a in store.articles()),
             store.stories_shown("local", NOW - timedelta(days=1)),
+            store.active_mutes(NOW),
+            store.muted_between(0, 1000),
+            store.throttle_held_since("mail"),
         )
     finally:
         store.close()
@@ -67,6 +75,7 @@ def test_a_state_moves_to_postgresql_and_back_unchanged(
     try:  # a match stored after the copy takes an id of its own
         store.add_article(replace(article(9), id="article-9"), [Match("rule", ())], NOW)
         assert [m.article.id for m in store.pending("local")][-1] == "article-9"
+        assert store.add_mute(Mute(0, "channel:local", NOW + timedelta(hours=1)), NOW) == 2
     finally:
         store.close()
 

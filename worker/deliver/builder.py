@@ -1,5 +1,6 @@
-"""A channel's next digest: made of its oldest pending matches, rendered by its templates,
-and written down with the matches it takes before anything is sent."""
+"""A channel's next digest: made of its oldest pending matches that no mute keeps out,
+when its throttle lets one out, rendered by its templates, and written down with the
+matches it takes before anything is sent."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from worker.deliver.mutes import Named, sift
+from worker.deliver.throttle import throttled, window_start
 from worker.digest.build import Grouping, PeopleFinder, build_digest
 from worker.digest.render import Renderer
 from worker.digest.stories import shown_in, signatures_of
 from worker.errors import TemplateMistake
-from worker.model import Delivery, Digest, Rendered
+from worker.model import Delivery, Digest, Held, Rendered, StoredMatch
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Channel, Config
 from worker.store import DigestQueue
@@ -80,13 +83,15 @@ class DigestBuilder:
 
     def preview(self, name: str) -> Digest | None:
         """The channel's next digest as it would be sent now; None when there is none."""
-        return self._build(name)[0]
+        return self._build(name, keep=False)[0]
 
     def next_delivery(self, name: str) -> Delivery | None:
         """The channel's next digest, written down with the matches it takes; None when it
         has nothing to send, its template fails on it (its matches stay pending), or another
-        process took these matches first."""
-        digest, match_ids, signatures = self._build(name)
+        process took these matches first, or its throttle holds them back."""
+        if self._throttled(name):
+            return None
+        digest, match_ids, signatures = self._build(name, keep=True)
         if digest is None:
             log.debug("channel %s: nothing new to send", name)
             return None
@@ -109,13 +114,15 @@ class DigestBuilder:
         """Whether matches wait for the channel's next digest."""
         return bool(self._queue.pending(name, 1))
 
-    def _build(self, name: str) -> tuple[Digest | None, list[int], dict[str, Signature]]:
+    def _build(
+        self, name: str, keep: bool
+    ) -> tuple[Digest | None, list[int], dict[str, Signature]]:
         channel, rules = self._config.channels[name], self._rules()
+        now = self._clock()
         # The oldest matches first, at most as many as a digest holds: the rest follow.
-        pending = self._queue.pending(name, channel.max_matches)
+        pending = self._unmuted(name, channel.max_matches, now, keep)
         if not pending and not channel.send_empty:
             return None, [], {}
-        now = self._clock()
         signatures = signatures_of(list({m.article.id: m.article for m in pending}.values()))
         # The period runs from the channel's previous digest, or from when it appeared.
         since = self._queue.last_digest_at(name) or self._queue.channel_since(name, now)
@@ -130,7 +137,8 @@ class DigestBuilder:
             people=self._people(),
             grouping=self._grouping(name, signatures, now),
         )
-        return digest, [match.id for match in pending], signatures
+        held = self._say_held(name, digest, len(pending))
+        return held, [match.id for match in pending], signatures
 
     def _grouping(self, name: str, signatures: Mapping[str, Signature], now: datetime) -> Grouping:
         """How the channel groups its entries, with the stories it showed within `realert`."""
@@ -143,3 +151,53 @@ class DigestBuilder:
             shown=self._queue.stories_shown(name, now - channel.realert),
             signatures=signatures,
         )
+
+    def _unmuted(self, name: str, limit: int, now: datetime, keep: bool) -> list[StoredMatch]:
+        """The oldest matches pending for the channel, at most `limit`, that no mute keeps
+        out. With `keep`, those a mute keeps out stop being pending (dropped, or held
+        until it ends); matches held by a mute now ended are pending again."""
+        self._queue.release_held(name, now)
+        while True:
+            pending = self._queue.pending(name, limit)
+            if not pending:
+                return pending
+            mutes = self._queue.mutes_ending_after(min(m.matched_at for m in pending))
+            sifted = sift(name, pending, mutes, now, self._named())
+            if not sifted.left_out or not keep:
+                return list(sifted.passed)
+            self._queue.leave_out(name, [(out.match.id, out.mute) for out in sifted.left_out], now)
+            dropped = sum(out.dropped for out in sifted.left_out)
+            held = len(sifted.left_out) - dropped
+            log.info("channel %s: muted: %d matches dropped, %d held", name, dropped, held)
+
+    def _named(self) -> Named:
+        people = self._people()
+
+        def named(match: StoredMatch) -> set[str]:
+            found = {hit.participant for hit in match.hits if hit.participant}
+            return found | set(people(match.article))
+
+        return named
+
+    def _throttled(self, name: str) -> bool:
+        """Whether the channel's throttle keeps its next digest back now; if matches wait,
+        it says since when it has held them."""
+        throttle = self._config.channels[name].throttle
+        if throttle is None:
+            return False
+        now = self._clock()
+        made = self._queue.digests_made_since(name, window_start(throttle, now))
+        if not throttled(throttle, made):
+            return False
+        if self._queue.throttle_held_since(name) is None and self.has_pending(name):
+            self._queue.hold_for_throttle(name, now)
+            told = "channel %s: throttled (%d digests within %s); its matches wait"
+            log.info(told, name, made, throttle.per)
+        return True
+
+    def _say_held(self, name: str, digest: Digest, matches: int) -> Digest:
+        """The digest, saying how many matches it gathered if the throttle held them back."""
+        since = self._queue.throttle_held_since(name)
+        if since is None or not matches:
+            return digest
+        return digest.model_copy(update={"held": Held(matches=matches, since=since)})

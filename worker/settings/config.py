@@ -42,6 +42,7 @@ __all__ = [
     "Retention",
     "RetrySettings",
     "Smtp",
+    "Throttle",
     "Timing",
     "WatchFolder",
     "WebhookChannel",
@@ -283,6 +284,13 @@ class RetrySettings(_Model):
     jitter: float = Field(default=0.2, ge=0, lt=1)  # each delay varies by up to ±20%
 
 
+class Throttle(_Model):
+    """At most `max` digests in any trailing `per`: past it, matches wait for the next."""
+
+    max: int = Field(gt=0)
+    per: Duration
+
+
 class _ChannelBase(_Model):
     schedule: ScheduleText = "every 1h"
     timezone: ZoneName | None = None  # the config's when not given
@@ -295,6 +303,7 @@ class _ChannelBase(_Model):
     max_matches: int = Field(default=200, gt=0, le=1000)
     max_items: int | None = Field(default=None, gt=0)
     send_empty: bool = False
+    throttle: Throttle | None = None  # at most `max` digests in any trailing `per`
     template: ExistingFolder | None = None  # templates replacing the package's defaults
     # One entry per story ("article"), or a section per rule ("rule"). Two articles are one
     # story from `same_story` on (the share of their word runs in common, estimated); a new

@@ -11,4 +11,5 @@ SELECT pg_advisory_xact_lock(7, hashtext(:rule_id));
 
 -- copied --
 -- After rows were copied in with their ids, new ids follow them
-SELECT setval(pg_get_serial_sequence('matches', 'id'), COALESCE((SELECT MAX(id) FROM matches), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('matches', 'id'), COALESCE((SELECT MAX(id) FROM matches), 0) + 1, false),
+       setval(pg_get_serial_sequence('mutes', 'id'), COALESCE((SELECT MAX(id) FROM mutes), 0) + 1, false);

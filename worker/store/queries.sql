@@ -113,6 +113,10 @@ DELETE FROM pending WHERE channel = :channel AND match_id = :match_id;
 -- The digest holds the match, once in the channel's history
 INSERT INTO digest_items (channel, match_id, digest_id) VALUES (:channel, :match_id, :digest_id);
 
+-- end_throttle_hold --
+-- A digest went out on the channel: what its throttle held back goes with it
+DELETE FROM throttle_holds WHERE channel = :channel;
+
 -- last_digest_at --
 -- When a channel's latest digest was made, sent or not
 SELECT MAX(created_at) FROM digests WHERE channel = :channel;
@@ -204,6 +208,8 @@ DELETE FROM digest_items WHERE match_id IN (
     WHERE a.ingested_at < :articles_before AND NOT EXISTS (
         SELECT 1 FROM matches o WHERE o.article_id = a.id AND (
             EXISTS (SELECT 1 FROM pending p WHERE p.match_id = o.id)
+            OR EXISTS (SELECT 1 FROM muted_matches h WHERE h.match_id = o.id
+                       AND h.afterwards = 'deliver' AND h.released_at IS NULL)
             OR EXISTS (SELECT 1 FROM digest_items i JOIN digests d ON d.id = i.digest_id
                        WHERE i.match_id = o.id AND d.status != 'sent'))));
 
@@ -215,7 +221,14 @@ DELETE FROM matches WHERE id IN (
     WHERE a.ingested_at < :articles_before AND NOT EXISTS (
         SELECT 1 FROM matches o WHERE o.article_id = a.id AND (
             EXISTS (SELECT 1 FROM pending p WHERE p.match_id = o.id)
+            OR EXISTS (SELECT 1 FROM muted_matches h WHERE h.match_id = o.id
+                       AND h.afterwards = 'deliver' AND h.released_at IS NULL)
             OR EXISTS (SELECT 1 FROM digest_items i WHERE i.match_id = o.id))));
+
+-- prune_muted --
+-- What mutes kept out, of the matches just removed
+DELETE FROM muted_matches
+WHERE NOT EXISTS (SELECT 1 FROM matches m WHERE m.id = muted_matches.match_id);
 
 -- prune_articles --
 -- Articles stored before :articles_before with no match left: a match left is owed
@@ -225,6 +238,80 @@ DELETE FROM articles WHERE ingested_at < :articles_before
 -- owed_articles --
 -- Articles stored before :articles_before that are kept: the outbox still owes them
 SELECT COUNT(*) FROM articles WHERE ingested_at < :articles_before;
+
+-- add_mute --
+-- Mute a rule, participant or channel until :until
+INSERT INTO mutes (target, until, afterwards, reason, created_by, created_at)
+VALUES (:target, :until, :afterwards, :reason, :created_by, :at) RETURNING id;
+
+-- end_mutes --
+-- Unmute: the mutes on of a target, or the mute with an id, end now
+UPDATE mutes SET ended_at = :at
+WHERE (target = :target OR id = :id) AND ended_at IS NULL AND until > :at;
+
+-- active_mutes --
+-- The mutes on at :at, those ending soonest first
+SELECT id, target, until, afterwards, reason, created_by, created_at, ended_at FROM mutes
+WHERE ended_at IS NULL AND until > :at ORDER BY until, id;
+
+-- mutes_ending_after --
+-- The mutes that end (or ended) after :since: those that may cover a match stored then
+SELECT id, target, until, afterwards, reason, created_by, created_at, ended_at FROM mutes
+WHERE COALESCE(ended_at, until) > :since ORDER BY id;
+
+-- record_muted --
+-- A mute kept a match out of a channel's digest, dropped or held until it ends
+INSERT INTO muted_matches (channel, match_id, mute_id, afterwards, muted_at)
+VALUES (:channel, :match_id, :mute_id, :afterwards, :at)
+ON CONFLICT (channel, match_id) DO UPDATE SET mute_id = excluded.mute_id,
+    afterwards = excluded.afterwards, muted_at = excluded.muted_at, released_at = NULL;
+
+-- release_held --
+-- The matches a mute held for a channel are pending again once it has ended, if the
+-- channel still takes their rule
+INSERT INTO pending (channel, match_id, rule_id)
+SELECT h.channel, h.match_id, m.rule_id FROM muted_matches h
+JOIN matches m ON m.id = h.match_id
+JOIN mutes u ON u.id = h.mute_id
+JOIN channel_rules r ON r.channel = h.channel AND r.rule_id = m.rule_id
+WHERE h.channel = :channel AND h.afterwards = 'deliver' AND h.released_at IS NULL
+  AND COALESCE(u.ended_at, u.until) <= :at
+ON CONFLICT (channel, match_id) DO NOTHING;
+
+-- mark_released --
+-- The matches a mute held for a channel were given back to it
+UPDATE muted_matches SET released_at = :at
+WHERE channel = :channel AND afterwards = 'deliver' AND released_at IS NULL
+  AND mute_id IN (SELECT id FROM mutes WHERE COALESCE(ended_at, until) <= :at);
+
+-- listed_matches --
+-- Stored matches since :since, of one rule (`{rule}`), kept out by a mute (`{muted}`),
+-- oldest first
+SELECT m.id, m.rule_id, m.hits, m.matched_at,
+       a.id, a.title, a.body, a.date, a.source, a.url, a.path
+FROM matches m JOIN articles a ON a.id = m.article_id
+WHERE m.matched_at >= :since {rule} {muted}
+ORDER BY m.id LIMIT :limit;
+
+-- muted_between --
+-- What mutes kept out, of the matches with ids from :first to :last
+SELECT h.channel, h.match_id, h.released_at,
+       u.id, u.target, u.until, u.afterwards, u.reason, u.created_by, u.created_at, u.ended_at
+FROM muted_matches h JOIN mutes u ON u.id = h.mute_id
+WHERE h.match_id >= :first AND h.match_id <= :last ORDER BY h.match_id, h.channel;
+
+-- digests_made_since --
+-- How many digests a channel made after :since (what its throttle counts)
+SELECT COUNT(*) FROM digests WHERE channel = :channel AND created_at > :since;
+
+-- hold_for_throttle --
+-- The channel's throttle holds its matches back, from :at unless it did already
+INSERT INTO throttle_holds (channel, since) VALUES (:channel, :at)
+ON CONFLICT (channel) DO NOTHING;
+
+-- throttle_held_since --
+-- Since when the channel's throttle has held its matches back, if it has
+SELECT since FROM throttle_holds WHERE channel = :channel;
 
 -- claim_file --
 -- Take a file to read it: new to every worker, changed since, its reader's claim run out,

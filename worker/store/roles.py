@@ -19,6 +19,8 @@ from worker.model import (
     FileClaim,
     FileRecord,
     Match,
+    Mute,
+    MutedMatch,
     Pruned,
     StoredMatch,
     StoryShown,
@@ -31,6 +33,7 @@ __all__ = [
     "Deliveries",
     "DigestQueue",
     "FilesSeen",
+    "Mutes",
     "Pruning",
     "RunRecords",
     "Store",
@@ -126,6 +129,58 @@ class DigestQueue(Protocol):
 
     def add_stories_shown(self, channel: str, shown: Sequence[StoryShown]) -> None:
         """Remember what a digest of `channel` showed; an article shown before keeps its story."""
+        ...
+
+    def mutes_ending_after(self, since: datetime) -> list[Mute]:
+        """The mutes that end (or ended) after `since`: those that may cover a match
+        stored since then."""
+        ...
+
+    def leave_out(self, channel: str, muted: Sequence[tuple[int, Mute]], at: datetime) -> None:
+        """These matches (id, and the mute that keeps each out) are not pending for the
+        channel any more: dropped, or held until their mute ends."""
+        ...
+
+    def release_held(self, channel: str, at: datetime) -> int:
+        """The matches held for the channel by mutes ended at `at` are pending again."""
+        ...
+
+    def digests_made_since(self, channel: str, since: datetime) -> int:
+        """How many digests the channel made after `since`."""
+        ...
+
+    def hold_for_throttle(self, channel: str, at: datetime) -> None:
+        """The channel's throttle holds its matches back, from `at` unless it did already."""
+        ...
+
+    def throttle_held_since(self, channel: str) -> datetime | None:
+        """Since when the channel's throttle has held its matches back, if it has."""
+        ...
+
+
+class Mutes(Protocol):
+    """Mutes as a user makes, ends and lists them, and the matches they kept out."""
+
+    def add_mute(self, mute: Mute, at: datetime) -> int:
+        """Write a mute down; the id it is given."""
+        ...
+
+    def end_mutes(self, target: str, at: datetime) -> int:
+        """Unmute a target (`rule:ID`...) or one mute by its id; how many ended."""
+        ...
+
+    def active_mutes(self, at: datetime) -> list[Mute]:
+        """The mutes on at `at`, those ending soonest first."""
+        ...
+
+    def listed_matches(
+        self, since: datetime, rule: str | None = None, muted: bool = False, limit: int = 1000
+    ) -> list[StoredMatch]:
+        """Stored matches since `since`, of one rule, or only those a mute kept out."""
+        ...
+
+    def muted_between(self, first: int, last: int) -> list[MutedMatch]:
+        """What mutes kept out, of the matches with ids from `first` to `last`."""
         ...
 
 
@@ -248,7 +303,16 @@ class Copying(Protocol):
 
 
 class Store(
-    FilesSeen, Articles, DigestQueue, Deliveries, RunRecords, Workers, Pruning, Copying, Protocol
+    FilesSeen,
+    Articles,
+    DigestQueue,
+    Deliveries,
+    RunRecords,
+    Workers,
+    Pruning,
+    Copying,
+    Mutes,
+    Protocol,
 ):
     """Every role, as one backend offers them."""
 

@@ -29,6 +29,8 @@ from worker.model import (
     FileRecord,
     Hit,
     Match,
+    Mute,
+    MutedMatch,
     Pruned,
     Rendered,
     StoredMatch,
@@ -96,6 +98,16 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("channel", "article_id", "signature", "story_id", "first_sent"),
         ("channel", "article_id"),
     ),
+    "mutes": (
+        ("id", "target", "until", "afterwards", "reason", "created_by", "created_at",
+         "ended_at"),
+        ("id",),
+    ),
+    "muted_matches": (
+        ("channel", "match_id", "mute_id", "afterwards", "muted_at", "released_at"),
+        ("channel", "match_id"),
+    ),
+    "throttle_holds": (("channel", "since"), ("channel",)),
 }  # fmt: skip
 _NO_LIMIT = 2**62  # LIMIT takes a number on every backend
 
@@ -401,6 +413,7 @@ class SqlStore:
                     if db.run(self._q["take_pending"], item) != 1:
                         raise _TakenError
                     db.run(self._q["add_digest_item"], {**item, "digest_id": delivery.id})
+                db.run(self._q["end_throttle_hold"], {"channel": delivery.channel})
         except _TakenError:
             return False
         return True
@@ -429,6 +442,84 @@ class SqlStore:
                         "first_sent": row.first_sent,
                     },
                 )
+
+    # --- mutes and throttles ------------------------------------------------------------
+
+    def add_mute(self, mute: Mute, at: datetime) -> int:
+        """Write a mute down (its `id` is not used); the id it is given."""
+        row = {**_mute_row(mute), "at": at}
+        with self._db.transaction() as db:
+            return int(db.rows(self._q["add_mute"], row)[0][0])
+
+    def end_mutes(self, target: str, at: datetime) -> int:
+        """Unmute a target (`rule:ID`...) or one mute by its id, at `at`; how many ended."""
+        mute_id = int(target) if target.isdigit() else -1
+        with self._db.transaction() as db:
+            return db.run(self._q["end_mutes"], {"target": target, "id": mute_id, "at": at})
+
+    def active_mutes(self, at: datetime) -> list[Mute]:
+        """The mutes on at `at`, those ending soonest first."""
+        return [_mute(row) for row in self._rows("active_mutes", at=at)]
+
+    def mutes_ending_after(self, since: datetime) -> list[Mute]:
+        """The mutes that end (or ended) after `since`: those that may cover a match
+        stored since then."""
+        return [_mute(row) for row in self._rows("mutes_ending_after", since=since)]
+
+    def leave_out(self, channel: str, muted: Sequence[tuple[int, Mute]], at: datetime) -> None:
+        """These matches (id, and the mute that keeps each out) are not pending for the
+        channel any more: dropped, or held until their mute ends."""
+        with self._db.transaction() as db:
+            for match_id, mute in muted:
+                item = {"channel": channel, "match_id": match_id}
+                db.run(self._q["take_pending"], item)
+                kept = {"mute_id": mute.id, "afterwards": mute.afterwards, "at": at}
+                db.run(self._q["record_muted"], {**item, **kept})
+
+    def release_held(self, channel: str, at: datetime) -> int:
+        """The matches held for the channel by mutes ended at `at` are pending again; how
+        many."""
+        with self._db.transaction() as db:
+            released = db.run(self._q["release_held"], {"channel": channel, "at": at})
+            db.run(self._q["mark_released"], {"channel": channel, "at": at})
+        return released
+
+    def listed_matches(
+        self, since: datetime, rule: str | None = None, muted: bool = False, limit: int = 1000
+    ) -> list[StoredMatch]:
+        """Stored matches since `since`, of one rule, or only those a mute kept out; the
+        oldest `limit` of them."""
+        query = self._q["listed_matches"]
+        query = query.replace("{rule}", "" if rule is None else "AND m.rule_id = :rule")
+        kept_out = "AND EXISTS (SELECT 1 FROM muted_matches h WHERE h.match_id = m.id)"
+        query = query.replace("{muted}", kept_out if muted else "")
+        params: dict[str, object] = {"since": since, "limit": limit}
+        if rule is not None:
+            params["rule"] = rule
+        return [_stored_match(row) for row in self._db.rows(query, params)]
+
+    def muted_between(self, first: int, last: int) -> list[MutedMatch]:
+        """What mutes kept out, of the matches with ids from `first` to `last`."""
+        return [
+            MutedMatch(channel, match_id, _mute(mute), _moment_or_none(released))
+            for channel, match_id, released, *mute in self._rows(
+                "muted_between", first=first, last=last
+            )
+        ]
+
+    def digests_made_since(self, channel: str, since: datetime) -> int:
+        """How many digests the channel made after `since`."""
+        return int(self._one("digests_made_since", channel=channel, since=since))
+
+    def hold_for_throttle(self, channel: str, at: datetime) -> None:
+        """The channel's throttle holds its matches back, from `at` unless it did already;
+        the channel's next digest ends the hold."""
+        with self._db.transaction() as db:
+            db.run(self._q["hold_for_throttle"], {"channel": channel, "at": at})
+
+    def throttle_held_since(self, channel: str) -> datetime | None:
+        """Since when the channel's throttle has held its matches back, if it has."""
+        return _moment_or_none(self._one("throttle_held_since", channel=channel))
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -645,6 +736,7 @@ def _prune(
     before = {"articles_before": articles_before}
     db.run(q["prune_match_items"], before)
     matches = db.run(q["prune_matches"], before)
+    db.run(q["prune_muted"], {})
     articles = db.run(q["prune_articles"], before)
     db.run(q["prune_stories"], {})
     (owed,) = db.rows(q["owed_articles"], before)[0]
@@ -706,6 +798,30 @@ def _stored_match(row: Sequence[Any]) -> StoredMatch:
         article=_article(article),
         hits=tuple(Hit(**hit) for hit in json.loads(hits)),
         matched_at=_moment(matched_at),
+    )
+
+
+def _mute_row(mute: Mute) -> dict[str, object]:
+    return {
+        "target": mute.target,
+        "until": mute.until,
+        "afterwards": mute.afterwards,
+        "reason": mute.reason,
+        "created_by": mute.created_by,
+    }
+
+
+def _mute(row: Sequence[Any]) -> Mute:
+    mute_id, target, until, afterwards, reason, created_by, created_at, ended_at = row
+    return Mute(
+        id=int(mute_id),
+        target=target,
+        until=_moment(until),
+        afterwards=afterwards,
+        reason=reason,
+        created_by=created_by,
+        created_at=_moment_or_none(created_at),
+        ended_at=_moment_or_none(ended_at),
     )
 
 
