@@ -288,7 +288,7 @@ WHERE channel = :channel AND afterwards = 'deliver' AND released_at IS NULL
 -- Stored matches since :since, of one rule (`{rule}`), kept out by a mute (`{muted}`),
 -- oldest first
 SELECT m.id, m.rule_id, m.hits, m.matched_at,
-       a.id, a.title, a.body, a.date, a.source, a.url, a.path
+       a.id, a.title, a.body, a.date, a.source, a.url, a.path, a.author, a.language, a.site
 FROM matches m JOIN articles a ON a.id = m.article_id
 WHERE m.matched_at >= :since {rule} {muted}
 ORDER BY m.id LIMIT :limit;
@@ -384,7 +384,7 @@ SELECT 1;
 -- The articles a channel's digests showed in stories first shown since :since, each with
 -- the article that showed its story first (kept while that article is)
 SELECT s.article_id, s.signature, s.first_sent,
-       a.id, a.title, '', a.date, a.source, a.url, a.path
+       a.id, a.title, '', a.date, a.source, a.url, a.path, a.author, a.language, a.site
 FROM story_signatures s JOIN articles a ON a.id = s.story_id
 WHERE s.channel = :channel AND s.first_sent >= :since
 ORDER BY s.first_sent, s.article_id;
