@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from worker.health import Health
-from worker.model import WorkerRecord
-from worker.settings.config import Config
-from worker.store import Articles, Deliveries, FilesSeen, Workers, storage_full
+from worker.model import FeedRecord, WorkerRecord
+from worker.settings.config import Config, Feed
+from worker.store import Articles, Deliveries, FeedsSeen, FilesSeen, Workers, storage_full
 from worker.wording import plural, quoted
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 
-class StatusStore(Articles, FilesSeen, Deliveries, Workers, Protocol):
-    """What `status` reads: articles and matches, files seen, deliveries, workers."""
+class StatusStore(Articles, FilesSeen, FeedsSeen, Deliveries, Workers, Protocol):
+    """What `status` reads: articles and matches, files and feeds, deliveries, workers."""
 
 
 # A worker is dead when it has not beaten for this many sweeps (it beats every sweep).
@@ -60,9 +60,28 @@ def status_report(
         "matches": counts["matches"],
         "channels": channels,
         "workers": [_worker(w, now, config) for w in store.workers(now)],
+        "feeds": _feeds(store, config.sources),
         "rules": rules,
         "version": wirewatch_version(),
         "health": health,
+    }
+
+
+def _feeds(store: FeedsSeen, feeds: tuple[Feed, ...]) -> dict[str, dict[str, Any]]:
+    """Each feed of the config as last polled, by its name."""
+    records = {record.url: record for record in store.feeds()}
+    return {feed.title: _feed(feed.url, records.get(feed.url)) for feed in feeds}
+
+
+def _feed(url: str, record: FeedRecord | None) -> dict[str, Any]:
+    record = record or FeedRecord(url)
+    return {
+        "url": url,
+        "state": "gone" if record.gone else "failing" if record.failures else "ok",
+        "last_success": _iso(record.last_success),
+        "last_error": record.last_error,
+        "error_since": _iso(record.error_since),
+        "next_poll": _iso(record.next_poll),
     }
 
 
@@ -152,6 +171,7 @@ def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = Fa
             lines.append("  no longer in the config: put it back to send what it has not sent")
         elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
+    lines += [_feed_line(name, feed, zone) for name, feed in report["feeds"].items()]
     lines += [_worker_line(worker, zone) for worker in report["workers"]]
     lines += _health_lines(report["health"], zone)
     return "\n".join(lines)
@@ -177,6 +197,23 @@ def _health_lines(health: dict[str, Any] | None, zone: ZoneInfo) -> list[str]:
         f"health: {t['part']}: {t['problem']} (since {_local(t['since'], zone)})"
         for t in health["troubles"]
     ]
+
+
+def _feed_line(name: str, feed: dict[str, Any], zone: ZoneInfo) -> str:
+    last = _local(feed["last_success"], zone) or "never"
+    if feed["state"] == "gone":
+        return (
+            f"feed {name}: gone (410) since {_local(feed['error_since'], zone)}: not polled;"
+            " remove it from sources: or fix its url"
+        )
+    next_poll = _local(feed["next_poll"], zone) or "now"
+    if feed["state"] == "failing":
+        return (
+            f"feed {name}: failing since {_local(feed['error_since'], zone)}: {feed['last_error']};"
+            f" next try {next_poll}; last read {last}"
+        )
+    warning = f"; {feed['last_error']}" if feed["last_error"] else ""
+    return f"feed {name}: ok, last read {last}, next poll {next_poll}{warning}"
 
 
 def _worker_line(worker: dict[str, Any], zone: ZoneInfo) -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "Channel",
     "Config",
     "EmailChannel",
+    "Feed",
     "FileChannel",
     "HttpSettings",
     "IngestSettings",
@@ -215,6 +216,40 @@ class WatchFolder(_Model):
     patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
     recursive: bool = True
     polling: bool = False
+
+
+def _feed_address(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"'{url}' is not an http or https address; write it like https://...")
+    return url.strip()
+
+
+class Feed(_Model):
+    """An RSS, Atom or JSON feed, polled every so often; each entry is an article."""
+
+    type: Literal["feed"]
+    url: Annotated[str, AfterValidator(_feed_address)]
+    name: OptionalText = None  # what digests show as the source; the feed's address if none
+    every: Duration = Field(default="10m", validate_default=True)
+    fetch: Literal["summary", "full"] = "summary"  # full: the linked page's main text too
+    headers: HttpHeaders = Field(default_factory=dict)
+    # Entry links (and redirects) may lead to loopback, private and link-local addresses.
+    allow_private: bool = False
+    timeout: Duration = Field(default="30s", validate_default=True)  # each request, whole
+    max_mb: float = Field(default=10, gt=0)  # each body, once unpacked
+
+    @field_validator("every", "timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s; write it like '10m'")
+        return value
+
+    @property
+    def title(self) -> str:
+        """The feed as digests and `status` name it."""
+        return self.name or self.url
 
 
 class IngestSettings(_Model):
@@ -402,6 +437,7 @@ class Config(_Model):
     state: str = "var/wirewatch.db"
     timezone: ZoneName = "UTC"
     watch: tuple[WatchFolder, ...] = Field(min_length=1)
+    sources: tuple[Feed, ...] = ()  # besides the watched folders
     rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
         default=(Path("rules"),), min_length=1, validate_default=True
     )
