@@ -12,7 +12,7 @@ import pytest
 from tests.postgres import Cluster
 from tests.store.test_contract import NOW, article, digest, with_matches
 from worker.cli import main
-from worker.model import FileRecord, Match
+from worker.model import FeedRecord, FileRecord, Match
 from worker.store import Store, open_store
 
 
@@ -28,6 +28,10 @@ def filled(state: str) -> None:
     store.record_failure("waiting", "503", NOW, NOW + timedelta(minutes=5))
     store.record_file(FileRecord("/inbox/bad.txt", 0, 1, 1, "empty file"), NOW)
     store.record_run("local", NOW)
+    store.claim_feed("https://courier.example/rss.xml", "w1", NOW, NOW)
+    polled = FeedRecord("https://courier.example/rss.xml", etag='"v1"', next_poll=NOW, failures=2)
+    store.finish_feed(polled, "w1")
+    store.record_entry("https://courier.example/rss.xml", "id:1", "article-1", "f1", NOW)
     store.close()
 
 
@@ -43,6 +47,8 @@ def seen(state: str) -> tuple[object, ...]:
             [(d.id, d.digest, d.next_attempt_at) for d in store.unsent_digests("local")],
             store.last_run("local"),
             sorted(a.id for a in store.articles()),
+            store.feeds(),
+            store.feed_entries("https://courier.example/rss.xml"),
         )
     finally:
         store.close()
