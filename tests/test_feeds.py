@@ -61,3 +61,67 @@ def test_the_daemon_polls_a_feed_and_takes_what_it_adds(
     assert daemon.stop() == 0
     assert daemon.digested(TITLE) == 1
     assert "Traceback" not in daemon.log_text()
+
+
+OPML = """<?xml version="1.0" encoding="utf-8"?>
+<opml version="2.0"><head><title>Subscriptions</title></head><body>
+  <outline text="Wires">
+    <outline type="rss" text="Courier" title="Courier" xmlUrl="{one}"/>
+    <outline type="rss" text="Gazette" xmlUrl="{two}"/>
+  </outline>
+</body></opml>
+"""
+
+
+def test_feeds_come_from_a_subscription_list(
+    tmp_path: Path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = rss(item(TITLE, TALKS, guid="a-1"))
+    httpserver.expect_request("/rss.xml").respond_with_data(feed, content_type="text/xml")
+    other = rss(item("Gazette: " + TITLE, TALKS + " Gazette.", guid="g-1"))
+    httpserver.expect_request("/gazette.xml").respond_with_data(other, content_type="text/xml")
+    opml = OPML.format(one=httpserver.url_for("/rss.xml"), two=httpserver.url_for("/gazette.xml"))
+    (tmp_path / "feeds.opml").write_text(opml, encoding="utf-8")
+    project = make_project(tmp_path, extra="feeds_from: feeds.opml\n")
+    assert main(["run", "--once", "-c", str(project.config)]) == 0
+    titles = {i["article"]["title"] for d in project.digests() for i in d["items"]}
+    assert {TITLE, "Gazette: " + TITLE} <= titles
+    capsys.readouterr()
+    assert main(["status", "-c", str(project.config)]) == 0
+    out = capsys.readouterr().out
+    assert "feed Courier: ok" in out
+    assert "feed Gazette: ok" in out
+
+
+@pytest.mark.parametrize(
+    ("opml", "said"),
+    [
+        ("<opml><body></body></opml>", "lists no feed (no outline with an xmlUrl)"),
+        ("<opml><body><outline xmlUrl='file:///etc/passwd'/></body></opml>",
+         "'file:///etc/passwd' is not an http or https address"),
+        ("<opml><body>", "is not OPML: no element found"),
+    ],
+)  # fmt: skip
+def test_a_bad_subscription_list_is_one_line(
+    tmp_path: Path, opml: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "feeds.opml").write_text(opml, encoding="utf-8")
+    project = make_project(tmp_path, extra="feeds_from: feeds.opml\n")
+    assert main(["check", "-c", str(project.config)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"{project.config}:")
+    assert ": feeds_from: " in line
+    assert said in line
+
+
+def test_a_bad_feed_in_the_config_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = "sources:\n  - {type: feed, url: 'ftp://example.org/rss.xml', every: 0s}\n"
+    project = make_project(tmp_path, extra=extra)
+    assert main(["check", "-c", str(project.config)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert any(
+        "sources[0].url" in line and "not an http or https address" in line for line in lines
+    )
+    assert any("sources[0].every" in line and "is not a duration" in line for line in lines)

@@ -165,7 +165,7 @@ class Pipeline:
             self._tally.unread,
         )
         self.feeds = FeedSource(
-            config.sources,
+            config.feeds,
             store,
             Fetcher(clients.http, user_agent()),
             clock,
@@ -174,7 +174,7 @@ class Pipeline:
         )
         # Where the loop takes articles from: the folders, and the feeds if there are any.
         self.source: Source = (
-            FoldersAndFeeds(self.folders, self.feeds) if config.sources else self.folders
+            FoldersAndFeeds(self.folders, self.feeds) if config.feeds else self.folders
         )
         self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
         self.outbox = Outbox(

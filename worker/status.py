@@ -60,7 +60,7 @@ def status_report(
         "matches": counts["matches"],
         "channels": channels,
         "workers": [_worker(w, now, config) for w in store.workers(now)],
-        "feeds": _feeds(store, config.sources),
+        "feeds": _feeds(store, config.feeds),
         "rules": rules,
         "version": wirewatch_version(),
         "health": health,

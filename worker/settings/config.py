@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from worker.errors import ConfigError, Problem
+from worker.settings.opml import read_opml
 from worker.settings.schedule import Schedule, parse_duration, parse_schedule
 from worker.settings.yamlfile import Key, YamlFile, format_key, read_yaml
 
@@ -438,6 +439,7 @@ class Config(_Model):
     timezone: ZoneName = "UTC"
     watch: tuple[WatchFolder, ...] = Field(min_length=1)
     sources: tuple[Feed, ...] = ()  # besides the watched folders
+    feeds_from: ResolvedPath | None = None  # an OPML subscription list, more feeds
     rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
         default=(Path("rules"),), min_length=1, validate_default=True
     )
@@ -451,6 +453,7 @@ class Config(_Model):
 
     _source: Path = PrivateAttr()
     _document: YamlFile | None = PrivateAttr(default=None)
+    _imported: tuple[Feed, ...] = PrivateAttr(default=())
 
     @field_validator("state")
     @classmethod
@@ -491,6 +494,30 @@ class Config(_Model):
     @classmethod
     def _one_or_more(cls, rules: object) -> object:
         return (rules,) if isinstance(rules, str) else rules
+
+    @field_validator("feeds_from")
+    @classmethod
+    def _readable_list(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            read_opml(path)
+        return path
+
+    @model_validator(mode="after")
+    def _import_feeds(self) -> Config:
+        if self.feeds_from is None:
+            return self
+        written = {feed.url for feed in self.sources}
+        self._imported = tuple(
+            Feed(type="feed", url=url, name=name)
+            for url, name in read_opml(self.feeds_from)
+            if url not in written
+        )
+        return self
+
+    @property
+    def feeds(self) -> tuple[Feed, ...]:
+        """Every feed: those of `sources:`, then those `feeds_from:` lists besides them."""
+        return (*self.sources, *self._imported)
 
     @model_validator(mode="after")
     def _remember_file(self, info: ValidationInfo) -> Config:
