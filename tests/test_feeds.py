@@ -3,13 +3,14 @@ user runs them, from a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.helpers import Daemon, make_project, wait_for
-from tests.sources.feeds import TALKS, item, rss
+from tests.sources.feeds import STORY_PAGE, TALKS, item, rss
 from worker.cli import main
 
 pytestmark = pytest.mark.timeout(90)
@@ -125,3 +126,28 @@ def test_a_bad_feed_in_the_config_is_one_line(
         "sources[0].url" in line and "not an http or https address" in line for line in lines
     )
     assert any("sources[0].every" in line and "is not a duration" in line for line in lines)
+
+
+def test_match_url_explains_a_web_page(
+    tmp_path: Path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpserver.expect_request("/story").respond_with_data(STORY_PAGE, content_type="text/html")
+    project = make_project(tmp_path)
+    url = httpserver.url_for("/story")
+    assert main(["match", "-c", str(project.config), "--url", url, "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["path"] == url
+    assert report["article"]["title"] == "Putin and Xi talk"
+    assert [m["rule"] for m in report["matches"]] == ["xi-putin-contacts"]
+    assert main(["match", "-c", str(project.config), "--url", url]) == 0
+    assert "✓ xi-putin-contacts" in capsys.readouterr().out
+
+
+def test_match_url_says_why_a_page_cannot_be_read(
+    tmp_path: Path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    project = make_project(tmp_path)
+    url = httpserver.url_for("/gone")
+    assert main(["match", "-c", str(project.config), "--url", url]) == 1
+    assert f"{url}: the server answered 404" in capsys.readouterr().err.splitlines()
