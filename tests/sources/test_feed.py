@@ -207,14 +207,20 @@ def test_a_failing_feed_shows_in_status_backs_off_and_recovers(
     ]
 
 
+def polled(tmp_path: Path, server: HTTPServer, *waits: timedelta) -> tuple[dict[str, Any], str]:
+    """The feed polled, then polled again after each wait: what status says of it then."""
+    clock = Clock()
+    with pipeline_of(one_feed(tmp_path, server), clock) as pipeline:
+        poll(pipeline)
+        for wait in waits:
+            clock.advance(wait)
+            poll(pipeline)
+        return report(pipeline, clock)
+
+
 def test_a_feed_gone_for_good_is_no_longer_polled(tmp_path: Path, httpserver: HTTPServer) -> None:
     serve(httpserver, "gone", status=410, kind="text/plain")
-    clock = Clock()
-    with pipeline_of(one_feed(tmp_path, httpserver), clock) as pipeline:
-        poll(pipeline)
-        clock.advance(timedelta(days=3))
-        poll(pipeline)
-        feed, line = report(pipeline, clock)
+    feed, line = polled(tmp_path, httpserver, timedelta(days=3))
     assert len(httpserver.log) == 1
     assert feed["state"] == "gone"
     assert line.startswith("feed Courier: gone (410) since 2026-05-06 11:00 CEST: not polled")
@@ -222,25 +228,17 @@ def test_a_feed_gone_for_good_is_no_longer_polled(tmp_path: Path, httpserver: HT
 
 def test_not_found_is_tried_again_later(tmp_path: Path, httpserver: HTTPServer) -> None:
     serve(httpserver, "no", status=404, kind="text/plain")
-    clock = Clock()
-    with pipeline_of(one_feed(tmp_path, httpserver), clock) as pipeline:
-        poll(pipeline)
-        feed, _ = report(pipeline, clock)
+    feed, _ = polled(tmp_path, httpserver, timedelta(minutes=11))
+    assert len(httpserver.log) == 2
     assert feed["last_error"] == "not found (404)"
     assert feed["state"] == "failing"
 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_after_is_honoured(tmp_path: Path, httpserver: HTTPServer, status: int) -> None:
-    serve(
-        httpserver, "slow down", status=status, kind="text/plain", headers={"Retry-After": "7200"}
-    )
-    clock = Clock()
-    with pipeline_of(one_feed(tmp_path, httpserver), clock) as pipeline:
-        poll(pipeline)
-        clock.advance(timedelta(minutes=90))
-        poll(pipeline)
-        feed, _ = report(pipeline, clock)
+    headers = {"Retry-After": "7200"}
+    serve(httpserver, "slow down", status=status, kind="text/plain", headers=headers)
+    feed, _ = polled(tmp_path, httpserver, timedelta(minutes=90))
     assert len(httpserver.log) == 1
     assert feed["next_poll"] == "2026-05-06T11:00:00+00:00"
 
