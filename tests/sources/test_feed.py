@@ -3,6 +3,7 @@ many polls and a restart; edits, validators, and feeds that go wrong and recover
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.helpers import Project
+from tests.postgres import Cluster
 from tests.sources.feeds import (
     TALKS,
     Clock,
@@ -282,3 +284,23 @@ def test_what_is_not_a_feed_is_said(
         feed, line = report(pipeline, clock)
     assert feed["last_error"].startswith(said)
     assert said in line
+
+
+def test_workers_on_one_database_poll_a_feed_once(
+    tmp_path: Path, httpserver: HTTPServer, postgres: Cluster
+) -> None:
+    serve(httpserver, rss(item("Putin and Xi hold talks", TALKS, guid="a-1")))
+    url = httpserver.url_for("/rss.xml")
+    project = feed_project(
+        tmp_path, f"  - {{type: feed, url: '{url}', name: Courier}}\n", postgres.new_database()
+    )
+    clock = Clock()
+    with pipeline_of(project, clock) as one, pipeline_of(project, clock) as two:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            polls = list(pool.map(poll, [one, two]))
+        clock.advance(timedelta(minutes=11))
+        polls += [poll(two), poll(one)]
+        titles = [a.title for a in one.store.articles()]
+    assert titles == ["Putin and Xi hold talks"]
+    assert sum(outcome.new_articles for outcome in polls[0] + polls[1]) == 1
+    assert len(httpserver.log) == 2  # once when first due, once when due again

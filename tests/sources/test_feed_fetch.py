@@ -5,11 +5,13 @@ or feed leads the daemon to an internal address it was not told it may read."""
 from __future__ import annotations
 
 import gzip
+import ssl
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -227,3 +229,19 @@ def test_polls_keep_timings_short(tmp_path: Path, httpserver: HTTPServer) -> Non
         clock.advance(timedelta(seconds=2))
         poll(p)
     assert len(httpserver.log) == 2
+
+
+def test_a_certificate_not_trusted_is_a_tls_error(tmp_path: Path) -> None:
+    ca = trustme.CA()  # a certificate authority this machine does not trust
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    server = HTTPServer(host="localhost", port=0, ssl_context=context)
+    server.expect_request("/rss.xml").respond_with_data(rss(item("A", "B", guid="1")))
+    server.start()
+    try:
+        error = feed_error(a_feed(tmp_path, server.url_for("/rss.xml")))
+    finally:
+        server.stop()
+    assert error is not None
+    assert error.startswith("TLS error: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in error

@@ -92,6 +92,7 @@ class FeedSource:
         self._lock = threading.Lock()
         self._arrived: queue.Queue[RawArticle] = queue.Queue()
         self._due: dict[str, float] = {}  # when each feed is looked at again (monotonic)
+        self._now_polled: set[str] = set()  # the feeds this worker polls now
 
     def owns(self, raw: RawArticle) -> bool:
         """Whether this source handed out `raw`."""
@@ -132,25 +133,28 @@ class FeedSource:
                 yield None
 
     def _polling(self, stop: threading.Event) -> None:
-        with ThreadPoolExecutor(max_workers=_POLLERS, thread_name_prefix="feed") as pool:
-            busy: set[str] = set()
-            while not stop.wait(_TICK):
-                for feed in self._feeds.values():
-                    if feed.url in busy or time.monotonic() < self._due.get(feed.url, 0.0):
-                        continue
-                    busy.add(feed.url)
-                    pool.submit(self._poll_into_queue, feed, busy)
+        """Start a poll of each feed that is due, a few at once. Each in a daemon thread: a
+        stop never waits for a slow publisher (a poll cut short is polled again)."""
+        while not stop.wait(_TICK):
+            for feed in self._feeds.values():
+                if len(self._now_polled) >= _POLLERS:
+                    break
+                if feed.url in self._now_polled or time.monotonic() < self._due.get(feed.url, 0):
+                    continue
+                name = f"feed {feed.title}"
+                poller = threading.Thread(target=self._poll_into_queue, args=(feed,), name=name)
+                poller.daemon = True
+                poller.start()
 
-    def _poll_into_queue(self, feed: Feed, busy: set[str]) -> None:
-        try:
-            for raw in self.poll(feed):
-                self._arrived.put(raw)
-        finally:
-            busy.discard(feed.url)
+    def _poll_into_queue(self, feed: Feed) -> None:
+        for raw in self.poll(feed):
+            self._arrived.put(raw)
 
     def put_back(self, raw: RawArticle, error: StateUnavailable | None = None) -> None:
-        """An entry the state could not take now: handed out again at the next tick."""
-        self._arrived.put(raw)
+        """An entry the state could not take now: handed out again a little later."""
+        later = threading.Timer(_TICK * 4, self._arrived.put, args=(raw,))
+        later.daemon = True
+        later.start()
 
     def done(self, raw: RawArticle, problem: str | None) -> None:
         """The entry was ingested: it is not handed out again unless it is edited."""
@@ -172,8 +176,19 @@ class FeedSource:
     # --- one poll -------------------------------------------------------------------------
 
     def poll(self, feed: Feed) -> list[RawArticle]:
-        """Poll the feed if it is due and no other worker polls it: its new and edited
-        entries, oldest first. Never raises for what the feed or its server does."""
+        """Poll the feed if it is due and no other worker (nor this one) polls it: its new
+        and edited entries, oldest first. Never raises for what the feed or its server does."""
+        with self._lock:
+            if feed.url in self._now_polled:
+                return []
+            self._now_polled.add(feed.url)
+        try:
+            return self._poll(feed)
+        finally:
+            with self._lock:
+                self._now_polled.discard(feed.url)
+
+    def _poll(self, feed: Feed) -> list[RawArticle]:
         now = self._clock()
         try:
             if not self._store.claim_feed(feed.url, self._holder, now, now + _claim(feed)):
@@ -217,7 +232,15 @@ class FeedSource:
             fetched = self._get(feed, feed.url, asked)
         except FetchError as error:
             return _Answer(self._failed(feed, before, now, str(error), error.retry_after))
-        return self._read(feed, before, fetched, now)
+        try:
+            return self._read(feed, before, fetched, now)
+        except StateError:
+            raise
+        except Exception as error:  # a fault of ours, or of a library: never the daemon's end
+            fields = {"event": "feed.failed", "feed": feed.url}
+            log.exception("feed %s: could not be read", feed.title, extra=fields)
+            told = f"could not be read ({type(error).__name__}: {error}); see the log"
+            return _Answer(self._failed(feed, before, now, told))
 
     def _get(self, feed: Feed, url: str, headers: dict[str, str]) -> Fetched:
         return self._fetcher.get(
