@@ -304,3 +304,13 @@ def test_workers_on_one_database_poll_a_feed_once(
     assert titles == ["Putin and Xi hold talks"]
     assert sum(outcome.new_articles for outcome in polls[0] + polls[1]) == 1
     assert len(httpserver.log) == 2  # once when first due, once when due again
+
+
+def test_an_article_quoting_an_entity_declaration_is_read(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    quoting = '<![CDATA[Write <!ENTITY lol "lol"> to declare one.]]>'
+    serve(httpserver, rss(item("XML entities explained", quoting, guid="x-1")))
+    clock = Clock()
+    with pipeline_of(one_feed(tmp_path, httpserver), clock) as pipeline:
+        assert new_titles(pipeline) == ["XML entities explained"]

@@ -21,6 +21,8 @@ __all__ = ["Entry", "FeedDocument", "NotAFeedError", "read_feed"]
 # A document that declares entities could expand a few bytes into gigabytes ("billion
 # laughs"), or read local files (external entities): no feed needs them.
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+# Where the prolog ends (and with it the only place entities can be declared): the root.
+_ROOT = re.compile(rb"<[A-Za-z_]")
 _HTML = re.compile(rb"<(!doctype html|html[\s>])", re.IGNORECASE)
 _JSON_FEED = "https://jsonfeed.org/version/"
 
@@ -60,11 +62,18 @@ def read_feed(data: bytes, content_type: str = "") -> FeedDocument:
     """The entries of a feed; NotAFeedError when the bytes are none (an HTML page, say)."""
     if not data.strip():
         raise NotAFeedError("the feed is empty")
-    if _ENTITY.search(data):
+    if _declares_entities(data):
         raise NotAFeedError("the feed declares XML entities, which are refused (a feed needs none)")
     if "json" in content_type.lower() or data.lstrip()[:1] == b"{":
         return _json_feed(data)
     return _xml_feed(data)
+
+
+def _declares_entities(data: bytes) -> bool:
+    """Whether the document's prolog declares entities; an article about XML may well
+    quote `<!ENTITY` in its text, which is no declaration."""
+    root = _ROOT.search(data)
+    return bool(_ENTITY.search(data if root is None else data[: root.start()]))
 
 
 # --- RSS and Atom -------------------------------------------------------------------------
