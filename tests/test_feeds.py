@@ -151,3 +151,19 @@ def test_match_url_says_why_a_page_cannot_be_read(
     url = httpserver.url_for("/gone")
     assert main(["match", "-c", str(project.config), "--url", url]) == 1
     assert f"{url}: the server answered 404" in capsys.readouterr().err.splitlines()
+
+
+def test_feeds_alone_need_no_folder(tmp_path: Path, httpserver: HTTPServer) -> None:
+    feed = rss(item(TITLE, TALKS, guid="a-1"))
+    httpserver.expect_request("/rss.xml").respond_with_data(feed, content_type="text/xml")
+    project = make_project(tmp_path, schedule="immediate", extra=feed_config(httpserver, "1s"))
+    text = project.config.read_text(encoding="utf-8")
+    project.config.write_text(
+        text.replace("watch:\n  - path: seeds\n  - path: inbox\n", "watch: []\n"), encoding="utf-8"
+    )
+    assert main(["check", "-c", str(project.config)]) == 0
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(lambda: daemon.digested(TITLE) == 1, "the feed's digest")
+    assert daemon.stop() == 0
+    assert "Traceback" not in daemon.log_text()

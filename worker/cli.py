@@ -306,6 +306,7 @@ def _check(_args: argparse.Namespace, setup: Setup) -> int:
         return EXIT_FAILED
     print(
         f"{config.source}: OK: {plural(len(config.watch), 'watched folder')}, "
+        f"{plural(len(config.feeds), 'feed') + ', ' if config.feeds else ''}"
         f"{plural(len(rules.participants), 'participant')}, {plural(len(rules.rules), 'rule')}, "
         f"{plural(len(config.channels), 'channel')}"
     )

@@ -437,7 +437,7 @@ class Config(_Model):
 
     state: str = "var/wirewatch.db"
     timezone: ZoneName = "UTC"
-    watch: tuple[WatchFolder, ...] = Field(min_length=1)
+    watch: tuple[WatchFolder, ...] = ()  # none only when there are feeds
     sources: tuple[Feed, ...] = ()  # besides the watched folders
     feeds_from: ResolvedPath | None = None  # an OPML subscription list, more feeds
     rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
@@ -512,6 +512,12 @@ class Config(_Model):
             for url, name in read_opml(self.feeds_from)
             if url not in written
         )
+        return self
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> Config:
+        if not self.watch and not self.feeds:
+            raise ValueError("watch: give a folder to watch (or feeds in sources:)")
         return self
 
     @property
