@@ -22,22 +22,24 @@ from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+import httpx
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
 from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
-from worker.ingest.formats import SUFFIXES, parse_file
+from worker.ingest.formats import SUFFIXES, Parsed, parse_file
 from worker.ingest.ingestor import Ingested
 from worker.ingest.rematch import rematch
 from worker.logs import log_in_zone, setup_logging
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
-from worker.model import Mute
+from worker.model import Mute, is_web_address
 from worker.muting import checked_target, match_document, match_line, mute_document, mute_line
-from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text
+from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text, user_agent
 from worker.settings.schedule import parse_duration
+from worker.sources.fetch import Fetcher, FetchError, origin
 from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import asked_health, status_report, status_text
@@ -50,6 +52,8 @@ __all__ = ["main"]
 log = logging.getLogger("worker")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
+# A page `match --url` reads: as large and as slow as a feed's page may be by default.
+_PAGE_BYTES, _PAGE_SECONDS = 10_000_000, 30.0
 
 # How long `ingest` waits for a state it cannot reach (or that is full) before it tries a
 # file again, twice as long each time.
@@ -124,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     match = commands.add_parser(
         "match", parents=[common], help="dry run: which rules match these files, and why"
     )
-    match.add_argument("files", nargs="+", metavar="FILE", type=Path, help="files or folders")
+    match.add_argument("files", nargs="*", metavar="FILE", type=Path, help="files or folders")
+    match.add_argument("--url", action="append", default=[], help="a web page to fetch and read")
     match.add_argument("--rule", metavar="ID", help="only this rule; says why it fails too")
     match.add_argument("--json", action="store_true", help="machine-readable (see README)")
     status = commands.add_parser("status", parents=[common], help="articles, matches, sends")
@@ -333,6 +338,7 @@ def _check(_args: argparse.Namespace, setup: Setup) -> int:
         return EXIT_FAILED
     print(
         f"{config.source}: OK: {plural(len(config.watch), 'watched folder')}, "
+        f"{plural(len(config.feeds), 'feed') + ', ' if config.feeds else ''}"
         f"{plural(len(rules.participants), 'participant')}, {plural(len(rules.rules), 'rule')}, "
         f"{plural(len(config.channels), 'channel')}"
     )
@@ -459,6 +465,9 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
             f"unknown rule '{args.rule}'; known: {', '.join(sorted(known))}{hint}", file=sys.stderr
         )
         return EXIT_CONFIG
+    if not args.files and not args.url:
+        print("wirewatch match: give a FILE, or --url URL", file=sys.stderr)
+        return EXIT_CONFIG
     files, missing = _files_under(args.files, resolve=False)
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
@@ -467,6 +476,10 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
     unreadable = 0
     for path in files:
         found = _reports(path, matcher, args.rule, setup.config.tz)
+        unreadable += found is None
+        reports += found or []
+    for url in args.url:
+        found = _page_reports(url, matcher, args.rule)
         unreadable += found is None
         reports += found or []
     if args.json:
@@ -488,14 +501,42 @@ def _reports(
     except OSError as error:
         print(f"{path}: cannot be read: {error.strerror or error}", file=sys.stderr)
         return None
-    parsed = parse_file(str(path), data, modified)
+    return _explained(str(path), parse_file(str(path), data, modified), matcher, rule_id)
+
+
+def _page_reports(url: str, matcher: Matcher, rule_id: str | None) -> list[Report] | None:
+    """The report of the article on a web page, fetched as a feed's page is (redirects to
+    an internal address refused); None (and why on stderr) if it cannot be fetched."""
+    if not is_web_address(url):
+        print(f"{url}: not an http or https address", file=sys.stderr)
+        return None
+    with httpx.Client() as client:
+        fetcher = Fetcher(client, user_agent())
+        try:
+            page = fetcher.get(url, {}, _PAGE_BYTES, _PAGE_SECONDS, trusted=origin(url))
+        except FetchError as error:
+            print(f"{url}: {error}", file=sys.stderr)
+            return None
+    if page.status != 200:
+        print(f"{url}: the server answered {page.status}", file=sys.stderr)
+        return None
+    parsed = parse_file("page.html", page.body, datetime.now(UTC).date())
+    articles = tuple(replace(a, url=a.url or page.url) for a in parsed.articles)
+    return _explained(url, replace(parsed, articles=articles), matcher, rule_id)
+
+
+def _explained(
+    where: str, parsed: Parsed, matcher: Matcher, rule_id: str | None
+) -> list[Report] | None:
+    """Why each article read matches (or, with `rule_id`, does not match); what could not
+    be read said on stderr."""
     for problem in (*parsed.warnings, *parsed.problems):
-        print(f"{path}: {problem}", file=sys.stderr)
+        print(f"{where}: {problem}", file=sys.stderr)
     reports = []
     for article in parsed.articles:
         rule_ids = [rule_id] if rule_id else [m.rule_id for m in matcher.match(article)]
         explanations = tuple(matcher.explain(article, rid) for rid in rule_ids)
-        reports.append(Report(str(path), article, explanations))
+        reports.append(Report(where, article, explanations))
     return None if parsed.problems and not parsed.articles else reports
 
 

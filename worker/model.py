@@ -25,6 +25,7 @@ __all__ = [
     "DigestItem",
     "DigestRule",
     "DigestUpdate",
+    "FeedRecord",
     "FileClaim",
     "FileRecord",
     "GroupBy",
@@ -56,6 +57,9 @@ class RawArticle:
     modified: datetime  # when they last changed: the date of an article that gives none
     seen_at: datetime  # when the source found them
     path: str | None = None  # the file they were read from, which digests show
+    # The identity its source gives its one article (a feed's entry); None: its content.
+    # An article with such an identity may be edited: read again, stored anew, matched again.
+    identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,21 @@ class FileRecord:
             stat.st_ctime_ns,
         )
         return unchanged and not (retry_failed and self.error is not None)
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """A feed as last polled: its validators, when it is due again, and how it fails."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll: datetime | None = None  # None: at once
+    last_success: datetime | None = None
+    last_error: str | None = None  # None: the last poll went well
+    error_since: datetime | None = None
+    failures: int = 0  # polls failed in a row
+    gone: bool = False  # the publisher said 410 Gone: not polled again
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ command line use this module.
 
 from __future__ import annotations
 
+import importlib.metadata
 import random
 import ssl
 import uuid
@@ -37,11 +38,22 @@ from worker.rules.files import load_rules, rule_mistakes
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config, load_config, named_rule_files
 from worker.sources import Source
+from worker.sources.feed import FeedSource
+from worker.sources.fetch import Fetcher
 from worker.sources.folder import FolderSource
+from worker.sources.mixed import FoldersAndFeeds
 from worker.store import Store, open_store
 from worker.wording import plural
 
-__all__ = ["Pipeline", "Setup", "Tally", "load_setup", "open_pipeline", "pruned_text"]
+__all__ = [
+    "Pipeline",
+    "Setup",
+    "Tally",
+    "load_setup",
+    "open_pipeline",
+    "pruned_text",
+    "user_agent",
+]
 
 Clock = Callable[[], datetime]
 
@@ -152,7 +164,18 @@ class Pipeline:
             self.health,
             self._tally.unread,
         )
-        self.source: Source = self.folders  # where the loop takes articles from
+        self.feeds = FeedSource(
+            config.feeds,
+            store,
+            Fetcher(clients.http, user_agent()),
+            clock,
+            self.worker,
+            spread,
+        )
+        # Where the loop takes articles from: the folders, and the feeds if there are any.
+        self.source: Source = (
+            FoldersAndFeeds(self.folders, self.feeds) if config.feeds else self.folders
+        )
         self.ingestor = Ingestor(store, lambda: self._matcher, clock, config.tz)
         self.outbox = Outbox(
             config,
@@ -227,6 +250,15 @@ class Pipeline:
         return DigestScheduler(
             self.config, self.outbox, self.store, lambda: self._rules, self._clock, self.worker
         )
+
+
+def user_agent() -> str:
+    """How wirewatch names itself to the publishers of the feeds it reads."""
+    try:
+        version = importlib.metadata.version("wirewatch")
+    except importlib.metadata.PackageNotFoundError:
+        version = "dev"
+    return f"wirewatch/{version} (feed reader; polls politely, honours Retry-After)"
 
 
 def pruned_text(pruned: Pruned, dry_run: bool = False) -> str:

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from worker.health import Health
-from worker.model import WorkerRecord
+from worker.model import FeedRecord, WorkerRecord
 from worker.muting import mute_document
-from worker.settings.config import Config
-from worker.store import Articles, Deliveries, FilesSeen, Mutes, Workers, storage_full
+from worker.settings.config import Config, Feed
+from worker.store import Articles, Deliveries, FeedsSeen, FilesSeen, Mutes, Workers, storage_full
 from worker.wording import plural, quoted
 
 __all__ = [
@@ -28,8 +28,9 @@ __all__ = [
 ]
 
 
-class StatusStore(Articles, FilesSeen, Deliveries, Workers, Mutes, Protocol):
-    """What `status` reads: articles and matches, files seen, deliveries, workers, mutes."""
+class StatusStore(Articles, FilesSeen, FeedsSeen, Deliveries, Workers, Mutes, Protocol):
+    """What `status` reads: articles and matches, files and feeds, deliveries, workers,
+    mutes."""
 
 
 # A worker is dead when it has not beaten for this many sweeps (it beats every sweep).
@@ -62,9 +63,28 @@ def status_report(
         "channels": channels,
         "mutes": [mute_document(mute, config.tz) for mute in store.active_mutes(now)],
         "workers": [_worker(w, now, config) for w in store.workers(now)],
+        "feeds": _feeds(store, config.feeds),
         "rules": rules,
         "version": wirewatch_version(),
         "health": health,
+    }
+
+
+def _feeds(store: FeedsSeen, feeds: tuple[Feed, ...]) -> dict[str, dict[str, Any]]:
+    """Each feed of the config as last polled, by its name."""
+    records = {record.url: record for record in store.feeds()}
+    return {feed.title: _feed(feed.url, records.get(feed.url)) for feed in feeds}
+
+
+def _feed(url: str, record: FeedRecord | None) -> dict[str, Any]:
+    record = record or FeedRecord(url)
+    return {
+        "url": url,
+        "state": "gone" if record.gone else "failing" if record.failures else "ok",
+        "last_success": _iso(record.last_success),
+        "last_error": record.last_error,
+        "error_since": _iso(record.error_since),
+        "next_poll": _iso(record.next_poll),
     }
 
 
@@ -155,6 +175,7 @@ def status_text(report: dict[str, Any], zone: ZoneInfo, every_failure: bool = Fa
         elif channel["dead"]:
             lines.append(f"  'wirewatch digest --retry-dead {name}' sends the dead digests again")
     lines += [_mute_line(mute, zone) for mute in report["mutes"]]
+    lines += [_feed_line(name, feed, zone) for name, feed in report["feeds"].items()]
     lines += [_worker_line(worker, zone) for worker in report["workers"]]
     lines += _health_lines(report["health"], zone)
     return "\n".join(lines)
@@ -185,6 +206,23 @@ def _health_lines(health: dict[str, Any] | None, zone: ZoneInfo) -> list[str]:
 def _mute_line(mute: dict[str, Any], zone: ZoneInfo) -> str:
     reason = f" ({mute['reason']})" if mute["reason"] else ""
     return f"muted: {mute['target']} until {_local(mute['until'], zone)}{reason} [#{mute['id']}]"
+
+
+def _feed_line(name: str, feed: dict[str, Any], zone: ZoneInfo) -> str:
+    last = _local(feed["last_success"], zone) or "never"
+    if feed["state"] == "gone":
+        return (
+            f"feed {name}: gone (410) since {_local(feed['error_since'], zone)}: not polled;"
+            " remove it from sources: or fix its url"
+        )
+    next_poll = _local(feed["next_poll"], zone) or "now"
+    if feed["state"] == "failing":
+        return (
+            f"feed {name}: failing since {_local(feed['error_since'], zone)}: {feed['last_error']};"
+            f" next try {next_poll}; last read {last}"
+        )
+    warning = f"; {feed['last_error']}" if feed["last_error"] else ""
+    return f"feed {name}: ok, last read {last}, next poll {next_poll}{warning}"
 
 
 def _worker_line(worker: dict[str, Any], zone: ZoneInfo) -> str:

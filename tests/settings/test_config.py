@@ -388,7 +388,7 @@ def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
 
 def test_an_empty_file_needs_a_watched_folder(tmp_path: Path) -> None:
     path = write_config(tmp_path, "")
-    assert problems(path) == [f"{path}: watch: field required"]
+    assert problems(path) == [f"{path}: watch: give a folder to watch (or feeds in sources:)"]
 
 
 def test_problem_without_a_line() -> None:

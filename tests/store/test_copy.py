@@ -12,7 +12,7 @@ import pytest
 from tests.postgres import Cluster
 from tests.store.test_contract import NOW, article, digest, with_matches
 from worker.cli import main
-from worker.model import FileRecord, Match, Mute, StoryShown
+from worker.model import FeedRecord, FileRecord, Match, Mute, StoryShown
 from worker.store import Store, open_store
 
 
@@ -35,6 +35,10 @@ def filled(state: str) -> None:
     (held,) = store.active_mutes(NOW)
     store.leave_out("local", [(ids[3], held)], NOW)
     store.hold_for_throttle("mail", NOW)
+    store.claim_feed("https://courier.example/rss.xml", "w1", NOW, NOW)
+    polled = FeedRecord("https://courier.example/rss.xml", etag='"v1"', next_poll=NOW, failures=2)
+    store.finish_feed(polled, "w1")
+    store.record_entry("https://courier.example/rss.xml", "id:1", "article-1", "f1", NOW)
     store.close()
 
 
@@ -54,6 +58,8 @@ def seen(state: str) -> tuple[object, ...]:
             store.active_mutes(NOW),
             store.muted_between(0, 1000),
             store.throttle_held_since("mail"),
+            store.feeds(),
+            store.feed_entries("https://courier.example/rss.xml"),
         )
     finally:
         store.close()

@@ -72,7 +72,10 @@ class Ingestor:
             fields = {"event": "file.warning", "path": raw.uri}
             log.warning("%s: %s", quoted(raw.uri), warning, extra=fields)
         one_by_one = len(parsed.articles) == 1
-        outcome = self._store(raw.uri, parsed.articles, one_by_one)
+        if raw.identity is not None and one_by_one:
+            outcome = self._store_entry(raw.uri, parsed.articles[0])
+        else:
+            outcome = self._store(raw.uri, parsed.articles, one_by_one)
         if not one_by_one and parsed.articles:
             _summarise(outcome, len(parsed.articles))
         reason = "; ".join(parsed.problems) or None
@@ -104,6 +107,20 @@ class Ingestor:
                 matched[article.id] = matches
             _told_stored(uri, article, matches, logging.INFO if one_by_one else logging.DEBUG)
         return Ingested(uri, new, matched, known=known)
+
+    def _store_entry(self, uri: str, article: Article) -> Ingested:
+        """Store an article whose identity its source gave (a feed's entry): new, or a new
+        version of one stored, matched again (what it newly matches is pending as usual)."""
+        if not self._articles.has_article(article.id):
+            return self._store(uri, [article], one_by_one=True)
+        matches = self._matcher().match(article)
+        if not self._articles.revise_article(article, matches, self._clock()):
+            log.debug("%s: article %s is stored as it reads", quoted(uri), article.id)
+            return Ingested(uri, known=1)
+        fields = {"event": "article.revised", "path": uri, "article": article.id}
+        rules = ", ".join(match.rule_id for match in matches) or "no rule"
+        log.info("%s: '%s' edited; matches %s", quoted(uri), article.title, rules, extra=fields)
+        return Ingested(uri, known=1, matches={article.id: matches} if matches else {})
 
 
 def _told_stored(uri: str, article: Article, matches: list[Match], level: int) -> None:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from worker.errors import ConfigError, Problem
+from worker.settings.opml import read_opml
 from worker.settings.schedule import Schedule, parse_duration, parse_schedule
 from worker.settings.yamlfile import Key, YamlFile, format_key, read_yaml
 
@@ -36,6 +37,7 @@ __all__ = [
     "Channel",
     "Config",
     "EmailChannel",
+    "Feed",
     "FileChannel",
     "HttpSettings",
     "IngestSettings",
@@ -216,6 +218,40 @@ class WatchFolder(_Model):
     patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
     recursive: bool = True
     polling: bool = False
+
+
+def _feed_address(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"'{url}' is not an http or https address; write it like https://...")
+    return url.strip()
+
+
+class Feed(_Model):
+    """An RSS, Atom or JSON feed, polled every so often; each entry is an article."""
+
+    type: Literal["feed"]
+    url: Annotated[str, AfterValidator(_feed_address)]
+    name: OptionalText = None  # what digests show as the source; the feed's address if none
+    every: Duration = Field(default="10m", validate_default=True)
+    fetch: Literal["summary", "full"] = "summary"  # full: the linked page's main text too
+    headers: HttpHeaders = Field(default_factory=dict)
+    # Entry links (and redirects) may lead to loopback, private and link-local addresses.
+    allow_private: bool = False
+    timeout: Duration = Field(default="30s", validate_default=True)  # each request, whole
+    max_mb: float = Field(default=10, gt=0)  # each body, once unpacked
+
+    @field_validator("every", "timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s; write it like '10m'")
+        return value
+
+    @property
+    def title(self) -> str:
+        """The feed as digests and `status` name it."""
+        return self.name or self.url
 
 
 class IngestSettings(_Model):
@@ -416,7 +452,9 @@ class Config(_Model):
 
     state: str = "var/wirewatch.db"
     timezone: ZoneName = "UTC"
-    watch: tuple[WatchFolder, ...] = Field(min_length=1)
+    watch: tuple[WatchFolder, ...] = ()  # none only when there are feeds
+    sources: tuple[Feed, ...] = ()  # besides the watched folders
+    feeds_from: ResolvedPath | None = None  # an OPML subscription list, more feeds
     rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
         default=(Path("rules"),), min_length=1, validate_default=True
     )
@@ -430,6 +468,7 @@ class Config(_Model):
 
     _source: Path = PrivateAttr()
     _document: YamlFile | None = PrivateAttr(default=None)
+    _imported: tuple[Feed, ...] = PrivateAttr(default=())
 
     @field_validator("state")
     @classmethod
@@ -470,6 +509,36 @@ class Config(_Model):
     @classmethod
     def _one_or_more(cls, rules: object) -> object:
         return (rules,) if isinstance(rules, str) else rules
+
+    @field_validator("feeds_from")
+    @classmethod
+    def _readable_list(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            read_opml(path)
+        return path
+
+    @model_validator(mode="after")
+    def _import_feeds(self) -> Config:
+        if self.feeds_from is None:
+            return self
+        written = {feed.url for feed in self.sources}
+        self._imported = tuple(
+            Feed(type="feed", url=url, name=name)
+            for url, name in read_opml(self.feeds_from)
+            if url not in written
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> Config:
+        if not self.watch and not self.feeds:
+            raise ValueError("watch: give a folder to watch (or feeds in sources:)")
+        return self
+
+    @property
+    def feeds(self) -> tuple[Feed, ...]:
+        """Every feed: those of `sources:`, then those `feeds_from:` lists besides them."""
+        return (*self.sources, *self._imported)
 
     @model_validator(mode="after")
     def _remember_file(self, info: ValidationInfo) -> Config:

@@ -400,3 +400,56 @@ ON CONFLICT (channel, article_id) DO NOTHING;
 DELETE FROM story_signatures
 WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = story_signatures.article_id)
    OR NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = story_signatures.story_id);
+-- feed --
+-- The record of one feed
+SELECT url, etag, last_modified, next_poll, last_success, last_error, error_since, failures,
+       gone
+FROM feeds WHERE url = :url;
+
+-- feeds --
+-- Every feed polled, by url
+SELECT url, etag, last_modified, next_poll, last_success, last_error, error_since, failures,
+       gone
+FROM feeds ORDER BY url;
+
+-- add_feed --
+-- A feed polled for the first time: due at once
+INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING;
+
+-- claim_feed --
+-- Take a feed to poll it: due, not gone, and claimed by no one (or by one whose claim ran out)
+UPDATE feeds SET holder = :holder, claimed_until = :until
+WHERE url = :url AND gone = 0 AND (next_poll IS NULL OR next_poll <= :at)
+  AND (claimed_until IS NULL OR claimed_until <= :at OR holder = :holder);
+
+-- finish_feed --
+-- The holder polled the feed: how it went, when it is due again; its claim let go
+UPDATE feeds SET etag = :etag, last_modified = :last_modified, next_poll = :next_poll,
+    last_success = :last_success, last_error = :last_error, error_since = :error_since,
+    failures = :failures, gone = :gone, holder = NULL, claimed_until = NULL
+WHERE url = :url AND holder = :holder;
+
+-- feed_entries --
+-- The fingerprint of each entry of a feed seen, by its key
+SELECT entry, fingerprint FROM feed_entries WHERE feed = :feed;
+
+-- record_entry --
+-- An entry of a feed ingested as it reads now
+INSERT INTO feed_entries (feed, entry, article_id, fingerprint, seen_at)
+VALUES (:feed, :entry, :article_id, :fingerprint, :at)
+ON CONFLICT (feed, entry) DO UPDATE SET fingerprint = excluded.fingerprint;
+
+-- revise_article --
+-- A new version of a stored article (an edited feed entry), unless it reads the same
+UPDATE articles SET title = :title, body = :body, date = :date, source = :source, url = :url,
+    author = :author, language = :language, site = :site
+WHERE id = :id AND (title != :title OR body != :body OR date != :date
+    OR COALESCE(url, '') != COALESCE(:url, '') OR COALESCE(author, '') != COALESCE(:author, ''));
+
+-- revise_hits --
+-- The hits of a match stored before, as the new version of its article has them
+UPDATE matches SET hits = :hits WHERE article_id = :article_id AND rule_id = :rule_id;
+
+-- feed_validators --
+-- What a feed's publisher gave to ask next time whether it changed (once its entries are in)
+UPDATE feeds SET etag = :etag, last_modified = :last_modified WHERE url = :url;

@@ -16,6 +16,7 @@ from worker.model import (
     Article,
     ChannelTotals,
     Delivery,
+    FeedRecord,
     FileClaim,
     FileRecord,
     Match,
@@ -32,6 +33,7 @@ __all__ = [
     "Copying",
     "Deliveries",
     "DigestQueue",
+    "FeedsSeen",
     "FilesSeen",
     "Mutes",
     "Pruning",
@@ -71,6 +73,42 @@ class FilesSeen(Protocol):
         ...
 
 
+class FeedsSeen(Protocol):
+    """Each feed as last polled, who polls it now, and each of its entries ever seen."""
+
+    def feed(self, url: str) -> FeedRecord | None:
+        """The record of one feed, if it was polled."""
+        ...
+
+    def feeds(self) -> list[FeedRecord]:
+        """Every feed polled, by url."""
+        ...
+
+    def claim_feed(self, url: str, holder: str, at: datetime, until: datetime) -> bool:
+        """Take a feed that is due at `at` (and not gone) to poll it, until `until`; False
+        when it is not due, or another worker polls it."""
+        ...
+
+    def finish_feed(self, record: FeedRecord, holder: str) -> None:
+        """The feed was polled as `record` says: recorded, and the holder's claim let go."""
+        ...
+
+    def keep_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        """What the feed's publisher gave to ask next time whether it changed (kept once
+        the entries of that answer are ingested: a crash before reads them again)."""
+        ...
+
+    def feed_entries(self, url: str) -> dict[str, str]:
+        """The fingerprint of each entry of the feed seen, by the entry's key."""
+        ...
+
+    def record_entry(
+        self, url: str, entry: str, article_id: str, fingerprint: str, at: datetime
+    ) -> None:
+        """An entry of the feed was ingested as it reads now (its fingerprint)."""
+        ...
+
+
 class Articles(Protocol):
     """Articles, each stored once, with their matches."""
 
@@ -85,6 +123,12 @@ class Articles(Protocol):
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
         """Store more matches of a stored article; how many were new."""
+        ...
+
+    def revise_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+        """Store a new version of a stored article (an edited feed entry) with its matches:
+        a rule newly matched is pending as usual, one matched before keeps its place (sent
+        or not) with the new hits; False when it is not stored (pruned) or unchanged."""
         ...
 
     def articles(
@@ -304,6 +348,7 @@ class Copying(Protocol):
 
 class Store(
     FilesSeen,
+    FeedsSeen,
     Articles,
     DigestQueue,
     Deliveries,

@@ -25,6 +25,7 @@ from worker.model import (
     ChannelTotals,
     Delivery,
     Digest,
+    FeedRecord,
     FileClaim,
     FileRecord,
     Hit,
@@ -108,6 +109,16 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("channel", "match_id"),
     ),
     "throttle_holds": (("channel", "since"), ("channel",)),
+    "feeds": (
+        (
+            "url", "etag", "last_modified", "next_poll", "last_success", "last_error",
+            "error_since", "failures", "gone", "holder", "claimed_until",
+        ),
+        ("url",),
+    ),
+    "feed_entries": (
+        ("feed", "entry", "article_id", "fingerprint", "seen_at"), ("feed", "entry"),
+    ),
 }  # fmt: skip
 _NO_LIMIT = 2**62  # LIMIT takes a number on every backend
 
@@ -327,6 +338,49 @@ class SqlStore:
             db.run(self._q["record_file"], {**asdict(record), "at": at})
             db.run(self._q["finish_file"], done)
 
+    # --- feeds ---------------------------------------------------------------------------
+
+    def feed(self, url: str) -> FeedRecord | None:
+        """The record of one feed, if it was polled."""
+        rows = self._rows("feed", url=url)
+        return _feed(rows[0]) if rows else None
+
+    def feeds(self) -> list[FeedRecord]:
+        """Every feed polled, by url."""
+        return [_feed(row) for row in self._rows("feeds")]
+
+    def claim_feed(self, url: str, holder: str, at: datetime, until: datetime) -> bool:
+        """Take a feed that is due at `at` (and not gone) to poll it, until `until`; False
+        when it is not due, or another worker polls it."""
+        with self._db.transaction() as db:
+            db.run(self._q["add_feed"], {"url": url})
+            claim = {"url": url, "holder": holder, "at": at, "until": until}
+            return db.run(self._q["claim_feed"], claim) == 1
+
+    def finish_feed(self, record: FeedRecord, holder: str) -> None:
+        """The feed was polled as `record` says: recorded, and the holder's claim let go."""
+        row = {**asdict(record), "gone": int(record.gone), "holder": holder}
+        with self._db.transaction() as db:
+            db.run(self._q["finish_feed"], row)
+
+    def keep_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        """What the feed's publisher gave to ask next time whether it changed."""
+        row = {"url": url, "etag": etag, "last_modified": last_modified}
+        with self._db.transaction() as db:
+            db.run(self._q["feed_validators"], row)
+
+    def feed_entries(self, url: str) -> dict[str, str]:
+        """The fingerprint of each entry of the feed seen, by the entry's key."""
+        return {entry: fingerprint for entry, fingerprint in self._rows("feed_entries", feed=url)}
+
+    def record_entry(
+        self, url: str, entry: str, article_id: str, fingerprint: str, at: datetime
+    ) -> None:
+        """An entry of the feed was ingested as it reads now (its fingerprint)."""
+        row = {"feed": url, "entry": entry, "article_id": article_id, "fingerprint": fingerprint}
+        with self._db.transaction() as db:
+            db.run(self._q["record_entry"], {**row, "at": at})
+
     # --- articles and matches -----------------------------------------------------------
 
     def has_article(self, article_id: str) -> bool:
@@ -348,6 +402,19 @@ class SqlStore:
         """Store more matches of a stored article (new rules); how many were new."""
         with self._db.transaction() as db:
             return _add_matches(db, self._q, article_id, matches, at)
+
+    def revise_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+        """Store a new version of a stored article (an edited feed entry) with its matches:
+        a rule newly matched is pending as usual, one matched before keeps its place (sent
+        or not) with the new hits; False when it is not stored (pruned) or unchanged."""
+        with self._db.transaction() as db:
+            if db.run(self._q["revise_article"], asdict(article)) != 1:
+                return False
+            for match in matches:
+                hits = {"article_id": article.id, "rule_id": match.rule_id}
+                db.run(self._q["revise_hits"], {**hits, "hits": _hits_json(match.hits)})
+            _add_matches(db, self._q, article.id, matches, at)
+        return True
 
     def articles(
         self, under: Sequence[str] = (), since: datetime | None = None
@@ -770,6 +837,21 @@ def _article(row: Sequence[Any]) -> Article:
         author=author,
         language=language,
         site=site,
+    )
+
+
+def _feed(row: Sequence[Any]) -> FeedRecord:
+    url, etag, modified, next_poll, success, error, since, failures, gone = row
+    return FeedRecord(
+        url=url,
+        etag=etag,
+        last_modified=modified,
+        next_poll=_moment_or_none(next_poll),
+        last_success=_moment_or_none(success),
+        last_error=error,
+        error_since=_moment_or_none(since),
+        failures=failures,
+        gone=bool(gone),
     )
 
 

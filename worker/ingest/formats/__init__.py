@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import PurePath
 
 from worker.ingest.formats.draft import Draft, UnreadableError, one_line, parse_date, revised
+from worker.ingest.formats.entry import read_entry
 from worker.ingest.formats.html import read_html
 from worker.ingest.formats.json import read_json, read_jsonl
 from worker.ingest.formats.md import read_md
@@ -46,21 +47,29 @@ READERS: dict[str, Reader] = {
     ".htm": read_html,
 }
 
+# What a source other than the folders hands out; never read from a file of that ending.
+_SOURCE_READERS: dict[str, Reader] = {".entry": read_entry}
+
 SUFFIXES = frozenset(READERS)
 
 
 def parse(raw: RawArticle, modified: date) -> Parsed:
     """The articles in what a source found; `modified` dates those without a date of their own."""
-    return _parse(raw.format, raw.data, modified, PurePath(raw.uri).stem, raw.path)
+    parsed = _parse(raw.format, raw.data, modified, PurePath(raw.uri).stem, raw.path)
+    if raw.identity is None or len(parsed.articles) != 1:
+        return parsed
+    return replace(parsed, articles=(replace(parsed.articles[0], id=raw.identity),))
 
 
 def parse_file(path: str, data: bytes, modified: date) -> Parsed:
     """The articles in a file's bytes; `modified` dates those without a date of their own."""
-    return _parse(PurePath(path).suffix.lower(), data, modified, PurePath(path).stem, path)
+    suffix = PurePath(path).suffix.lower()
+    form = suffix if suffix in READERS else ".txt"
+    return _parse(form, data, modified, PurePath(path).stem, path)
 
 
 def _parse(form: str, data: bytes, modified: date, fallback_title: str, path: str | None) -> Parsed:
-    reader = READERS.get(form, read_txt)
+    reader = READERS.get(form) or _SOURCE_READERS.get(form, read_txt)
     try:
         if not data.strip():
             raise UnreadableError("empty file")
