@@ -64,7 +64,7 @@ def test_the_digest_arrives_in_markdown_titled_with_its_subject(server: HTTPServ
     AppriseNotifier(channel(json_url(server))).deliver(DIGEST, rendered)
     ((message,), (request, _)) = received(server), server.log[0]
     assert message["title"] == rendered.subject
-    assert "## Leaders · 1 match · high priority" in message["message"]
+    assert "## Stories · 1 story" in message["message"]
     assert "**[Xi meets Putin](https://news.example/1)**" in message["message"]
     assert request.authorization is not None
     assert request.authorization.password == PASSWORD
