@@ -13,7 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
@@ -24,6 +25,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
+from worker.digest.backlog import match_json, match_line
 from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, parse_file
 from worker.ingest.ingestor import Ingested
@@ -132,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="match stored articles (all, or those under PATH) again; keeps new matches only",
     )
+    ingest.add_argument(
+        "--no-digest",
+        action="store_true",
+        help="store and match, but send no digest of these files' matches (a backfill)",
+    )
+    _matches_options(commands.add_parser("matches", parents=[common], help="stored matches"))
     copy = commands.add_parser(
         "copy-state", parents=[common], help="copy a state into another, empty one"
     )
@@ -159,6 +167,14 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", type=Path, help="the file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
+
+
+def _matches_options(matches: argparse.ArgumentParser) -> None:
+    """The options of `wirewatch matches`: which stored matches it lists, and how."""
+    matches.add_argument("--rule", metavar="ID", help="only this rule's")
+    matches.add_argument("--since", metavar="AGE", type=_age, help="matched this recently: 2d")
+    matches.add_argument("--digest", metavar="ID", help="those a digest holds, listed or counted")
+    matches.add_argument("--json", action="store_true", help="machine-readable (see README)")
 
 
 _LEVELS = (
@@ -324,7 +340,7 @@ def _ingest(args: argparse.Namespace, setup: Setup) -> int:
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
     if files:
-        _ingest_files(files, setup)
+        _ingest_files(files, setup, "backfill" if args.no_digest else None)
     if args.rematch:
         _rematch(args.paths, setup)
     return EXIT_FAILED if missing else EXIT_OK
@@ -362,13 +378,13 @@ def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
             return
 
 
-def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
+def _ingest_files(files: Sequence[Path], setup: Setup, withheld: str | None = None) -> None:
     counts = Counter[str]()
     # Log lines are written above the progress bar, not into it.
     with _pipeline_waiting(setup) as pipeline, logging_redirect_tqdm():
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             try:
-                outcome = _ingest_waiting(pipeline, path)
+                outcome = _ingest_waiting(pipeline, path, withheld)
             except Exception as error:  # the store failed for this file: go on with the others
                 tqdm.write(f"{quoted(path)}: not ingested: {error}", file=sys.stderr)
                 counts["failed"] += 1
@@ -395,24 +411,37 @@ def _ingest_summary(files: int, counts: Counter[str]) -> str:
     return f"{plural(files, 'file')}: {', '.join(told)}"
 
 
-def _ingest_waiting(pipeline: Pipeline, path: Path) -> Ingested | None:
+def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:
     """One file ingested; while the state cannot be reached or is full (said once by the
     store), it waits and tries again, never counted failed for it (Ctrl-C stops)."""
     wait = _FIRST_WAIT
     while True:
         try:
-            return _ingest_file(pipeline, path)
+            return _ingest_file(pipeline, path, withheld)
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
 
 
-def _ingest_file(pipeline: Pipeline, path: Path) -> Ingested | None:
-    """One file ingested, a file that failed before read again; None when it is known."""
+def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:
+    """One file ingested, a file that failed before read again; None when it is known.
+    With `withheld` (why), its matches are sent to no channel."""
     found = pipeline.folders.read(path, retry_failed=True)
     if isinstance(found, Unread):
         return Ingested(str(path), error=found.reason)
-    return None if found is None else pipeline.ingest(found)
+    return None if found is None else pipeline.ingest(replace(found, withheld=withheld))
+
+
+def _matches(args: argparse.Namespace, setup: Setup) -> int:
+    since = None if args.since is None else datetime.now(UTC) - args.since
+    with open_pipeline(setup) as pipeline:
+        found = pipeline.store.stored_matches(args.rule, since, args.digest)
+        if args.json:
+            print(json.dumps([match_json(m, setup.rules) for m in found], ensure_ascii=False))
+            return EXIT_OK
+        for record in found:
+            print(match_line(record, setup.rules))
+    return EXIT_OK
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:
@@ -535,6 +564,7 @@ _COMMANDS = {
     "run": _run,
     "check": _check,
     "match": _match,
+    "matches": _matches,
     "status": _status,
     "ingest": _ingest,
     "digest": _digest,

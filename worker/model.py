@@ -23,11 +23,13 @@ __all__ = [
     "DigestArticle",
     "DigestCounts",
     "DigestItem",
+    "DigestMore",
     "DigestRule",
     "FileClaim",
     "FileRecord",
     "Hit",
     "Match",
+    "MatchRecord",
     "Period",
     "Pruned",
     "RawArticle",
@@ -50,6 +52,9 @@ class RawArticle:
     modified: datetime  # when they last changed: the date of an article that gives none
     seen_at: datetime  # when the source found them
     path: str | None = None  # the file they were read from, which digests show
+    # Why its matches are stored but sent to no channel (`ingest --no-digest`, a folder's
+    # archive with `alert_existing: false`); None: they are sent.
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,23 @@ class StoredMatch:
     matched_at: datetime
 
 
+@dataclass(frozen=True)
+class MatchRecord:
+    """A stored match without its article's text: a line of `wirewatch matches`, or one
+    of a backlog that a digest counts rather than lists."""
+
+    id: int
+    rule_id: str
+    article_id: str
+    title: str
+    date: date
+    source: str | None
+    url: str | None
+    path: str | None
+    participants: tuple[str, ...]  # the ids of the participants its rule found
+    matched_at: datetime
+
+
 # --- digests ------------------------------------------------------------------------------
 #
 # A digest is a document: the JSON a webhook posts, the file channel writes and templates
@@ -190,6 +212,16 @@ class DigestCounts(_Document):
     omitted: int = 0
 
 
+class DigestMore(_Document):
+    """The matches a digest holds beyond those it lists, counted: delivered by it all the
+    same, and listed by `command`."""
+
+    count: int
+    by_rule: dict[str, int] = Field(default_factory=dict)
+    by_participant: dict[str, int] = Field(default_factory=dict)  # articles, by name
+    command: str = ""
+
+
 class Period(_Document):
     """The time a digest covers."""
 
@@ -210,6 +242,7 @@ class Digest(_Document):
     counts: DigestCounts
     rules: tuple[DigestRule, ...] = ()
     items: tuple[DigestItem, ...] = ()
+    more: DigestMore | None = None  # a backlog: what the digest holds and does not list
 
     def document(self) -> dict[str, Any]:
         """The digest as the JSON document of the README."""
@@ -229,6 +262,8 @@ class Rendered:
     text: str
     html: str
     json: str
+    # Every match of the digest as gzipped CSV, base64 (email, for a backlog), unless too big.
+    listing: str | None = None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ class Ingestor:
             fields = {"event": "file.warning", "path": raw.uri}
             log.warning("%s: %s", quoted(raw.uri), warning, extra=fields)
         one_by_one = len(parsed.articles) == 1
-        outcome = self._store(raw.uri, parsed.articles, one_by_one)
+        outcome = self._store(raw, parsed.articles, one_by_one)
         if not one_by_one and parsed.articles:
             _summarise(outcome, len(parsed.articles))
         reason = "; ".join(parsed.problems) or None
@@ -81,10 +81,11 @@ class Ingestor:
             log.warning("%s: %s", quoted(raw.uri), reason, extra=fields)
         return replace(outcome, error=reason)
 
-    def _store(self, uri: str, articles: Iterable[Article], one_by_one: bool) -> Ingested:
-        """Store the new articles with their matches; each told at INFO when `one_by_one`,
-        else at DEBUG (a feed of many articles is told in one line, `_summarise`)."""
-        matcher = self._matcher()
+    def _store(self, raw: RawArticle, articles: Iterable[Article], one_by_one: bool) -> Ingested:
+        """Store the new articles with their matches (sent to no channel when the raw
+        article says why); each told at INFO when `one_by_one`, else at DEBUG (a feed of
+        many articles is told in one line, `_summarise`)."""
+        uri, matcher = raw.uri, self._matcher()
         new, known, matched = 0, 0, {}
         for article in articles:
             if self._articles.has_article(article.id):
@@ -96,7 +97,7 @@ class Ingestor:
             matches = matcher.match(article)
             # The article and its matches are stored together: a crash between the two
             # would leave an article that is never matched again.
-            if not self._articles.add_article(article, matches, self._clock()):
+            if not self._articles.add_article(article, matches, self._clock(), raw.withheld):
                 known += 1
                 continue  # another process stored it just now
             new += 1
