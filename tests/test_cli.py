@@ -501,7 +501,8 @@ def test_run_once_sends_a_backlog_as_one_digest_and_matches_lists_all_of_it(
     assert listed <= {(m["article"]["id"], m["rule"]) for m in held}
     assert wirewatch(project, "matches", "--rule", "sco-brics", "--since", "1d") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines and all("  sco-brics  " in line for line in lines)
+    assert lines
+    assert all("  sco-brics  " in line for line in lines)
     assert wirewatch(project, "matches", "--digest", "no-such-digest") == 0
     assert capsys.readouterr().out == ""
     wirewatch(project, "status", "--json")
@@ -628,3 +629,27 @@ def test_ingest_counts_what_it_already_knew(
     assert capsys.readouterr().out == (
         "3 files: 1 new article, 1 already known, 0 matched, 1 file unchanged since ingested\n"
     )
+
+
+def test_a_folder_that_does_not_alert_on_its_archive_alerts_on_what_arrives_later(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.config.read_text(encoding="utf-8")
+    quiet = config.replace("  - path: inbox\n", "  - path: inbox\n    alert_existing: false\n")
+    project.config.write_text(quiet, encoding="utf-8")
+    (project.inbox / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    (first,) = project.digests()  # the seeds alert still: the first digest appears
+    titles = {item["article"]["title"] for item in first["items"]}
+    assert "Putin and Xi hold talks in Beijing" not in titles
+    capsys.readouterr()
+    wirewatch(project, "matches", "--json")
+    stored = {m["article"]["title"] for m in json.loads(capsys.readouterr().out)}
+    assert "Putin and Xi hold talks in Beijing" in stored  # stored and matched all the same
+    later = NEW_ARTICLE.replace("Thursday", "Friday").replace("hold talks", "meet again")
+    (project.inbox / "later.txt").write_text(later, encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    _, second = project.digests()
+    assert [item["article"]["title"] for item in second["items"]] == [
+        "Putin and Xi meet again in Beijing"
+    ]
