@@ -75,7 +75,11 @@ def receiver(httpserver_ipv4: HTTPServer) -> Iterator[Receiver]:
 
 def team(root: Path, state: str, receiver: Receiver, workers: int) -> tuple[Project, list[Daemon]]:
     """A project with a webhook channel on `state`, and its workers (not started)."""
-    hook = f"  hook:\n    type: webhook\n    url: {receiver.url}\n    schedule: every 2s\n"
+    # Every match listed, not counted: the receiver sees each article it was sent.
+    hook = (
+        f"  hook:\n    type: webhook\n    url: {receiver.url}\n    schedule: every 2s\n"
+        "    max_items: 1000\n"
+    )
     project = make_project(
         root, schedule="0 0 1 1 *", extra=hook, rescan_seconds=1, timing=TIMING, state=state
     )

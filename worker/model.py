@@ -245,8 +245,11 @@ class Digest(_Document):
     more: DigestMore | None = None  # a backlog: what the digest holds and does not list
 
     def document(self) -> dict[str, Any]:
-        """The digest as the JSON document of the README."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The digest as the JSON document of the README (`more` only when it has more)."""
+        document = self.model_dump(mode="json", by_alias=True)
+        if document["more"] is None:
+            del document["more"]
+        return document
 
     @classmethod
     def from_document(cls, document: object) -> Digest:

@@ -64,15 +64,19 @@ def record_of(match: StoredMatch) -> MatchRecord:
     )
 
 
+def _names(record: MatchRecord, rules: RuleSet) -> list[str]:
+    """The participants its rule found, by name."""
+    people = rules.participants
+    return [people[pid].name if pid in people else pid for pid in record.participants]
+
+
 def _fields(record: MatchRecord, rules: RuleSet) -> dict[str, str]:
     """A match in the columns of the listing, participants by name."""
-    people = rules.participants
-    names = [people[pid].name if pid in people else pid for pid in record.participants]
     return {
         "title": record.title,
         "link": record.url or record.path or "",
         "rule": record.rule_id,
-        "participants": "; ".join(names),
+        "participants": "; ".join(_names(record, rules)),
         "published": record.date.isoformat(),
         "source": record.source or "",
     }
@@ -87,19 +91,18 @@ def match_line(record: MatchRecord, rules: RuleSet) -> str:
 
 def match_json(record: MatchRecord, rules: RuleSet) -> dict[str, Any]:
     """A match as an object of `wirewatch matches --json`."""
-    shown = _fields(record, rules)
     return {
         "id": record.id,
         "rule": record.rule_id,
         "article": {
             "id": record.article_id,
             "title": record.title,
-            "date": shown["published"],
+            "date": record.date.isoformat(),
             "source": record.source,
             "url": record.url,
             "path": record.path,
         },
-        "participants": shown["participants"].split("; ") if record.participants else [],
+        "participants": _names(record, rules),
         "matched_at": record.matched_at.isoformat(),
     }
 
