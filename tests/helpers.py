@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from worker.model import Article, Match
+from worker.model import Article, Hit, Match
+from worker.rules.ruleset import Keywords, Participant, Rule, RuleSet
 from worker.settings.config import load_config
 from worker.store import Store, open_store
 
@@ -276,3 +277,25 @@ def alerts(folder: Path) -> list[dict[str, Any]]:
     """The alerts about wirewatch itself a file channel wrote into `folder`, oldest first."""
     files = sorted(folder.glob("*-alert-*.json")) if folder.exists() else []
     return [json.loads(path.read_text(encoding="utf-8")) for path in files]
+
+
+BACKLOG_RULES = RuleSet(
+    {"xi": Participant(name="Xi Jinping"), "putin": Participant(name="Vladimir Putin")},
+    (
+        Rule(id="gas", keywords=Keywords(any=("gas",)), priority="high"),
+        Rule(id="oil", keywords=Keywords(any=("gas",))),
+    ),
+)
+
+
+def add_backlog(store: Store, articles: int, at: datetime) -> None:
+    """A backlog of articles 1..n, a day apart: every 5th matched by the high-priority rule
+    `gas` of BACKLOG_RULES, the others by `oil`; the even ones name Xi, every 3rd Putin."""
+    for n in range(1, articles + 1):
+        body = "Xi and Putin: China buys gas."
+        hits = [Hit("gas", "body", 25, 28)]
+        hits += [Hit("Xi", "body", 0, 2, "xi")] if n % 2 == 0 else []
+        hits += [Hit("Putin", "body", 7, 12, "putin")] if n % 3 == 0 else []
+        day = date(2020, 1, 1) + timedelta(days=n)
+        article = Article(f"a{n}", f"Deal {n}", body, day, f"/in/{n}.txt")
+        store.add_article(article, [Match("gas" if n % 5 == 0 else "oil", tuple(hits))], at)

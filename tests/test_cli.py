@@ -482,25 +482,53 @@ def test_a_channel_taken_out_keeps_showing_what_it_did_not_send(
     )
 
 
-def test_run_once_sends_a_backlog_as_several_digests(
+def test_run_once_sends_a_backlog_as_one_digest_and_matches_lists_all_of_it(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = project.config.read_text(encoding="utf-8")
-    project.config.write_text(config + "    max_matches: 3\n", encoding="utf-8")
+    project.config.write_text(config + "    max_items: 3\n", encoding="utf-8")
     assert wirewatch(project, "run", "--once") == 0
-    digests = project.digests()
-    held = [(i["article"]["id"], r) for d in digests for i in d["items"] for r in i["rules"]]
-    assert len(digests) > 1
-    assert all(d["counts"]["matches"] <= 3 for d in digests)
-    assert len(held) == len(set(held))  # each match once
+    (digest,) = project.digests()
+    # 3 matches listed (as stories: an article of several rules is one entry), 12 counted
+    assert len(digest["items"]) <= 3
+    assert digest["counts"]["matches"] == 3
+    assert (digest["more"]["count"], sum(digest["more"]["by_rule"].values())) == (12, 12)
+    assert wirewatch(project, "run", "--once") == 0
+    assert len(project.digests()) == 1  # the rest went out counted: never sent again
     capsys.readouterr()
+    assert wirewatch(project, "matches", "--digest", digest["digest_id"], "--json") == 0
+    held = json.loads(capsys.readouterr().out)
+    assert len(held) == 15
+    listed = {(i["article"]["id"], r) for i in digest["items"] for r in i["rules"]}
+    assert listed <= {(m["article"]["id"], m["rule"]) for m in held}
+    assert wirewatch(project, "matches", "--rule", "sco-brics", "--since", "1d") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines
+    assert all("  sco-brics  " in line for line in lines)
+    assert wirewatch(project, "matches", "--digest", "no-such-digest") == 0
+    assert capsys.readouterr().out == ""
     wirewatch(project, "status", "--json")
-    status = json.loads(capsys.readouterr().out)
-    local = status["channels"]["local"]
-    assert (local["pending"], local["sent"], local["dead"]) == (0, len(digests), 0)
-    assert status["matches"] == len(held)  # every match stored was sent
-    assert wirewatch(project, "run", "--once") == 0
-    assert len(project.digests()) == len(digests)  # nothing left to send
+    local = json.loads(capsys.readouterr().out)["channels"]["local"]
+    assert (local["pending"], local["sent"], local["dead"]) == (0, 1, 0)
+
+
+def test_ingest_no_digest_stores_and_matches_a_backfill_that_no_digest_sends(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert wirewatch(project, "ingest", "--no-digest", str(archive)) == 0
+    assert "1 file: 1 new article, 1 matched" in capsys.readouterr().out
+    assert wirewatch(project, "digest") == 0
+    assert "channel local: nothing new to send" in capsys.readouterr().out
+    assert project.digests() == []
+    assert wirewatch(project, "matches", "--json") == 0
+    (stored,) = json.loads(capsys.readouterr().out)
+    assert (stored["rule"], stored["article"]["title"]) == (
+        "xi-putin-contacts",
+        "Putin and Xi hold talks in Beijing",
+    )
 
 
 def test_a_feed_line_nested_too_deeply_fails_alone(
@@ -603,3 +631,27 @@ def test_ingest_counts_what_it_already_knew(
     assert capsys.readouterr().out == (
         "3 files: 1 new article, 1 already known, 0 matched, 1 file unchanged since ingested\n"
     )
+
+
+def test_a_folder_that_does_not_alert_on_its_archive_alerts_on_what_arrives_later(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.config.read_text(encoding="utf-8")
+    quiet = config.replace("  - path: inbox\n", "  - path: inbox\n    alert_existing: false\n")
+    project.config.write_text(quiet, encoding="utf-8")
+    (project.inbox / "talks.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    (first,) = project.digests()  # the seeds alert still: the first digest appears
+    titles = {item["article"]["title"] for item in first["items"]}
+    assert "Putin and Xi hold talks in Beijing" not in titles
+    capsys.readouterr()
+    wirewatch(project, "matches", "--json")
+    stored = {m["article"]["title"] for m in json.loads(capsys.readouterr().out)}
+    assert "Putin and Xi hold talks in Beijing" in stored  # stored and matched all the same
+    later = NEW_ARTICLE.replace("Thursday", "Friday").replace("hold talks", "meet again")
+    (project.inbox / "later.txt").write_text(later, encoding="utf-8")
+    assert wirewatch(project, "run", "--once") == 0
+    _, second = project.digests()
+    assert [item["article"]["title"] for item in second["items"]] == [
+        "Putin and Xi meet again in Beijing"
+    ]

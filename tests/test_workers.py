@@ -75,10 +75,11 @@ def receiver(httpserver_ipv4: HTTPServer) -> Iterator[Receiver]:
 
 def team(root: Path, state: str, receiver: Receiver, workers: int) -> tuple[Project, list[Daemon]]:
     """A project with a webhook channel on `state`, and its workers (not started)."""
-    # A section per rule: every match is an item, and the rounds of one story stay apart.
+    # A section per rule, every match listed, not counted: each match is an item, the
+    # receiver sees each article it was sent, and the rounds of one story stay apart.
     hook = (
         f"  hook:\n    type: webhook\n    url: {receiver.url}\n    schedule: every 2s\n"
-        "    group_by: rule\n"
+        "    group_by: rule\n    max_items: 1000\n"
     )
     project = make_project(
         root, schedule="0 0 1 1 *", extra=hook, rescan_seconds=1, timing=TIMING, state=state

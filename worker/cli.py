@@ -28,6 +28,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
+from worker.digest.backlog import match_json
+from worker.digest.backlog import match_line as record_line
 from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, Parsed, parse_file
 from worker.ingest.ingestor import Ingested
@@ -142,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="match stored articles (all, or those under PATH) again; keeps new matches only",
     )
+    ingest.add_argument(
+        "--no-digest",
+        action="store_true",
+        help="store and match, but send no digest of these files' matches (a backfill)",
+    )
+    _matches_options(commands.add_parser("matches", parents=[common], help="stored matches"))
     copy = commands.add_parser(
         "copy-state", parents=[common], help="copy a state into another, empty one"
     )
@@ -191,12 +199,20 @@ def _mute_parsers(commands: argparse._SubParsersAction[_Parser], common: _Parser
     unmute.add_argument("target", metavar="TARGET", help="what was muted, or the mute's #id")
     mutes = commands.add_parser("mutes", parents=[common], help="the mutes on now")
     mutes.add_argument("--json", action="store_true", help="machine-readable (see README)")
-    matches = commands.add_parser("matches", parents=[common], help="the stored matches")
+
+
+def _matches_options(matches: argparse.ArgumentParser) -> None:
+    """The options of `wirewatch matches`: which stored matches it lists, and how."""
     matches.add_argument("--rule", metavar="ID", help="only this rule's")
     matches.add_argument(
-        "--since", metavar="AGE", type=_age, default=timedelta(days=2), help="default: 2d"
+        "--since",
+        metavar="AGE",
+        type=_age,
+        help="matched this recently (default: 2d, or all a digest holds with --digest)",
     )
-    matches.add_argument("--muted", action="store_true", help="only those a mute kept out")
+    which = matches.add_mutually_exclusive_group()
+    which.add_argument("--muted", action="store_true", help="only those a mute kept out")
+    which.add_argument("--digest", metavar="ID", help="those a digest holds, listed or counted")
     matches.add_argument("--json", action="store_true", help="machine-readable (see README)")
 
 
@@ -365,7 +381,7 @@ def _ingest(args: argparse.Namespace, setup: Setup) -> int:
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
     if files:
-        _ingest_files(files, setup)
+        _ingest_files(files, setup, "backfill" if args.no_digest else None)
     if args.rematch:
         _rematch(args.paths, setup)
     return EXIT_FAILED if missing else EXIT_OK
@@ -403,13 +419,13 @@ def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
             return
 
 
-def _ingest_files(files: Sequence[Path], setup: Setup) -> None:
+def _ingest_files(files: Sequence[Path], setup: Setup, withheld: str | None = None) -> None:
     counts = Counter[str]()
     # Log lines are written above the progress bar, not into it.
     with _pipeline_waiting(setup) as pipeline, logging_redirect_tqdm():
         for path in tqdm(files, desc="ingest", unit="file", disable=None):
             try:
-                outcome = _ingest_waiting(pipeline, path)
+                outcome = _ingest_waiting(pipeline, path, withheld)
             except Exception as error:  # the store failed for this file: go on with the others
                 tqdm.write(f"{quoted(path)}: not ingested: {error}", file=sys.stderr)
                 counts["failed"] += 1
@@ -436,24 +452,25 @@ def _ingest_summary(files: int, counts: Counter[str]) -> str:
     return f"{plural(files, 'file')}: {', '.join(told)}"
 
 
-def _ingest_waiting(pipeline: Pipeline, path: Path) -> Ingested | None:
+def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:
     """One file ingested; while the state cannot be reached or is full (said once by the
     store), it waits and tries again, never counted failed for it (Ctrl-C stops)."""
     wait = _FIRST_WAIT
     while True:
         try:
-            return _ingest_file(pipeline, path)
+            return _ingest_file(pipeline, path, withheld)
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
 
 
-def _ingest_file(pipeline: Pipeline, path: Path) -> Ingested | None:
-    """One file ingested, a file that failed before read again; None when it is known."""
+def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:
+    """One file ingested, a file that failed before read again; None when it is known.
+    With `withheld` (why), its matches are sent to no channel."""
     found = pipeline.folders.read(path, retry_failed=True)
     if isinstance(found, Unread):
         return Ingested(str(path), error=found.reason)
-    return None if found is None else pipeline.ingest(found)
+    return None if found is None else pipeline.ingest(replace(found, withheld=withheld))
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:
@@ -665,9 +682,12 @@ def _matches(args: argparse.Namespace, setup: Setup) -> int:
         hint = did_you_mean(args.rule, [rule.id for rule in setup.rules.rules])
         print(f"wirewatch matches: unknown rule '{args.rule}'{hint}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.digest is not None:
+        return _digest_matches(args, setup)
+    since = datetime.now(UTC) - (args.since or _MATCHES_SINCE)
     with open_pipeline(setup) as pipeline:
         store = pipeline.store
-        matches = store.listed_matches(datetime.now(UTC) - args.since, args.rule, args.muted)
+        matches = store.listed_matches(since, args.rule, args.muted)
         muted = store.muted_between(matches[0].id, matches[-1].id) if matches else []
     by_match = {match.id: [m for m in muted if m.match_id == match.id] for match in matches}
     if args.json:
@@ -680,10 +700,29 @@ def _matches(args: argparse.Namespace, setup: Setup) -> int:
     return EXIT_OK
 
 
+# What `wirewatch matches` lists without --since (or --digest).
+_MATCHES_SINCE = timedelta(days=2)
+
+
+def _digest_matches(args: argparse.Namespace, setup: Setup) -> int:
+    """`matches --digest ID`: every match the digest holds, those it lists and those it
+    counts (of one rule, matched since, when asked)."""
+    since = None if args.since is None else datetime.now(UTC) - args.since
+    with open_pipeline(setup) as pipeline:
+        found = pipeline.store.stored_matches(args.rule, since, args.digest)
+        if args.json:
+            print(json.dumps([match_json(m, setup.rules) for m in found], ensure_ascii=False))
+            return EXIT_OK
+        for record in found:
+            print(record_line(record, setup.rules))
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _run,
     "check": _check,
     "match": _match,
+    "matches": _matches,
     "status": _status,
     "ingest": _ingest,
     "digest": _digest,
@@ -692,5 +731,4 @@ _COMMANDS = {
     "mute": _mute,
     "unmute": _unmute,
     "mutes": _mutes,
-    "matches": _matches,
 }

@@ -23,6 +23,7 @@ __all__ = [
     "DigestArticle",
     "DigestCounts",
     "DigestItem",
+    "DigestMore",
     "DigestRule",
     "DigestUpdate",
     "FeedRecord",
@@ -32,6 +33,7 @@ __all__ = [
     "Held",
     "Hit",
     "Match",
+    "MatchRecord",
     "Mute",
     "MutedMatch",
     "Period",
@@ -60,6 +62,9 @@ class RawArticle:
     # The identity its source gives its one article (a feed's entry); None: its content.
     # An article with such an identity may be edited: read again, stored anew, matched again.
     identity: str | None = None
+    # Why its matches are stored but sent to no channel (`ingest --no-digest`, a folder's
+    # archive with `alert_existing: false`); None: they are sent.
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,23 @@ class StoryShown:
     first_sent: datetime  # when the channel's digest showed the story first
 
 
+@dataclass(frozen=True)
+class MatchRecord:
+    """A stored match without its article's text: a line of `wirewatch matches`, or one
+    of a backlog that a digest counts rather than lists."""
+
+    id: int
+    rule_id: str
+    article_id: str
+    title: str
+    date: date
+    source: str | None
+    url: str | None
+    path: str | None
+    participants: tuple[str, ...]  # the ids of the participants its rule found
+    matched_at: datetime
+
+
 # --- digests ------------------------------------------------------------------------------
 #
 # A digest is a document: the JSON a webhook posts, the file channel writes and templates
@@ -242,6 +264,16 @@ class DigestCounts(_Document):
     omitted: int = 0
 
 
+class DigestMore(_Document):
+    """The matches a digest holds beyond those it lists, counted: delivered by it all the
+    same, and listed by `command`."""
+
+    count: int
+    by_rule: dict[str, int] = Field(default_factory=dict)
+    by_participant: dict[str, int] = Field(default_factory=dict)  # articles, by name
+    command: str = ""
+
+
 class Period(_Document):
     """The time a digest covers."""
 
@@ -274,12 +306,15 @@ class Digest(_Document):
     items: tuple[DigestItem, ...] = ()
     updates: tuple[DigestUpdate, ...] = ()
     held: Held | None = None  # set when the channel's throttle held these matches back
+    more: DigestMore | None = None  # a backlog: what the digest holds and does not list
 
     def document(self) -> dict[str, Any]:
-        """The digest as the JSON document of the README (`held` only when set)."""
+        """The digest as the JSON document of the README (`held` only when set, `more` only
+        when it has more)."""
         document = self.model_dump(mode="json", by_alias=True)
-        if document["held"] is None:
-            del document["held"]
+        for optional in ("held", "more"):
+            if document[optional] is None:
+                del document[optional]
         return document
 
     @classmethod
@@ -296,6 +331,8 @@ class Rendered:
     text: str
     html: str
     json: str
+    # Every match of the digest as gzipped CSV, base64 (email, for a backlog), unless too big.
+    listing: str | None = None
 
 
 @dataclass(frozen=True)

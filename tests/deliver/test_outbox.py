@@ -19,11 +19,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.helpers import HeldWrite
+from tests.helpers import BACKLOG_RULES, HeldWrite, add_backlog
 from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
 from worker.digest.render import Renderer
-from worker.model import Article, Hit, Match
+from worker.model import Article, Hit, Match, Mute
 from worker.notify import Clients
 from worker.rules.ruleset import Keywords, Rule, RuleSet
 from worker.settings.config import Config, RetrySettings, load_config
@@ -235,46 +235,63 @@ def test_a_retry_sends_what_the_first_attempt_sent_though_a_template_changed(
     assert text.read_text(encoding="utf-8").startswith("1 article matched on local")
 
 
-def test_a_backlog_goes_out_in_several_digests_oldest_first(
+def test_a_backlog_goes_out_as_one_digest_listing_the_first_and_counting_the_rest(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
-    config = project(tmp_path, "{}", ", max_matches: 3")
-    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
-    for n in range(1, 9):
-        add_article(store, n)
-    outcome = outbox.send("local")
-    assert (outcome.sent, outcome.failed, outcome.dead) == (3, False, 0)
-    sent = digests(tmp_path / "out")
-    held = sorted(sorted(i["article"]["title"][-1] for i in d["items"]) for d in sent)
-    assert held == [["1", "2", "3"], ["4", "5", "6"], ["7", "8"]]  # the oldest together
-    assert len({d["digest_id"] for d in sent}) == 3
-    totals = store.channel_totals("local")
-    assert (totals.pending, totals.sent, totals.dead) == (0, 3, 0)
-    assert outbox.send("local").sent == 0  # each match went out once
+    # A section per rule: the backlog's articles, alike, would be one story.
+    config = project(tmp_path, "{}", ", group_by: rule")
+    outbox = Outbox(config, store, clients, lambda: BACKLOG_RULES, clock=Clock())
+    add_backlog(store, 500, T0)
+    assert outbox.send("local").sent == 1
+    (sent,) = digests(tmp_path / "out")
+    # The 50 it lists: the high-priority rule's, newest first.
+    listed = [item["article"]["title"] for item in sent["items"]]
+    assert sorted(listed) == sorted(f"Deal {n}" for n in range(500, 254, -5))
+    assert {item["rule"] for item in sent["items"]} == {"gas"}
+    more = sent["more"]
+    assert (more["count"], more["by_rule"]) == (450, {"oil": 400, "gas": 50})
+    assert more["by_participant"] == {"Xi Jinping": 225, "Vladimir Putin": 149}
+    command = f"wirewatch matches --digest {sent['digest_id']}"
+    assert more["command"] == command
+    (text,) = (tmp_path / "out").glob("*.txt")
+    told = text.read_text(encoding="utf-8")
+    assert f"… and 450 more — `{command}` lists them" in told
+    assert "By rule: oil (400), gas (50)" in told
+    (html,) = (tmp_path / "out").glob("*.html")
+    assert "By participant: Xi Jinping (225), Vladimir Putin (149)" in html.read_text("utf-8")
+    # It holds them all: none is pending, none goes out again, all are listed by the command.
+    assert store.channel_totals("local").pending == 0
+    assert outbox.send("local").sent == 0
+    assert len(digests(tmp_path / "out")) == 1
+    held = list(store.stored_matches(digest_id=sent["digest_id"]))
+    assert sorted(record.title for record in held) == sorted(f"Deal {n}" for n in range(1, 501))
 
 
-def test_max_items_lists_some_of_each_digest_and_counts_the_rest(
+def test_a_backlog_leaves_out_what_a_mute_keeps_out_before_it_lists_and_counts(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
-    config = project(tmp_path, "{}", ", max_matches: 4, max_items: 3")
-    outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
-    for n in range(1, 7):
-        add_article(store, n)
-    assert outbox.send("local").sent == 2
-    sent = [
-        (d["counts"]["matches"], len(d["items"]), d["counts"]["omitted"])
-        for d in digests(tmp_path / "out")
-    ]
-    assert sorted(sent) == [(2, 2, 0), (4, 3, 1)]
-    texts = [path.read_text("utf-8") for path in (tmp_path / "out").glob("*.txt")]
-    assert sum("1 more not listed here: this channel lists at most 3." in t for t in texts) == 1
-    assert store.channel_totals("local").pending == 0  # those left out are not sent again
+    config = project(tmp_path, "{}", ", group_by: rule")
+    outbox = Outbox(config, store, clients, lambda: BACKLOG_RULES, clock=Clock())
+    add_backlog(store, 500, T0)
+    store.add_mute(Mute(0, "rule:oil", T0 + timedelta(days=1), "drop"), T0)
+    preview = outbox.preview("local")
+    assert preview is not None
+    assert preview.more is not None
+    assert (len(preview.items), preview.more.count) == (50, 50)
+    assert store.channel_totals("local").pending == 500  # a preview takes nothing
+    assert outbox.send("local").sent == 1
+    (sent,) = digests(tmp_path / "out")
+    assert {item["rule"] for item in sent["items"]} == {"gas"}
+    assert (sent["more"]["count"], sent["more"]["by_rule"]) == (50, {"gas": 50})
+    assert store.channel_totals("local").pending == 0  # the muted ones dropped
+    held = list(store.stored_matches(digest_id=sent["digest_id"]))
+    assert len(held) == 100
 
 
-def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
+def test_a_backlog_digest_that_failed_is_retried_holding_all_of_it(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
-    config = project(tmp_path, "{delays: [5s], jitter: 0}", ", max_matches: 2")
+    config = project(tmp_path, "{delays: [5s], jitter: 0}", ", max_items: 2")
     clock = Clock()
     outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
@@ -282,14 +299,15 @@ def test_a_backlog_waits_behind_a_part_that_failed_then_follows(
         add_article(store, n)
     failed = outbox.send("local")
     assert (failed.sent, failed.failed, failed.retry_at) == (0, True, T0 + timedelta(seconds=5))
-    assert failed.held  # the rest of the backlog waits behind it
-    assert store.channel_totals("local").pending == 3
+    assert store.channel_totals("local").pending == 0  # the digest holds them all
     (tmp_path / "out").unlink()
     clock.advance(5)
-    retried = outbox.send("local")  # the retry, then the rest at once
-    assert (retried.sent, retried.failed, retried.dead, retried.held) == (3, False, 0, False)
-    assert sorted(titles(tmp_path / "out")) == [f"Gas deal {n}" for n in range(1, 6)]
-    assert store.channel_totals("local").pending == 0
+    retried = outbox.send("local")
+    assert (retried.sent, retried.failed, retried.dead, retried.held) == (1, False, 0, False)
+    assert sorted(titles(tmp_path / "out")) == ["Gas deal 4", "Gas deal 5"]  # the newest
+    (sent,) = digests(tmp_path / "out")
+    assert sent["more"]["count"] == 3
+    assert outbox.send("local").sent == 0
 
 
 def test_a_clock_set_back_loses_no_match(tmp_path: Path, store: Store, clients: Clients) -> None:

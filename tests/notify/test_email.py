@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import logging
 import re
 import socket
@@ -9,6 +12,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -17,15 +21,17 @@ import httpx
 import pytest
 import trustme
 
-from tests.helpers import make_project, wait_for
+from tests.helpers import BACKLOG_RULES, add_backlog, make_project, wait_for
 from tests.servers import LOGIN, PASSWORD, Server, Trickle, check_login, free_port, parse
 from worker.cli import main
+from worker.deliver.outbox import Outbox
 from worker.digest.render import Renderer
 from worker.errors import DeliveryError
 from worker.model import Digest, Rendered
 from worker.notify import Clients, notifier_for
 from worker.notify.email import EmailNotifier, build_message
-from worker.settings.config import EmailChannel
+from worker.settings.config import EmailChannel, load_config
+from worker.store import open_store
 
 SENDER = "wirewatch@example.org"
 RECIPIENTS = ("analyst@example.org", "desk@example.net")
@@ -479,3 +485,58 @@ def test_check_accepts_an_email_channel(tmp_path: Path) -> None:
 """
     project = make_project(tmp_path, extra=extra)
     assert main(["check", "-c", str(project.config)]) == 0
+
+
+# --- a backlog: one digest, every match it holds attached --------------------------------
+
+
+def backlog_mail(tmp_path: Path, server: Server, cap: str = "") -> EmailMessage:
+    """The one email a backlog of 500 matches gives (`cap`: the attachment's limit)."""
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "config.yaml").write_text(
+        "watch: [{path: inbox}]\nchannels:\n  mail:\n    type: email\n"
+        f"    to: [{RECIPIENTS[0]}]\n    from: {SENDER}\n"
+        f"    smtp: {{host: 127.0.0.1, port: {server.port}, security: none}}\n{cap}",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "config.yaml", {})
+    store = open_store(str(tmp_path / "state.db"))
+    try:
+        with httpx.Client() as http:
+            clients = Clients(http=http, tls=ssl.create_default_context())
+            outbox = Outbox(config, store, clients, lambda: BACKLOG_RULES)
+            add_backlog(store, 500, datetime.now(UTC))
+            assert outbox.send("mail").sent == 1
+            assert outbox.send("mail").sent == 0
+    finally:
+        store.close()
+    (received,) = server.mailbox.received
+    return received.message
+
+
+def test_a_backlog_mail_attaches_every_match_as_gzipped_csv(
+    tmp_path: Path, smtp_server: Callable[..., Server]
+) -> None:
+    message = backlog_mail(tmp_path, smtp_server())
+    assert message.get_content_type() == "multipart/mixed"
+    body, attachment = message.iter_parts()
+    digest_id = message["X-Wirewatch-Digest"]
+    assert attachment.get_filename() == f"matches-{digest_id}.csv.gz"
+    rows = list(csv.reader(io.StringIO(gzip.decompress(attachment.get_content()).decode())))
+    assert rows[0] == ["title", "link", "rule", "participants", "published", "source"]
+    assert len(rows) == 501
+    assert ["Deal 6", "/in/6.txt", "oil", "Xi Jinping; Vladimir Putin", "2020-01-07", ""] in rows
+    text = body.get_body(("plain",))
+    assert isinstance(text, EmailMessage)
+    assert f"… and 450 more — `wirewatch matches --digest {digest_id}`" in text.get_content()
+
+
+def test_a_backlog_too_big_to_attach_is_only_pointed_to(
+    tmp_path: Path, smtp_server: Callable[..., Server]
+) -> None:
+    message = backlog_mail(tmp_path, smtp_server(), "    attachment_max_mb: 0.001\n")
+    assert message.get_content_type() == "multipart/alternative"  # nothing attached
+    (text, _html) = parts_of(message)
+    command = f"wirewatch matches --digest {message['X-Wirewatch-Digest']}"
+    assert f"… and 450 more — `{command}` lists them" in text[1]

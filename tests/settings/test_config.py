@@ -282,9 +282,8 @@ def test_bad_timezone(tmp_path: Path) -> None:
             "3: channels.a.throttle.per: field required",
         ),
         (
-            "    channels: {a: {type: file, path: out, max_matches: 20, max_items: 50}}\n",
-            "3: channels.a: max_items 50 is more than a digest holds (max_matches 20);"
-            " lower max_items or raise max_matches",
+            "    channels: {a: {type: file, path: out, max_items: 5000}}\n",
+            "3: channels.a.max_items: must be less than or equal to 1000",
         ),
         (
             "    channels: {a: {type: file, path: out, group_by: story}}\n",

@@ -528,3 +528,52 @@ def test_an_article_keeps_the_story_it_was_first_shown_in(store: Store) -> None:
     store.add_stories_shown("local", [shown(1, 2, NOW + timedelta(hours=1))])
     (row,) = store.stories_shown("local", NOW - timedelta(hours=1))
     assert (row.story.id, row.first_sent) == ("article-0", NOW)
+
+
+# --- backlogs: one digest lists some and holds all; matches withheld ----------------------
+
+
+def test_a_digest_holds_the_backlog_it_counts_and_lists_its_matches(store: Store) -> None:
+    with_matches(store, 5)
+    through = store.pending_through("local")
+    newest = store.pending_newest("local", "rule", 2)
+    assert [m.article.id for m in newest] == ["article-4", "article-3"]  # newest date first
+    listed = {m.id for m in newest}
+    rest = [r for r in store.pending_records("local", through or 0) if r.id not in listed]
+    assert [r.title for r in rest] == ["Title 0", "Title 1", "Title 2"]
+    assert not store.create_digest(digest("d0"), sorted(listed), through, more=2)  # 3 wait
+    assert store.create_digest(digest("d1"), sorted(listed), through, more=3)
+    assert store.pending("local") == []
+    assert store.pending_through("local") is None
+    assert len(store.pending("mail")) == 5  # another channel's backlog is its own
+    held = list(store.stored_matches(digest_id="d1"))
+    assert sorted(r.title for r in held) == [f"Title {n}" for n in range(5)]
+    assert list(store.stored_matches(digest_id="d2")) == []
+
+
+def test_stored_matches_are_listed_by_rule_and_since(store: Store) -> None:
+    with_matches(store, 2)
+    later = NOW + timedelta(hours=1)
+    store.add_article(article(7), [Match("other-rule", (Hit("Xi", "body", 0, 2, "xi"),))], later)
+    assert [r.title for r in store.stored_matches()] == ["Title 0", "Title 1", "Title 7"]
+    (other,) = store.stored_matches(rule_id="other-rule")
+    assert (other.title, other.participants, other.matched_at) == ("Title 7", ("xi",), later)
+    assert [r.title for r in store.stored_matches(since=later)] == ["Title 7"]
+
+
+def test_matches_withheld_are_stored_but_pending_for_no_channel(store: Store) -> None:
+    with_matches(store, 1)
+    match = Match("rule", (Hit("talks", "body", 0, 5),))
+    assert store.add_article(article(9), [match], NOW, withheld="backfill")
+    assert pending_ids(store, "local") == ["article-0"]
+    assert pending_ids(store, "mail") == ["article-0"]
+    assert [r.title for r in store.stored_matches()] == ["Title 0", "Title 9"]
+
+
+def test_a_folders_first_scan_is_remembered(opened: Opened) -> None:
+    store = opened()
+    assert not store.first_scan_done("/srv/archive")
+    store.record_first_scan("/srv/archive", NOW)
+    store.record_first_scan("/srv/archive", NOW)  # once is enough
+    assert opened().first_scan_done("/srv/archive")
+    assert not store.first_scan_done("/srv/inbox")

@@ -87,7 +87,7 @@ class Outbox:
                 return due + Outcome(held=new)
             if not new:
                 return due
-            sent = self._send_pending(name)
+            sent = self._send_new(name)
             # Matches left behind a digest now waiting go out once it is delivered.
             held = sent.retry_at is not None and self._builder.has_pending(name)
             return due + sent + Outcome(held=held)
@@ -125,15 +125,8 @@ class Outbox:
                 return total
         return total
 
-    def _send_pending(self, name: str) -> Outcome:
-        """New digests until none of the channel's matches is left pending, one after
-        another, oldest matches first; a failed one stops them."""
-        total = self._send_new(name)
-        while total.sent and not total.failed and self._builder.has_pending(name):
-            total += self._send_new(name)
-        return total
-
     def _send_new(self, name: str) -> Outcome:
+        """One digest of everything pending for the channel: a backlog never floods it."""
         try:
             delivery = self._builder.next_delivery(name)
         except TemplateMistake:  # it fails on this digest: its matches stay pending

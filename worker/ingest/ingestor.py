@@ -73,9 +73,9 @@ class Ingestor:
             log.warning("%s: %s", quoted(raw.uri), warning, extra=fields)
         one_by_one = len(parsed.articles) == 1
         if raw.identity is not None and one_by_one:
-            outcome = self._store_entry(raw.uri, parsed.articles[0])
+            outcome = self._store_entry(raw, parsed.articles[0])
         else:
-            outcome = self._store(raw.uri, parsed.articles, one_by_one)
+            outcome = self._store(raw, parsed.articles, one_by_one)
         if not one_by_one and parsed.articles:
             _summarise(outcome, len(parsed.articles))
         reason = "; ".join(parsed.problems) or None
@@ -84,10 +84,11 @@ class Ingestor:
             log.warning("%s: %s", quoted(raw.uri), reason, extra=fields)
         return replace(outcome, error=reason)
 
-    def _store(self, uri: str, articles: Iterable[Article], one_by_one: bool) -> Ingested:
-        """Store the new articles with their matches; each told at INFO when `one_by_one`,
-        else at DEBUG (a feed of many articles is told in one line, `_summarise`)."""
-        matcher = self._matcher()
+    def _store(self, raw: RawArticle, articles: Iterable[Article], one_by_one: bool) -> Ingested:
+        """Store the new articles with their matches (sent to no channel when the raw
+        article says why); each told at INFO when `one_by_one`, else at DEBUG (a feed of
+        many articles is told in one line, `_summarise`)."""
+        uri, matcher = raw.uri, self._matcher()
         new, known, matched = 0, 0, {}
         for article in articles:
             if self._articles.has_article(article.id):
@@ -99,7 +100,7 @@ class Ingestor:
             matches = matcher.match(article)
             # The article and its matches are stored together: a crash between the two
             # would leave an article that is never matched again.
-            if not self._articles.add_article(article, matches, self._clock()):
+            if not self._articles.add_article(article, matches, self._clock(), raw.withheld):
                 known += 1
                 continue  # another process stored it just now
             new += 1
@@ -108,11 +109,12 @@ class Ingestor:
             _told_stored(uri, article, matches, logging.INFO if one_by_one else logging.DEBUG)
         return Ingested(uri, new, matched, known=known)
 
-    def _store_entry(self, uri: str, article: Article) -> Ingested:
+    def _store_entry(self, raw: RawArticle, article: Article) -> Ingested:
         """Store an article whose identity its source gave (a feed's entry): new, or a new
         version of one stored, matched again (what it newly matches is pending as usual)."""
+        uri = raw.uri
         if not self._articles.has_article(article.id):
-            return self._store(uri, [article], one_by_one=True)
+            return self._store(raw, [article], one_by_one=True)
         matches = self._matcher().match(article)
         if not self._articles.revise_article(article, matches, self._clock()):
             log.debug("%s: article %s is stored as it reads", quoted(uri), article.id)

@@ -10,6 +10,7 @@ fails verification, a server without STARTTLS) are permanent. An attempt ends wi
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import socket
@@ -54,7 +55,20 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     # The generator would pick a random boundary; a resend must be the same message.
     message.set_boundary(f"=_wirewatch_{digest.digest_id}")
+    if rendered.listing is not None:
+        _attach_listing(message, digest.digest_id, rendered.listing)
     return message
+
+
+def _attach_listing(message: EmailMessage, digest_id: str, listing: str) -> None:
+    """Every match of a backlog's digest, as the gzipped CSV file `matches-ID.csv.gz`."""
+    data = base64.b64decode(listing)
+    name = f"matches-{digest_id}.csv.gz"
+    message.add_attachment(data, maintype="application", subtype="gzip", filename=name)
+    message.set_boundary(f"=_wirewatch_mixed_{digest_id}")
+    for part in message.iter_parts():
+        if part.get_content_type() == "multipart/alternative":
+            part.set_boundary(f"=_wirewatch_{digest_id}")
 
 
 def alert_message(alert: Alert, sender: str, recipients: Sequence[str]) -> EmailMessage:

@@ -218,6 +218,9 @@ class WatchFolder(_Model):
     patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
     recursive: bool = True
     polling: bool = False
+    # false: the files a new archive holds at its first scan are stored and matched but
+    # not sent; files arriving later are.
+    alert_existing: bool = True
 
 
 def _feed_address(url: str) -> str:
@@ -333,11 +336,12 @@ class _ChannelBase(_Model):
     retry: RetrySettings = RetrySettings()
     rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
     min_priority: Literal["high", "normal", "low"] = "low"
-    # A digest holds at most `max_matches` matches (the rest go in the next digests), and
-    # lists at most `max_items` of them. The bound keeps a backlog from becoming one digest
-    # too big for any mail server or endpoint, refused for good.
-    max_matches: int = Field(default=200, gt=0, le=1000)
-    max_items: int | None = Field(default=None, gt=0)
+    # A slot sends one digest, however long the backlog: it lists at most `max_items`
+    # matches and counts the rest, which it holds all the same (never sent again).
+    max_items: int = Field(default=50, gt=0, le=1000)
+    # No longer used (a backlog was once sent as many digests of this many): still read,
+    # so that a config written for an older wirewatch starts.
+    max_matches: int | None = Field(default=None, gt=0, le=1000)
     send_empty: bool = False
     throttle: Throttle | None = None  # at most `max` digests in any trailing `per`
     template: ExistingFolder | None = None  # templates replacing the package's defaults
@@ -352,15 +356,6 @@ class _ChannelBase(_Model):
     def schedule_spec(self) -> Schedule:
         """The parsed `schedule:`."""
         return parse_schedule(self.schedule)
-
-    @model_validator(mode="after")
-    def _items_within_the_digest(self) -> _ChannelBase:
-        if self.max_items is not None and self.max_items > self.max_matches:
-            raise ValueError(
-                f"max_items {self.max_items} is more than a digest holds (max_matches"
-                f" {self.max_matches}); lower max_items or raise max_matches"
-            )
-        return self
 
     @model_validator(mode="after")
     def _empty_needs_a_schedule(self) -> _ChannelBase:
@@ -431,6 +426,9 @@ class EmailChannel(_ChannelBase):
     sender: EmailAddress = Field(alias="from")
     smtp: Smtp
     subject: OptionalText = None
+    # A digest that counts more than it lists attaches every match it holds as gzipped
+    # CSV, up to this size compressed; a bigger list is only pointed to.
+    attachment_max_mb: float = Field(default=5, gt=0)
 
 
 class AppriseChannel(_ChannelBase):

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -73,16 +74,17 @@ class FolderSource:
         self._health = health if health is not None else Health(clock)
         self._failing: dict[Path, int] = {}  # the scans in a row that could not read a folder
         self._told_unread = unread  # told of each file that cannot be read (for /metrics)
+        self._scanned_once: set[Path] = set()  # folders whose first scan is done
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
         that failed before); None in place of each other file. While watching, a file that
         may still be written is left to settle first, and comes with the arrivals."""
         self._check_folders()
-        return self._scan(self._folders, retry_failed)
+        return self._scan(self._folders, retry_failed, first=True)
 
     def _scan(
-        self, folders: Iterable[WatchFolder], retry_failed: bool = False
+        self, folders: Iterable[WatchFolder], retry_failed: bool = False, first: bool = False
     ) -> Iterator[RawArticle | None]:
         try:
             known = self._files.files()
@@ -94,10 +96,33 @@ class FolderSource:
             return
         quiet_since = time.time() - self._quiet
         for folder in folders:
+            withheld = self._archive(folder) if first else None
             for path in scan(folder):
-                yield self._guarded(
+                found = self._guarded(
                     path, partial(self._scanned, path, known, retry_failed, quiet_since)
                 )
+                if found is not None and withheld is not None:
+                    found = replace(found, withheld=withheld)
+                yield found
+            if first:
+                self._first_scan_over(folder)
+
+    def _archive(self, folder: WatchFolder) -> str | None:
+        """Why the files of this scan are not sent: the first scan of a folder that does not
+        alert on what it holds already (`alert_existing: false`); None: they are sent."""
+        if folder.alert_existing or folder.path in self._scanned_once:
+            return None
+        if self._files.first_scan_done(str(folder.path)):
+            self._scanned_once.add(folder.path)
+            return None
+        return "existing archive"
+
+    def _first_scan_over(self, folder: WatchFolder) -> None:
+        """Remember that the folder was scanned whole: what it holds from now on is new."""
+        if folder.path in self._scanned_once or folder_problem(folder.path) is not None:
+            return
+        self._files.record_first_scan(str(folder.path), self._clock())
+        self._scanned_once.add(folder.path)
 
     def _check_folders(self) -> None:
         """Report each folder that could not be read at this scan and the one before."""

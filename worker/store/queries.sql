@@ -95,6 +95,79 @@ JOIN articles a ON a.id = m.article_id
 WHERE p.channel = :channel
 ORDER BY p.match_id LIMIT :limit;
 
+-- withhold_pending --
+-- The matches of an article just stored are sent to no channel: recorded as withheld
+INSERT INTO withheld (channel, match_id, reason, at)
+SELECT p.channel, p.match_id, :reason, :at FROM pending p
+JOIN matches m ON m.id = p.match_id WHERE m.article_id = :article_id;
+
+-- drop_pending_of_article --
+-- The matches of an article just stored, withheld, are pending for no channel
+DELETE FROM pending WHERE match_id IN (SELECT id FROM matches WHERE article_id = :article_id);
+
+-- pending_newest --
+-- The newest matches of one rule pending for a channel, with their articles
+SELECT m.id, m.rule_id, m.hits, m.matched_at,
+       a.id, a.title, a.body, a.date, a.source, a.url, a.path, a.author, a.language, a.site
+FROM pending p
+JOIN matches m ON m.id = p.match_id
+JOIN articles a ON a.id = m.article_id
+WHERE p.channel = :channel AND p.rule_id = :rule_id
+ORDER BY a.date DESC, p.match_id DESC LIMIT :limit;
+
+-- pending_through --
+-- The newest match pending for a channel: a digest takes the backlog up to it
+SELECT MAX(match_id) FROM pending WHERE channel = :channel;
+
+-- pending_records --
+-- A page of the matches pending for a channel after :after up to :through, without text
+SELECT m.id, m.rule_id, m.hits, m.matched_at,
+       a.id, a.title, a.date, a.source, a.url, a.path
+FROM pending p
+JOIN matches m ON m.id = p.match_id
+JOIN articles a ON a.id = m.article_id
+WHERE p.channel = :channel AND p.match_id > :after AND p.match_id <= :through
+ORDER BY p.match_id LIMIT :page;
+
+-- add_backlog_items --
+-- A digest holds every other match pending for its channel up to :through (listed: taken)
+INSERT INTO digest_items (channel, match_id, digest_id)
+SELECT channel, match_id, :digest_id FROM pending
+WHERE channel = :channel AND match_id <= :through;
+
+-- take_backlog --
+-- The matches a digest holds up to :through are no longer pending for its channel
+DELETE FROM pending WHERE channel = :channel AND match_id <= :through;
+
+-- stored_matches --
+-- A page of the stored matches after :after, of one rule (unless :any_rule), matched since
+SELECT m.id, m.rule_id, m.hits, m.matched_at,
+       a.id, a.title, a.date, a.source, a.url, a.path
+FROM matches m
+JOIN articles a ON a.id = m.article_id
+WHERE m.id > :after AND (:any_rule = 1 OR m.rule_id = :rule_id) AND m.matched_at >= :since
+ORDER BY m.id LIMIT :page;
+
+-- digest_matches --
+-- A page of the matches a digest holds after :after, of one rule (unless :any_rule),
+-- matched since
+SELECT m.id, m.rule_id, m.hits, m.matched_at,
+       a.id, a.title, a.date, a.source, a.url, a.path
+FROM digest_items i
+JOIN matches m ON m.id = i.match_id
+JOIN articles a ON a.id = m.article_id
+WHERE i.digest_id = :digest_id AND m.id > :after
+  AND (:any_rule = 1 OR m.rule_id = :rule_id) AND m.matched_at >= :since
+ORDER BY m.id LIMIT :page;
+
+-- first_scan_done --
+-- Whether a watched folder's first scan is done
+SELECT 1 FROM folders_scanned WHERE path = :path;
+
+-- record_first_scan --
+-- A watched folder's first scan is done: what it found from now on is new
+INSERT INTO folders_scanned (path, at) VALUES (:path, :at) ON CONFLICT (path) DO NOTHING;
+
 -- pending_count --
 -- How many matches are pending for a channel
 SELECT COUNT(*) FROM pending WHERE channel = :channel;
@@ -212,6 +285,16 @@ DELETE FROM digest_items WHERE match_id IN (
                        AND h.afterwards = 'deliver' AND h.released_at IS NULL)
             OR EXISTS (SELECT 1 FROM digest_items i JOIN digests d ON d.id = i.digest_id
                        WHERE i.match_id = o.id AND d.status != 'sent'))));
+
+-- prune_withheld --
+-- Where withheld matches of articles stored before :articles_before, that nothing owes, were
+-- recorded (their items in sent digests are gone already)
+DELETE FROM withheld WHERE match_id IN (
+    SELECT m.id FROM matches m JOIN articles a ON a.id = m.article_id
+    WHERE a.ingested_at < :articles_before AND NOT EXISTS (
+        SELECT 1 FROM matches o WHERE o.article_id = a.id AND (
+            EXISTS (SELECT 1 FROM pending p WHERE p.match_id = o.id)
+            OR EXISTS (SELECT 1 FROM digest_items i WHERE i.match_id = o.id))));
 
 -- prune_matches --
 -- The matches of articles stored before :articles_before that nothing owes (their items
@@ -374,6 +457,7 @@ SELECT :rule_id;
 -- is_empty --
 -- Whether a state holds nothing yet: what `copy-state` may copy into
 SELECT (SELECT COUNT(*) FROM seen_articles) + (SELECT COUNT(*) FROM files)
+     + (SELECT COUNT(*) FROM folders_scanned)
      + (SELECT COUNT(*) FROM digests) + (SELECT COUNT(*) FROM channels);
 
 -- copied --

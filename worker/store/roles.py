@@ -20,6 +20,7 @@ from worker.model import (
     FileClaim,
     FileRecord,
     Match,
+    MatchRecord,
     Mute,
     MutedMatch,
     Pruned,
@@ -72,6 +73,14 @@ class FilesSeen(Protocol):
         and no worker takes it again until it changes."""
         ...
 
+    def first_scan_done(self, folder: str) -> bool:
+        """Whether the watched folder's first scan is done (on this state)."""
+        ...
+
+    def record_first_scan(self, folder: str, at: datetime) -> None:
+        """The watched folder's first scan is done: what it holds from now on is new."""
+        ...
+
 
 class FeedsSeen(Protocol):
     """Each feed as last polled, who polls it now, and each of its entries ever seen."""
@@ -116,9 +125,16 @@ class Articles(Protocol):
         """Whether an article with this id (this content) was ever stored, pruned since or not."""
         ...
 
-    def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+    def add_article(
+        self,
+        article: Article,
+        matches: Sequence[Match],
+        at: datetime,
+        withheld: str | None = None,
+    ) -> bool:
         """Store an article with its matches, together or not at all; False when an article
-        with the same content is already stored."""
+        with the same content is already stored. With `withheld` (the reason), its matches
+        are pending for no channel: recorded as never to be sent."""
         ...
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
@@ -141,6 +157,15 @@ class Articles(Protocol):
         """Articles ingested, files failed and matches stored."""
         ...
 
+    def stored_matches(
+        self,
+        rule_id: str | None = None,
+        since: datetime | None = None,
+        digest_id: str | None = None,
+    ) -> Iterator[MatchRecord]:
+        """Stored matches, oldest first: all, or of one rule, matched since, held by a digest."""
+        ...
+
 
 class DigestQueue(Protocol):
     """What each channel has pending, and the digests that take it."""
@@ -158,9 +183,29 @@ class DigestQueue(Protocol):
         """The matches pending for the channel, oldest first; the first `limit` of them."""
         ...
 
-    def create_digest(self, delivery: Delivery, match_ids: Sequence[int]) -> bool:
-        """Write a digest with the pending matches it takes, all or none; False when one of
-        them is no longer pending (another process took it) or the digest exists."""
+    def pending_newest(self, channel: str, rule_id: str, limit: int) -> list[StoredMatch]:
+        """The newest `limit` matches of one rule pending for the channel (by article date)."""
+        ...
+
+    def pending_through(self, channel: str) -> int | None:
+        """The id of the newest match pending for the channel, or None when none is."""
+        ...
+
+    def pending_records(self, channel: str, through: int) -> Iterator[MatchRecord]:
+        """Every match pending for the channel up to the id `through`, oldest first,
+        without its article's text."""
+        ...
+
+    def create_digest(
+        self,
+        delivery: Delivery,
+        match_ids: Sequence[int],
+        through: int | None = None,
+        more: int = 0,
+    ) -> bool:
+        """Write a digest with the pending matches it lists, and with `through` the `more`
+        others pending up to that id, all or none; False when one of them is no longer
+        pending (another process took it) or the digest exists."""
         ...
 
     def last_digest_at(self, channel: str) -> datetime | None:

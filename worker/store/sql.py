@@ -30,6 +30,7 @@ from worker.model import (
     FileRecord,
     Hit,
     Match,
+    MatchRecord,
     Mute,
     MutedMatch,
     Pruned,
@@ -85,6 +86,8 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channels": (("name", "since"), ("name",)),
     "channel_rules": (("channel", "rule_id"), ("channel", "rule_id")),
     "pending": (("channel", "match_id", "rule_id"), ("channel", "match_id")),
+    "withheld": (("channel", "match_id", "reason", "at"), ("channel", "match_id")),
+    "folders_scanned": (("path", "at"), ("path",)),
     "schedule_runs": (("channel", "last_run"), ("channel",)),
     "files": (("path", "size", "mtime_ns", "ctime_ns", "error", "seen_at"), ("path",)),
     "file_claims": (
@@ -381,21 +384,43 @@ class SqlStore:
         with self._db.transaction() as db:
             db.run(self._q["record_entry"], {**row, "at": at})
 
+    # --- watched folders -----------------------------------------------------------------
+
+    def first_scan_done(self, folder: str) -> bool:
+        """Whether the watched folder's first scan is done (on this state)."""
+        return bool(self._rows("first_scan_done", path=folder))
+
+    def record_first_scan(self, folder: str, at: datetime) -> None:
+        """The watched folder's first scan is done: what it holds from now on is new."""
+        with self._db.transaction() as db:
+            db.run(self._q["record_first_scan"], {"path": folder, "at": at})
+
     # --- articles and matches -----------------------------------------------------------
 
     def has_article(self, article_id: str) -> bool:
         """Whether an article with this id (this content) was ever stored, pruned or not."""
         return bool(self._rows("has_article", id=article_id))
 
-    def add_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
+    def add_article(
+        self,
+        article: Article,
+        matches: Sequence[Match],
+        at: datetime,
+        withheld: str | None = None,
+    ) -> bool:
         """Store an article with its matches, together or not at all; False when an article
-        with the same content is already stored."""
+        with the same content is already stored. With `withheld` (the reason), its matches
+        are pending for no channel: recorded as never to be sent."""
         with self._db.transaction() as db:
             # Its identity first: one pruned since it was stored is not stored again.
             if db.run(self._q["add_seen"], {"id": article.id, "at": at}) != 1:
                 return False
             db.run(self._q["add_article"], {**asdict(article), "at": at})
             _add_matches(db, self._q, article.id, matches, at)
+            if withheld is not None:
+                held = {"article_id": article.id, "reason": withheld, "at": at}
+                db.run(self._q["withhold_pending"], held)
+                db.run(self._q["drop_pending_of_article"], {"article_id": article.id})
         return True
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
@@ -468,9 +493,39 @@ class SqlStore:
         rows = self._rows("pending", channel=channel, limit=_NO_LIMIT if limit is None else limit)
         return [_stored_match(row) for row in rows]
 
-    def create_digest(self, delivery: Delivery, match_ids: Sequence[int]) -> bool:
+    def pending_newest(self, channel: str, rule_id: str, limit: int) -> list[StoredMatch]:
+        """The newest `limit` matches of one rule pending for `channel` (by article date)."""
+        rows = self._rows("pending_newest", channel=channel, rule_id=rule_id, limit=limit)
+        return [_stored_match(row) for row in rows]
+
+    def pending_through(self, channel: str) -> int | None:
+        """The id of the newest match pending for `channel`, or None when none is."""
+        through: int | None = self._one("pending_through", channel=channel)
+        return through
+
+    def pending_records(self, channel: str, through: int) -> Iterator[MatchRecord]:
+        """Every match pending for `channel` up to the id `through`, oldest first, without
+        its article's text; a page at a time."""
+        query, after = self._q["pending_records"], 0
+        while True:
+            params = {"channel": channel, "through": through, "after": after, "page": _PAGE}
+            rows = self._db.rows(query, params)
+            yield from (_match_record(row) for row in rows)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    def create_digest(
+        self,
+        delivery: Delivery,
+        match_ids: Sequence[int],
+        through: int | None = None,
+        more: int = 0,
+    ) -> bool:
         """Write a digest and take its matches from what is pending for the channel, all or
-        none; False when one was taken by another process, or the digest exists."""
+        none: those it lists (`match_ids`), and with `through` the `more` others pending up
+        to that id. False when one was taken by another process (or the backlog is not
+        `more` long any more), or the digest exists."""
         try:
             with self._db.transaction() as db:
                 if db.run(self._q["add_digest"], _digest_row(delivery)) != 1:
@@ -481,9 +536,35 @@ class SqlStore:
                         raise _TakenError
                     db.run(self._q["add_digest_item"], {**item, "digest_id": delivery.id})
                 db.run(self._q["end_throttle_hold"], {"channel": delivery.channel})
+                if through is not None:
+                    _take_backlog(db, self._q, delivery, through, more)
         except _TakenError:
             return False
         return True
+
+    def stored_matches(
+        self,
+        rule_id: str | None = None,
+        since: datetime | None = None,
+        digest_id: str | None = None,
+    ) -> Iterator[MatchRecord]:
+        """Stored matches, oldest first: all, or of one rule, matched since, held by a
+        digest; a page at a time."""
+        name = "stored_matches" if digest_id is None else "digest_matches"
+        params: dict[str, object] = {
+            "any_rule": int(rule_id is None),
+            "rule_id": rule_id or "",
+            "since": since if since is not None else _EVER,
+            "digest_id": digest_id or "",
+            "page": _PAGE,
+        }
+        after = 0
+        while True:
+            rows = self._db.rows(self._q[name], {**params, "after": after})
+            yield from (_match_record(row) for row in rows)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
 
     def last_digest_at(self, channel: str) -> datetime | None:
         """When the channel's latest digest was made (sent or not)."""
@@ -786,6 +867,17 @@ def _add_matches(
     return added
 
 
+def _take_backlog(
+    db: Transaction, q: Mapping[str, str], delivery: Delivery, through: int, more: int
+) -> None:
+    """The digest holds every match pending for its channel up to `through`: exactly the
+    `more` it counted (its listed ones are taken already), or none."""
+    backlog = {"channel": delivery.channel, "through": through}
+    if db.run(q["add_backlog_items"], {**backlog, "digest_id": delivery.id}) != more:
+        raise _TakenError
+    db.run(q["take_backlog"], backlog)
+
+
 def _prune(
     db: Transaction,
     q: Mapping[str, str],
@@ -802,6 +894,7 @@ def _prune(
         return Pruned(digests=digests)
     before = {"articles_before": articles_before}
     db.run(q["prune_match_items"], before)
+    db.run(q["prune_withheld"], before)
     matches = db.run(q["prune_matches"], before)
     db.run(q["prune_muted"], {})
     articles = db.run(q["prune_articles"], before)
@@ -904,6 +997,23 @@ def _mute(row: Sequence[Any]) -> Mute:
         created_by=created_by,
         created_at=_moment_or_none(created_at),
         ended_at=_moment_or_none(ended_at),
+    )
+
+
+def _match_record(row: Sequence[Any]) -> MatchRecord:
+    match_id, rule_id, hits, matched_at, article_id, title, day, source, url, path = row
+    found = dict.fromkeys(hit["participant"] for hit in json.loads(hits) if hit["participant"])
+    return MatchRecord(
+        id=match_id,
+        rule_id=rule_id,
+        article_id=article_id,
+        title=title,
+        date=day if isinstance(day, date) else date.fromisoformat(day),
+        source=source,
+        url=url,
+        path=path,
+        participants=tuple(found),
+        matched_at=_moment(matched_at),
     )
 
 

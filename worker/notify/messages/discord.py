@@ -75,9 +75,9 @@ def _build(digest: Digest, sections: list[Section[str]], left_out: int) -> Messa
     ]
     embeds = [embed for section in sections for embed in _embeds(section)]
     if left_out and embeds:
-        embeds[-1]["footer"] = {"text": more(left_out)}
+        embeds[-1]["footer"] = {"text": more(left_out, digest)}
     elif left_out:
-        lines.append(more(left_out))
+        lines.append(more(left_out, digest))
     return {
         "content": "\n".join(line for line in lines if line),
         "embeds": embeds,

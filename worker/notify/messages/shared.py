@@ -92,7 +92,7 @@ def trimmed(
     rendered = [
         (index, render_item(item)) for index, (_, items) in enumerate(sections) for item in items
     ]
-    omitted = _count(digest.counts.omitted)
+    omitted = _count(digest.counts.omitted) + (_count(digest.more.count) if digest.more else 0)
 
     def attempt(kept: int) -> Message:
         shown = [
@@ -170,9 +170,22 @@ def _count(value: int) -> int:
     return max(value, 0)
 
 
-def more(left_out: int) -> str:
-    """The line that says how many items the message leaves out."""
-    return f"{ELLIPSIS} and {plural(left_out, 'more item')}"
+def more(left_out: int, digest: Digest | None = None) -> str:
+    """The line that says how many items the message leaves out (and, for a backlog, how
+    the digest's others are listed, and how many of each rule and participant)."""
+    line = f"{ELLIPSIS} and {plural(left_out, 'more item')}"
+    backlog = digest.more if digest is not None else None
+    if backlog is None:
+        return line
+    counted = [
+        f"{kind}: " + ", ".join(f"{name} ({count:,})" for name, count in list(by.items())[:_SHOWN])
+        for kind, by in (("by rule", backlog.by_rule), ("by participant", backlog.by_participant))
+        if by
+    ]
+    return "; ".join([f"{line} — `{backlog.command}` lists them", *counted])
+
+
+_SHOWN = 10  # rules and participants a chat message names in its backlog line
 
 
 def headline(digest: Digest) -> str:

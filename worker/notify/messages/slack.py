@@ -80,7 +80,7 @@ def _build(digest: Digest, sections: list[Section[str]], left_out: int) -> Messa
         texts = packed([rule, *section.items], SECTION_TEXT)
         blocks += [{"type": "section", "text": _text(text)} for text in texts]
     if left_out:
-        blocks.append({"type": "context", "elements": [_text(more(left_out))]})
+        blocks.append({"type": "context", "elements": [_text(more(left_out, digest))]})
     return {
         "text": _escape(title),
         "blocks": blocks,

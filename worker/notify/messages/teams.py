@@ -99,7 +99,7 @@ def _build(digest: Digest, sections: list[Section[dict[str, Any]]], left_out: in
         body.append(_text_block([rule], separator=True, spacing="Large"))
         body += section.items
     if left_out:
-        body.append(_text_block([_run(more(left_out), italic=True)], spacing="Large"))
+        body.append(_text_block([_run(more(left_out, digest), italic=True)], spacing="Large"))
     return _envelope(body, headline(digest))
 
 
