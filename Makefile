@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint check preview servers browser
+.PHONY: run test lint check preview servers browser bench
 
 $(BIN)/wirewatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,6 @@ check: lint test
 
 preview: $(BIN)/wirewatch browser  ## the seeds' digest as PNG at desktop and phone width
 	$(BIN)/python tools/preview.py var/preview
+
+bench: $(BIN)/wirewatch  ## every row of the performance table, each beside its baseline
+	$(BIN)/python bench/run.py
