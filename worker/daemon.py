@@ -357,7 +357,9 @@ class _Reloader:
         self._requested = requested
         # Edits settle as articles do: an editor that empties a file and then writes it
         # leaves no moment in which the rules are gone.
-        self._edits = EditWatcher(setup.edited_files(), setup.config.ingest.settle_seconds)
+        self._edits = EditWatcher(
+            setup.edited_files(), setup.config.ingest.settle_seconds, setup.read
+        )
 
     def start(self) -> None:
         self._edits.start()

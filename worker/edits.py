@@ -13,7 +13,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from worker.sources.observers import Identity, identity, stopped
+from worker.sources.observers import Identity, Snapshot, identity, snapshot, stopped
 
 __all__ = ["EditWatcher"]
 
@@ -27,12 +27,15 @@ class EditWatcher:
     nothing has changed for `quiet` seconds.
     """
 
-    def __init__(self, sources: Iterable[Path], quiet: float = 0.5) -> None:
+    def __init__(
+        self, sources: Iterable[Path], quiet: float = 0.5, read: Snapshot | None = None
+    ) -> None:
         self._quiet = quiet
+        self._read = read  # the files as they were read, if known
         self._last: float | None = None
         self._lock = threading.Lock()
         self._observer: BaseObserver | None = None
-        sources = list(sources)
+        sources = self._sources = list(sources)
         folders = {source for source in sources if source.is_dir()}
         files: dict[Path, set[Path]] = {}  # a folder not watched whole -> the files wanted
         for source in sources:
@@ -59,6 +62,9 @@ class EditWatcher:
             )
             return
         self._observer = observer
+        if self._read is not None and snapshot(self._sources) != self._read:
+            self._edited()  # edited after it was read, before the watch began
+        self._read = None  # a restart of the watch, after a folder is replaced, is not one
 
     def stop(self) -> None:
         """Stop watching."""

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +42,7 @@ from worker.sources.feed import FeedSource
 from worker.sources.fetch import Fetcher
 from worker.sources.folder import FolderSource
 from worker.sources.mixed import FoldersAndFeeds
+from worker.sources.observers import Snapshot, snapshot
 from worker.store import Store, open_store
 from worker.wording import plural
 
@@ -95,20 +96,29 @@ class Setup:
     config: Config
     rules: RuleSet
     renderers: dict[str, Renderer]
+    # The edited files as they were just before they were read: an edit made after that,
+    # before the edit watcher starts, is still applied.
+    read: Snapshot = field(default_factory=dict, compare=False)
 
     def edited_files(self) -> list[Path]:
         """The files and folders the user edits: the config, the rules, the templates."""
-        folders = [channel.template for channel in self.config.channels.values()]
-        return [self.config.source, *self.config.rules, *(f for f in folders if f is not None)]
+        return _edited_files(self.config)
+
+
+def _edited_files(config: Config) -> list[Path]:
+    folders = [channel.template for channel in config.channels.values()]
+    return [config.source, *config.rules, *(f for f in folders if f is not None)]
 
 
 def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
     """Read and check everything the user wrote; ConfigError lists every mistake."""
+    read = snapshot([path])
     try:
         config = load_config(path, environ)
     except ConfigError as error:
         rules = rule_mistakes(named_rule_files(path)) if path.exists() else []
         raise ConfigError(_in_order([*error.problems, *rules])) from None
+    read |= snapshot(_edited_files(config)[1:])
     problems = channel_mistakes(config)
     try:
         rule_set = load_rules(config)
@@ -120,7 +130,7 @@ def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
         problems += error.problems
     if problems:
         raise ConfigError(_in_order(problems))
-    return Setup(config, rule_set, renderers)
+    return Setup(config, rule_set, renderers, read)
 
 
 def _in_order(problems: list[Problem]) -> list[Problem]:

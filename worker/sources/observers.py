@@ -9,7 +9,7 @@ from pathlib import Path
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-__all__ = ["Identity", "identity", "native_observer", "stopped"]
+__all__ = ["Identity", "Snapshot", "identity", "native_observer", "snapshot", "stopped"]
 
 
 def native_observer() -> tuple[BaseObserver, bool]:
@@ -34,6 +34,29 @@ def identity(folder: Path) -> Identity | None:
     except OSError:
         return None
     return (found.st_dev, found.st_ino) if folder.is_dir() else None
+
+
+Snapshot = dict[Path, tuple[int, int]]  # each file: its size and time of last change
+
+
+def snapshot(paths: list[Path]) -> Snapshot:
+    """The files as they are now, those in folders included, so that an edit made since —
+    before a watcher was there to see it — can be told."""
+    files = [file for path in paths for file in _files(path)]
+    found: Snapshot = {}
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:  # gone meanwhile: absent from the snapshot, as if never there
+            continue
+        found[file] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _files(path: Path) -> list[Path]:
+    if not path.is_dir():
+        return [path]
+    return sorted(file for file in path.rglob("*") if not file.is_dir())
 
 
 def stopped(observer: BaseObserver) -> bool:
