@@ -1,0 +1,50 @@
+"""Edits of the config, rules and templates made while the daemon was not yet watching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from worker.edits import EditWatcher
+from worker.sources.observers import snapshot
+
+
+def _rules(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "world.yaml").write_text("rules: []\n", encoding="utf-8")
+    return rules
+
+
+def test_an_edit_made_after_reading_and_before_watching_is_applied(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    read = snapshot([rules])
+    (rules / "world.yaml").write_text("rules:\n  - {id: talks, query: talks}\n", "utf-8")
+    watcher = EditWatcher([rules], quiet=0, read=read)
+    watcher.start()
+    try:
+        assert watcher.settled()
+        assert not watcher.settled()  # told once
+    finally:
+        watcher.stop()
+
+
+def test_a_rule_file_added_before_watching_is_an_edit(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    read = snapshot([rules])
+    (rules / "europe.yaml").write_text("rules: []\n", encoding="utf-8")
+    watcher = EditWatcher([rules], quiet=0, read=read)
+    watcher.start()
+    try:
+        assert watcher.settled()
+    finally:
+        watcher.stop()
+
+
+def test_files_as_they_were_read_are_no_edit(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    watcher = EditWatcher([rules], quiet=0, read=snapshot([rules]))
+    watcher.start()
+    try:
+        assert not watcher.settled()
+    finally:
+        watcher.stop()
