@@ -13,6 +13,12 @@ from tests.postgres import Cluster, ClusterError, start_cluster
 from tests.servers import Mailbox, Server, free_port
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end scenarios first (tests/test_*.py, each through running daemons): they
+    are the long ones, and started last they would keep the whole run waiting on them."""
+    items.sort(key=lambda item: item.path.parent.name != "tests")
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[Callable[..., Server]]:
     """Start SMTP servers on 127.0.0.1 with aiosmtpd's options; all stop after the test."""
