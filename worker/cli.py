@@ -40,6 +40,8 @@ from worker.match.matcher import Matcher
 from worker.model import Mute, is_web_address
 from worker.muting import checked_target, match_document, match_line, mute_document, mute_line
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text, user_agent
+from worker.project import INBOX, make_project, starter_files
+from worker.rules.schema import SCHEMAS, schema_text
 from worker.settings.schedule import parse_duration
 from worker.sources.fetch import Fetcher, FetchError, origin
 from worker.sources.files import Unread
@@ -69,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "format", None) and not args.dry_run:  # a preview must never send
         parser.error("--format shapes what --dry-run prints; add --dry-run")
     setup_logging(getattr(args, "log_format", "text"), getattr(args, "level", logging.INFO))
-    if args.command == "copy-state":  # two states, and no config
-        return _copy_state(args)
+    if args.command in _WITHOUT_CONFIG:
+        return _WITHOUT_CONFIG[args.command](args)
     try:
         setup = load_setup(Path(args.config), os.environ)
     except ConfigError as error:
@@ -177,7 +179,19 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", type=Path, help="the file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     _mute_parsers(commands, common)
+    _project_parsers(commands)
     return parser
+
+
+def _project_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    init = commands.add_parser(
+        "init", help="make a new project folder: config, example rules, inbox; replaces no file"
+    )
+    init.add_argument("folder", nargs="?", default=".", metavar="DIR", help="default: .")
+    schema = commands.add_parser(
+        "schema", help="the JSON Schema of config.yaml or of rule files, for editors"
+    )
+    schema.add_argument("name", choices=list(SCHEMAS), metavar="config|rules")
 
 
 def _mute_parsers(commands: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
@@ -717,6 +731,48 @@ def _digest_matches(args: argparse.Namespace, setup: Setup) -> int:
             print(record_line(record, setup.rules))
     return EXIT_OK
 
+
+def _init(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    try:
+        made = make_project(folder, starter_files())
+    except OSError as error:
+        told = f"{error.strerror or error}; give a folder wirewatch can write in"
+        print(f"wirewatch init: {quoted(folder)}: {told}", file=sys.stderr)
+        return EXIT_FAILED
+    for path in made.written:
+        print(f"wrote {quoted(path)}")
+    for path in made.kept:
+        print(f"{quoted(path)}: exists; kept as it is", file=sys.stderr)
+    print(_next_steps(folder))
+    return EXIT_FAILED if made.kept else EXIT_OK
+
+
+def _next_steps(folder: Path) -> str:
+    """The commands that take a new project to its first digest."""
+    here = folder.resolve() == Path.cwd().resolve()
+    inbox = INBOX if here else quoted(folder / INBOX)
+    return "\n".join(
+        [
+            "",
+            "Next:",
+            *([] if here else [f"  cd {quoted(folder)}"]),
+            "  wirewatch check     # the config and rules hold together",
+            "  wirewatch run       # watches inbox/ and writes each digest to outbox/",
+            f"Then drop an article (.txt, .md, .json, .jsonl or .html) into {inbox}/;",
+            "`wirewatch match FILE` says which rules match it and why.",
+            "Make rules/watch.yaml your own: the schemas/ let an editor complete its keys.",
+        ]
+    )
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(schema_text(args.name), end="")
+    return EXIT_OK
+
+
+# The commands that read no config: copy-state names its two states itself.
+_WITHOUT_CONFIG = {"copy-state": _copy_state, "init": _init, "schema": _schema}
 
 _COMMANDS = {
     "run": _run,

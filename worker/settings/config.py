@@ -211,6 +211,10 @@ OptionalCertificates = Annotated[
 ]
 
 
+# A value written as one item or as a list of them (the input that schema tells editors of)
+_Listed = Annotated[list[str], Field(min_length=1)]
+
+
 class WatchFolder(_Model):
     """A folder whose article files are ingested."""
 
@@ -483,7 +487,7 @@ class Config(_Model):
             raise ValueError(f"'{blocking}' is a file, not a folder; fix the path")
         return state
 
-    @field_validator("alerts", mode="before")
+    @field_validator("alerts", mode="before", json_schema_input_type=str | list[str])
     @classmethod
     def _a_list(cls, alerts: object) -> object:
         return (alerts,) if isinstance(alerts, str) else alerts
@@ -503,7 +507,7 @@ class Config(_Model):
                 )
         return alerts
 
-    @field_validator("rules", mode="before")
+    @field_validator("rules", mode="before", json_schema_input_type=str | _Listed)
     @classmethod
     def _one_or_more(cls, rules: object) -> object:
         return (rules,) if isinstance(rules, str) else rules
