@@ -16,6 +16,7 @@ from worker.errors import Problem
 from worker.rules.query import And, Near, Node, Not, Or, Term, keyword_term
 from worker.rules.ruleset import Rule, RuleFile
 from worker.settings.yamlfile import YamlFile
+from worker.text.words import is_cjk
 
 __all__ = [
     "FEWEST_ARTICLES",
@@ -199,7 +200,8 @@ def _short(written: str) -> str:
 
 
 def _too_short(term: Term) -> bool:
-    return term.prefix and len(term.words) == 1 and len(term.words[-1]) < SHORTEST_PREFIX
+    last = term.words[-1]
+    return term.prefix and len(term.words) == 1 and len(last) < SHORTEST_PREFIX and not is_cjk(last)
 
 
 def _terms(node: Node) -> Iterator[Term]:
