@@ -30,24 +30,35 @@ from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
 from worker.digest.backlog import match_json
 from worker.digest.backlog import match_line as record_line
-from worker.errors import ConfigError, StateError, StateGone, StateUnavailable
+from worker.errors import ConfigError, Problem, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, Parsed, parse_file
 from worker.ingest.ingestor import Ingested
 from worker.ingest.rematch import rematch
 from worker.logs import log_in_zone, setup_logging
+from worker.match.backtest import SHOWN, backtest, backtest_json, backtest_text
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
 from worker.model import Mute, is_web_address
 from worker.muting import checked_target, match_document, match_line, mute_document, mute_line
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text, user_agent
 from worker.project import INBOX, make_project, starter_files
+from worker.rules.files import load_draft_rules, read_rule_files
+from worker.rules.lint import TOO_BROAD, Broad, rule_warnings, too_broad
+from worker.rules.ruleset import RuleSet
 from worker.rules.schema import SCHEMAS, schema_text
 from worker.settings.schedule import parse_duration
 from worker.sources.fetch import Fetcher, FetchError, origin
 from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import asked_health, status_report, status_text
-from worker.store import backup_state, daemon_lock, open_store, shown_state, state_problem
+from worker.store import (
+    backup_state,
+    daemon_lock,
+    open_store,
+    shown_state,
+    state_exists,
+    state_problem,
+)
 from worker.store.copy import copy_state
 from worker.wording import did_you_mean, plural, quoted
 
@@ -128,7 +139,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="begin a new state where the state file is gone (everything is read and sent again)",
     )
-    commands.add_parser("check", parents=[common], help="validate config and rules")
+    check = commands.add_parser("check", parents=[common], help="validate config and rules")
+    check.add_argument(
+        "--strict", action="store_true", help="warnings about the rules are errors too"
+    )
+    check.add_argument(
+        "--too-broad",
+        metavar="PERCENT",
+        type=_percent,
+        default=TOO_BROAD,
+        help="warn of a rule that matched more than this share of the last 30 days' stored"
+        f" articles (default: {TOO_BROAD:.0%})",
+    )
     match = commands.add_parser(
         "match", parents=[common], help="dry run: which rules match these files, and why"
     )
@@ -136,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--url", action="append", default=[], help="a web page to fetch and read")
     match.add_argument("--rule", metavar="ID", help="only this rule; says why it fails too")
     match.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    _backtest_options(match)
     status = commands.add_parser("status", parents=[common], help="articles, matches, sends")
     status.add_argument("--json", action="store_true", help="machine-readable (see README)")
     status.add_argument("--all", action="store_true", help="every failed file, not the first 20")
@@ -213,6 +236,45 @@ def _mute_parsers(commands: argparse._SubParsersAction[_Parser], common: _Parser
     unmute.add_argument("target", metavar="TARGET", help="what was muted, or the mute's #id")
     mutes = commands.add_parser("mutes", parents=[common], help="the mutes on now")
     mutes.add_argument("--json", action="store_true", help="machine-readable (see README)")
+
+
+def _backtest_options(match: argparse.ArgumentParser) -> None:
+    """The options of `wirewatch match` that run rules over the stored articles."""
+    match.add_argument(
+        "--stored",
+        action="store_true",
+        help="run the rules over the articles already stored; reads only, sends nothing",
+    )
+    match.add_argument(
+        "--rules",
+        metavar="FILE",
+        action="append",
+        type=Path,
+        default=[],
+        help="use the rules of FILE (a draft not yet loaded) instead of the live rules",
+    )
+    match.add_argument(
+        "--since",
+        metavar="AGE",
+        type=_age,
+        help=f"with --stored: articles stored this recently (default: {_BACKTEST_SINCE.days}d)",
+    )
+    match.add_argument(
+        "--show",
+        metavar="N",
+        type=_count,
+        help=f"with --stored: the N newest matched articles shown per rule (default: {SHOWN})",
+    )
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a count; write 0, 1, 2…")
+    return int(text)
+
+
+# The articles `match --stored` reads without --since, and `check` measures breadth over.
+_BACKTEST_SINCE = timedelta(days=30)
 
 
 def _matches_options(matches: argparse.ArgumentParser) -> None:
@@ -360,11 +422,29 @@ def _on_signals(stop: threading.Event, reload: threading.Event) -> None:
     signal.signal(signal.SIGHUP, hang_up)
 
 
-def _check(_args: argparse.Namespace, setup: Setup) -> int:
+def _percent(text: str) -> float:
+    number = text.strip().removesuffix("%")
+    try:
+        share = float(number) / 100
+    except ValueError:
+        share = -1.0
+    if not 0 < share <= 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a percentage; write 1 to 100, as 50%")
+    return share
+
+
+def _check(args: argparse.Namespace, setup: Setup) -> int:
     config, rules = setup.config, setup.rules
     problem = state_problem(config.state_url)
     if problem is not None:
         print(config.problem(("state",), problem), file=sys.stderr)
+        return EXIT_FAILED
+    warnings = _rule_warnings(setup, args.too_broad)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    if warnings and args.strict:
+        told = f"{plural(len(warnings), 'warning')}, errors with --strict"
+        print(f"{config.source}: not OK: {told}", file=sys.stderr)
         return EXIT_FAILED
     print(
         f"{config.source}: OK: {plural(len(config.watch), 'watched folder')}, "
@@ -373,6 +453,26 @@ def _check(_args: argparse.Namespace, setup: Setup) -> int:
         f"{plural(len(config.channels), 'channel')}"
     )
     return EXIT_OK
+
+
+def _rule_warnings(setup: Setup, threshold: float) -> list[Problem]:
+    """What `check` warns of in the rules; a rule's share of the articles stored lately too,
+    when there is a state to read (read only)."""
+    files = read_rule_files(setup.config.rule_files())
+    warnings = rule_warnings(files)
+    state = setup.config.state_url
+    if not state_exists(state):
+        return warnings
+    rules = setup.rules
+    matcher, since = Matcher(rules), datetime.now(UTC) - _BACKTEST_SINCE
+    ids = [rule.id for rule in rules.rules]
+    store = open_store(state, setup.config.timing.busy_timeout)
+    try:
+        result = backtest(store.articles(since=since), matcher, ids, since, shown=0)
+    finally:
+        store.close()
+    counted = [Broad(r.rule_id, r.matched, result.articles) for r in result.rules]
+    return warnings + too_broad(files, counted, threshold)
 
 
 def _status(args: argparse.Namespace, setup: Setup) -> int:
@@ -488,7 +588,15 @@ def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) ->
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:
-    rules = setup.rules
+    wrong = _match_mistake(args)
+    if wrong is not None:
+        print(f"wirewatch match: {wrong}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        rules = load_draft_rules(args.rules, setup.rules) if args.rules else setup.rules
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
     known = {rule.id for rule in rules.rules}
     if args.rule is not None and args.rule not in known:
         hint = did_you_mean(args.rule, known)
@@ -496,9 +604,8 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
             f"unknown rule '{args.rule}'; known: {', '.join(sorted(known))}{hint}", file=sys.stderr
         )
         return EXIT_CONFIG
-    if not args.files and not args.url:
-        print("wirewatch match: give a FILE, or --url URL", file=sys.stderr)
-        return EXIT_CONFIG
+    if args.stored:
+        return _backtest(args, setup, rules)
     files, missing = _files_under(args.files, resolve=False)
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
@@ -519,6 +626,55 @@ def _match(args: argparse.Namespace, setup: Setup) -> int:
         output = "\n\n".join(render_text(report, rules) for report in reports)
     print(output)
     return EXIT_FAILED if missing or unreadable else EXIT_OK
+
+
+def _match_mistake(args: argparse.Namespace) -> str | None:
+    """What is wrong with the way `match` was asked, if anything."""
+    if args.stored and (args.files or args.url):
+        return "--stored runs the rules over the stored articles; leave out FILE and --url"
+    if not args.stored and not args.files and not args.url:
+        return "give a FILE, or --url URL, or --stored"
+    if not args.stored and (args.since is not None or args.show is not None):
+        return "--since and --show go with --stored"
+    return None
+
+
+def _backtest(args: argparse.Namespace, setup: Setup, rules: RuleSet) -> int:
+    """`match --stored`: the rules run over the stored articles; reads the state only."""
+    config = setup.config
+    if not state_exists(config.state_url):
+        told = "no state yet, so no article is stored; ingest some first (wirewatch ingest PATH)"
+        print(f"{shown_state(config.state_url)}: {told}", file=sys.stderr)
+        return EXIT_FAILED
+    rule_ids = [args.rule] if args.rule else [rule.id for rule in rules.rules]
+    tried = RuleSet(rules.participants, tuple(rules.rule(rule_id) for rule_id in rule_ids))
+    live = _live_namesakes(setup.rules, rule_ids) if args.rules else None
+    matcher = Matcher(tried)
+    since = datetime.now(UTC) - (args.since or _BACKTEST_SINCE)
+    store = open_store(config.state_url, config.timing.busy_timeout)
+    try:
+        result = backtest(
+            store.articles(since=since),
+            matcher,
+            rule_ids,
+            since.astimezone(config.tz),
+            live=None if live is None else Matcher(live),
+            live_ids=() if live is None else [rule.id for rule in live.rules],
+            shown=SHOWN if args.show is None else args.show,
+        )
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(backtest_json(result, tried, matcher), indent=2, ensure_ascii=False))
+    else:
+        print(backtest_text(result, tried, matcher))
+    return EXIT_OK
+
+
+def _live_namesakes(live: RuleSet, rule_ids: Sequence[str]) -> RuleSet:
+    """The live rules with the ids of the rules tried: what a draft is compared with."""
+    ids = set(rule_ids)
+    return RuleSet(live.participants, tuple(rule for rule in live.rules if rule.id in ids))
 
 
 def _reports(

@@ -4,7 +4,7 @@ named by channels, each reported as `FILE:LINE: key: what is wrong`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,7 @@ from worker.rules.ruleset import RuleFile, RuleSet
 from worker.settings.config import Config
 from worker.settings.yamlfile import Key, YamlFile, read_yaml
 
-__all__ = ["load_rules", "rule_mistakes"]
+__all__ = ["load_draft_rules", "load_rules", "read_rule_files", "rule_mistakes"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,28 @@ def rule_mistakes(paths: Iterable[Path]) -> list[Problem]:
     """Every mistake in these rule files on their own: what `check` still reports when the
     config that names them has mistakes of its own."""
     return _read_all(paths).mistakes()
+
+
+def read_rule_files(paths: Iterable[Path]) -> list[tuple[YamlFile, RuleFile]]:
+    """Each rule file that reads and validates, with the lines of its keys: what `check`
+    lints once the rules have loaded."""
+    return _read_all(paths).files
+
+
+def load_draft_rules(paths: Sequence[Path], live: RuleSet) -> RuleSet:
+    """Rule files not yet loaded (a draft, an edited copy), read on their own with the
+    participants of the live rules besides theirs, theirs first; ConfigError lists every
+    mistake, as `check` says them."""
+    loaded = _read_all(paths)
+    loaded.participant_ids |= set(live.participants)
+    problems = loaded.mistakes()
+    if problems:
+        raise ConfigError(problems)
+    drafted = {pid: p for _, content in loaded.files for pid, p in content.participants.items()}
+    return RuleSet(
+        participants={**live.participants, **drafted},
+        rules=tuple(rule for _, content in loaded.files for rule in content.rules),
+    )
 
 
 def _read_all(paths: Iterable[Path]) -> _Loaded:

@@ -52,6 +52,7 @@ __all__ = [
     "daemon_lock",
     "open_store",
     "shown_state",
+    "state_exists",
     "state_problem",
     "storage_full",
 ]
@@ -71,6 +72,9 @@ class Backend:
     # Where the state's storage is full, what to say, or None: `status` asks in a process
     # of its own, which may not be able to write there.
     full: Callable[[str], str | None] = lambda location: None
+    # Whether a state is there to read, without making one: a read-only command (the
+    # backtest of `match --stored`) must not create a state file where there was none.
+    exists: Callable[[str], bool] = lambda location: True
 
 
 def _sqlite_file(location: str) -> Path:
@@ -115,6 +119,7 @@ BACKENDS: dict[str, Backend] = {
             _sqlite_file(location), target, force, busy
         ),
         full=_sqlite_full,
+        exists=lambda location: _sqlite_file(location).is_file(),
     ),
     "postgresql": _POSTGRESQL,
     "postgres": _POSTGRESQL,  # libpq reads both
@@ -142,6 +147,13 @@ def daemon_lock(state: str, fresh: bool = False) -> AbstractContextManager[None]
         raise StateError(problem)
     kind, location = _parts(state)
     return BACKENDS[kind].daemon_lock(location, fresh)
+
+
+def state_exists(state: str) -> bool:
+    """Whether a state is there to be read (a database is taken to be: it is asked when
+    opened)."""
+    kind, location = _parts(state)
+    return kind in BACKENDS and BACKENDS[kind].exists(location)
 
 
 def storage_full(state: str) -> str | None:

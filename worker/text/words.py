@@ -19,6 +19,7 @@ __all__ = [
     "Token",
     "fold",
     "inflects",
+    "is_cjk",
     "is_cyrillic",
     "same_word_forms",
     "terms_of",
@@ -35,6 +36,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _LETTERS = rf"[^\W_{_CJK}]+"
 _WORD = rf"[{_CJK}]|{_LETTERS}(?:['’]{_LETTERS})*"
 _TOKEN = re.compile(_WORD)
+_CJK_CHARACTER = re.compile(f"[{_CJK}]")
 _SPLIT = re.compile(f"({_WORD})")
 # The same split, quicker, for text without Chinese, Japanese or underscores.
 _SPLIT_RUNS = re.compile(r"(\w+)")
@@ -229,6 +231,11 @@ def _places(parts: list[str], wanted: Iterable[str]) -> Iterator[int]:
             except ValueError:
                 break
             yield at
+
+
+def is_cjk(word: str) -> bool:
+    """Whether the word is a Chinese or Japanese character: a word of its own."""
+    return bool(_CJK_CHARACTER.fullmatch(word))
 
 
 def is_cyrillic(word: str) -> bool:
