@@ -721,9 +721,7 @@ def _explained(
         print(f"{where}: {problem}", file=sys.stderr)
     reports = []
     for article in parsed.articles:
-        rule_ids = [rule_id] if rule_id else [m.rule_id for m in matcher.match(article)]
-        explanations = tuple(matcher.explain(article, rid) for rid in rule_ids)
-        reports.append(Report(where, article, explanations))
+        reports.append(Report(where, article, matcher.explain_all(article, rule_id)))
     return None if parsed.problems and not parsed.articles else reports
 
 

@@ -162,20 +162,53 @@ def test_a_failed_digest_is_retried_by_its_own_job(tmp_path: Path) -> None:
         assert digest["counts"]["articles"] == 5
 
 
+def talks(pipeline: Pipeline, project: Project, scheduler: DigestScheduler, n: int) -> None:
+    """Round `n` of the talks dropped in the inbox, ingested and told to the scheduler."""
+    path = project.inbox / f"talks-{n}.txt"
+    path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
+    scheduler.matched(ingest(pipeline, path).rule_ids())
+
+
 def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) -> None:
-    project = make_project(tmp_path, schedule="immediate")
+    timing = "{lease: 2s, sweep: 1s, stop_grace: 1s, quiet: 0.5s, batch: 1s}"
+    project = make_project(tmp_path, schedule="immediate", timing=timing)
     with pipeline_of(project) as pipeline:
         ingest_seeds(pipeline, project)
         with running(pipeline) as scheduler:
             wait_for(project.digests)  # the seeds, at start
             for n in range(3):
-                path = project.inbox / f"talks-{n}.txt"
-                path.write_text(TALKS.replace("talks.", f"talks, round {n}."), encoding="utf-8")
-                scheduler.matched(ingest(pipeline, path).rule_ids())
-                time.sleep(0.1)  # the three arrive within the batch (timing.batch: 1s)
+                talks(pipeline, project, scheduler, n)
+                time.sleep(0.1)  # the three arrive closer together than timing.quiet
             wait_for(lambda: len(project.digests()) == 2)
             time.sleep(1.5)  # past another batch: nothing more comes
         assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
+
+
+def test_a_lone_immediate_match_goes_out_without_waiting_for_the_batch(tmp_path: Path) -> None:
+    timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, quiet: 0.05s, batch: 1h}"
+    project = make_project(tmp_path, schedule="immediate", timing=timing)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline) as scheduler:
+            wait_for(project.digests)  # the seeds, at start
+            talks(pipeline, project, scheduler, 1)
+            wait_for(lambda: len(project.digests()) == 2)  # long before the batch's hour
+        # sent within the same second: the files' names do not tell their order
+        assert sorted(d["counts"]["articles"] for d in project.digests()) == [1, 5]
+
+
+def test_a_burst_that_never_goes_quiet_is_sent_at_the_end_of_its_batch(tmp_path: Path) -> None:
+    timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, quiet: 1h, batch: 1s}"
+    project = make_project(tmp_path, schedule="immediate", timing=timing)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline) as scheduler:
+            wait_for(project.digests)  # the seeds, at start
+            talks(pipeline, project, scheduler, 1)
+            talks(pipeline, project, scheduler, 2)
+            wait_for(lambda: len(project.digests()) == 2)  # long before an hour of quiet
+        # sent within the same second: the files' names do not tell their order
+        assert sorted(d["counts"]["articles"] for d in project.digests()) == [2, 5]
 
 
 def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:

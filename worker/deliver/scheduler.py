@@ -54,9 +54,10 @@ class DigestScheduler:
 
     The sweep (`timing.sweep`) finds digests whose retry is due, whoever stored them
     (another process's `wirewatch digest`, say); a channel's own failures are retried on
-    time. An `immediate` channel sends `timing.batch` after a match, so that the articles
-    of one burst (a scraper dropping ten files) go in one digest, and looks for matches
-    stored by another process (`wirewatch ingest`) at each sweep.
+    time. An `immediate` channel sends once no new match has come for `timing.quiet`, and
+    at the latest `timing.batch` after the first match it holds: a lone article goes out
+    at once, the articles of one burst (a scraper dropping ten files) in one digest. It
+    looks for matches stored by another process (`wirewatch ingest`) at each sweep.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class DigestScheduler:
         self._stopping = False
         self._late: set[str] = set()  # channels whose catch-up waits for `catch_up()`
         self._since: dict[str, datetime] = {}  # when each channel first appeared
+        self._holding: dict[str, datetime] = {}  # immediate channels: since when matches wait
 
     def start(self, catch_up: bool = True) -> None:
         """Start the schedules; digests left undelivered by an earlier run are sent at once,
@@ -159,25 +161,28 @@ class DigestScheduler:
         self._add(name, self._scheduled, fires, "digest", [name, True])
 
     def matched(self, rule_ids: Collection[str]) -> None:
-        """New matches of these rules: each immediate channel that takes them sends soon,
-        together with whatever else matches before then."""
-        rules = self._rules()
-        soon = {job.id for job in self._scheduler.get_jobs() if job.id.startswith("soon:")}
+        """New matches of these rules: each immediate channel that takes them sends once no
+        more come for `timing.quiet`, and at the latest `timing.batch` after the first."""
+        rules, now = self._rules(), self._clock()
         for name, channel in self._config.channels.items():
-            if not channel.schedule_spec.immediate or f"soon:{name}" in soon:
+            if not channel.schedule_spec.immediate:
                 continue
             if set(rule_ids) & set(rules_for(channel, rules)):
-                run_date = self._clock() + self._timing.batch
-                # One may run while the next waits: a slow send must not skip the next.
+                with self._guard:
+                    first = self._holding.setdefault(name, now)
+                run_date = min(now + self._timing.quiet, first + self._timing.batch)
+                # Each match moves the send later, up to the cap; one send may run while
+                # the next waits: a slow send must not skip the next.
                 self._add(
-                    name,
-                    self._scheduled,
-                    "date",
-                    "soon",
-                    [name, False],
-                    max_instances=2,
-                    run_date=run_date,
+                    name, self._soon, "date", "soon", [name], max_instances=2, run_date=run_date
                 )
+
+    def _soon(self, name: str) -> None:
+        """An immediate channel's send: the matches held so far; any that come from now on
+        wait for the next."""
+        with self._guard:
+            self._holding.pop(name, None)
+        self._scheduled(name, remember_run=False)
 
     def shutdown(self, grace: timedelta | None = None) -> None:
         """Stop scheduling; wait up to `grace` (`timing.stop_grace` unless given) for the

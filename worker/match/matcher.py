@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from worker.match.compile import Compiler
+from worker.match.compile import Compiled, Compiler
 from worker.match.conditions import Clause, cheapest
 from worker.match.vocabulary import Found, Scan
 from worker.model import Article, Hit, Match
@@ -65,14 +65,16 @@ class Matcher:
     def match(self, article: Article) -> list[Match]:
         """Every rule that holds for `article`, in rule-set order."""
         scan = self._vocabulary.scan(article)
+        return [
+            Match(compiled.rule_id, _hits(scan, compiled.condition.hits(scan)))
+            for compiled in self._holding(scan)
+        ]
+
+    def _holding(self, scan: Scan) -> list[Compiled]:
+        """The rules that hold for the scanned article, in rule-set order."""
         present = {*_ANY_ARTICLE, *scan.positions}
-        matches = []
-        for number in self._candidates(present):
-            compiled = self._rules[number]
-            if compiled.holds(scan, present):
-                hits = _hits(scan, compiled.condition.hits(scan))
-                matches.append(Match(compiled.rule_id, hits))
-        return matches
+        rules = (self._rules[number] for number in self._candidates(present))
+        return [compiled for compiled in rules if compiled.holds(scan, present)]
 
     def _candidates(self, present: set[int]) -> list[int]:
         """The rules filed under a word of the article, and those filed under none."""
@@ -87,12 +89,24 @@ class Matcher:
 
     def explain(self, article: Article, rule_id: str) -> Explanation:
         """Why rule `rule_id` matches `article`, or which of its conditions fail."""
-        condition = self._by_id[rule_id].condition
+        (explanation,) = self.explain_all(article, rule_id)
+        return explanation
+
+    def explain_all(self, article: Article, rule_id: str | None = None) -> tuple[Explanation, ...]:
+        """Why each rule that matches `article` does, in rule-set order; with `rule_id`, why
+        that one rule matches or fails. The article is scanned once for all of them."""
         scan = self._vocabulary.scan(article)
-        held = condition.holds(scan)
-        hits = _hits(scan, condition.hits(scan)) if held else ()
-        clauses = tuple(part.explain(scan) for part in condition.operands)
-        return Explanation(rule_id, held, clauses, hits)
+        if rule_id is not None:
+            return (_explained(self._by_id[rule_id], scan),)
+        return tuple(_explained(compiled, scan) for compiled in self._holding(scan))
+
+
+def _explained(compiled: Compiled, scan: Scan) -> Explanation:
+    condition = compiled.condition
+    held = condition.holds(scan)
+    hits = _hits(scan, condition.hits(scan)) if held else ()
+    clauses = tuple(part.explain(scan) for part in condition.operands)
+    return Explanation(compiled.rule_id, held, clauses, hits)
 
 
 def _hits(scan: Scan, found: Iterable[Found]) -> tuple[Hit, ...]:

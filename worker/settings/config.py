@@ -285,7 +285,11 @@ class Timing(_Model):
     stop_grace: Duration = Field(default="5s", validate_default=True)
     # How long a write waits for another process's lock on the state file.
     busy_timeout: Duration = Field(default="30s", validate_default=True)
-    # How long an immediate channel waits after a match for more to send with it.
+    # An immediate channel sends once no new match has come for `quiet`: a lone article
+    # goes out at once, while the articles of a burst (a scraper dropping ten files) that
+    # follow each other closer than that go in one digest...
+    quiet: Duration = Field(default="0.05s", validate_default=True)
+    # ...and at the latest `batch` after the first match it holds, however long the burst.
     batch: Duration = Field(default="2s", validate_default=True)
 
 
