@@ -117,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wirewatch {version('wirewatch')}")
     common = _Parser(add_help=False, parents=[logging_options])
-    common.add_argument("-c", "--config", default="config.yaml", help="default: ./config.yaml")
+    common.add_argument(
+        "-c", "--config", default="config.yaml", help="the config file (default: ./config.yaml)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", parents=[common], help="the daemon (or one pass: --once)")
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
