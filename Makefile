@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint check preview servers browser bench
+.PHONY: run test lint check preview servers browser bench docs reference
 
 $(BIN)/wirewatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,9 @@ preview: $(BIN)/wirewatch browser  ## the seeds' digest as PNG at desktop and ph
 
 bench: $(BIN)/wirewatch  ## every row of the performance table, each beside its baseline
 	$(BIN)/python bench/run.py
+
+docs: $(BIN)/wirewatch  ## the guide at http://127.0.0.1:8000, rebuilt as you edit it
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+reference: $(BIN)/wirewatch  ## docs/reference/, written again from the parser and the models
+	$(BIN)/python tools/reference.py

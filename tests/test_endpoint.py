@@ -102,7 +102,7 @@ def test_metrics_move_when_an_article_is_dropped_and_its_digest_sent(tmp_path: P
     assert after[("wirewatch_articles_failed_total", ())] == 0
     [(_, labels)] = [key for key in after if key[0] == "wirewatch_build_info"]
     assert dict(labels)["version"]
-    for name in METRICS:  # every metric the README lists is served (some with no sample yet)
+    for name in METRICS:  # every metric the docs list is served (some with no sample yet)
         assert any(name == f or name.startswith(f"{f}_") for f in families(port)), name
     assert get(port, "/healthz").json() == {"healthy": True, "troubles": []}
     assert daemon.stop() == 0

@@ -172,6 +172,6 @@ def test_every_example_alert_names_only_metrics_the_daemon_serves() -> None:
         assert not others, (rule["alert"], others)  # no metric of another exporter
 
 
-def test_the_readme_shows_the_example_alerts_as_shipped() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert ALERTS.read_text(encoding="utf-8") in readme
+def test_the_docs_show_the_example_alerts_as_shipped() -> None:
+    page = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert ALERTS.read_text(encoding="utf-8") in page

@@ -130,7 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wirewatch {version('wirewatch')}")
     common = _Parser(add_help=False, parents=[logging_options])
-    common.add_argument("-c", "--config", default="config.yaml", help="default: ./config.yaml")
+    common.add_argument(
+        "-c", "--config", default="config.yaml", help="the config file (default: ./config.yaml)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", parents=[common], help="the daemon (or one pass: --once)")
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
@@ -157,10 +159,12 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("files", nargs="*", metavar="FILE", type=Path, help="files or folders")
     match.add_argument("--url", action="append", default=[], help="a web page to fetch and read")
     match.add_argument("--rule", metavar="ID", help="only this rule; says why it fails too")
-    match.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    match.add_argument("--json", action="store_true", help="machine-readable (see docs/rules.md)")
     _backtest_options(match)
     status = commands.add_parser("status", parents=[common], help="articles, matches, sends")
-    status.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    status.add_argument(
+        "--json", action="store_true", help="machine-readable (see docs/operations.md)"
+    )
     status.add_argument("--all", action="store_true", help="every failed file, not the first 20")
     ingest = commands.add_parser("ingest", parents=[common], help="backfill files or folders")
     ingest.add_argument("paths", nargs="*", metavar="PATH", type=Path)
@@ -235,7 +239,7 @@ def _mute_parsers(commands: argparse._SubParsersAction[_Parser], common: _Parser
     unmute = commands.add_parser("unmute", parents=[common], help="end a mute now")
     unmute.add_argument("target", metavar="TARGET", help="what was muted, or the mute's #id")
     mutes = commands.add_parser("mutes", parents=[common], help="the mutes on now")
-    mutes.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    mutes.add_argument("--json", action="store_true", help="machine-readable (see docs/digests.md)")
 
 
 def _backtest_options(match: argparse.ArgumentParser) -> None:
@@ -289,7 +293,9 @@ def _matches_options(matches: argparse.ArgumentParser) -> None:
     which = matches.add_mutually_exclusive_group()
     which.add_argument("--muted", action="store_true", help="only those a mute kept out")
     which.add_argument("--digest", metavar="ID", help="those a digest holds, listed or counted")
-    matches.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    matches.add_argument(
+        "--json", action="store_true", help="machine-readable (see docs/digests.md)"
+    )
 
 
 _LEVELS = (
@@ -318,7 +324,7 @@ def _logging_options() -> argparse.ArgumentParser:
         "--log-format",
         choices=["text", "json"],
         default=argparse.SUPPRESS,
-        help="text (the default) or json: one object a line, with fields (see README)",
+        help="text (the default) or json: one object a line, with fields (see docs/operations.md)",
     )
     return options
 

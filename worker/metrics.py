@@ -30,7 +30,7 @@ __all__ = ["METRICS", "Metrics", "Shown"]
 
 Clock = Callable[[], datetime]
 
-# Every metric served, for the README and for checking the example alert rules.
+# Every metric served, for docs/operations.md and for checking the example alert rules.
 METRICS = (
     "wirewatch_articles_ingested_total",
     "wirewatch_articles_failed_total",

@@ -309,7 +309,7 @@ class Digest(_Document):
     more: DigestMore | None = None  # a backlog: what the digest holds and does not list
 
     def document(self) -> dict[str, Any]:
-        """The digest as the JSON document of the README (`held` only when set, `more` only
+        """The digest as the JSON document of docs/digests.md (`held` only when set, `more` only
         when it has more)."""
         document = self.model_dump(mode="json", by_alias=True)
         for optional in ("held", "more"):

@@ -47,7 +47,7 @@ def status_report(
     rules: int | None = None,
     health: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `status --json` document (its shape is documented in the README): `rules` in
+    """The `status --json` document (its shape is documented in docs/operations.md): `rules` in
     force, and the daemon's `health` as its endpoint tells it (`asked_health`)."""
     now = now or datetime.now(UTC)
     counts = store.counts()

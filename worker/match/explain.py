@@ -30,7 +30,7 @@ class Report:
 
 
 def report_json(report: Report, rules: RuleSet) -> dict[str, Any]:
-    """The `match --json` entry of one article (the shape is in the README)."""
+    """The `match --json` entry of one article (the shape is in docs/rules.md)."""
     article = report.article
     return {
         "path": report.path,

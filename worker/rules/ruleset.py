@@ -70,8 +70,13 @@ class _Model(BaseModel):
 class Participant(_Model):
     """A person followed, found in articles by any of their aliases."""
 
-    name: Words
-    aliases: tuple[Words, ...] = Field(default=(), validate_default=True)
+    name: Words = Field(description="The name digests show; an alias too.")
+    aliases: tuple[Words, ...] = Field(
+        default=(),
+        validate_default=True,
+        description="The names articles may use, each matched as a phrase; where two "
+        "overlap, the longer is the mention.",
+    )
 
     @field_validator("aliases")
     @classmethod
@@ -83,9 +88,11 @@ class Participant(_Model):
 class Keywords(_Model):
     """Words or phrases: any of them, all of them, none of them."""
 
-    any: tuple[Words, ...] = ()
-    all: tuple[Words, ...] = ()
-    none: tuple[Words, ...] = ()
+    any: tuple[Words, ...] = Field(
+        default=(), description="At least one of these is in the article."
+    )
+    all: tuple[Words, ...] = Field(default=(), description="Each of these is in the article.")
+    none: tuple[Words, ...] = Field(default=(), description="None of these is in the article.")
 
     @model_validator(mode="after")
     def _not_empty(self) -> Keywords:
@@ -97,10 +104,17 @@ class Keywords(_Model):
 class ParticipantCondition(_Model):
     """Participant ids: any of them, all of them, none of them, or at least `min` present."""
 
-    any: tuple[Text, ...] = ()
-    all: tuple[Text, ...] = ()
-    none: tuple[Text, ...] = ()
-    min: int | None = Field(default=None, ge=1)
+    any: tuple[Text, ...] = Field(
+        default=(), description="At least one of these participants is named."
+    )
+    all: tuple[Text, ...] = Field(default=(), description="Each of these participants is named.")
+    none: tuple[Text, ...] = Field(default=(), description="None of these participants is named.")
+    min: int | None = Field(
+        default=None,
+        ge=1,
+        description="At least this many of the participants under any and all are named "
+        "(of everyone followed, when none are listed there).",
+    )
 
     @model_validator(mode="after")
     def _can_hold(self) -> ParticipantCondition:
@@ -118,15 +132,34 @@ class ParticipantCondition(_Model):
 class Rule(_Model):
     """A watch rule: every condition given must hold for an article to match."""
 
-    id: Annotated[str, AfterValidator(_rule_id)]
-    title: str = ""  # the id when not given
-    query: QueryText | None = None
-    participants: ParticipantCondition | None = None
-    keywords: Keywords | None = None
-    priority: Literal["high", "normal", "low"] = "normal"
-    tags: tuple[Text, ...] = ()
-    since: date | None = None
-    until: date | None = None
+    id: Annotated[str, AfterValidator(_rule_id)] = Field(
+        description="Lower-case letters, digits, - and _: how channels, mutes and commands "
+        "name the rule."
+    )
+    title: str = Field(default="", description="Shown in digests; the id when not given.")
+    query: QueryText | None = Field(
+        default=None,
+        description='A boolean query: words, "phrases", prefix*, AND, OR, NOT, NEAR/n, '
+        "title:, site:, @participant.",
+    )
+    participants: ParticipantCondition | None = Field(
+        default=None, description="Who the article must (or must not) name."
+    )
+    keywords: Keywords | None = Field(
+        default=None, description="Words or phrases the article must (or must not) hold."
+    )
+    priority: Literal["high", "normal", "low"] = Field(
+        default="normal",
+        description="Higher comes first in digests; a channel's `min_priority` leaves out "
+        "lower ones.",
+    )
+    tags: tuple[Text, ...] = Field(
+        default=(), description="Labels channels can take rules by: `rules: [tag:NAME]`."
+    )
+    since: date | None = Field(
+        default=None, description="Only articles dated on or after this day."
+    )
+    until: date | None = Field(default=None, description="Only articles dated up to this day.")
 
     @model_validator(mode="before")
     @classmethod
@@ -153,8 +186,13 @@ class Rule(_Model):
 class RuleFile(_Model):
     """One rules/*.yaml file."""
 
-    participants: dict[str, Participant] = Field(default_factory=dict)
-    rules: tuple[Rule, ...] = ()
+    participants: dict[str, Participant] = Field(
+        default_factory=dict,
+        description="The people followed, by id; shared by every rule file.",
+    )
+    rules: tuple[Rule, ...] = Field(
+        default=(), description="The watch rules; an article must meet every condition of one."
+    )
 
 
 @dataclass(frozen=True)

@@ -218,13 +218,25 @@ _Listed = Annotated[list[str], Field(min_length=1)]
 class WatchFolder(_Model):
     """A folder whose article files are ingested."""
 
-    path: ExistingFolder
-    patterns: tuple[str, ...] = Field(default=DEFAULT_PATTERNS, min_length=1)
-    recursive: bool = True
-    polling: bool = False
-    # false: the files a new archive holds at its first scan are stored and matched but
-    # not sent; files arriving later are.
-    alert_existing: bool = True
+    path: ExistingFolder = Field(
+        description="The folder, relative to the config file; it must exist."
+    )
+    patterns: tuple[str, ...] = Field(
+        default=DEFAULT_PATTERNS,
+        min_length=1,
+        description="Which file names are articles; other files are left alone.",
+    )
+    recursive: bool = Field(default=True, description="Watch the folders inside it too.")
+    polling: bool = Field(
+        default=False,
+        description="Look for changes every so often instead of being told by the kernel: "
+        "for network file systems (NFS, SMB).",
+    )
+    alert_existing: bool = Field(
+        default=True,
+        description="false: the files already there at the first scan on a state are "
+        "stored and matched, but not sent; files arriving later are.",
+    )
 
 
 def _feed_address(url: str) -> str:
@@ -237,16 +249,35 @@ def _feed_address(url: str) -> str:
 class Feed(_Model):
     """An RSS, Atom or JSON feed, polled every so often; each entry is an article."""
 
-    type: Literal["feed"]
-    url: Annotated[str, AfterValidator(_feed_address)]
-    name: OptionalText = None  # what digests show as the source; the feed's address if none
-    every: Duration = Field(default="10m", validate_default=True)
-    fetch: Literal["summary", "full"] = "summary"  # full: the linked page's main text too
-    headers: HttpHeaders = Field(default_factory=dict)
-    # Entry links (and redirects) may lead to loopback, private and link-local addresses.
-    allow_private: bool = False
-    timeout: Duration = Field(default="30s", validate_default=True)  # each request, whole
-    max_mb: float = Field(default=10, gt=0)  # each body, once unpacked
+    type: Literal["feed"] = Field(description="Always `feed`.")
+    url: Annotated[str, AfterValidator(_feed_address)] = Field(
+        description="The feed's http:// or https:// address."
+    )
+    name: OptionalText = Field(
+        default=None,
+        description="The source digests and `status` show; the feed's address when not given.",
+    )
+    every: Duration = Field(
+        default="10m", validate_default=True, description="How often the feed is polled."
+    )
+    fetch: Literal["summary", "full"] = Field(
+        default="summary",
+        description="summary: the entry's own text; full: the main text of the page it links to.",
+    )
+    headers: HttpHeaders = Field(
+        default_factory=dict, description="HTTP headers sent with each request."
+    )
+    allow_private: bool = Field(
+        default=False,
+        description="Let the feed's entry links and redirects lead to loopback, private and "
+        "link-local addresses (a feed of your intranet).",
+    )
+    timeout: Duration = Field(
+        default="30s", validate_default=True, description="The longest one request may take."
+    )
+    max_mb: float = Field(
+        default=10, gt=0, description="The largest body read, in MB once unpacked."
+    )
 
     @field_validator("every", "timeout")
     @classmethod
@@ -264,43 +295,82 @@ class Feed(_Model):
 class IngestSettings(_Model):
     """How articles are read: size limit, how long a file must be still, how often to rescan."""
 
-    max_file_mb: float = Field(default=5, gt=0)
-    settle_seconds: float = Field(default=2.0, ge=0)
-    rescan_seconds: float = Field(default=300, gt=0)
-    # Rules added or changed while running are matched against the articles stored this
-    # recently too: an article that came while its rule was missing is not lost.
-    rematch_window: Duration = Field(default="24h", validate_default=True)
+    max_file_mb: float = Field(
+        default=5,
+        gt=0,
+        description="Larger files are recorded as failed, not read (in MB).",
+    )
+    settle_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a file (or an edit of the config) must stay unchanged before "
+        "it counts as complete, where the kernel does not say when a writer closed it.",
+    )
+    rescan_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="How often the folders are scanned for files the watcher missed.",
+    )
+    rematch_window: Duration = Field(
+        default="24h",
+        validate_default=True,
+        description="Rules added or changed while the daemon runs are matched against the "
+        "articles stored this recently too.",
+    )
 
 
 class Timing(_Model):
     """How long wirewatch waits for what; the defaults suit a daemon that runs for months."""
 
-    # A process delivering a digest holds a claim on it this long, renewed while it sends;
-    # a process that died mid-send is taken over once its claim has run out.
-    lease: Duration = Field(default="15s", validate_default=True)
-    # How often each channel looks for digests whose retry is due and, for an immediate
-    # channel, for matches stored by another process.
-    sweep: Duration = Field(default="30s", validate_default=True)
-    # How long a stop, or a restart on a new config, waits for the sends in flight.
-    stop_grace: Duration = Field(default="5s", validate_default=True)
-    # How long a write waits for another process's lock on the state file.
-    busy_timeout: Duration = Field(default="30s", validate_default=True)
-    # An immediate channel sends once no new match has come for `quiet`: a lone article
-    # goes out at once, while the articles of a burst (a scraper dropping ten files) that
-    # follow each other closer than that go in one digest...
-    quiet: Duration = Field(default="0.05s", validate_default=True)
-    # ...and at the latest `batch` after the first match it holds, however long the burst.
-    batch: Duration = Field(default="2s", validate_default=True)
+    lease: Duration = Field(
+        default="15s",
+        validate_default=True,
+        description="A digest being sent is claimed this long, renewed meanwhile; a process "
+        "that died mid-send is taken over once its claim runs out.",
+    )
+    sweep: Duration = Field(
+        default="30s",
+        validate_default=True,
+        description="How often each channel looks for retries that are due and, when "
+        "immediate, for matches another process stored.",
+    )
+    stop_grace: Duration = Field(
+        default="5s",
+        validate_default=True,
+        description="How long a stop, or a restart on a new config, waits for the sends in flight.",
+    )
+    busy_timeout: Duration = Field(
+        default="30s",
+        validate_default=True,
+        description="How long a write waits for another process's lock on the state.",
+    )
+    quiet: Duration = Field(
+        default="0.05s",
+        validate_default=True,
+        description="An immediate channel sends once no new match has come for this long: a "
+        "lone article goes out at once, a burst of articles closer than this goes in one digest.",
+    )
+    batch: Duration = Field(
+        default="2s",
+        validate_default=True,
+        description="The longest an immediate channel holds a burst: it sends at the latest "
+        "this long after the first match it holds.",
+    )
 
 
 class Retention(_Model):
     """How long what was ingested and sent is kept; a window left out keeps it for good."""
 
-    # Articles with their matches, counted from when they were stored; whatever a digest
-    # not yet delivered holds is kept however old.
-    articles: Duration | None = None
-    # Digests sent, counted from when they were sent; one not delivered is kept.
-    digests: Duration | None = None
+    articles: Duration | None = Field(
+        default=None,
+        description="Articles and their matches are removed this long after they were "
+        "stored, unless a digest not yet delivered holds them; kept for good when not given.",
+    )
+    digests: Duration | None = Field(
+        default=None,
+        description="Sent digests are removed this long after they were sent; kept for good "
+        "when not given.",
+    )
 
     @property
     def configured(self) -> bool:
@@ -311,7 +381,9 @@ class Retention(_Model):
 class HttpSettings(_Model):
     """The HTTP endpoint of the daemon: /metrics, /healthz and /readyz."""
 
-    listen: Annotated[str, AfterValidator(_host_port)]
+    listen: Annotated[str, AfterValidator(_host_port)] = Field(
+        description="HOST:PORT to serve on; an edit takes effect at the next restart."
+    )
 
     @property
     def address(self) -> tuple[str, int]:
@@ -323,42 +395,108 @@ class HttpSettings(_Model):
 class RetrySettings(_Model):
     """How a digest the receiver did not take is tried again."""
 
-    # The delay after the 1st, 2nd, ... failed attempt; the last one repeats.
     delays: tuple[Duration, ...] = Field(
-        default=("5s", "1m", "5m", "30m", "2h", "6h"), min_length=1, validate_default=True
+        default=("5s", "1m", "5m", "30m", "2h", "6h"),
+        min_length=1,
+        validate_default=True,
+        description="The wait after the 1st, 2nd, ... failed attempt; the last one repeats.",
     )
-    give_up_after: Duration = Field(default="24h", validate_default=True)
-    jitter: float = Field(default=0.2, ge=0, lt=1)  # each delay varies by up to ±20%
+    give_up_after: Duration = Field(
+        default="24h",
+        validate_default=True,
+        description="A digest still failing this long after its first failure is dead.",
+    )
+    jitter: float = Field(
+        default=0.2,
+        ge=0,
+        lt=1,
+        description="Each wait varies by up to this share of it (0.2: ±20%).",
+    )
 
 
 class Throttle(_Model):
     """At most `max` digests in any trailing `per`: past it, matches wait for the next."""
 
-    max: int = Field(gt=0)
-    per: Duration
+    max: int = Field(gt=0, description="The most digests sent in any trailing `per`.")
+    per: Duration = Field(description="The period `max` counts digests over, like `1h`.")
 
 
 class _ChannelBase(_Model):
-    schedule: ScheduleText = "every 1h"
-    timezone: ZoneName | None = None  # the config's when not given
-    retry: RetrySettings = RetrySettings()
-    rules: tuple[str, ...] | None = Field(default=None, min_length=1)  # ids or "tag:NAME"
-    min_priority: Literal["high", "normal", "low"] = "low"
+    schedule: ScheduleText = Field(
+        default="every 1h",
+        description="When it sends: a cron line (`0 8 * * 1-5`), a period (`every 15m`) or "
+        "`immediate`.",
+    )
+    timezone: ZoneName | None = Field(
+        default=None,
+        description="The time zone of its schedule and of the times its digests show; the "
+        "config's when not given.",
+    )
+    retry: RetrySettings = Field(
+        default=RetrySettings(),
+        description="How a digest the receiver did not take is tried again.",
+    )
+    rules: tuple[str, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="Which rules' matches it sends, by id or as `tag:NAME`; every rule when "
+        "not given.",
+    )
+    min_priority: Literal["high", "normal", "low"] = Field(
+        default="low", description="Leave out the matches of rules of lower priority."
+    )
     # A slot sends one digest, however long the backlog: it lists at most `max_items`
     # matches and counts the rest, which it holds all the same (never sent again).
-    max_items: int = Field(default=50, gt=0, le=1000)
+    max_items: int = Field(
+        default=50,
+        gt=0,
+        le=1000,
+        description="A digest lists at most this many matches and counts the rest, which "
+        "it holds all the same.",
+    )
     # No longer used (a backlog was once sent as many digests of this many): still read,
     # so that a config written for an older wirewatch starts.
-    max_matches: int | None = Field(default=None, gt=0, le=1000)
-    send_empty: bool = False
-    throttle: Throttle | None = None  # at most `max` digests in any trailing `per`
-    template: ExistingFolder | None = None  # templates replacing the package's defaults
-    # One entry per story ("article"), or a section per rule ("rule"). Two articles are one
-    # story from `same_story` on (the share of their word runs in common, estimated); a new
-    # article of a story shown within `realert` is an update line, not a new entry.
-    group_by: Literal["article", "rule"] = "article"
-    same_story: float = Field(default=0.3, gt=0, le=1)
-    realert: Duration = Field(default="24h", validate_default=True)
+    max_matches: int | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        description="No longer used: read so that an older config still starts.",
+    )
+    send_empty: bool = Field(
+        default=False,
+        description="Send a digest saying nothing matched when nothing did (not for an "
+        "immediate channel).",
+    )
+    throttle: Throttle | None = Field(
+        default=None,
+        description="At most `max` digests in any trailing `per`; past it, matches wait "
+        "for the next digest allowed.",
+    )
+    template: ExistingFolder | None = Field(
+        default=None,
+        description="A folder of templates (`subject.txt`, `digest.txt`, `digest.html`, "
+        "`digest.json`) replacing the defaults for this channel.",
+    )
+    # Two articles are one story from `same_story` on (the share of their word runs in
+    # common, estimated).
+    group_by: Literal["article", "rule"] = Field(
+        default="article",
+        description="article: one entry per story, tagged with its rules; rule: a section "
+        "per rule.",
+    )
+    same_story: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="How alike two articles must be to be one story (0-1): raise it if "
+        "different stories are joined, lower it if rewrites stay apart.",
+    )
+    realert: Duration = Field(
+        default="24h",
+        validate_default=True,
+        description="A story's new articles within this of the digest that showed it are an "
+        "update line, not a new entry.",
+    )
 
     @property
     def schedule_spec(self) -> Schedule:
@@ -378,32 +516,67 @@ class _ChannelBase(_Model):
 class FileChannel(_ChannelBase):
     """Digests written as files into a folder (created when first needed)."""
 
-    type: Literal["file"] = "file"
-    path: ResolvedPath
+    type: Literal["file"] = Field(default="file", description="`file`.")
+    path: ResolvedPath = Field(
+        description="The folder digests are written into, created when first needed."
+    )
 
 
 class WebhookChannel(_ChannelBase):
     """Digests posted to an HTTP endpoint."""
 
-    type: Literal["webhook"] = "webhook"
-    url: Annotated[SecretStr, AfterValidator(_web_address)]
-    format: Literal["json", "slack", "discord", "teams"] = "json"
-    secret: SigningSecret = None
-    headers: HttpHeaders = Field(default_factory=dict)
-    timeout_seconds: float = Field(default=10, gt=0)  # for the whole delivery
-    connect_timeout_seconds: float = Field(default=5, gt=0)
+    type: Literal["webhook"] = Field(default="webhook", description="`webhook`.")
+    url: Annotated[SecretStr, AfterValidator(_web_address)] = Field(
+        description="The http:// or https:// address posted to; keep tokens in the "
+        "environment (`${HOOK_URL}`)."
+    )
+    format: Literal["json", "slack", "discord", "teams"] = Field(
+        default="json",
+        description="json: the digest document (or the channel's `digest.json`); slack, "
+        "discord, teams: a message in that service's format.",
+    )
+    secret: SigningSecret = Field(
+        default=None,
+        description="Signs every request (Standard Webhooks): base64, with or without the "
+        "`whsec_` prefix.",
+    )
+    headers: HttpHeaders = Field(
+        default_factory=dict, description="HTTP headers added to every request."
+    )
+    timeout_seconds: float = Field(
+        default=10, gt=0, description="The longest one delivery may take, in all."
+    )
+    connect_timeout_seconds: float = Field(
+        default=5, gt=0, description="The longest wait for the connection, within it."
+    )
 
 
 class Smtp(_Model):
     """The mail server an email channel sends through."""
 
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["none", "starttls", "ssl"] = "starttls"
-    username: OptionalText = None
-    password: OptionalSecret = Field(default=None, validate_default=True)
-    ca_file: OptionalCertificates = None  # trusted instead of the system's CAs
-    timeout_seconds: float = Field(default=30, gt=0)
+    host: str = Field(min_length=1, description="The mail server's name or address.")
+    port: int = Field(default=587, ge=1, le=65535, description="Its port.")
+    security: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls",
+        description="starttls: plain text switched to TLS first (port 587); ssl: TLS from "
+        "the first byte (465); none: plain SMTP, for a relay you trust.",
+    )
+    username: OptionalText = Field(
+        default=None, description="Log in as this user; empty means no login."
+    )
+    password: OptionalSecret = Field(
+        default=None,
+        validate_default=True,
+        description="The password, needed with a username; keep it in the environment.",
+    )
+    ca_file: OptionalCertificates = Field(
+        default=None,
+        description="A PEM file of CA certificates trusted instead of the system's, for "
+        "this channel only.",
+    )
+    timeout_seconds: float = Field(
+        default=30, gt=0, description="The longest one delivery may take, in all."
+    )
 
     @field_validator("username")
     @classmethod
@@ -429,23 +602,42 @@ class Smtp(_Model):
 class EmailChannel(_ChannelBase):
     """Digests sent by email."""
 
-    type: Literal["email"] = "email"
-    to: tuple[EmailAddress, ...] = Field(min_length=1)
-    sender: EmailAddress = Field(alias="from")
-    smtp: Smtp
-    subject: OptionalText = None
-    # A digest that counts more than it lists attaches every match it holds as gzipped
-    # CSV, up to this size compressed; a bigger list is only pointed to.
-    attachment_max_mb: float = Field(default=5, gt=0)
+    type: Literal["email"] = Field(default="email", description="`email`.")
+    to: tuple[EmailAddress, ...] = Field(
+        min_length=1, description="The addresses each digest is sent to, all in `To`."
+    )
+    sender: EmailAddress = Field(
+        alias="from", description="The sender: `Name <address>` or an address."
+    )
+    smtp: Smtp = Field(description="The mail server it sends through.")
+    subject: OptionalText = Field(
+        default=None, description="A fixed subject, instead of the digest's own."
+    )
+    attachment_max_mb: float = Field(
+        default=5,
+        gt=0,
+        description="A digest that counts more than it lists attaches every match it holds "
+        "as gzipped CSV, up to this size in MB; a bigger list is only pointed to.",
+    )
 
 
 class AppriseChannel(_ChannelBase):
     """Digests sent to the chat and push services Apprise knows, one URL each."""
 
-    type: Literal["apprise"] = "apprise"
-    urls: Annotated[tuple[SecretStr, ...], AfterValidator(_apprise_installed)] = Field(min_length=1)
-    format: Literal["markdown", "text"] = "markdown"
-    timeout_seconds: float = Field(default=30, gt=0)  # for the whole delivery, every URL
+    type: Literal["apprise"] = Field(default="apprise", description="`apprise`.")
+    urls: Annotated[tuple[SecretStr, ...], AfterValidator(_apprise_installed)] = Field(
+        min_length=1,
+        description="Apprise URLs (`tgram://…`, `ntfys://…`); keep their tokens in the "
+        "environment.",
+    )
+    format: Literal["markdown", "text"] = Field(
+        default="markdown",
+        description="markdown: a message with a heading per rule; text: the channel's "
+        "`digest.txt`.",
+    )
+    timeout_seconds: float = Field(
+        default=30, gt=0, description="The longest one delivery may take, to every URL."
+    )
 
 
 Channel = Annotated[
@@ -456,21 +648,54 @@ Channel = Annotated[
 class Config(_Model):
     """config.yaml: where articles arrive, where the rules are, and where digests go."""
 
-    state: str = "var/wirewatch.db"
-    timezone: ZoneName = "UTC"
-    watch: tuple[WatchFolder, ...] = ()  # none only when there are feeds
-    sources: tuple[Feed, ...] = ()  # besides the watched folders
-    feeds_from: ResolvedPath | None = None  # an OPML subscription list, more feeds
-    rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
-        default=(Path("rules"),), min_length=1, validate_default=True
+    state: str = Field(
+        default="var/wirewatch.db",
+        description="Where wirewatch remembers articles, matches and what was sent: a SQLite "
+        "file (or `sqlite:///PATH`), or `postgresql://…` for several workers.",
     )
-    ingest: IngestSettings = IngestSettings()
-    timing: Timing = Timing()
-    retention: Retention = Retention()
-    http: HttpSettings | None = None  # off unless set
-    channels: dict[ChannelName, Channel] = Field(default_factory=dict)
-    # Channels told when wirewatch itself is in trouble; after `channels`, which it names.
-    alerts: tuple[str, ...] = ()
+    timezone: ZoneName = Field(
+        default="UTC",
+        description="The time zone of schedules, and of the times digests, `status` and "
+        "the log show.",
+    )
+    watch: tuple[WatchFolder, ...] = Field(
+        default=(),
+        description="The folders whose article files are read; none (`[]`) only when "
+        "there are feeds.",
+    )
+    sources: tuple[Feed, ...] = Field(
+        default=(), description="Feeds polled for articles, besides the watched folders."
+    )
+    feeds_from: ResolvedPath | None = Field(
+        default=None,
+        description="An OPML subscription list: each of its feeds is polled every 10 minutes "
+        "for its summaries.",
+    )
+    rules: tuple[Annotated[Path, AfterValidator(_existing)], ...] = Field(
+        default=(Path("rules"),),
+        min_length=1,
+        validate_default=True,
+        description="Rule files, or folders of `*.yaml` rule files.",
+    )
+    ingest: IngestSettings = Field(default=IngestSettings(), description="How articles are read.")
+    timing: Timing = Field(default=Timing(), description="How long wirewatch waits for what.")
+    retention: Retention = Field(
+        default=Retention(), description="How long articles and sent digests are kept."
+    )
+    http: HttpSettings | None = Field(
+        default=None,
+        description="The daemon's HTTP endpoint: /metrics, /healthz and /readyz; off when "
+        "not given.",
+    )
+    channels: dict[ChannelName, Channel] = Field(
+        default_factory=dict,
+        description="Where digests go, each under a name of letters, digits, - and _.",
+    )
+    # After `channels`, which it names: validated in this order.
+    alerts: tuple[str, ...] = Field(
+        default=(),
+        description="Channels told when wirewatch itself is in trouble, and when it clears.",
+    )
 
     _source: Path = PrivateAttr()
     _document: YamlFile | None = PrivateAttr(default=None)
