@@ -16,16 +16,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from worker.deliver.alerts import Alerts
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
-from worker.endpoint import Endpoint
 from worker.errors import ConfigError, StateGone, StateUnavailable
 from worker.health import Health
 from worker.logs import log_in_zone
-from worker.metrics import Metrics
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
 from worker.rules.ruleset import RuleSet
@@ -33,6 +32,9 @@ from worker.status import wirewatch_version
 from worker.store import shown_state
 from worker.systemd import Systemd
 from worker.wording import plural, quoted
+
+if TYPE_CHECKING:
+    from worker.metrics import Metrics
 
 __all__ = ["STATE_GONE", "run_daemon", "run_once"]
 
@@ -78,7 +80,7 @@ def run_daemon(
     health = health if health is not None else Health()
     alerts = Alerts(health)  # the daemon's own troubles, told to the `alerts:` channels
     systemd = Systemd(environ if environ is not None else {})
-    watch = _Watch(setup.config.timing.sweep, health, systemd.ready)
+    watch = _Watch(setup.config.timing.sweep, health, systemd.ready, setup.config.http is not None)
     with _serving(setup, watch):
         systemd.watch(watch.alive)
         try:
@@ -129,9 +131,11 @@ def _restarting(
 @contextmanager
 def _serving(setup: Setup, watch: _Watch) -> Iterator[None]:
     """The HTTP endpoint, if the config asks for one, for as long as the daemon runs."""
-    if setup.config.http is None:
+    if setup.config.http is None or watch.metrics is None:
         yield
         return
+    from worker.endpoint import Endpoint
+
     endpoint = Endpoint(setup.config, watch.metrics, watch.health, watch.waiting_for)
     endpoint.start()
     try:
@@ -144,9 +148,13 @@ class _Watch:
     """What the daemon tells of itself across config restarts: its metrics, whether it is
     ready, and probes of the loop and the state for `/healthz`."""
 
-    def __init__(self, sweep: timedelta, health: Health, ready: Callable[[], None]) -> None:
+    def __init__(
+        self, sweep: timedelta, health: Health, ready: Callable[[], None], served: bool
+    ) -> None:
         self.health = health
-        self.metrics = Metrics(health, wirewatch_version())
+        # Counted only for an endpoint to serve (`http:`, read at start): the Prometheus
+        # client is not loaded by a daemon that nobody scrapes.
+        self.metrics = _metrics(health) if served else None
         self.pulse = _Pulse(sweep, ready)
         self._pipeline: Pipeline | None = None
         health.probe("loop", self.pulse.trouble)
@@ -156,12 +164,14 @@ class _Watch:
     def using(self, pipeline: Pipeline) -> Iterator[None]:
         """While the loop runs on this pipeline: its store and rules are the ones shown."""
         self._pipeline = pipeline
-        self.metrics.use(pipeline)
+        if self.metrics is not None:
+            self.metrics.use(pipeline)
         try:
             yield
         finally:
             self.pulse.running(False)
-            self.metrics.use(None)
+            if self.metrics is not None:
+                self.metrics.use(None)
             self._pipeline = None
 
     def waiting_for(self) -> str | None:
@@ -178,6 +188,12 @@ class _Watch:
     def _unreachable(self) -> str | None:
         pipeline = self._pipeline
         return None if pipeline is None else pipeline.store.unreachable()
+
+
+def _metrics(health: Health) -> Metrics:
+    from worker.metrics import Metrics
+
+    return Metrics(health, wirewatch_version())
 
 
 _OWN_PARTS = ("loop", "watcher", "scheduler")

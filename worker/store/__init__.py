@@ -19,7 +19,6 @@ from worker.errors import StateError
 from worker.health import Health
 from worker.store import sqlite
 from worker.store.backup import backup_sqlite, pg_dump_advice
-from worker.store.postgresql import open_postgresql, shown
 from worker.store.roles import (
     Articles,
     Deliveries,
@@ -82,7 +81,11 @@ def _sqlite_file(location: str) -> Path:
     return Path(location.removeprefix("/"))
 
 
+# psycopg and its pool are imported for a PostgreSQL state only: a SQLite daemon, the most
+# common, never carries them.
 def _postgresql(location: str, busy_timeout: timedelta, told: Told | None) -> Store:
+    from worker.store.postgresql import open_postgresql
+
     return open_postgresql(f"postgresql://{location}", busy_timeout, told)
 
 
@@ -177,7 +180,11 @@ def backup_state(
 def shown_state(state: str) -> str:
     """A `state:` value to show: a database's address without its password."""
     kind, _ = _parts(state)
-    return shown(state) if kind in ("postgresql", "postgres") else state
+    if kind not in ("postgresql", "postgres"):
+        return state
+    from worker.store.postgresql import shown
+
+    return shown(state)
 
 
 def state_problem(state: str) -> str | None:

@@ -8,9 +8,6 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-
 from worker.errors import StateError
 
 __all__ = ["backup_sqlite", "pg_dump_advice"]
@@ -70,6 +67,9 @@ def _sync(path: Path) -> None:
 
 def pg_dump_advice(url: str, target: Path) -> str:
     """How to back up (and restore) a PostgreSQL state with pg_dump; no password shown."""
+    import psycopg  # only for a PostgreSQL state: a SQLite daemon never loads it
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError:

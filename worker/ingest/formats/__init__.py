@@ -14,8 +14,6 @@ from datetime import date
 from pathlib import PurePath
 
 from worker.ingest.formats.draft import Draft, UnreadableError, one_line, parse_date, revised
-from worker.ingest.formats.entry import read_entry
-from worker.ingest.formats.html import read_html
 from worker.ingest.formats.json import read_json, read_jsonl
 from worker.ingest.formats.md import read_md
 from worker.ingest.formats.txt import read_txt
@@ -35,6 +33,23 @@ class Parsed:
 
 
 Reader = Callable[[bytes], tuple[list[Draft], list[str]]]
+
+
+# The web page readers are imported at the first page read: BeautifulSoup, lxml and the
+# extractor weigh more than the rest of the daemon, which one reading text never needs.
+def read_html(data: bytes) -> tuple[list[Draft], list[str]]:
+    """A web page's article (see `formats.html`)."""
+    from worker.ingest.formats.html import read_html as read
+
+    return read(data)
+
+
+def read_entry(data: bytes) -> tuple[list[Draft], list[str]]:
+    """A feed entry's article (see `formats.entry`)."""
+    from worker.ingest.formats.entry import read_entry as read
+
+    return read(data)
+
 
 # Each format by the endings of its files; anything else is read as text.
 READERS: dict[str, Reader] = {
