@@ -59,9 +59,7 @@ class Project:
 
 def keyword_rules(corpus: Corpus, rng: random.Random, count: int) -> list[tuple[str, str, str]]:
     """`count` rules `a AND (b OR c)`, as the three words."""
-    return [
-        (corpus.topical(rng), corpus.topical(rng), corpus.topical(rng)) for _ in range(count)
-    ]
+    return [(corpus.topical(rng), corpus.topical(rng), corpus.topical(rng)) for _ in range(count)]
 
 
 def write_articles(root: Path, articles: int) -> tuple[Path, Path, int]:
@@ -165,7 +163,9 @@ def plain_ingest(files: list[Path], rules: list[tuple[str, str, str]], state: Pa
                 for number, either, other in index.get(word, ())
                 if either in words or other in words
             ]
-            db.execute("INSERT INTO articles VALUES (?, ?, ?, ?)", (path.name, title, body, str(path)))
+            db.execute(
+                "INSERT INTO articles VALUES (?, ?, ?, ?)", (path.name, title, body, str(path))
+            )
             db.executemany(
                 "INSERT INTO matches VALUES (?, ?)", [(path.name, rule) for rule in matched]
             )
@@ -248,8 +248,8 @@ def digest_bytes(root: Path, matches: int) -> tuple[int, int]:
     wirewatch(["run", "--once", "-q", "-c", str(folder / "config.yaml")])
     with sqlite3.connect(folder / "state.db") as db:
         (stored,) = db.execute(
-            "SELECT SUM(LENGTH(CAST(document AS BLOB)) + COALESCE(LENGTH(CAST(rendered AS BLOB)), 0))"
-            " FROM digests"
+            "SELECT SUM(LENGTH(CAST(document AS BLOB))"
+            " + COALESCE(LENGTH(CAST(rendered AS BLOB)), 0)) FROM digests"
         ).fetchone()
     store = open_store(str(folder / "state.db"))
     try:

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -43,6 +43,7 @@ from worker.model import (
 __all__ = [
     "QUERIES",
     "TABLES",
+    "BatchBrokenError",
     "Connector",
     "Outage",
     "SqlStore",
@@ -279,6 +280,32 @@ class Outage:
             return f"{self._shown} cannot be reached (for {down:.0f} s): {self._error}"
 
 
+class BatchBrokenError(Exception):
+    """A statement of a batch failed: the batch is undone, and may be done one by one."""
+
+
+class _Joined:
+    """A batch's transaction, which says whether a statement of it failed."""
+
+    def __init__(self, db: Transaction) -> None:
+        self._db = db
+        self.broken = False
+
+    def run(self, query: str, params: Params) -> int:
+        try:
+            return self._db.run(query, params)
+        except BaseException:
+            self.broken = True
+            raise
+
+    def rows(self, query: str, params: Params) -> list[Row]:
+        try:
+            return self._db.rows(query, params)
+        except BaseException:
+            self.broken = True
+            raise
+
+
 class _TakenError(Exception):
     """A match a digest would hold is no longer pending: the transaction is undone."""
 
@@ -297,9 +324,38 @@ class SqlStore:
     def __init__(self, connector: Connector) -> None:
         self._db = connector
         self._q = queries(connector.dialect)
+        self._batch = threading.local()  # the transaction of this thread's batch, if any
 
     def _rows(self, name: str, **params: object) -> list[Row]:
+        joined: _Joined | None = getattr(self._batch, "open", None)
+        if joined is not None:  # what the batch wrote so far is read back
+            return joined.rows(self._q[name], params)
         return self._db.rows(self._q[name], params)
+
+    def _write(self) -> AbstractContextManager[Transaction]:
+        """The transaction of this thread's batch, or one of its own."""
+        joined: _Joined | None = getattr(self._batch, "open", None)
+        return nullcontext(joined) if joined is not None else self._db.transaction()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Files read and recorded, articles and matches stored (the writes of `FilesSeen`,
+        `FeedsSeen` and `Articles`) in the block, by this thread, commit in one transaction,
+        all or none. BatchBrokenError when a statement of it failed: none of it is kept.
+
+        Safe against a kill only where each article stored in the block comes with the
+        record of where it was read (its file, its feed entry) in the same block: a batch
+        undone is read again from its source, and a batch kept is not."""
+        if getattr(self._batch, "open", None) is not None:
+            raise RuntimeError("a batch is open already")
+        with self._db.transaction() as db:
+            joined = self._batch.open = _Joined(db)
+            try:
+                yield
+            finally:
+                self._batch.open = None
+            if joined.broken:  # PostgreSQL keeps no statement after a failed one
+                raise BatchBrokenError("a statement of the batch failed; nothing of it is kept")
 
     def _one(self, name: str, **params: object) -> Any:
         rows = self._rows(name, **params)
@@ -318,7 +374,7 @@ class SqlStore:
 
     def record_file(self, record: FileRecord, at: datetime) -> None:
         """Remember a file as ingested (or failed) at this size and modification time."""
-        with self._db.transaction() as db:
+        with self._write() as db:
             db.run(self._q["record_file"], {**asdict(record), "at": at})
 
     def failures(self) -> list[FileRecord]:
@@ -329,7 +385,7 @@ class SqlStore:
         """Take a file to read it, until `until`; False when another worker has it, or it
         was read as it is (or failed so, unless `claim.retry_failed`)."""
         params = {**asdict(claim), "retry_failed": int(claim.retry_failed)}
-        with self._db.transaction() as db:
+        with self._write() as db:
             return db.run(self._q["claim_file"], {**params, "at": at, "until": until}) == 1
 
     def finish_file(self, claim: FileClaim, record: FileRecord, at: datetime) -> None:
@@ -337,7 +393,7 @@ class SqlStore:
         and no worker takes it again until it changes."""
         failed = int(record.error is not None)
         done = {"key": claim.key, "holder": claim.holder, "failed": failed, "at": at}
-        with self._db.transaction() as db:
+        with self._write() as db:
             db.run(self._q["record_file"], {**asdict(record), "at": at})
             db.run(self._q["finish_file"], done)
 
@@ -381,7 +437,7 @@ class SqlStore:
     ) -> None:
         """An entry of the feed was ingested as it reads now (its fingerprint)."""
         row = {"feed": url, "entry": entry, "article_id": article_id, "fingerprint": fingerprint}
-        with self._db.transaction() as db:
+        with self._write() as db:
             db.run(self._q["record_entry"], {**row, "at": at})
 
     # --- watched folders -----------------------------------------------------------------
@@ -411,7 +467,7 @@ class SqlStore:
         """Store an article with its matches, together or not at all; False when an article
         with the same content is already stored. With `withheld` (the reason), its matches
         are pending for no channel: recorded as never to be sent."""
-        with self._db.transaction() as db:
+        with self._write() as db:
             # Its identity first: one pruned since it was stored is not stored again.
             if db.run(self._q["add_seen"], {"id": article.id, "at": at}) != 1:
                 return False
@@ -425,14 +481,14 @@ class SqlStore:
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
         """Store more matches of a stored article (new rules); how many were new."""
-        with self._db.transaction() as db:
+        with self._write() as db:
             return _add_matches(db, self._q, article_id, matches, at)
 
     def revise_article(self, article: Article, matches: Sequence[Match], at: datetime) -> bool:
         """Store a new version of a stored article (an edited feed entry) with its matches:
         a rule newly matched is pending as usual, one matched before keeps its place (sent
         or not) with the new hits; False when it is not stored (pruned) or unchanged."""
-        with self._db.transaction() as db:
+        with self._write() as db:
             if db.run(self._q["revise_article"], asdict(article)) != 1:
                 return False
             for match in matches:
