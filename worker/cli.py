@@ -432,19 +432,25 @@ def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
 
 
 def _ingest_files(files: Sequence[Path], setup: Setup, withheld: str | None = None) -> None:
-    counts = Counter[str]()
     # Log lines are written above the progress bar, not into it.
-    with (
-        _pipeline_waiting(setup) as pipeline,
-        logging_redirect_tqdm(),
-        tqdm(total=len(files), desc="ingest", unit="file", disable=None) as progress,
-    ):
+    with _pipeline_waiting(setup) as pipeline, logging_redirect_tqdm():
+        counts = ingest_into(pipeline, files, withheld)
+    print(_ingest_summary(len(files), counts))
+
+
+def ingest_into(
+    pipeline: Pipeline, files: Sequence[Path], withheld: str | None = None
+) -> Counter[str]:
+    """`wirewatch ingest` of these files, once its pipeline is open: what became of them,
+    counted. With `withheld` (why), their matches are sent to no channel."""
+    counts = Counter[str]()
+    with tqdm(total=len(files), desc="ingest", unit="file", disable=None) as progress:
         for first in range(0, len(files), _BATCH):
             batch = files[first : first + _BATCH]
             for path, outcome in _ingest_batch(pipeline, batch, withheld):
                 _count(counts, path, outcome)
             progress.update(len(batch))
-    print(_ingest_summary(len(files), counts))
+    return counts
 
 
 def _count(counts: Counter[str], path: Path, outcome: FileOutcome) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
@@ -125,6 +126,10 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 _NO_LIMIT = 2**62  # LIMIT takes a number on every backend
+# The columns kept packed (`pack`): text before version 10 of the layout, still read.
+_PACKED = {"articles": ("body",), "digests": ("document", "rendered")}
+_PACK_LEVEL = 1  # as small as 6 within 3 % on news text, in far less time
+_UNPACKED = b"\x00"  # the first byte of a PostgreSQL value moved to bytes unpacked
 
 
 class Transaction(Protocol):
@@ -136,6 +141,10 @@ class Transaction(Protocol):
 
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives, inside the transaction."""
+        ...
+
+    def run_many(self, query: str, params: Sequence[Params]) -> None:
+        """Run a statement once with each of `params`, in order."""
         ...
 
 
@@ -301,6 +310,13 @@ class _Joined:
     def rows(self, query: str, params: Params) -> list[Row]:
         try:
             return self._db.rows(query, params)
+        except BaseException:
+            self.broken = True
+            raise
+
+    def run_many(self, query: str, params: Sequence[Params]) -> None:
+        try:
+            self._db.run_many(query, params)
         except BaseException:
             self.broken = True
             raise
@@ -471,8 +487,8 @@ class SqlStore:
             # Its identity first: one pruned since it was stored is not stored again.
             if db.run(self._q["add_seen"], {"id": article.id, "at": at}) != 1:
                 return False
-            db.run(self._q["add_article"], {**asdict(article), "at": at})
-            _add_matches(db, self._q, article.id, matches, at)
+            db.run(self._q["add_article"], {**_article_row(article), "at": at})
+            _add_new_matches(db, self._q, article.id, matches, at)
             if withheld is not None:
                 held = {"article_id": article.id, "reason": withheld, "at": at}
                 db.run(self._q["withhold_pending"], held)
@@ -489,8 +505,10 @@ class SqlStore:
         a rule newly matched is pending as usual, one matched before keeps its place (sent
         or not) with the new hits; False when it is not stored (pruned) or unchanged."""
         with self._write() as db:
-            if db.run(self._q["revise_article"], asdict(article)) != 1:
+            stored = db.rows(self._q["article_as_stored"], {"id": article.id})
+            if not stored or _reads_as(article, *stored[0]):
                 return False
+            db.run(self._q["revise_article"], _article_row(article))
             for match in matches:
                 hits = {"article_id": article.id, "rule_id": match.rule_id}
                 db.run(self._q["revise_hits"], {**hits, "hits": _hits_json(match.hits)})
@@ -873,9 +891,10 @@ class SqlStore:
             f"SELECT {', '.join(columns)} FROM {table} ORDER BY {', '.join(key)}"
             " LIMIT :page OFFSET :offset"
         )
+        packed = [columns.index(column) for column in _PACKED.get(table, ())]
         offset = 0
         while rows := self._db.rows(query, {"page": _PAGE, "offset": offset}):
-            yield rows
+            yield [_with_packed(row, packed) for row in rows] if packed else rows
             offset += len(rows)
 
     def add_rows(self, table: str, rows: Sequence[Row]) -> None:
@@ -911,8 +930,7 @@ def _add_matches(
     db: Transaction, q: Mapping[str, str], article_id: str, matches: Sequence[Match], at: datetime
 ) -> int:
     """Store the new ones of these matches, each pending for the channels taking its rule."""
-    for rule_id in sorted({match.rule_id for match in matches}):  # in order: no deadlock
-        db.rows(q["hold_rule"], {"rule_id": rule_id})
+    _hold_rules(db, q, matches)
     added = 0
     for match in matches:
         row = {"article_id": article_id, "rule_id": match.rule_id, "at": at}
@@ -921,6 +939,31 @@ def _add_matches(
             db.run(q["add_pending"], {"article_id": article_id, "rule_id": match.rule_id})
             added += 1
     return added
+
+
+def _hold_rules(db: Transaction, q: Mapping[str, str], matches: Sequence[Match]) -> None:
+    """No channel takes the rules of these matches while they are stored (where the backend
+    needs telling: `hold_rule` is empty on SQLite)."""
+    if not q["hold_rule"]:
+        return
+    for rule_id in sorted({match.rule_id for match in matches}):  # in order: no deadlock
+        db.rows(q["hold_rule"], {"rule_id": rule_id})
+
+
+def _add_new_matches(
+    db: Transaction, q: Mapping[str, str], article_id: str, matches: Sequence[Match], at: datetime
+) -> None:
+    """Store the matches of an article stored just now (none of its matches is stored
+    yet), each pending for the channels taking its rule: in one statement each, not one per
+    match."""
+    _hold_rules(db, q, matches)
+    rows = [
+        {"article_id": article_id, "rule_id": m.rule_id, "hits": _hits_json(m.hits), "at": at}
+        for m in matches
+    ]
+    if rows:
+        db.run_many(q["add_match"], rows)  # in order: their ids follow the matcher's order
+        db.run(q["add_pending_of_article"], {"article_id": article_id})
 
 
 def _take_backlog(
@@ -959,6 +1002,14 @@ def _prune(
     return Pruned(articles, matches, digests, owed)
 
 
+def _with_packed(row: Row, packed: Sequence[int]) -> Row:
+    """A row to copy, its packed columns packed whatever the state it comes from kept."""
+    values = list(row)
+    for at in packed:
+        values[at] = _packed(values[at])
+    return tuple(values)
+
+
 def _under(paths: Sequence[str]) -> tuple[str, dict[str, object]]:
     """SQL for articles from one of these files, or from a file inside one of these folders."""
     if not paths:
@@ -978,7 +1029,7 @@ def _article(row: Sequence[Any]) -> Article:
     return Article(
         id=article_id,
         title=title,
-        body=body,
+        body=unpack(body),
         date=day if isinstance(day, date) else date.fromisoformat(day),
         path=path,
         source=source,
@@ -987,6 +1038,55 @@ def _article(row: Sequence[Any]) -> Article:
         language=language,
         site=site,
     )
+
+
+def _article_row(article: Article) -> dict[str, object]:
+    """An article's columns, its body packed. Written out rather than dataclasses.asdict,
+    which copies deeply."""
+    row = dict(vars(article))
+    row["body"] = pack(article.body)
+    return row
+
+
+def _reads_as(
+    article: Article, title: str, body: object, day: object, url: str | None, author: str | None
+) -> bool:
+    """Whether a stored article (these columns of it) reads as `article` does."""
+    stored_day = day if isinstance(day, date) else date.fromisoformat(str(day))
+    return (title, unpack(body), stored_day, url or "", author or "") == (
+        article.title,
+        article.body,
+        article.date,
+        article.url or "",
+        article.author or "",
+    )
+
+
+def pack(text: str) -> bytes:
+    """Text as the state keeps a long one (an article's body, a digest's document and
+    rendered forms): UTF-8, zlib-compressed. A 3 KB article takes about half."""
+    return zlib.compress(text.encode("utf-8"), _PACK_LEVEL)
+
+
+def unpack(value: object) -> str:
+    """Text kept packed (`pack`), or as it was kept before packing: text, or (on PostgreSQL,
+    moved to bytes by the upgrade) a zero byte and the UTF-8 text. A zlib stream never
+    begins with a zero byte."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"not text, nor packed text: {type(value).__name__}")
+    data = bytes(value)
+    if data[:1] == _UNPACKED:
+        return data[1:].decode("utf-8")
+    return zlib.decompress(data).decode("utf-8")
+
+
+def _packed(value: object) -> bytes | None:
+    """A packed column's value as every backend keeps it from now on: packed bytes."""
+    if value is None:
+        return None
+    return pack(unpack(value))
 
 
 def _feed(row: Sequence[Any]) -> FeedRecord:
@@ -1079,8 +1179,8 @@ def _digest_row(delivery: Delivery) -> dict[str, object]:
         "id": delivery.id,
         "channel": delivery.channel,
         "created_at": delivery.created_at,
-        "document": json.dumps(delivery.digest.document()),
-        "rendered": None if rendered is None else json.dumps(asdict(rendered)),
+        "document": pack(json.dumps(delivery.digest.document())),
+        "rendered": None if rendered is None else pack(json.dumps(asdict(rendered))),
     }
 
 
@@ -1088,8 +1188,8 @@ def _delivery(row: Sequence[Any]) -> Delivery:
     _id, _channel, _created, status, attempts, document, rendered, last_error, *times = row
     sent_at, next_attempt_at, first_failure_at, claimed_until = map(_moment_or_none, times)
     return Delivery(
-        digest=Digest.from_document(json.loads(document)),
-        rendered=None if rendered is None else Rendered(**json.loads(rendered)),
+        digest=Digest.from_document(json.loads(unpack(document))),
+        rendered=None if rendered is None else Rendered(**json.loads(unpack(rendered))),
         status=status,
         attempts=attempts,
         last_error=last_error,

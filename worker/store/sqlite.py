@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -192,6 +192,9 @@ class _Transaction:
 
     def rows(self, query: str, params: Params) -> list[Row]:
         return self._db.execute(query, _bound(params)).fetchall()
+
+    def run_many(self, query: str, params: Sequence[Params]) -> None:
+        self._db.executemany(query, [_bound(each) for each in params])
 
 
 @contextmanager
