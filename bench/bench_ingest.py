@@ -16,8 +16,9 @@ clock starts once the pipeline is open. Beside it, in the same run:
 - SQLite insert-only: the same articles inserted, nothing else.
 
 Matching the same articles alone is timed too, to tell the matcher's share from the rest
-(reading, parsing, storing). The bench also weighs the state (bytes per article against the article's text) and a stored digest
-of 200 matches (written down, its delivery failing, so that its rendered forms are kept).
+(reading, parsing, storing). The bench also weighs the state (bytes per article against
+the article's text) and a stored digest of 200 matches (written down, its delivery
+failing, so that its rendered forms are kept).
 Times are the best of a few passes.
 """
 

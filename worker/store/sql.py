@@ -391,7 +391,7 @@ class SqlStore:
     def record_file(self, record: FileRecord, at: datetime) -> None:
         """Remember a file as ingested (or failed) at this size and modification time."""
         with self._write() as db:
-            db.run(self._q["record_file"], {**asdict(record), "at": at})
+            db.run(self._q["record_file"], {**_columns(record), "at": at})
 
     def failures(self) -> list[FileRecord]:
         """Files that could not be read, with the reason."""
@@ -400,7 +400,7 @@ class SqlStore:
     def claim_file(self, claim: FileClaim, at: datetime, until: datetime) -> bool:
         """Take a file to read it, until `until`; False when another worker has it, or it
         was read as it is (or failed so, unless `claim.retry_failed`)."""
-        params = {**asdict(claim), "retry_failed": int(claim.retry_failed)}
+        params = {**_columns(claim), "retry_failed": int(claim.retry_failed)}
         with self._write() as db:
             return db.run(self._q["claim_file"], {**params, "at": at, "until": until}) == 1
 
@@ -410,7 +410,7 @@ class SqlStore:
         failed = int(record.error is not None)
         done = {"key": claim.key, "holder": claim.holder, "failed": failed, "at": at}
         with self._write() as db:
-            db.run(self._q["record_file"], {**asdict(record), "at": at})
+            db.run(self._q["record_file"], {**_columns(record), "at": at})
             db.run(self._q["finish_file"], done)
 
     # --- feeds ---------------------------------------------------------------------------
@@ -434,7 +434,7 @@ class SqlStore:
 
     def finish_feed(self, record: FeedRecord, holder: str) -> None:
         """The feed was polled as `record` says: recorded, and the holder's claim let go."""
-        row = {**asdict(record), "gone": int(record.gone), "holder": holder}
+        row = {**_columns(record), "gone": int(record.gone), "holder": holder}
         with self._db.transaction() as db:
             db.run(self._q["finish_feed"], row)
 
@@ -1040,10 +1040,15 @@ def _article(row: Sequence[Any]) -> Article:
     )
 
 
+def _columns(record: object) -> dict[str, object]:
+    """A record's fields as the columns of its row: dataclasses.asdict would copy each
+    value deeply, for nothing (the fields are plain values)."""
+    return dict(vars(record))
+
+
 def _article_row(article: Article) -> dict[str, object]:
-    """An article's columns, its body packed. Written out rather than dataclasses.asdict,
-    which copies deeply."""
-    row = dict(vars(article))
+    """An article's columns, its body packed."""
+    row = _columns(article)
     row["body"] = pack(article.body)
     return row
 
