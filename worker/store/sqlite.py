@@ -285,7 +285,11 @@ def _deleted(path: Path) -> str:
 
 
 def _bound(params: Params) -> dict[str, object]:
-    return {name: _value(value) for name, value in aware(params).items()}
+    bound = aware(params)
+    for name, value in bound.items():
+        if isinstance(value, date):  # a datetime is one too; the rest is bound as it is
+            bound[name] = _value(value)
+    return bound
 
 
 def _value(value: object) -> object:
