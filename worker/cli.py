@@ -52,6 +52,7 @@ from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import asked_health, status_report, status_text
 from worker.store import (
+    BatchBrokenError,
     backup_state,
     daemon_lock,
     open_store,
@@ -73,6 +74,11 @@ _PAGE_BYTES, _PAGE_SECONDS = 10_000_000, 30.0
 # How long `ingest` waits for a state it cannot reach (or that is full) before it tries a
 # file again, twice as long each time.
 _FIRST_WAIT, _LONGEST_WAIT = 1.0, 30.0
+# Files `ingest` reads in one transaction. Each file's record commits with its articles and
+# matches, so that a kill -9 (or a power cut undoing the last commits, SQLite's WAL being
+# synced at checkpoints) before a commit leaves every file of the batch unrecorded, and the
+# next `ingest` reads them again; after it, none is read again nor stored twice.
+_BATCH = 100
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -540,24 +546,39 @@ def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
 
 
 def _ingest_files(files: Sequence[Path], setup: Setup, withheld: str | None = None) -> None:
-    counts = Counter[str]()
     # Log lines are written above the progress bar, not into it.
     with _pipeline_waiting(setup) as pipeline, logging_redirect_tqdm():
-        for path in tqdm(files, desc="ingest", unit="file", disable=None):
-            try:
-                outcome = _ingest_waiting(pipeline, path, withheld)
-            except Exception as error:  # the store failed for this file: go on with the others
-                tqdm.write(f"{quoted(path)}: not ingested: {error}", file=sys.stderr)
-                counts["failed"] += 1
-                continue
-            if outcome is None:
-                counts["unchanged"] += 1
-                continue
-            counts["new"] += outcome.new_articles
-            counts["known"] += outcome.known
-            counts["matched"] += len(outcome.matches)
-            counts["failed"] += outcome.error is not None
+        counts = ingest_into(pipeline, files, withheld)
     print(_ingest_summary(len(files), counts))
+
+
+def ingest_into(
+    pipeline: Pipeline, files: Sequence[Path], withheld: str | None = None
+) -> Counter[str]:
+    """`wirewatch ingest` of these files, once its pipeline is open: what became of them,
+    counted. With `withheld` (why), their matches are sent to no channel."""
+    counts = Counter[str]()
+    with tqdm(total=len(files), desc="ingest", unit="file", disable=None) as progress:
+        for first in range(0, len(files), _BATCH):
+            batch = files[first : first + _BATCH]
+            for path, outcome in _ingest_batch(pipeline, batch, withheld):
+                _tally(counts, path, outcome)
+            progress.update(len(batch))
+    return counts
+
+
+def _tally(counts: Counter[str], path: Path, outcome: FileOutcome) -> None:
+    """What became of one file, counted (and said, when the store failed for it)."""
+    if isinstance(outcome, Exception):  # the store failed for this file: the others go on
+        tqdm.write(f"{quoted(path)}: not ingested: {outcome}", file=sys.stderr)
+        counts["failed"] += 1
+    elif outcome is None:
+        counts["unchanged"] += 1
+    else:
+        counts["new"] += outcome.new_articles
+        counts["known"] += outcome.known
+        counts["matched"] += len(outcome.matches)
+        counts["failed"] += outcome.error is not None
 
 
 def _ingest_summary(files: int, counts: Counter[str]) -> str:
@@ -572,16 +593,47 @@ def _ingest_summary(files: int, counts: Counter[str]) -> str:
     return f"{plural(files, 'file')}: {', '.join(told)}"
 
 
-def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:
-    """One file ingested; while the state cannot be reached or is full (said once by the
-    store), it waits and tries again, never counted failed for it (Ctrl-C stops)."""
+FileOutcome = Ingested | Exception | None  # what became of a file: None when it is known
+
+
+def _ingest_batch(
+    pipeline: Pipeline, files: Sequence[Path], withheld: str | None = None
+) -> list[tuple[Path, FileOutcome]]:
+    """Files ingested in one transaction, their records with their articles (see `_BATCH`);
+    one by one when a statement of the batch failed. While the state cannot be reached or
+    is full (said once by the store), it waits and tries again (Ctrl-C stops)."""
     wait = _FIRST_WAIT
     while True:
         try:
-            return _ingest_file(pipeline, path, withheld)
+            with pipeline.store.batch():
+                return [(path, _ingest_told(pipeline, path, withheld)) for path in files]
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
+        except BatchBrokenError:
+            return [(path, _ingest_waiting(pipeline, path, withheld)) for path in files]
+
+
+def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
+    """One file ingested on its own, waiting while the state cannot be reached."""
+    wait = _FIRST_WAIT
+    while True:
+        try:
+            return _ingest_told(pipeline, path, withheld)
+        except StateUnavailable:
+            time.sleep(wait)
+            wait = min(wait * 2, _LONGEST_WAIT)
+
+
+def _ingest_told(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
+    """One file ingested, or why the store failed for it (the state out of reach is not
+    the file's fault: raised, and it is tried again)."""
+    try:
+        return _ingest_file(pipeline, path, withheld)
+    except (StateUnavailable, StateGone):
+        raise
+    except Exception as error:
+        return error
 
 
 def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:

@@ -31,13 +31,14 @@ from worker.store.roles import (
     Store,
     Workers,
 )
-from worker.store.sql import Told
+from worker.store.sql import BatchBrokenError, Told
 from worker.store.sqlite import open_sqlite
 
 __all__ = [
     "BACKENDS",
     "Articles",
     "Backend",
+    "BatchBrokenError",
     "Deliveries",
     "DigestQueue",
     "FeedsSeen",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
@@ -154,6 +154,10 @@ class _Transaction:
 
     def rows(self, query: str, params: Mapping[str, object]) -> list[Row]:
         return self._db.execute(_pyformat(query), aware(params)).fetchall()
+
+    def run_many(self, query: str, params: Sequence[Mapping[str, object]]) -> None:
+        with self._db.cursor() as cursor:
+            cursor.executemany(_pyformat(query), [aware(each) for each in params])
 
 
 def open_postgresql(url: str, busy_timeout: timedelta, told: Told | None = None) -> SqlStore:

@@ -49,6 +49,14 @@ SELECT r.channel, m.id, m.rule_id FROM matches m
 JOIN channel_rules r ON r.rule_id = m.rule_id
 WHERE m.article_id = :article_id AND m.rule_id = :rule_id;
 
+-- add_pending_of_article --
+-- The matches of an article just stored are pending for every channel that takes their
+-- rule now
+INSERT INTO pending (channel, match_id, rule_id)
+SELECT r.channel, m.id, m.rule_id FROM matches m
+JOIN channel_rules r ON r.rule_id = m.rule_id
+WHERE m.article_id = :article_id;
+
 -- articles --
 -- A page of stored articles after the id `after`, ingested since `since`, from the files and
 -- folders `{under}` names
@@ -446,9 +454,8 @@ SELECT w.id, w.host, w.pid, w.started_at, w.last_seen,
 FROM workers w WHERE w.stopped_at IS NULL ORDER BY w.started_at, w.id;
 
 -- hold_rule --
--- While a match of the rule is stored, no channel takes the rule (SQLite: writers wait
--- for one another already)
-SELECT :rule_id;
+-- While a match of the rule is stored, no channel takes the rule (SQLite: nothing to run,
+-- writers wait for one another already)
 
 -- lock_rule --
 -- While a channel takes the rule, no match of it is stored (SQLite: as above)
@@ -523,12 +530,15 @@ INSERT INTO feed_entries (feed, entry, article_id, fingerprint, seen_at)
 VALUES (:feed, :entry, :article_id, :fingerprint, :at)
 ON CONFLICT (feed, entry) DO UPDATE SET fingerprint = excluded.fingerprint;
 
+-- article_as_stored --
+-- What a new version of a stored article is told from: whether it reads the same
+SELECT title, body, date, url, author FROM articles WHERE id = :id;
+
 -- revise_article --
--- A new version of a stored article (an edited feed entry), unless it reads the same
+-- A new version of a stored article (an edited feed entry)
 UPDATE articles SET title = :title, body = :body, date = :date, source = :source, url = :url,
     author = :author, language = :language, site = :site
-WHERE id = :id AND (title != :title OR body != :body OR date != :date
-    OR COALESCE(url, '') != COALESCE(:url, '') OR COALESCE(author, '') != COALESCE(:author, ''));
+WHERE id = :id;
 
 -- revise_hits --
 -- The hits of a match stored before, as the new version of its article has them

@@ -9,6 +9,7 @@ cross this seam as aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -120,6 +121,11 @@ class FeedsSeen(Protocol):
 
 class Articles(Protocol):
     """Articles, each stored once, with their matches."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """The files recorded and articles stored in the block, by this thread, commit
+        together or not at all (BatchBrokenError when a statement of it failed)."""
+        ...
 
     def has_article(self, article_id: str) -> bool:
         """Whether an article with this id (this content) was ever stored, pruned since or not."""

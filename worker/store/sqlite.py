@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -193,6 +193,9 @@ class _Transaction:
     def rows(self, query: str, params: Params) -> list[Row]:
         return self._db.execute(query, _bound(params)).fetchall()
 
+    def run_many(self, query: str, params: Sequence[Params]) -> None:
+        self._db.executemany(query, [_bound(each) for each in params])
+
 
 @contextmanager
 def daemon_lock(path: Path, fresh: bool = False) -> Iterator[None]:
@@ -282,7 +285,11 @@ def _deleted(path: Path) -> str:
 
 
 def _bound(params: Params) -> dict[str, object]:
-    return {name: _value(value) for name, value in aware(params).items()}
+    bound = aware(params)
+    for name, value in bound.items():
+        if isinstance(value, date):  # a datetime is one too; the rest is bound as it is
+            bound[name] = _value(value)
+    return bound
 
 
 def _value(value: object) -> object:
