@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 from worker.errors import DeliveryError
@@ -26,9 +27,8 @@ class FileNotifier:
 
     def deliver(self, digest: Digest, rendered: Rendered) -> None:
         """Write the digest's files into the channel's folder."""
-        stamp = digest.generated_at.strftime("%Y%m%d-%H%M%S")
         self._write(
-            f"{stamp}-{digest.channel}-{digest.digest_id[:8]}",
+            f"{_stamp(digest.generated_at)}-{digest.channel}-{digest.digest_id[:8]}",
             {
                 ".txt": rendered.text.encode(),
                 ".html": rendered.html.encode(),
@@ -41,7 +41,7 @@ class FileNotifier:
         """Write the alert's text and JSON document into the channel's folder."""
         document = json.dumps(alert.document(), ensure_ascii=False, indent=2) + "\n"
         self._write(
-            f"{alert.at.strftime('%Y%m%d-%H%M%S')}-alert-{alert.id[:8]}",
+            f"{_stamp(alert.at)}-alert-{alert.id[:8]}",
             {".txt": alert.text.encode(), ".json": document.encode()},
         )
 
@@ -69,3 +69,9 @@ def _write_atomically(path: Path, content: bytes) -> None:
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, path)
+
+
+def _stamp(at: datetime) -> str:
+    """`20240516-080000-123`: to the millisecond, so that files sort in the order written,
+    digests of an immediate channel coming within a second of each other included."""
+    return f"{at.strftime('%Y%m%d-%H%M%S')}-{at.microsecond // 1000:03d}"
