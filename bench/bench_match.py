@@ -9,7 +9,8 @@ prefixes, NEAR and participants. For each size it prints articles per second of:
 
 - wirewatch: `Matcher.match`, the rule set compiled once;
 - naive `re`: every rule evaluated on every article with Python regular expressions;
-- tokenize only: splitting title and body into folded words, the least any matcher does;
+- tokenize only: splitting title and body into folded words, the least any matcher does
+  (the tokenizer as it was before issue 15, frozen in bench/frozen_words.py);
 
 and the time to load and compile the rules and the memory they take. The naive baseline
 runs on as many articles as fit in a few seconds (it is slow); on those, the two must
@@ -28,6 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import frozen_words
+from inverted_index import InvertedIndex
+from table import Row as TableRow
+from table import at_least, at_most
 
 from worker.match.matcher import Matcher
 from worker.model import Article
@@ -260,19 +266,20 @@ def naive_match(rules: list[tuple[str, Predicate]], article: Article) -> list[st
 # --- measuring -----------------------------------------------------------------------
 
 
-class Folded(dict[str, str]):
-    """Each distinct word folded once, and remembered: as the matcher does."""
-
-    def __missing__(self, word: str) -> str:
-        folded = self[word] = fold(word)
-        return folded
+def frozen_tokenize_rate(articles: list[Article], rounds: int) -> float:
+    """Articles per second of the tokenizer as it was before issue 15."""
+    folded = frozen_words.Folded()
+    return rate(lambda a: frozen_words.tokenize(a.title, a.body, folded), articles, rounds)
 
 
-def tokenize_only(article: Article, folded: Folded) -> int:
-    """Title and body split into words, each folded."""
-    title = list(map(folded.__getitem__, Passage(article.title).words))
-    body = list(map(folded.__getitem__, Passage(article.body).words))
-    return len(title) + len(body)
+def live_tokenize_rate(articles: list[Article], rounds: int) -> float:
+    """Articles per second of today's tokenizer, each distinct word folded once."""
+    folded = frozen_words.Folded()
+    return rate(
+        lambda a: list(map(folded.__getitem__, Passage(a.title).words + Passage(a.body).words)),
+        articles,
+        rounds,
+    )
 
 
 def rate(function: Callable[[Article], object], articles: list[Article], rounds: int) -> float:
@@ -342,8 +349,7 @@ def measure(corpus: Corpus, articles: list[Article], size: int, seed: int, round
     compiled = time.perf_counter()
     total = sum(len(matcher.match(article)) for article in articles)  # also warms up
     engine = rate(matcher.match, articles, rounds)
-    folded = Folded()
-    tokenize = rate(lambda article: tokenize_only(article, folded), articles, rounds)
+    tokenize = frozen_tokenize_rate(articles, rounds)
     baseline = naive_rules(rules)
     naive, expected = sample_rate(lambda article: naive_match(baseline, article), articles)
     agree = _agreement(matcher, articles, expected)
@@ -410,3 +416,129 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- the rows of `make bench` ---------------------------------------------------------
+
+LONG_ARTICLE_CHARS = 300_000
+
+
+def make_keyword_rules(corpus: Corpus, rng: random.Random, count: int) -> dict[str, Any]:
+    """Rules of single words only, which the inverted-index baseline evaluates too."""
+    makers = [_words, _excluding]
+    return {"rules": [{"id": f"k{i}", **rng.choice(makers)(corpus, rng)} for i in range(count)]}
+
+
+def long_article(articles: list[Article]) -> Article:
+    """One article of about LONG_ARTICLE_CHARS: the bodies of many, one after the other."""
+    bodies: list[str] = []
+    for article in articles:
+        bodies.append(article.body)
+        if sum(map(len, bodies)) >= LONG_ARTICLE_CHARS:
+            break
+    first = articles[0]
+    return Article("long", first.title, "\n\n".join(bodies), first.date, "bench/long.txt")
+
+
+def rows(quick: bool) -> list[TableRow]:
+    """The matcher's rows of the table: 1,000, 10,000 and 100,000 rules, one long article,
+    and the tokenizer, each beside its baseline from this run."""
+    seed, rounds = 7, 2 if quick else 3
+    rng = random.Random(seed)
+    corpus = make_corpus(rng)
+    articles = [make_article(corpus, rng, i) for i in range(300 if quick else 1500)]
+    frozen = frozen_tokenize_rate(articles, rounds)
+    live = live_tokenize_rate(articles, rounds)
+    found = [
+        TableRow(
+            "tokenizer, 3 KB articles",
+            f"{live:,.0f} art/s",
+            f"tokenizer before issue 15 {frozen:,.0f} art/s",
+            *at_least(live / frozen, 1.0),
+        )
+    ]
+    for size, target in ((1_000, 1.3), (10_000, 2.0)):
+        found.extend(_rows_at(corpus, articles, size, frozen, target, rounds))
+    found.extend(_rows_of_many(corpus, articles[: 200 if quick else 600], seed, rounds))
+    return found
+
+
+def _rows_at(
+    corpus: Corpus,
+    articles: list[Article],
+    size: int,
+    frozen: float,
+    tokenize_target: float,
+    rounds: int,
+) -> list[TableRow]:
+    keywords = load(make_keyword_rules(corpus, random.Random(size), size))
+    matcher, index = Matcher(keywords), InvertedIndex(keywords)
+    agreed = sum([m.rule_id for m in matcher.match(a)] == index.match(a) for a in articles)
+    engine, reference = rate(matcher.match, articles, rounds), rate(index.match, articles, rounds)
+    mixed = load(make_rules(corpus, random.Random(7 + size), size))
+    matcher = Matcher(mixed)
+    mixed_rate = rate(matcher.match, articles, rounds)
+    baseline = naive_rules(mixed)
+    _, expected = sample_rate(lambda article: naive_match(baseline, article), articles)
+    long = long_article(articles)
+    naive_agrees = _agreement(matcher, articles, expected)
+    return [
+        TableRow(
+            f"matcher, {size:,} keyword-only rules",
+            f"{engine:,.0f} art/s",
+            f"inverted index {reference:,.0f} art/s, same rules on {agreed}/{len(articles)}",
+            *at_least(engine / reference, 1.2),
+        ),
+        TableRow(
+            f"matcher, {size:,} rules, time per article",
+            f"{mixed_rate:,.0f} art/s",
+            f"tokenize {frozen:,.0f} art/s; naive re agrees {naive_agrees}",
+            *at_most(frozen / mixed_rate, tokenize_target),
+        ),
+        *([_long_row(matcher, long, rounds)] if size == 10_000 else []),
+    ]
+
+
+def _long_row(matcher: Matcher, long: Article, rounds: int) -> TableRow:
+    engine = rate(matcher.match, [long], rounds)
+    tokenize = frozen_tokenize_rate([long], rounds)
+    return TableRow(
+        f"one {len(long.body) // 1000} KB article, 10,000 rules",
+        f"{engine:,.1f} art/s",
+        f"target 100 art/s; tokenize {tokenize:,.0f} art/s",
+        *at_least(engine / 100, 1.0),
+    )
+
+
+def _rows_of_many(
+    corpus: Corpus, articles: list[Article], seed: int, rounds: int
+) -> list[TableRow]:
+    size = 100_000
+    data = make_rules(corpus, random.Random(seed + size), size)
+    rules = load(data)
+    started = time.perf_counter()
+    matcher = Matcher(rules)
+    compile_s = time.perf_counter() - started
+    engine = rate(matcher.match, articles, rounds)
+    del matcher, rules
+    memory_mb = compiled_size(data) / 1e6
+    return [
+        TableRow(
+            "matcher, 100,000 rules",
+            f"{engine:,.0f} art/s",
+            "target 1,500 art/s",
+            *at_least(engine / 1500, 1.0),
+        ),
+        TableRow(
+            "matcher, 100,000 rules, compile",
+            f"{compile_s:.2f} s",
+            "target 3 s",
+            *at_most(compile_s / 3, 1.0),
+        ),
+        TableRow(
+            "matcher, 100,000 rules, memory",
+            f"+{memory_mb:,.0f} MB",
+            "target +120 MB (rules loaded and compiled)",
+            *at_most(memory_mb / 120, 1.0),
+        ),
+    ]
