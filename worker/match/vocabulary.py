@@ -210,7 +210,9 @@ class Scan:
         self._phrases: dict[int, list[Span]] = {}
         self._mentions: dict[str, list[Found]] | None = None
         self.memo: dict[object, list[Found]] = {}  # for conditions that are costly to repeat
-        self._hits: dict[Found, Hit] = {}
+        self._hits = _Hits(self)
+        # What was found, as a hit of a match: the same for every rule that found it.
+        self.hit: Callable[[Found], Hit] = self._hits.__getitem__
 
     def has(self, phrase: int) -> bool:
         """Whether a phrase is in the article."""
@@ -283,13 +285,6 @@ class Scan:
         passage, index = self._passage(position)
         return passage.paragraph(index) + (BODY if passage is self.body else 0)
 
-    def hit(self, found: Found) -> Hit:
-        """What was found, as a hit of a match (the same for every rule that found it)."""
-        hit = self._hits.get(found)
-        if hit is None:
-            hit = self._hits[found] = Hit(found.term, *self.where(found), found.participant or None)
-        return hit
-
     def where(self, found: Found) -> tuple[str, int, int]:
         """The field and character offsets of what was found."""
         if found.start >= BODY:
@@ -300,6 +295,18 @@ class Scan:
         """What was found, as the article writes it."""
         field, start, end = self.where(found)
         return (self.article.body if field == "body" else self.article.title)[start:end]
+
+
+class _Hits(dict[Found, Hit]):
+    """The hit of each place found in one article, worked out on first sight."""
+
+    def __init__(self, scan: Scan) -> None:
+        super().__init__()
+        self._scan = scan
+
+    def __missing__(self, found: Found) -> Hit:
+        hit = self[found] = Hit(found.term, *self._scan.where(found), found.participant or None)
+        return hit
 
 
 def _collect(

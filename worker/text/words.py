@@ -6,9 +6,11 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate, chain
+from typing import TypeVar
 
 import Stemmer
 
@@ -35,14 +37,6 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _LETTERS = rf"[^\W_{_CJK}]+"
 _WORD = rf"[{_CJK}]|{_LETTERS}(?:['’]{_LETTERS})*"
 _TOKEN = re.compile(_WORD)
-_SPLIT = re.compile(f"({_WORD})")
-# The same split, quicker, for text without Chinese, Japanese or underscores.
-_SPLIT_RUNS = re.compile(r"(\w+)")
-# In UTF-8 each of those Chinese and Japanese characters begins with a byte from E3 to EF
-# (so do some others: they only cost the text the full split). Deleting all other bytes
-# is far quicker than looking for a character of a class.
-_NOT_CJK_LEAD_BYTES = bytes(byte for byte in range(256) if not 0xE3 <= byte <= 0xEF)
-_APOSTROPHES = ("'", "’")
 _POSSESSIVE = ("'s", "'S")
 # French and Italian elided articles and prepositions, as Elasticsearch's French and
 # Italian elision filters list them: `Ukraine` finds l'Ukraine and d'Ukraine, `Ucraina`
@@ -58,10 +52,10 @@ _ELISIONS = frozenset(
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
 
-# Where a word starts is worked out from where its block of parts starts: adding up the
-# length of every part cost as much as the rest of finding an article's hits, and joining
-# each block of parts and taking its length costs a third less.
-_BLOCK = 32
+# No word holds a space: the words of a text are those of its pieces between spaces. A
+# news vocabulary repeats its pieces, so each is split once and remembered (a bound on
+# memory: the cache is emptied when full, and pieces come back on their next sight).
+_REMEMBERED_PIECES = 100_000
 _MAY_END = re.compile(r"[.!?…。！？\n]")  # a gap between words without these ends no sentence
 _PARAGRAPH_END = re.compile(r"\n\s*\n")
 
@@ -128,6 +122,35 @@ def terms_of(phrase: str) -> tuple[str, ...]:
     return tuple(token.text for token in tokenize(phrase))
 
 
+_Found = TypeVar("_Found")
+
+
+class _Remembered(dict[str, _Found]):
+    """What `work_out` gives for each piece of text seen so far, worked out on first sight."""
+
+    def __init__(self, work_out: Callable[[str], _Found]) -> None:
+        super().__init__()
+        self._work_out = work_out
+
+    def __missing__(self, piece: str) -> _Found:
+        if len(self) >= _REMEMBERED_PIECES:
+            self.clear()
+        found = self[piece] = self._work_out(piece)
+        return found
+
+
+def _words_in(piece: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(piece))
+
+
+def _starts_in(piece: str) -> tuple[int, ...]:
+    return tuple(match.start() for match in _TOKEN.finditer(piece))
+
+
+_words_of_piece = _Remembered(_words_in).__getitem__
+_starts_in_piece = _Remembered(_starts_in).__getitem__
+
+
 class Passage:
     """One text split into words as written; where each word stands is worked out on demand.
 
@@ -137,18 +160,28 @@ class Passage:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._parts = _split(text)  # separator, word, separator, word, …, separator
-        self.words: list[str] = self._parts[1::2]
-        self._block_starts = [0]  # where each block of `_BLOCK` parts starts, as far as asked
+        # Splitting at spaces and looking each piece up is a step of C for each piece,
+        # where a pattern over the whole text made a string of every word and every gap.
+        self._pieces = text.split(" ")
+        self._words_by_piece = list(map(_words_of_piece, self._pieces))
+        self.words: list[str] = list(chain.from_iterable(self._words_by_piece))
+
+    @cached_property
+    def _chars_before(self) -> list[int]:
+        """The characters of the pieces before each piece, less the spaces between them."""
+        return list(accumulate(map(len, self._pieces), initial=0))
+
+    @cached_property
+    def _words_before(self) -> list[int]:
+        """The number of words before each piece."""
+        return list(accumulate(map(len, self._words_by_piece), initial=0))
 
     def _start(self, index: int) -> int:
-        part = 2 * index + 1
-        block = part // _BLOCK
-        starts = self._block_starts
-        while len(starts) <= block:  # only as far as asked: hits are seldom all at the end
-            at = (len(starts) - 1) * _BLOCK
-            starts.append(starts[-1] + len("".join(self._parts[at : at + _BLOCK])))
-        return starts[block] + len("".join(self._parts[block * _BLOCK : part]))
+        """Where word `index` starts: where its piece starts, and where it is in the piece."""
+        words_before = self._words_before
+        piece = bisect_right(words_before, index) - 1
+        in_piece = _starts_in_piece(self._pieces[piece])[index - words_before[piece]]
+        return self._chars_before[piece] + piece + in_piece
 
     # The sentences a digest's summary is cut from: one notion of a sentence for both.
     @cached_property
@@ -171,10 +204,9 @@ class Passage:
 
     def one_sentence(self, first: int, last: int) -> bool:
         """Whether words `first` to `last` all stand in one sentence."""
-        if last == first + 1 and self._parts[2 * last] == " ":
-            return True
-        between = self._parts[2 * first + 2 : 2 * last + 1 : 2]
-        if all(gap == " " or not _MAY_END.search(gap) for gap in between):
+        # No word holds a character that may end a sentence: the gaps between them are
+        # all there is to look at.
+        if not _MAY_END.search(self.text, self._start(first), self._start(last)):
             return True
         return self.sentence(first) == self.sentence(last)
 
@@ -186,49 +218,6 @@ class Passage:
     def paragraph(self, index: int) -> int:
         """The number of the paragraph word `index` is in, counting from 0."""
         return bisect_right(self._paragraph_ends, self._start(index))
-
-
-def _split(text: str) -> list[str]:
-    """The text as separator, word, separator, word, …, separator."""
-    if "_" in text or _may_be_cjk(text):
-        return _SPLIT.split(text)
-    parts = _SPLIT_RUNS.split(text)
-    # Joining the words around each apostrophe afterwards costs half what a pattern that
-    # looks for an apostrophe after every word does.
-    apostrophes = [apostrophe for apostrophe in _APOSTROPHES if apostrophe in text]
-    if apostrophes:
-        _join_at_apostrophes(parts, apostrophes)
-    return parts
-
-
-def _may_be_cjk(text: str) -> bool:
-    """Whether `text` may have Chinese or Japanese in it (False means it has none)."""
-    if text.isascii():
-        return False
-    encoded = text.encode("utf-8", "surrogatepass")
-    return bool(encoded.translate(None, _NOT_CJK_LEAD_BYTES))
-
-
-def _join_at_apostrophes(parts: list[str], apostrophes: Iterable[str]) -> None:
-    """Put `Xi` `'` `an` back together as one word, as the full pattern finds it."""
-    last = len(parts) - 1
-    # From the end, so that a join does not move the places still to be joined:
-    # `rock'n'roll` joins `n'roll`, then `rock`.
-    for at in sorted(_places(parts, apostrophes), reverse=True):
-        if 0 < at < last:  # between two words, not before the first or after the last
-            parts[at - 1 : at + 2] = [parts[at - 1] + parts[at] + parts[at + 1]]
-
-
-def _places(parts: list[str], wanted: Iterable[str]) -> Iterator[int]:
-    """Where each of the `wanted` parts stands in `parts`."""
-    for part in wanted:
-        at = -1
-        while True:
-            try:
-                at = parts.index(part, at + 1)
-            except ValueError:
-                break
-            yield at
 
 
 def is_cyrillic(word: str) -> bool:
