@@ -12,7 +12,9 @@ one and swapped in whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from worker.match.compile import Compiler
@@ -41,6 +43,10 @@ class Matcher:
     """The rule set compiled once; `match` costs in proportion to the article's words."""
 
     def __init__(self, rules: RuleSet) -> None:
+        with _collector_paused():
+            self._compile(rules)
+
+    def _compile(self, rules: RuleSet) -> None:
         compiler = Compiler(rules.participants)
         self._vocabulary = compiler.vocabulary
         self._rules = tuple(compiler.rule(rule) for rule in rules.rules)
@@ -94,6 +100,20 @@ class Matcher:
         hits = _hits(scan, condition.hits(scan)) if held else ()
         clauses = tuple(part.explain(scan) for part in condition.operands)
         return Explanation(rule_id, held, clauses, hits)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a rule set compiles: it makes many objects and
+    no garbage, and the collector, walking them all again and again, took half the time of
+    compiling 20,000 rules."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _hits(scan: Scan, found: Iterable[Found]) -> tuple[Hit, ...]:

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress, count
+from itertools import chain, compress, count
 from typing import NamedTuple
 
 from worker.model import Article, Hit
 from worker.rules.query import Field, Term
-from worker.text.words import Passage, fold, inflects, is_cyrillic, same_word_forms, written_form
+from worker.text.words import (
+    Passage,
+    fold,
+    inflects,
+    is_cyrillic,
+    same_word_forms,
+    words_of_piece,
+    written_form,
+)
 
 __all__ = ["BODY", "Found", "Scan", "Vocabulary"]
 
@@ -69,6 +77,20 @@ class _Remembered(dict[str, tuple[int, ...]]):
         return patterns
 
 
+class _RememberedPieces(dict[str, tuple[tuple[int, ...], ...]]):
+    """The patterns of each word of each piece of a text seen so far."""
+
+    def __init__(self, patterns_of: Callable[[str], tuple[tuple[int, ...], ...]]) -> None:
+        super().__init__()
+        self._patterns_of = patterns_of
+
+    def __missing__(self, piece: str) -> tuple[tuple[int, ...], ...]:
+        if len(self) >= _REMEMBERED_WORDS:
+            self.clear()
+        patterns = self[piece] = self._patterns_of(piece)
+        return patterns
+
+
 class Vocabulary:
     """Every word, phrase and alias of a rule set; built once, then only read.
 
@@ -93,6 +115,10 @@ class Vocabulary:
         words = _Remembered(self._patterns_of)
         # The patterns a word of a text stands for, remembered after the first time.
         self.lookup: Callable[[str], tuple[int, ...]] = words.__getitem__
+        pieces = _RememberedPieces(self._patterns_of_piece)
+        # The patterns of each word of a piece of text between spaces: one lookup for
+        # most words of a text, in C.
+        self.lookup_piece: Callable[[str], tuple[tuple[int, ...], ...]] = pieces.__getitem__
 
     # --- building ---------------------------------------------------------------
 
@@ -183,6 +209,9 @@ class Vocabulary:
             found.extend(self._inflected(word))
         return tuple(found)
 
+    def _patterns_of_piece(self, piece: str) -> tuple[tuple[int, ...], ...]:
+        return tuple(map(self.lookup, words_of_piece(piece)))
+
     def _inflected(self, word: str) -> Iterable[int]:
         for length in self._form_lengths:
             for rule_word, pattern in self._forms.get(word[:length], ()):
@@ -202,17 +231,16 @@ class Scan:
         self.title = Passage(article.title)
         self.body = Passage(article.body)
         self.positions: dict[int, list[int]] = {}
-        lookup = vocabulary.lookup
+        lookup = vocabulary.lookup_piece
         # The patterns of each word, title and body, to check a phrase around a word.
-        self._title_words = _collect(self.positions, self.title.words, 0, lookup)
-        self._body_words = _collect(self.positions, self.body.words, BODY, lookup)
+        self._title_words = _collect(self.positions, self.title, 0, lookup)
+        self._body_words = _collect(self.positions, self.body, BODY, lookup)
         self._vocabulary = vocabulary
         self._phrases: dict[int, list[Span]] = {}
         self._mentions: dict[str, list[Found]] | None = None
         self.memo: dict[object, list[Found]] = {}  # for conditions that are costly to repeat
-        self._hits = _Hits(self)
         # What was found, as a hit of a match: the same for every rule that found it.
-        self.hit: Callable[[Found], Hit] = self._hits.__getitem__
+        self.hit: Callable[[Found], Hit] = _Hits(self.title, self.body).__getitem__
 
     def has(self, phrase: int) -> bool:
         """Whether a phrase is in the article."""
@@ -287,9 +315,7 @@ class Scan:
 
     def where(self, found: Found) -> tuple[str, int, int]:
         """The field and character offsets of what was found."""
-        if found.start >= BODY:
-            return "body", *self.body.extent(found.start - BODY, found.end - 1 - BODY)
-        return "title", *self.title.extent(found.start, found.end - 1)
+        return _where(self.title, self.body, found)
 
     def text_of(self, found: Found) -> str:
         """What was found, as the article writes it."""
@@ -297,29 +323,39 @@ class Scan:
         return (self.article.body if field == "body" else self.article.title)[start:end]
 
 
+def _where(title: Passage, body: Passage, found: Found) -> tuple[str, int, int]:
+    if found.start >= BODY:
+        return "body", *body.extent(found.start - BODY, found.end - 1 - BODY)
+    return "title", *title.extent(found.start, found.end - 1)
+
+
 class _Hits(dict[Found, Hit]):
     """The hit of each place found in one article, worked out on first sight."""
 
-    def __init__(self, scan: Scan) -> None:
+    def __init__(self, title: Passage, body: Passage) -> None:
         super().__init__()
-        self._scan = scan
+        self._title = title
+        self._body = body
 
     def __missing__(self, found: Found) -> Hit:
-        hit = self[found] = Hit(found.term, *self._scan.where(found), found.participant or None)
+        where = _where(self._title, self._body, found)
+        hit = self[found] = Hit(found.term, *where, found.participant or None)
         return hit
 
 
 def _collect(
     positions: dict[int, list[int]],
-    words: list[str],
+    passage: Passage,
     base: int,
-    lookup: Callable[[str], tuple[int, ...]],
+    lookup: Callable[[str], tuple[tuple[int, ...], ...]],
 ) -> list[tuple[int, ...]]:
     """Note where each pattern stands; returns the patterns of each word."""
     # The hot loop of matching. Most words stand for no pattern at all: compress and
     # filter skip them without a step of Python for each.
-    patterns_of = list(map(lookup, words))
-    premade = base == BODY and len(words) <= len(_BODY_POSITIONS)
+    by_piece = list(map(lookup, passage.pieces))
+    passage.note_pieces(by_piece)
+    patterns_of = list(chain.from_iterable(by_piece))
+    premade = base == BODY and len(patterns_of) <= len(_BODY_POSITIONS)
     numbers = _BODY_POSITIONS if premade else count(base)
     matched = zip(compress(numbers, patterns_of), filter(None, patterns_of), strict=True)
     for position, patterns in matched:

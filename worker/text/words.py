@@ -6,7 +6,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate, chain
@@ -25,6 +25,7 @@ __all__ = [
     "same_word_forms",
     "terms_of",
     "tokenize",
+    "words_of_piece",
     "written_form",
 ]
 
@@ -147,8 +148,14 @@ def _starts_in(piece: str) -> tuple[int, ...]:
     return tuple(match.start() for match in _TOKEN.finditer(piece))
 
 
-_words_of_piece = _Remembered(_words_in).__getitem__
+# The words as written of a piece of text between two spaces.
+words_of_piece: Callable[[str], tuple[str, ...]] = _Remembered(_words_in).__getitem__
 _starts_in_piece = _Remembered(_starts_in).__getitem__
+
+
+def _totals_before(sizes: Iterable[int]) -> list[int]:
+    """For each size, the sum of those before it; then the sum of all."""
+    return list(accumulate(sizes, initial=0))
 
 
 class Passage:
@@ -162,26 +169,42 @@ class Passage:
         self.text = text
         # Splitting at spaces and looking each piece up is a step of C for each piece,
         # where a pattern over the whole text made a string of every word and every gap.
-        self._pieces = text.split(" ")
-        self._words_by_piece = list(map(_words_of_piece, self._pieces))
-        self.words: list[str] = list(chain.from_iterable(self._words_by_piece))
+        self.pieces = text.split(" ")
+        self._words: list[str] | None = None
+        self._words_before: list[int] | None = None  # the number of words before each piece
+        self._chars_before: list[int] | None = None  # and the characters, less the spaces
 
-    @cached_property
-    def _chars_before(self) -> list[int]:
-        """The characters of the pieces before each piece, less the spaces between them."""
-        return list(accumulate(map(len, self._pieces), initial=0))
+    @property
+    def words(self) -> list[str]:
+        """The words of the text as written, in order."""
+        if self._words is None:
+            self._words = list(chain.from_iterable(map(words_of_piece, self.pieces)))
+        return self._words
 
-    @cached_property
-    def _words_before(self) -> list[int]:
-        """The number of words before each piece."""
-        return list(accumulate(map(len, self._words_by_piece), initial=0))
+    def note_pieces(self, per_piece: Iterable[Sized]) -> None:
+        """Note how many words each piece has, from something the caller looked up for each
+        (as many items as words): it spares a second lookup of every piece."""
+        self._words_before = _totals_before(map(len, per_piece))
+
+    def _place(self, index: int) -> tuple[int, int]:
+        """Where word `index` starts and ends: where its piece starts, plus where the word
+        stands in its piece."""
+        words_before = self._words_before
+        if words_before is None:
+            words_before = self._words_before = _totals_before(
+                map(len, map(words_of_piece, self.pieces))
+            )
+        chars_before = self._chars_before
+        if chars_before is None:
+            chars_before = self._chars_before = _totals_before(map(len, self.pieces))
+        piece = bisect_right(words_before, index) - 1
+        text = self.pieces[piece]
+        in_piece = index - words_before[piece]
+        start = chars_before[piece] + piece + _starts_in_piece(text)[in_piece]
+        return start, start + len(words_of_piece(text)[in_piece])
 
     def _start(self, index: int) -> int:
-        """Where word `index` starts: where its piece starts, and where it is in the piece."""
-        words_before = self._words_before
-        piece = bisect_right(words_before, index) - 1
-        in_piece = _starts_in_piece(self._pieces[piece])[index - words_before[piece]]
-        return self._chars_before[piece] + piece + in_piece
+        return self._place(index)[0]
 
     # The sentences a digest's summary is cut from: one notion of a sentence for both.
     @cached_property
@@ -198,9 +221,8 @@ class Passage:
 
     def extent(self, first: int, last: int) -> tuple[int, int]:
         """Character offsets of words `first` to `last` and what stands between them."""
-        start = self._start(first)
-        end = start if last == first else self._start(last)
-        return start, end + len(self.words[last])
+        start, end = self._place(first)
+        return start, end if last == first else self._place(last)[1]
 
     def one_sentence(self, first: int, last: int) -> bool:
         """Whether words `first` to `last` all stand in one sentence."""
