@@ -307,7 +307,7 @@ class AllOf(Condition):
         return True
 
     def hits(self, scan: Scan) -> list[Found]:
-        return _joined(operand.hits(scan) for operand in self.operands)
+        return _joined([operand.hits(scan) for operand in self.operands])
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
         return [patterns for operand in self.operands for patterns in operand.needs(vocabulary)]
@@ -349,7 +349,7 @@ class AtLeast(Condition):
         return sum(mention.holds(scan) for mention in self.mentions) >= self.count
 
     def hits(self, scan: Scan) -> list[Found]:
-        return _joined(mention.found(scan) for mention in self.mentions)
+        return _joined([mention.found(scan) for mention in self.mentions])
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
         return [frozenset().union(*(mention.anchors for mention in self.mentions))]
@@ -441,8 +441,9 @@ def _same_word(written: str, wanted: str, term: Term, last: bool) -> bool:
     return fold(written) == fold(wanted)
 
 
-def _joined(lists: Iterable[list[Found]]) -> list[Found]:
-    """The places of several lists in one, in their order."""
+def _joined(lists: list[list[Found]]) -> list[Found]:
+    """The places of several lists in one, in their order (a long text has many: copied
+    in C)."""
     return list(chain.from_iterable(lists))
 
 
