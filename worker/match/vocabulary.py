@@ -17,6 +17,7 @@ from worker.model import Article, Hit
 from worker.rules.query import Field, Term
 from worker.text.words import (
     Passage,
+    Remembered,
     fold,
     inflects,
     is_cyrillic,
@@ -33,6 +34,10 @@ BODY = 1 << 32
 
 # Words of texts remembered; a news vocabulary fits many times over.
 _REMEMBERED_WORDS = 200_000
+_LONGEST_WORD = 1_000  # a word longer than this is no word a rule looks for twice
+# And the pieces of texts between spaces, each with the patterns of its words.
+_REMEMBERED_PIECES = 100_000
+_LONGEST_PIECE = 64
 # The positions of the words of a body, made once (about 160 KB): counting made a new int
 # for every word of every article, though only the few words of rules need theirs.
 _BODY_POSITIONS = tuple(range(BODY, BODY + 4096))
@@ -63,34 +68,6 @@ class _Alias:
     anchor: int  # the index in `patterns` of the pattern it is filed under
 
 
-class _Remembered(dict[str, tuple[int, ...]]):
-    """The patterns of each word of a text seen so far, worked out on first sight."""
-
-    def __init__(self, patterns_of: Callable[[str], tuple[int, ...]]) -> None:
-        super().__init__()
-        self._patterns_of = patterns_of
-
-    def __missing__(self, word: str) -> tuple[int, ...]:
-        if len(self) >= _REMEMBERED_WORDS:
-            self.clear()  # a plain bound on memory; the words come back on their next sight
-        patterns = self[word] = self._patterns_of(word)
-        return patterns
-
-
-class _RememberedPieces(dict[str, tuple[tuple[int, ...], ...]]):
-    """The patterns of each word of each piece of a text seen so far."""
-
-    def __init__(self, patterns_of: Callable[[str], tuple[tuple[int, ...], ...]]) -> None:
-        super().__init__()
-        self._patterns_of = patterns_of
-
-    def __missing__(self, piece: str) -> tuple[tuple[int, ...], ...]:
-        if len(self) >= _REMEMBERED_WORDS:
-            self.clear()
-        patterns = self[piece] = self._patterns_of(piece)
-        return patterns
-
-
 class Vocabulary:
     """Every word, phrase and alias of a rule set; built once, then only read.
 
@@ -112,10 +89,10 @@ class Vocabulary:
         self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
         self._aliases: list[tuple[str, str, int]] = []
         self.aliases: dict[int, list[_Alias]] = {}  # by the anchor of the alias
-        words = _Remembered(self._patterns_of)
+        words = Remembered(self._patterns_of, _REMEMBERED_WORDS, _LONGEST_WORD)
         # The patterns a word of a text stands for, remembered after the first time.
         self.lookup: Callable[[str], tuple[int, ...]] = words.__getitem__
-        pieces = _RememberedPieces(self._patterns_of_piece)
+        pieces = Remembered(self._patterns_of_piece, _REMEMBERED_PIECES, _LONGEST_PIECE)
         # The patterns of each word of a piece of text between spaces: one lookup for
         # most words of a text, in C.
         self.lookup_piece: Callable[[str], tuple[tuple[int, ...], ...]] = pieces.__getitem__

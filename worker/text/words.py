@@ -18,6 +18,7 @@ from worker.text.sentences import Sentences
 
 __all__ = [
     "Passage",
+    "Remembered",
     "Token",
     "fold",
     "inflects",
@@ -57,6 +58,7 @@ _KEEP_MARKS = frozenset("йЙ")
 # news vocabulary repeats its pieces, so each is split once and remembered (a bound on
 # memory: the cache is emptied when full, and pieces come back on their next sight).
 _REMEMBERED_PIECES = 100_000
+_LONGEST_PIECE = 64
 _MAY_END = re.compile(r"[.!?…。！？\n]")  # a gap between words without these ends no sentence
 _PARAGRAPH_END = re.compile(r"\n\s*\n")
 
@@ -126,17 +128,24 @@ def terms_of(phrase: str) -> tuple[str, ...]:
 _Found = TypeVar("_Found")
 
 
-class _Remembered(dict[str, _Found]):
-    """What `work_out` gives for each piece of text seen so far, worked out on first sight."""
+class Remembered(dict[str, _Found]):
+    """What `work_out` gives for each word or piece of text seen so far, worked out on first
+    sight: looking it up again is a step of C. Bounded: emptied when `limit` are remembered
+    (they come back on their next sight); what is longer than `longest` is not kept (a run
+    of Chinese or Japanese without a space is seldom seen twice)."""
 
-    def __init__(self, work_out: Callable[[str], _Found]) -> None:
+    def __init__(self, work_out: Callable[[str], _Found], limit: int, longest: int) -> None:
         super().__init__()
         self._work_out = work_out
+        self._limit = limit
+        self._longest = longest
 
-    def __missing__(self, piece: str) -> _Found:
-        if len(self) >= _REMEMBERED_PIECES:
-            self.clear()
-        found = self[piece] = self._work_out(piece)
+    def __missing__(self, text: str) -> _Found:
+        found = self._work_out(text)
+        if len(text) <= self._longest:
+            if len(self) >= self._limit:
+                self.clear()
+            self[text] = found
         return found
 
 
@@ -149,8 +158,10 @@ def _starts_in(piece: str) -> tuple[int, ...]:
 
 
 # The words as written of a piece of text between two spaces.
-words_of_piece: Callable[[str], tuple[str, ...]] = _Remembered(_words_in).__getitem__
-_starts_in_piece = _Remembered(_starts_in).__getitem__
+words_of_piece: Callable[[str], tuple[str, ...]] = Remembered(
+    _words_in, _REMEMBERED_PIECES, _LONGEST_PIECE
+).__getitem__
+_starts_in_piece = Remembered(_starts_in, _REMEMBERED_PIECES, _LONGEST_PIECE).__getitem__
 
 
 def _totals_before(sizes: Iterable[int]) -> list[int]:
