@@ -9,7 +9,8 @@ prefixes, NEAR and participants. For each size it prints articles per second of:
 
 - wirewatch: `Matcher.match`, the rule set compiled once;
 - naive `re`: every rule evaluated on every article with Python regular expressions;
-- tokenize only: splitting title and body into folded words, the least any matcher does;
+- tokenize only: splitting title and body into folded words, the least any matcher does
+  (the tokenizer as it was before issue 15, frozen in bench/frozen_words.py);
 
 and the time to load and compile the rules and the memory they take. The naive baseline
 runs on as many articles as fit in a few seconds (it is slow); on those, the two must
@@ -28,6 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import frozen_words
+from inverted_index import InvertedIndex
+from table import Row as TableRow
+from table import at_least, at_most
 
 from worker.match.matcher import Matcher
 from worker.model import Article
@@ -260,19 +266,39 @@ def naive_match(rules: list[tuple[str, Predicate]], article: Article) -> list[st
 # --- measuring -----------------------------------------------------------------------
 
 
-class Folded(dict[str, str]):
-    """Each distinct word folded once, and remembered: as the matcher does."""
-
-    def __missing__(self, word: str) -> str:
-        folded = self[word] = fold(word)
-        return folded
+def frozen_tokenizer() -> Callable[[Article], object]:
+    """The tokenizer as it was before issue 15, each distinct word folded once."""
+    folded = frozen_words.Folded()
+    return lambda a: frozen_words.tokenize(a.title, a.body, folded)
 
 
-def tokenize_only(article: Article, folded: Folded) -> int:
-    """Title and body split into words, each folded."""
-    title = list(map(folded.__getitem__, Passage(article.title).words))
-    body = list(map(folded.__getitem__, Passage(article.body).words))
-    return len(title) + len(body)
+def live_tokenizer() -> Callable[[Article], object]:
+    """Today's tokenizer, each distinct word folded once."""
+    folded = frozen_words.Folded()
+    return lambda a: list(map(folded.__getitem__, Passage(a.title).words + Passage(a.body).words))
+
+
+def frozen_tokenize_rate(articles: list[Article], rounds: int) -> float:
+    """Articles per second of the tokenizer as it was before issue 15."""
+    return rate(frozen_tokenizer(), articles, rounds)
+
+
+def rates(
+    functions: dict[str, Callable[[Article], object]], articles: list[Article], rounds: int
+) -> dict[str, float]:
+    """Articles per second of each function: the best of `rounds` passes over `articles`,
+    after one to warm up, the functions taking turns pass by pass, in processor time of
+    this process. On a loaded machine a figure and its baseline so bear the load alike."""
+    best = dict.fromkeys(functions, float("inf"))
+    for round_ in range(rounds + 1):
+        for name, function in functions.items():
+            gc.collect()
+            start = time.process_time()
+            for article in articles:
+                function(article)
+            if round_:
+                best[name] = min(best[name], time.process_time() - start)
+    return {name: len(articles) / seconds for name, seconds in best.items()}
 
 
 def rate(function: Callable[[Article], object], articles: list[Article], rounds: int) -> float:
@@ -342,8 +368,7 @@ def measure(corpus: Corpus, articles: list[Article], size: int, seed: int, round
     compiled = time.perf_counter()
     total = sum(len(matcher.match(article)) for article in articles)  # also warms up
     engine = rate(matcher.match, articles, rounds)
-    folded = Folded()
-    tokenize = rate(lambda article: tokenize_only(article, folded), articles, rounds)
+    tokenize = frozen_tokenize_rate(articles, rounds)
     baseline = naive_rules(rules)
     naive, expected = sample_rate(lambda article: naive_match(baseline, article), articles)
     agree = _agreement(matcher, articles, expected)
@@ -410,3 +435,131 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- the rows of `make bench` ---------------------------------------------------------
+
+LONG_ARTICLE_CHARS = 300_000
+
+
+def make_keyword_rules(corpus: Corpus, rng: random.Random, count: int) -> dict[str, Any]:
+    """Rules of single words only, which the inverted-index baseline evaluates too."""
+    makers = [_words, _excluding]
+    return {"rules": [{"id": f"k{i}", **rng.choice(makers)(corpus, rng)} for i in range(count)]}
+
+
+def long_article(articles: list[Article]) -> Article:
+    """One article of about LONG_ARTICLE_CHARS: the bodies of many, one after the other."""
+    bodies: list[str] = []
+    for article in articles:
+        bodies.append(article.body)
+        if sum(map(len, bodies)) >= LONG_ARTICLE_CHARS:
+            break
+    first = articles[0]
+    return Article("long", first.title, "\n\n".join(bodies), first.date, "bench/long.txt")
+
+
+def rows(quick: bool) -> list[TableRow]:
+    """The matcher's rows of the table: 1,000, 10,000 and 100,000 rules, one long article,
+    and the tokenizer, each beside its baseline from this run."""
+    seed, rounds = 7, 2 if quick else 3
+    rng = random.Random(seed)
+    corpus = make_corpus(rng)
+    articles = [make_article(corpus, rng, i) for i in range(300 if quick else 1500)]
+    tokenizers = {"live": live_tokenizer(), "frozen": frozen_tokenizer()}
+    live, frozen = rates(tokenizers, articles, rounds).values()
+    found = [
+        TableRow(
+            "tokenizer, 3 KB articles",
+            f"{live:,.0f} art/s",
+            f"tokenizer before issue 15 {frozen:,.0f} art/s",
+            *at_least(live / frozen, 1.0),
+        )
+    ]
+    for size, target in ((1_000, 1.3), (10_000, 2.0)):
+        found.extend(_rows_at(corpus, articles, size, target, rounds))
+    found.extend(_rows_of_many(corpus, articles[: 200 if quick else 600], seed, rounds))
+    return found
+
+
+def _rows_at(
+    corpus: Corpus,
+    articles: list[Article],
+    size: int,
+    tokenize_target: float,
+    rounds: int,
+) -> list[TableRow]:
+    keywords = load(make_keyword_rules(corpus, random.Random(size), size))
+    matcher, index = Matcher(keywords), InvertedIndex(keywords)
+    agreed = sum([m.rule_id for m in matcher.match(a)] == index.match(a) for a in articles)
+    engine, reference = rates(
+        {"engine": matcher.match, "index": index.match}, articles, rounds
+    ).values()
+    mixed = load(make_rules(corpus, random.Random(7 + size), size))
+    matcher = Matcher(mixed)
+    paired = {"engine": matcher.match, "tokenize": frozen_tokenizer()}
+    mixed_rate, frozen = rates(paired, articles, rounds).values()
+    baseline = naive_rules(mixed)
+    _, expected = sample_rate(lambda article: naive_match(baseline, article), articles)
+    long = long_article(articles)
+    naive_agrees = _agreement(matcher, articles, expected)
+    return [
+        TableRow(
+            f"matcher, {size:,} keyword-only rules",
+            f"{engine:,.0f} art/s",
+            f"inverted index {reference:,.0f} art/s, same rules on {agreed}/{len(articles)}",
+            *at_least(engine / reference, 1.2),
+        ),
+        TableRow(
+            f"matcher, {size:,} rules, time per article",
+            f"{mixed_rate:,.0f} art/s",
+            f"tokenize {frozen:,.0f} art/s; naive re agrees {naive_agrees}",
+            *at_most(frozen / mixed_rate, tokenize_target),
+        ),
+        *([_long_row(matcher, long, rounds)] if size == 10_000 else []),
+    ]
+
+
+def _long_row(matcher: Matcher, long: Article, rounds: int) -> TableRow:
+    paired = {"engine": matcher.match, "tokenize": frozen_tokenizer()}
+    engine, tokenize = rates(paired, [long], rounds).values()
+    return TableRow(
+        f"one {len(long.body) // 1000} KB article, 10,000 rules",
+        f"{engine:,.1f} art/s",
+        f"target 100 art/s; tokenize {tokenize:,.0f} art/s",
+        *at_least(engine / 100, 1.0),
+    )
+
+
+def _rows_of_many(
+    corpus: Corpus, articles: list[Article], seed: int, rounds: int
+) -> list[TableRow]:
+    size = 100_000
+    data = make_rules(corpus, random.Random(seed + size), size)
+    rules = load(data)
+    started = time.process_time()
+    matcher = Matcher(rules)
+    compile_s = time.process_time() - started
+    (engine,) = rates({"engine": matcher.match}, articles, rounds).values()
+    del matcher, rules
+    memory_mb = compiled_size(data) / 1e6
+    return [
+        TableRow(
+            "matcher, 100,000 rules",
+            f"{engine:,.0f} art/s",
+            "target 1,500 art/s",
+            *at_least(engine / 1500, 1.0),
+        ),
+        TableRow(
+            "matcher, 100,000 rules, compile",
+            f"{compile_s:.2f} s",
+            "target 3 s",
+            *at_most(compile_s / 3, 1.0),
+        ),
+        TableRow(
+            "matcher, 100,000 rules, memory",
+            f"+{memory_mb:,.0f} MB",
+            "target +120 MB (rules loaded and compiled)",
+            *at_most(memory_mb / 120, 1.0),
+        ),
+    ]

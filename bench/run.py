@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from table import Row, render
 
 # The bench modules that give rows, in the order of the table.
-MODULES: list[str] = ["bench_ingest", "bench_latency", "bench_cli"]
+MODULES: list[str] = ["bench_match", "bench_ingest", "bench_latency", "bench_cli"]
 
 
 def machine() -> str:

@@ -7,9 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from worker.text.words import (
-    _SPLIT,
+    _TOKEN,
     Passage,
-    _split,
     fold,
     inflects,
     same_word_forms,
@@ -127,22 +126,44 @@ def test_one_sentence() -> None:
     assert passage.one_sentence(3, 4)
 
 
-# The quicker split, for text without Chinese, Japanese or underscores, must find the
-# same words as the full pattern.
-TEXT = st.text(alphabet="aSs'’ _.-\n习é", max_size=40)
+# A passage splits its text at spaces and each piece on its own: it must find the words
+# the full pattern finds in the whole text, where it finds them.
+TEXT = st.text(alphabet="aSs'’ _.-\n\t\u00a0习é", max_size=40)
+
+
+def _as_the_pattern_finds_them(text: str) -> list[tuple[str, int, int]]:
+    return [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+
+
+def _as_the_passage_finds_them(text: str) -> list[tuple[str, int, int]]:
+    passage = Passage(text)
+    return [(word, *passage.span(i)) for i, word in enumerate(passage.words)]
 
 
 @given(TEXT)
-def test_the_quick_split_agrees_with_the_full_pattern(text: str) -> None:
-    assert _split(text) == _SPLIT.split(text)
+def test_a_passage_finds_the_words_of_the_full_pattern(text: str) -> None:
+    assert _as_the_passage_finds_them(text) == _as_the_pattern_finds_them(text)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Lavrov'S’s", "Putin’s’s", "Xi's'S", "Ван’s", "’s", "Xi'an", "rock'n'roll", "'a' b'", "a’'b"],
+    [
+        "Lavrov'S’s",
+        "Putin’s’s",
+        "Xi's'S",
+        "Ван’s",
+        "’s",
+        "Xi'an",
+        "rock'n'roll",
+        "'a' b'",
+        "a’'b",
+        "  two  spaces  ",
+        "",
+        " ",
+    ],
 )
-def test_the_quick_split_keeps_apostrophes_inside_words(text: str) -> None:
-    assert _split(text) == _SPLIT.split(text)
+def test_a_passage_keeps_apostrophes_inside_words(text: str) -> None:
+    assert _as_the_passage_finds_them(text) == _as_the_pattern_finds_them(text)
 
 
 @given(TEXT)

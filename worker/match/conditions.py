@@ -8,6 +8,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -252,7 +253,11 @@ class AnyOf(Condition):
         return False
 
     def hits(self, scan: Scan) -> list[Found]:
-        return [hit for op in self.operands if op.holds(scan) for hit in op.hits(scan)]
+        found: list[Found] = []
+        for operand in self.operands:
+            if operand.holds(scan):
+                found.extend(operand.hits(scan))  # a long text has many: extend copies in C
+        return found
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
         return _needs_one_of(self.operands, vocabulary)
@@ -302,7 +307,7 @@ class AllOf(Condition):
         return True
 
     def hits(self, scan: Scan) -> list[Found]:
-        return [hit for operand in self.operands for hit in operand.hits(scan)]
+        return _joined([operand.hits(scan) for operand in self.operands])
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
         return [patterns for operand in self.operands for patterns in operand.needs(vocabulary)]
@@ -344,7 +349,7 @@ class AtLeast(Condition):
         return sum(mention.holds(scan) for mention in self.mentions) >= self.count
 
     def hits(self, scan: Scan) -> list[Found]:
-        return [hit for mention in self.mentions for hit in mention.found(scan)]
+        return _joined([mention.found(scan) for mention in self.mentions])
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
         return [frozenset().union(*(mention.anchors for mention in self.mentions))]
@@ -434,6 +439,12 @@ def _same_word(written: str, wanted: str, term: Term, last: bool) -> bool:
     if term.prefix and last:
         return fold(written).startswith(fold(wanted))
     return fold(written) == fold(wanted)
+
+
+def _joined(lists: list[list[Found]]) -> list[Found]:
+    """The places of several lists in one, in their order (a long text has many: copied
+    in C)."""
+    return list(chain.from_iterable(lists))
 
 
 def _texts(scan: Scan, found: Iterable[Found]) -> tuple[str, ...]:

@@ -12,7 +12,9 @@ one and swapped in whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from worker.match.compile import Compiled, Compiler
@@ -41,14 +43,19 @@ class Matcher:
     """The rule set compiled once; `match` costs in proportion to the article's words."""
 
     def __init__(self, rules: RuleSet) -> None:
+        with _collector_paused():
+            self._compile(rules)
+
+    def _compile(self, rules: RuleSet) -> None:
         compiler = Compiler(rules.participants)
         self._vocabulary = compiler.vocabulary
         self._rules = tuple(compiler.rule(rule) for rule in rules.rules)
         self._by_id = {compiled.rule_id: compiled for compiled in self._rules}
-        # Each rule is filed under the patterns of its cheapest need, with the next cheapest
-        # it has: that one set lookup weeds out most rules before any is evaluated.
+        # Each rule is filed under the patterns of its cheapest need, and under those of the
+        # next cheapest it has: two set intersections weed out most rules, in C, before any
+        # rule is looked at.
         vocabulary = self._vocabulary
-        index: dict[int, list[tuple[int, frozenset[int]]]] = {}
+        index: dict[int, dict[int, list[int]]] = {}
         always: list[int] = []
         for number, compiled in enumerate(self._rules):
             needs = compiled.condition.needs(vocabulary)
@@ -57,8 +64,9 @@ class Matcher:
                 always.append(number)
             for pattern in needed or ():
                 others = [patterns for patterns in needs if pattern not in patterns]
-                second = cheapest(others, vocabulary) or _ANY_ARTICLE
-                index.setdefault(pattern, []).append((number, second))
+                filed = index.setdefault(pattern, {})
+                for second in cheapest(others, vocabulary) or _ANY_ARTICLE:
+                    filed.setdefault(second, []).append(number)
         self._index = index
         self._always = frozenset(always)
 
@@ -79,13 +87,12 @@ class Matcher:
     def _candidates(self, present: set[int]) -> list[int]:
         """The rules filed under a word of the article, and those filed under none."""
         index = self._index
-        found = {
-            number
-            for pattern in present & index.keys()
-            for number, second in index[pattern]
-            if not second.isdisjoint(present)
-        }
-        return sorted(found.union(self._always))
+        found = set(self._always)
+        for pattern in present & index.keys():
+            filed = index[pattern]
+            for second in filed.keys() & present:
+                found.update(filed[second])
+        return sorted(found)
 
     def explain(self, article: Article, rule_id: str) -> Explanation:
         """Why rule `rule_id` matches `article`, or which of its conditions fail."""
@@ -107,6 +114,20 @@ def _explained(compiled: Compiled, scan: Scan) -> Explanation:
     hits = _hits(scan, condition.hits(scan)) if held else ()
     clauses = tuple(part.explain(scan) for part in condition.operands)
     return Explanation(compiled.rule_id, held, clauses, hits)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a rule set compiles: it makes many objects and
+    no garbage, and the collector, walking them all again and again, took half the time of
+    compiling 20,000 rules."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _hits(scan: Scan, found: Iterable[Found]) -> tuple[Hit, ...]:

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress, count
+from itertools import chain, compress, count
 from typing import NamedTuple
 
 from worker.model import Article, Hit
 from worker.rules.query import Field, Term
-from worker.text.words import Passage, fold, inflects, is_cyrillic, same_word_forms, written_form
+from worker.text.words import (
+    Passage,
+    Remembered,
+    fold,
+    inflects,
+    is_cyrillic,
+    same_word_forms,
+    words_of_piece,
+    written_form,
+)
 
 __all__ = ["BODY", "Found", "Scan", "Vocabulary"]
 
@@ -25,6 +34,10 @@ BODY = 1 << 32
 
 # Words of texts remembered; a news vocabulary fits many times over.
 _REMEMBERED_WORDS = 200_000
+_LONGEST_WORD = 1_000  # a word longer than this is no word a rule looks for twice
+# And the pieces of texts between spaces, each with the patterns of its words.
+_REMEMBERED_PIECES = 100_000
+_LONGEST_PIECE = 64
 # The positions of the words of a body, made once (about 160 KB): counting made a new int
 # for every word of every article, though only the few words of rules need theirs.
 _BODY_POSITIONS = tuple(range(BODY, BODY + 4096))
@@ -55,20 +68,6 @@ class _Alias:
     anchor: int  # the index in `patterns` of the pattern it is filed under
 
 
-class _Remembered(dict[str, tuple[int, ...]]):
-    """The patterns of each word of a text seen so far, worked out on first sight."""
-
-    def __init__(self, patterns_of: Callable[[str], tuple[int, ...]]) -> None:
-        super().__init__()
-        self._patterns_of = patterns_of
-
-    def __missing__(self, word: str) -> tuple[int, ...]:
-        if len(self) >= _REMEMBERED_WORDS:
-            self.clear()  # a plain bound on memory; the words come back on their next sight
-        patterns = self[word] = self._patterns_of(word)
-        return patterns
-
-
 class Vocabulary:
     """Every word, phrase and alias of a rule set; built once, then only read.
 
@@ -90,9 +89,13 @@ class Vocabulary:
         self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
         self._aliases: list[tuple[str, str, int]] = []
         self.aliases: dict[int, list[_Alias]] = {}  # by the anchor of the alias
-        words = _Remembered(self._patterns_of)
+        words = Remembered(self._patterns_of, _REMEMBERED_WORDS, _LONGEST_WORD)
         # The patterns a word of a text stands for, remembered after the first time.
         self.lookup: Callable[[str], tuple[int, ...]] = words.__getitem__
+        pieces = Remembered(self._patterns_of_piece, _REMEMBERED_PIECES, _LONGEST_PIECE)
+        # The patterns of each word of a piece of text between spaces: one lookup for
+        # most words of a text, in C.
+        self.lookup_piece: Callable[[str], tuple[tuple[int, ...], ...]] = pieces.__getitem__
 
     # --- building ---------------------------------------------------------------
 
@@ -183,6 +186,9 @@ class Vocabulary:
             found.extend(self._inflected(word))
         return tuple(found)
 
+    def _patterns_of_piece(self, piece: str) -> tuple[tuple[int, ...], ...]:
+        return tuple(map(self.lookup, words_of_piece(piece)))
+
     def _inflected(self, word: str) -> Iterable[int]:
         for length in self._form_lengths:
             for rule_word, pattern in self._forms.get(word[:length], ()):
@@ -202,15 +208,16 @@ class Scan:
         self.title = Passage(article.title)
         self.body = Passage(article.body)
         self.positions: dict[int, list[int]] = {}
-        lookup = vocabulary.lookup
+        lookup = vocabulary.lookup_piece
         # The patterns of each word, title and body, to check a phrase around a word.
-        self._title_words = _collect(self.positions, self.title.words, 0, lookup)
-        self._body_words = _collect(self.positions, self.body.words, BODY, lookup)
+        self._title_words = _collect(self.positions, self.title, 0, lookup)
+        self._body_words = _collect(self.positions, self.body, BODY, lookup)
         self._vocabulary = vocabulary
         self._phrases: dict[int, list[Span]] = {}
         self._mentions: dict[str, list[Found]] | None = None
         self.memo: dict[object, list[Found]] = {}  # for conditions that are costly to repeat
-        self._hits: dict[Found, Hit] = {}
+        # What was found, as a hit of a match: the same for every rule that found it.
+        self.hit: Callable[[Found], Hit] = _Hits(self.title, self.body).__getitem__
 
     def has(self, phrase: int) -> bool:
         """Whether a phrase is in the article."""
@@ -283,18 +290,9 @@ class Scan:
         passage, index = self._passage(position)
         return passage.paragraph(index) + (BODY if passage is self.body else 0)
 
-    def hit(self, found: Found) -> Hit:
-        """What was found, as a hit of a match (the same for every rule that found it)."""
-        hit = self._hits.get(found)
-        if hit is None:
-            hit = self._hits[found] = Hit(found.term, *self.where(found), found.participant or None)
-        return hit
-
     def where(self, found: Found) -> tuple[str, int, int]:
         """The field and character offsets of what was found."""
-        if found.start >= BODY:
-            return "body", *self.body.extent(found.start - BODY, found.end - 1 - BODY)
-        return "title", *self.title.extent(found.start, found.end - 1)
+        return _where(self.title, self.body, found)
 
     def text_of(self, found: Found) -> str:
         """What was found, as the article writes it."""
@@ -302,17 +300,39 @@ class Scan:
         return (self.article.body if field == "body" else self.article.title)[start:end]
 
 
+def _where(title: Passage, body: Passage, found: Found) -> tuple[str, int, int]:
+    if found.start >= BODY:
+        return "body", *body.extent(found.start - BODY, found.end - 1 - BODY)
+    return "title", *title.extent(found.start, found.end - 1)
+
+
+class _Hits(dict[Found, Hit]):
+    """The hit of each place found in one article, worked out on first sight."""
+
+    def __init__(self, title: Passage, body: Passage) -> None:
+        super().__init__()
+        self._title = title
+        self._body = body
+
+    def __missing__(self, found: Found) -> Hit:
+        where = _where(self._title, self._body, found)
+        hit = self[found] = Hit(found.term, *where, found.participant or None)
+        return hit
+
+
 def _collect(
     positions: dict[int, list[int]],
-    words: list[str],
+    passage: Passage,
     base: int,
-    lookup: Callable[[str], tuple[int, ...]],
+    lookup: Callable[[str], tuple[tuple[int, ...], ...]],
 ) -> list[tuple[int, ...]]:
     """Note where each pattern stands; returns the patterns of each word."""
     # The hot loop of matching. Most words stand for no pattern at all: compress and
     # filter skip them without a step of Python for each.
-    patterns_of = list(map(lookup, words))
-    premade = base == BODY and len(words) <= len(_BODY_POSITIONS)
+    by_piece = list(map(lookup, passage.pieces))
+    passage.note_pieces(by_piece)
+    patterns_of = list(chain.from_iterable(by_piece))
+    premade = base == BODY and len(patterns_of) <= len(_BODY_POSITIONS)
     numbers = _BODY_POSITIONS if premade else count(base)
     matched = zip(compress(numbers, patterns_of), filter(None, patterns_of), strict=True)
     for position, patterns in matched:

@@ -6,9 +6,11 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate, chain
+from typing import TypeVar
 
 import Stemmer
 
@@ -16,6 +18,7 @@ from worker.text.sentences import Sentences
 
 __all__ = [
     "Passage",
+    "Remembered",
     "Token",
     "fold",
     "inflects",
@@ -24,6 +27,7 @@ __all__ = [
     "same_word_forms",
     "terms_of",
     "tokenize",
+    "words_of_piece",
     "written_form",
 ]
 
@@ -37,14 +41,6 @@ _LETTERS = rf"[^\W_{_CJK}]+"
 _WORD = rf"[{_CJK}]|{_LETTERS}(?:['’]{_LETTERS})*"
 _TOKEN = re.compile(_WORD)
 _CJK_CHARACTER = re.compile(f"[{_CJK}]")
-_SPLIT = re.compile(f"({_WORD})")
-# The same split, quicker, for text without Chinese, Japanese or underscores.
-_SPLIT_RUNS = re.compile(r"(\w+)")
-# In UTF-8 each of those Chinese and Japanese characters begins with a byte from E3 to EF
-# (so do some others: they only cost the text the full split). Deleting all other bytes
-# is far quicker than looking for a character of a class.
-_NOT_CJK_LEAD_BYTES = bytes(byte for byte in range(256) if not 0xE3 <= byte <= 0xEF)
-_APOSTROPHES = ("'", "’")
 _POSSESSIVE = ("'s", "'S")
 # French and Italian elided articles and prepositions, as Elasticsearch's French and
 # Italian elision filters list them: `Ukraine` finds l'Ukraine and d'Ukraine, `Ucraina`
@@ -60,10 +56,11 @@ _ELISIONS = frozenset(
 # Letters whose mark is part of the letter, not an accent a reader would drop.
 _KEEP_MARKS = frozenset("йЙ")
 
-# Where a word starts is worked out from where its block of parts starts: adding up the
-# length of every part cost as much as the rest of finding an article's hits, and joining
-# each block of parts and taking its length costs a third less.
-_BLOCK = 32
+# No word holds a space: the words of a text are those of its pieces between spaces. A
+# news vocabulary repeats its pieces, so each is split once and remembered (a bound on
+# memory: the cache is emptied when full, and pieces come back on their next sight).
+_REMEMBERED_PIECES = 100_000
+_LONGEST_PIECE = 64
 _MAY_END = re.compile(r"[.!?…。！？\n]")  # a gap between words without these ends no sentence
 _PARAGRAPH_END = re.compile(r"\n\s*\n")
 
@@ -130,6 +127,50 @@ def terms_of(phrase: str) -> tuple[str, ...]:
     return tuple(token.text for token in tokenize(phrase))
 
 
+_Found = TypeVar("_Found")
+
+
+class Remembered(dict[str, _Found]):
+    """What `work_out` gives for each word or piece of text seen so far, worked out on first
+    sight: looking it up again is a step of C. Bounded: emptied when `limit` are remembered
+    (they come back on their next sight); what is longer than `longest` is not kept (a run
+    of Chinese or Japanese without a space is seldom seen twice)."""
+
+    def __init__(self, work_out: Callable[[str], _Found], limit: int, longest: int) -> None:
+        super().__init__()
+        self._work_out = work_out
+        self._limit = limit
+        self._longest = longest
+
+    def __missing__(self, text: str) -> _Found:
+        found = self._work_out(text)
+        if len(text) <= self._longest:
+            if len(self) >= self._limit:
+                self.clear()
+            self[text] = found
+        return found
+
+
+def _words_in(piece: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(piece))
+
+
+def _starts_in(piece: str) -> tuple[int, ...]:
+    return tuple(match.start() for match in _TOKEN.finditer(piece))
+
+
+# The words as written of a piece of text between two spaces.
+words_of_piece: Callable[[str], tuple[str, ...]] = Remembered(
+    _words_in, _REMEMBERED_PIECES, _LONGEST_PIECE
+).__getitem__
+_starts_in_piece = Remembered(_starts_in, _REMEMBERED_PIECES, _LONGEST_PIECE).__getitem__
+
+
+def _totals_before(sizes: Iterable[int]) -> list[int]:
+    """For each size, the sum of those before it; then the sum of all."""
+    return list(accumulate(sizes, initial=0))
+
+
 class Passage:
     """One text split into words as written; where each word stands is worked out on demand.
 
@@ -139,18 +180,44 @@ class Passage:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._parts = _split(text)  # separator, word, separator, word, …, separator
-        self.words: list[str] = self._parts[1::2]
-        self._block_starts = [0]  # where each block of `_BLOCK` parts starts, as far as asked
+        # Splitting at spaces and looking each piece up is a step of C for each piece,
+        # where a pattern over the whole text made a string of every word and every gap.
+        self.pieces = text.split(" ")
+        self._words: list[str] | None = None
+        self._words_before: list[int] | None = None  # the number of words before each piece
+        self._chars_before: list[int] | None = None  # and the characters, less the spaces
+
+    @property
+    def words(self) -> list[str]:
+        """The words of the text as written, in order."""
+        if self._words is None:
+            self._words = list(chain.from_iterable(map(words_of_piece, self.pieces)))
+        return self._words
+
+    def note_pieces(self, per_piece: Iterable[Sized]) -> None:
+        """Note how many words each piece has, from something the caller looked up for each
+        (as many items as words): it spares a second lookup of every piece."""
+        self._words_before = _totals_before(map(len, per_piece))
+
+    def _place(self, index: int) -> tuple[int, int]:
+        """Where word `index` starts and ends: where its piece starts, plus where the word
+        stands in its piece."""
+        words_before = self._words_before
+        if words_before is None:
+            words_before = self._words_before = _totals_before(
+                map(len, map(words_of_piece, self.pieces))
+            )
+        chars_before = self._chars_before
+        if chars_before is None:
+            chars_before = self._chars_before = _totals_before(map(len, self.pieces))
+        piece = bisect_right(words_before, index) - 1
+        text = self.pieces[piece]
+        in_piece = index - words_before[piece]
+        start = chars_before[piece] + piece + _starts_in_piece(text)[in_piece]
+        return start, start + len(words_of_piece(text)[in_piece])
 
     def _start(self, index: int) -> int:
-        part = 2 * index + 1
-        block = part // _BLOCK
-        starts = self._block_starts
-        while len(starts) <= block:  # only as far as asked: hits are seldom all at the end
-            at = (len(starts) - 1) * _BLOCK
-            starts.append(starts[-1] + len("".join(self._parts[at : at + _BLOCK])))
-        return starts[block] + len("".join(self._parts[block * _BLOCK : part]))
+        return self._place(index)[0]
 
     # The sentences a digest's summary is cut from: one notion of a sentence for both.
     @cached_property
@@ -167,16 +234,14 @@ class Passage:
 
     def extent(self, first: int, last: int) -> tuple[int, int]:
         """Character offsets of words `first` to `last` and what stands between them."""
-        start = self._start(first)
-        end = start if last == first else self._start(last)
-        return start, end + len(self.words[last])
+        start, end = self._place(first)
+        return start, end if last == first else self._place(last)[1]
 
     def one_sentence(self, first: int, last: int) -> bool:
         """Whether words `first` to `last` all stand in one sentence."""
-        if last == first + 1 and self._parts[2 * last] == " ":
-            return True
-        between = self._parts[2 * first + 2 : 2 * last + 1 : 2]
-        if all(gap == " " or not _MAY_END.search(gap) for gap in between):
+        # No word holds a character that may end a sentence: the gaps between them are
+        # all there is to look at.
+        if not _MAY_END.search(self.text, self._start(first), self._start(last)):
             return True
         return self.sentence(first) == self.sentence(last)
 
@@ -188,49 +253,6 @@ class Passage:
     def paragraph(self, index: int) -> int:
         """The number of the paragraph word `index` is in, counting from 0."""
         return bisect_right(self._paragraph_ends, self._start(index))
-
-
-def _split(text: str) -> list[str]:
-    """The text as separator, word, separator, word, …, separator."""
-    if "_" in text or _may_be_cjk(text):
-        return _SPLIT.split(text)
-    parts = _SPLIT_RUNS.split(text)
-    # Joining the words around each apostrophe afterwards costs half what a pattern that
-    # looks for an apostrophe after every word does.
-    apostrophes = [apostrophe for apostrophe in _APOSTROPHES if apostrophe in text]
-    if apostrophes:
-        _join_at_apostrophes(parts, apostrophes)
-    return parts
-
-
-def _may_be_cjk(text: str) -> bool:
-    """Whether `text` may have Chinese or Japanese in it (False means it has none)."""
-    if text.isascii():
-        return False
-    encoded = text.encode("utf-8", "surrogatepass")
-    return bool(encoded.translate(None, _NOT_CJK_LEAD_BYTES))
-
-
-def _join_at_apostrophes(parts: list[str], apostrophes: Iterable[str]) -> None:
-    """Put `Xi` `'` `an` back together as one word, as the full pattern finds it."""
-    last = len(parts) - 1
-    # From the end, so that a join does not move the places still to be joined:
-    # `rock'n'roll` joins `n'roll`, then `rock`.
-    for at in sorted(_places(parts, apostrophes), reverse=True):
-        if 0 < at < last:  # between two words, not before the first or after the last
-            parts[at - 1 : at + 2] = [parts[at - 1] + parts[at] + parts[at + 1]]
-
-
-def _places(parts: list[str], wanted: Iterable[str]) -> Iterator[int]:
-    """Where each of the `wanted` parts stands in `parts`."""
-    for part in wanted:
-        at = -1
-        while True:
-            try:
-                at = parts.index(part, at + 1)
-            except ValueError:
-                break
-            yield at
 
 
 def is_cjk(word: str) -> bool:
