@@ -60,9 +60,6 @@ class FolderSource:
         unread: Callable[[str], None] = lambda path: None,
     ) -> None:
         self._folders = list(folders)
-        # Deepest first: a file is named under the innermost watched folder holding it.
-        deepest_first = sorted(self._folders, key=lambda f: len(f.path.parts), reverse=True)
-        self._named_under = [(folder, _inside(folder.path)) for folder in deepest_first]
         self._files = files
         self._max_bytes = int(settings.max_file_mb * 1_000_000)
         self._quiet = settings.settle_seconds
@@ -207,10 +204,7 @@ class FolderSource:
     def _key(self, path: Path) -> str:
         """The file as every worker names it, wherever its host mounts the share: its path
         in its watch folder, under the folder's own name (`inbox/2024/a.txt`)."""
-        text = str(path)
-        for folder, inside in self._named_under:
-            if inside is not None and text.startswith(inside):  # without pathlib's cost
-                return f"{folder.path.name}/{text[len(inside) :]}"
+        for folder in sorted(self._folders, key=lambda f: len(f.path.parts), reverse=True):
             if path.is_relative_to(folder.path):
                 return str(PurePosixPath(folder.path.name, *path.relative_to(folder.path).parts))
         return str(path)  # named to `wirewatch ingest` from elsewhere
@@ -304,14 +298,6 @@ class FolderSource:
                 extra={"event": "folder.events_lost", "path": str(path)},
             )
         yield from self._scan([folder for folder in self._folders if folder.path in lost])
-
-
-def _inside(folder: Path) -> str | None:
-    """What the path of each file inside this folder begins with, as text, where that
-    says it (an absolute folder other than the root: a path is kept normalised)."""
-    if not folder.is_absolute() or not folder.name:
-        return None
-    return f"{folder}{os.sep}"
 
 
 def folder_problem(path: Path) -> str | None:
