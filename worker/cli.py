@@ -642,7 +642,9 @@ def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) ->
     found = pipeline.folders.read(path, retry_failed=True)
     if isinstance(found, Unread):
         return Ingested(str(path), error=found.reason)
-    return None if found is None else pipeline.ingest(replace(found, withheld=withheld))
+    if found is None:
+        return None
+    return pipeline.ingest(found if withheld is None else replace(found, withheld=withheld))
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:

@@ -79,9 +79,10 @@ class Ingestor:
         if not one_by_one and parsed.articles:
             _summarise(outcome, len(parsed.articles))
         reason = "; ".join(parsed.problems) or None
-        if reason:
-            fields = {"event": "file.failed", "path": raw.uri, "error": reason}
-            log.warning("%s: %s", quoted(raw.uri), reason, extra=fields)
+        if reason is None:
+            return outcome  # the file read whole: nothing to add (most files)
+        fields = {"event": "file.failed", "path": raw.uri, "error": reason}
+        log.warning("%s: %s", quoted(raw.uri), reason, extra=fields)
         return replace(outcome, error=reason)
 
     def _store(self, raw: RawArticle, articles: Iterable[Article], one_by_one: bool) -> Ingested:
@@ -127,6 +128,8 @@ class Ingestor:
 
 def _told_stored(uri: str, article: Article, matches: list[Match], level: int) -> None:
     """The line for one article stored: the rules it matched, or none (at DEBUG)."""
+    if not log.isEnabledFor(level if matches else logging.DEBUG):
+        return  # not logged: its fields are not made either (one per article)
     fields: dict[str, object] = {"event": "article.stored", "path": uri, "article": article.id}
     if not matches:
         log.debug("%s: '%s' matched no rule", quoted(uri), article.title, extra=fields)

@@ -51,6 +51,7 @@ __all__ = [
     "Told",
     "Transaction",
     "aware",
+    "check_aware",
     "load_queries",
     "queries",
 ]
@@ -181,9 +182,15 @@ class Connector(Protocol):
 def aware(params: Params) -> dict[str, object]:
     """The parameters of a statement, every time among them aware: the seam takes no other."""
     for value in params.values():
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError(f"a time without a time zone reached the store: {value}")
+        if isinstance(value, datetime):
+            check_aware(value)
     return dict(params)
+
+
+def check_aware(moment: datetime) -> None:
+    """ValueError for a time without a time zone: the seam takes none."""
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without a time zone reached the store: {moment}")
 
 
 def load_queries(text: str) -> dict[str, str]:
@@ -1109,15 +1116,18 @@ def _feed(row: Sequence[Any]) -> FeedRecord:
     )
 
 
+# As json.dumps(..., ensure_ascii=False) writes, without making an encoder at each call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def _hits_json(hits: Iterable[Hit]) -> str:
     # Written out rather than dataclasses.asdict, which copies deeply: a tenth of the time.
-    return json.dumps(
+    return _JSON.encode(
         [
             {"term": h.term, "field": h.field, "start": h.start, "end": h.end,
              "participant": h.participant}
             for h in hits
-        ],
-        ensure_ascii=False,
+        ]
     )  # fmt: skip
 
 

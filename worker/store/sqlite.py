@@ -17,11 +17,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from worker.errors import StateError, StateGone
-from worker.store.sql import Outage, Params, Row, SqlStore, Told, aware
+from worker.store.sql import Outage, Params, Row, SqlStore, Told, check_aware
 
 __all__ = ["MIGRATIONS", "SqliteConnector", "daemon_lock", "open_sqlite"]
 
@@ -285,8 +286,9 @@ def _deleted(path: Path) -> str:
 
 
 def _bound(params: Params) -> dict[str, object]:
-    bound = aware(params)
-    for name, value in bound.items():
+    """The parameters as SQLite takes them: times as text (`_value`), each one aware."""
+    bound = dict(params)
+    for name, value in params.items():
         if isinstance(value, date):  # a datetime is one too; the rest is bound as it is
             bound[name] = _value(value)
     return bound
@@ -295,10 +297,18 @@ def _bound(params: Params) -> dict[str, object]:
 def _value(value: object) -> object:
     """Times as UTC text all of one length, so that they also sort and compare as text."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return _moment_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+@lru_cache(maxsize=64)
+def _moment_text(moment: datetime) -> str:
+    """An aware time as UTC text. Remembered: the statements that store one article or file
+    all bind the same few times (an equal time is the same instant, the same text)."""
+    check_aware(moment)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -70,7 +70,7 @@ SUFFIXES = frozenset(READERS)
 
 def parse(raw: RawArticle, modified: date) -> Parsed:
     """The articles in what a source found; `modified` dates those without a date of their own."""
-    parsed = _parse(raw.format, raw.data, modified, PurePath(raw.uri).stem, raw.path)
+    parsed = _parse(raw.format, raw.data, modified, raw.uri, raw.path)
     if raw.identity is None or len(parsed.articles) != 1:
         return parsed
     return replace(parsed, articles=(replace(parsed.articles[0], id=raw.identity),))
@@ -80,10 +80,12 @@ def parse_file(path: str, data: bytes, modified: date) -> Parsed:
     """The articles in a file's bytes; `modified` dates those without a date of their own."""
     suffix = PurePath(path).suffix.lower()
     form = suffix if suffix in READERS else ".txt"
-    return _parse(form, data, modified, PurePath(path).stem, path)
+    return _parse(form, data, modified, path, path)
 
 
-def _parse(form: str, data: bytes, modified: date, fallback_title: str, path: str | None) -> Parsed:
+def _parse(form: str, data: bytes, modified: date, name: str, path: str | None) -> Parsed:
+    """The articles in `data`, read as `form`; an article without a title is titled after
+    the file or address `name` (its stem)."""
     reader = READERS.get(form) or _SOURCE_READERS.get(form, read_txt)
     try:
         if not data.strip():
@@ -92,17 +94,17 @@ def _parse(form: str, data: bytes, modified: date, fallback_title: str, path: st
     except UnreadableError as error:
         return Parsed(problems=(str(error),))
     drafts = [_linked(draft) for draft in drafts]
-    articles = tuple(_finish(draft, path, modified, fallback_title) for draft in drafts)
+    articles = tuple(_finish(draft, path, modified, name) for draft in drafts)
     if not articles and not problems:
         problems = ["no article text in the file"]
     warnings = tuple(warning for draft in drafts for warning in draft.warnings)
     return Parsed(articles, tuple(problems), warnings)
 
 
-def _finish(draft: Draft, path: str | None, modified: date, fallback_title: str) -> Article:
+def _finish(draft: Draft, path: str | None, modified: date, name: str) -> Article:
     # Composed (NFC): an accent written as a mark of its own after its letter (as macOS
     # writes file text) would otherwise split `Lavróv` in two words.
-    title = unicodedata.normalize("NFC", one_line(draft.title) or fallback_title)
+    title = unicodedata.normalize("NFC", one_line(draft.title) or PurePath(name).stem)
     body = unicodedata.normalize("NFC", draft.body.strip())
     return Article(
         id=content_id(title, body),
