@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import random
-import ssl
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
-
-import httpx
 
 from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
@@ -177,7 +174,7 @@ class Pipeline:
         self.feeds = FeedSource(
             config.feeds,
             store,
-            Fetcher(clients.http, user_agent()),
+            Fetcher(lambda: clients.http, user_agent()),
             clock,
             self.worker,
             spread,
@@ -290,9 +287,9 @@ def open_pipeline(
 ) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
     store = open_store(setup.config.state_url, setup.config.timing.busy_timeout, health)
-    clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
+    clients = Clients()
     try:
         yield Pipeline(setup, store, clients, health=health, tally=tally)
     finally:
-        clients.http.close()
+        clients.close()
         store.close()
