@@ -109,7 +109,8 @@ def _edited_files(config: Config) -> list[Path]:
 
 def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
     """Read and check everything the user wrote; ConfigError lists every mistake."""
-    read = snapshot([path])
+    # Named as the edit watcher names it, config.source: `-c config.yaml` is no edit.
+    read = snapshot([path.resolve()])
     try:
         config = load_config(path, environ)
     except ConfigError as error:
