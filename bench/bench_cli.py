@@ -125,7 +125,9 @@ def rss_row(corpus: Corpus) -> Row:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         config = project(root, corpus, 10_000, 0)
-        daemon = [sys.executable, "-m", "worker", "run", "-c", str(config)]
+        # Started as users start it, from the project's folder: a relative config path
+        # once made the daemon reload every rule a few seconds after it started.
+        daemon = [sys.executable, "-m", "worker", "run", "-c", config.name]
         ours = idle_rss(daemon, lambda text: "watching" in text, root)
         bare = [sys.executable, "-S", "-c", "import time; print('up', flush=True); time.sleep(60)"]
         baseline = idle_rss(bare, lambda text: "up" in text, root)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tests.helpers import make_project
 from worker.edits import EditWatcher
+from worker.pipeline import load_setup
 from worker.sources.observers import snapshot
 
 
@@ -43,6 +47,22 @@ def test_a_rule_file_added_before_watching_is_an_edit(tmp_path: Path) -> None:
 def test_files_as_they_were_read_are_no_edit(tmp_path: Path) -> None:
     rules = _rules(tmp_path)
     watcher = EditWatcher([rules], quiet=0, read=snapshot([rules]))
+    watcher.start()
+    try:
+        assert not watcher.settled()
+    finally:
+        watcher.stop()
+
+
+def test_a_config_named_from_its_folder_is_no_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `wirewatch run -c config.yaml`: the rules were reloaded a few seconds after every
+    # start, and the daemon held two rule sets' worth of memory from then on.
+    make_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    setup = load_setup(Path("config.yaml"), {})
+    watcher = EditWatcher(setup.edited_files(), quiet=0, read=setup.read)
     watcher.start()
     try:
         assert not watcher.settled()

@@ -22,10 +22,6 @@ from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
-import httpx
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
 from worker.daemon import STATE_GONE, run_daemon, run_once
 from worker.deliver.outcome import Outcome
 from worker.digest.backlog import match_json
@@ -514,6 +510,10 @@ def _ingest(args: argparse.Namespace, setup: Setup) -> int:
 
 
 def _rematch(paths: Sequence[Path], setup: Setup) -> None:
+    # tqdm is imported by the commands that show progress: the daemon never holds it.
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     under = [str(path.resolve()) for path in paths]
     with open_pipeline(setup) as pipeline, logging_redirect_tqdm():
         total = None if under else pipeline.store.counts()["ingested"]
@@ -547,6 +547,8 @@ def _pipeline_waiting(setup: Setup) -> Iterator[Pipeline]:
 
 def _ingest_files(files: Sequence[Path], setup: Setup, withheld: str | None = None) -> None:
     # Log lines are written above the progress bar, not into it.
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     with _pipeline_waiting(setup) as pipeline, logging_redirect_tqdm():
         counts = ingest_into(pipeline, files, withheld)
     print(_ingest_summary(len(files), counts))
@@ -557,6 +559,8 @@ def ingest_into(
 ) -> Counter[str]:
     """`wirewatch ingest` of these files, once its pipeline is open: what became of them,
     counted. With `withheld` (why), their matches are sent to no channel."""
+    from tqdm import tqdm
+
     counts = Counter[str]()
     with tqdm(total=len(files), desc="ingest", unit="file", disable=None) as progress:
         for first in range(0, len(files), _BATCH):
@@ -570,6 +574,8 @@ def ingest_into(
 def _tally(counts: Counter[str], path: Path, outcome: FileOutcome) -> None:
     """What became of one file, counted (and said, when the store failed for it)."""
     if isinstance(outcome, Exception):  # the store failed for this file: the others go on
+        from tqdm import tqdm
+
         tqdm.write(f"{quoted(path)}: not ingested: {outcome}", file=sys.stderr)
         counts["failed"] += 1
     elif outcome is None:
@@ -757,8 +763,10 @@ def _page_reports(url: str, matcher: Matcher, rule_id: str | None) -> list[Repor
     if not is_web_address(url):
         print(f"{url}: not an http or https address", file=sys.stderr)
         return None
+    import httpx
+
     with httpx.Client() as client:
-        fetcher = Fetcher(client, user_agent())
+        fetcher = Fetcher(lambda: client, user_agent())
         try:
             page = fetcher.get(url, {}, _PAGE_BYTES, _PAGE_SECONDS, trusted=origin(url))
         except FetchError as error:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import random
-import ssl
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
-
-import httpx
 
 from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
@@ -112,7 +109,8 @@ def _edited_files(config: Config) -> list[Path]:
 
 def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
     """Read and check everything the user wrote; ConfigError lists every mistake."""
-    read = snapshot([path])
+    # Named as the edit watcher names it, config.source: `-c config.yaml` is no edit.
+    read = snapshot([path.resolve()])
     try:
         config = load_config(path, environ)
     except ConfigError as error:
@@ -177,7 +175,7 @@ class Pipeline:
         self.feeds = FeedSource(
             config.feeds,
             store,
-            Fetcher(clients.http, user_agent()),
+            Fetcher(lambda: clients.http, user_agent()),
             clock,
             self.worker,
             spread,
@@ -290,9 +288,9 @@ def open_pipeline(
 ) -> Iterator[Pipeline]:
     """The pipeline of this setup, with its store and network clients open."""
     store = open_store(setup.config.state_url, setup.config.timing.busy_timeout, health)
-    clients = Clients(http=httpx.Client(), tls=ssl.create_default_context())
+    clients = Clients()
     try:
         yield Pipeline(setup, store, clients, health=health, tally=tally)
     finally:
-        clients.http.close()
+        clients.close()
         store.close()

@@ -8,8 +8,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from worker.health import Health
 from worker.model import FeedRecord, WorkerRecord
 from worker.muting import mute_document
@@ -101,6 +99,8 @@ def asked_health(config: Config) -> dict[str, Any] | None:
     daemon that does not answer is said to: `healthy` is then None, and `error` says why."""
     if config.http is None:
         return None
+    import httpx  # only `status` asks: the daemon that imports this module never does
+
     url = f"http://{config.http.listen}/healthz"
     try:
         report: dict[str, Any] = httpx.get(url, timeout=5).json()

@@ -13,13 +13,10 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import httpx
 
 from worker.errors import DeliveryError
 from worker.health import Change, Health, Trouble
@@ -109,7 +106,7 @@ class Alerts:
         self._policy = AlertPolicy(socket.gethostname(), every)
         self._lock = threading.Lock()
         self._channels: dict[str, Notifier] = {}
-        self._clients = clients or Clients(httpx.Client(), ssl.create_default_context())
+        self._clients = clients or Clients()
         self._own_clients = clients is None
         self._outgoing: queue.Queue[Alert | None] = queue.Queue()
         self._stopping = threading.Event()
@@ -131,7 +128,7 @@ class Alerts:
         self._outgoing.put(None)
         self._thread.join(_LAST_WORDS)
         if self._own_clients:
-            self._clients.http.close()
+            self._clients.close()
 
     def _heard(self, change: Change) -> None:
         # In the thread of the part that reported: decided at once, sent by ours.

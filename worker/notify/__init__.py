@@ -12,9 +12,7 @@ from collections.abc import Callable
 from worker.errors import Problem
 from worker.notify.apprise import AppriseNotifier, apprise_mistakes
 from worker.notify.clients import Clients, Notifier
-from worker.notify.email import EmailNotifier, tls_context
 from worker.notify.file import FileNotifier
-from worker.notify.webhook import WebhookNotifier
 from worker.settings.config import (
     AppriseChannel,
     Channel,
@@ -32,12 +30,18 @@ def _file(channel: Channel, clients: Clients) -> Notifier:
     return FileNotifier(channel)
 
 
+# The email and webhook notifiers are imported by the first channel of their type: a
+# daemon with neither never loads smtplib nor httpx (some 8 MB together).
 def _email(channel: Channel, clients: Clients) -> Notifier:
+    from worker.notify.email import EmailNotifier, tls_context
+
     assert isinstance(channel, EmailChannel)  # the registry is keyed by `type:`
     return EmailNotifier(channel, tls_context(channel.smtp, clients.tls))
 
 
 def _webhook(channel: Channel, clients: Clients) -> Notifier:
+    from worker.notify.webhook import WebhookNotifier
+
     assert isinstance(channel, WebhookChannel)  # the registry is keyed by `type:`
     return WebhookNotifier(channel, clients.http)
 

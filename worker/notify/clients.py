@@ -4,12 +4,13 @@ alert about wirewatch itself, and the network clients it sends with."""
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
-from typing import Protocol
-
-import httpx
+import threading
+from typing import TYPE_CHECKING, Protocol
 
 from worker.model import Alert, Digest, Rendered
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Clients", "Notifier"]
 
@@ -23,9 +24,37 @@ class Notifier(Protocol):
     def alert(self, alert: Alert) -> None: ...
 
 
-@dataclass(frozen=True)
 class Clients:
-    """What notifiers send with: made once at the edge, and pointed at test servers in tests."""
+    """What notifiers and feeds send with: made at the edge when first needed, or given
+    (pointed at test servers in tests)."""
 
-    http: httpx.Client
-    tls: ssl.SSLContext
+    def __init__(self, http: httpx.Client | None = None, tls: ssl.SSLContext | None = None) -> None:
+        self._http = http
+        self._tls = tls
+        self._made: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def http(self) -> httpx.Client:
+        """The HTTP client; a daemon that posts no webhook and reads no feed never makes
+        one, nor imports httpx (some 7 MB)."""
+        with self._lock:
+            if self._http is None:
+                import httpx
+
+                self._http = self._made = httpx.Client()
+            return self._http
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """The system's TLS settings, its certificate store read when first needed."""
+        with self._lock:
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            return self._tls
+
+    def close(self) -> None:
+        """Close the HTTP client made here; one given is its giver's to close."""
+        with self._lock:
+            if self._made is not None:
+                self._made.close()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from worker.errors import DeliveryError
 from worker.model import Alert, Digest, Rendered
-from worker.notify.email import build_message
 from worker.settings.config import FileChannel
 
 __all__ = ["FileNotifier"]
@@ -55,6 +54,9 @@ class FileNotifier:
 
 
 def _eml(digest: Digest, rendered: Rendered) -> bytes:
+    # Imported here: a daemon idle between digests does not hold smtplib and email.
+    from worker.notify.email import build_message
+
     message = build_message(digest, rendered, EML_SENDER, ())
     # RFC 5322 lines end in CRLF; mail clients on every system open that.
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))

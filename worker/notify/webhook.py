@@ -9,11 +9,9 @@ An attempt ends within the channel's `timeout_seconds`, however slowly the recei
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -25,6 +23,7 @@ from worker.model import Alert, Digest, Rendered
 from worker.notify.deadline import Deadline
 from worker.notify.messages import alert_message, encode, message_for
 from worker.notify.redact import masked_url, scrubbed
+from worker.notify.retry_after import retry_after_seconds
 from worker.notify.signing import signature_headers
 from worker.settings.config import WebhookChannel
 
@@ -43,7 +42,6 @@ def _version() -> str:
 USER_AGENT = f"wirewatch/{_version()}"
 _EXCERPT_BYTES = 2048
 _EXCERPT_CHARS = 200
-_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 
 def _now() -> datetime:
@@ -214,20 +212,3 @@ def _watched_by(deadline: Deadline) -> Callable[[str, dict[str, Any]], None]:
             deadline.watch(info["return_value"].get_extra_info("socket"))
 
     return trace
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    # HTTP says whole seconds; a fraction is just as clear, so it is taken too.
-    if _SECONDS.fullmatch(value):
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP date is always GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())

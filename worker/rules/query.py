@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -55,7 +56,7 @@ _FIELDS: dict[str, Field] = {
 Distance = int | Literal["sentence", "paragraph"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """A word, a phrase or a prefix: words that must stand in the text side by side, in order."""
 
@@ -68,7 +69,7 @@ class Term:
     end: int = dataclasses.field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParticipantTerm:
     """`@id`: any alias of the participant."""
 
@@ -78,7 +79,7 @@ class ParticipantTerm:
     end: int = dataclasses.field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     """NOT operand."""
 
@@ -87,7 +88,7 @@ class Not:
     end: int = dataclasses.field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class And:
     """Every operand holds."""
 
@@ -96,7 +97,7 @@ class And:
     end: int = dataclasses.field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Or:
     """At least one operand holds."""
 
@@ -105,7 +106,7 @@ class Or:
     end: int = dataclasses.field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Near:
     """Both sides found within `distance` words (or one sentence, one paragraph) of each other."""
 
@@ -120,7 +121,7 @@ class Near:
 Node = Term | ParticipantTerm | Not | And | Or | Near
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Query:
     """A parsed query: the text as written and its tree."""
 
@@ -181,7 +182,8 @@ def keyword_term(text: str) -> Term:
 
 
 def _words_of(text: str) -> tuple[str, ...]:
-    return tuple(text[token.start : token.end] for token in tokenize(text))
+    # Interned: the same words recur across thousands of rules, one copy of each is kept.
+    return tuple(sys.intern(text[token.start : token.end]) for token in tokenize(text))
 
 
 # --- lexer --------------------------------------------------------------------------
@@ -189,7 +191,7 @@ def _words_of(text: str) -> tuple[str, ...]:
 _TokenKind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "FIELD", "TERM", "PARTICIPANT"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Token:
     kind: _TokenKind
     text: str

@@ -7,11 +7,11 @@ validation errors into `FILE:LINE: key.path: message`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -105,28 +105,32 @@ def read_yaml(path: Path, environ: Mapping[str, str] | None = None) -> YamlFile:
     except OSError as error:
         raise ConfigError([Problem(path, None, "", f"cannot read: {error.strerror}")]) from None
     try:
-        root = _compose(text)
+        return _read_events(path, text, environ, _FAST_LOADER)
+    except yaml.YAMLError as error:
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise ConfigError([_syntax_problem(path, error)]) from None
+    # A mistake is told in the pure-Python parser's words, which name what is wrong more
+    # plainly than libyaml's.
+    try:
+        return _read_events(path, text, environ, yaml.SafeLoader)
     except yaml.YAMLError as error:
         raise ConfigError([_syntax_problem(path, error)]) from None
-    builder = _Builder(path, environ)
-    data = {} if root is None else builder.build(root, ())
-    return YamlFile(path, data, builder.lines, tuple(builder.problems))
 
 
-# libyaml's parser gives the nodes with their lines, as the pure-Python one does, some 40
+# libyaml's parser gives the events with their lines, as the pure-Python one does, some 40
 # times faster; where it is not built in, the pure-Python one does the same work.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """The node tree of `text`; a mistake is told in the pure-Python parser's words, which
-    name what is wrong more plainly than libyaml's."""
-    try:
-        return yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        if _FAST_LOADER is yaml.SafeLoader:
-            raise
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+def _read_events(
+    path: Path, text: str, environ: Mapping[str, str] | None, loader: type[yaml.SafeLoader]
+) -> YamlFile:
+    # Built from the parser's events, not from a composed node tree: the tree of a large
+    # rule file (two marks per node) took several times the memory of its data, and the
+    # allocator kept that peak for the life of the daemon.
+    builder = _Builder(path, environ, yaml.parse(text, Loader=loader))
+    data = builder.document()
+    return YamlFile(path, data, builder.lines, tuple(builder.problems))
 
 
 def _syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
@@ -140,65 +144,214 @@ def _syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
     return Problem(path, error.problem_mark.line + 1, "", message)
 
 
-class _Builder:
-    """Turns a node tree into plain data, noting lines, duplicate keys and variables."""
+def _mark(event: yaml.Event) -> yaml.Mark | None:
+    # libyaml's marks are its own type, with the same fields as PyYAML's
+    return cast(yaml.Mark | None, event.start_mark)
 
-    def __init__(self, path: Path, environ: Mapping[str, str] | None) -> None:
+
+def _line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    assert mark is not None, "every event of a parsed stream has its place"
+    return mark.line + 1
+
+
+_Start = yaml.MappingStartEvent | yaml.SequenceStartEvent
+_End = yaml.MappingEndEvent | yaml.SequenceEndEvent
+_Node = yaml.ScalarEvent | _Start
+
+
+class _Builder:
+    """Turns the parser's events into plain data, noting lines, duplicate keys and
+    variables. An alias replays the events of its anchor: the same data as the composer's
+    shared node, with the same lines and the same loops found."""
+
+    def __init__(
+        self, path: Path, environ: Mapping[str, str] | None, events: Iterator[yaml.Event]
+    ) -> None:
         self.path = path
         self.environ = environ
         self.lines: dict[Key, int] = {}
         self.problems: list[Problem] = []
+        self._events = events
         self._constructor = yaml.constructor.SafeConstructor()
-        self._open: set[int] = set()
+        self._resolver = yaml.resolver.Resolver()
+        self._anchors: dict[str, list[yaml.Event]] = {}  # the events of each anchor
+        self._recording: list[list[yaml.Event]] = []  # of the anchors still being read
+        self._replays: list[Iterator[yaml.Event]] = []
+        self._open: set[str] = set()  # anchors whose node is being built
 
-    def build(self, node: yaml.Node, key: Key) -> Any:
-        self.lines.setdefault(key, node.start_mark.line + 1)
-        if id(node) in self._open:
-            self._report(key, "an alias refers to itself; remove the loop")
-            return None
-        self._open.add(id(node))
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, key)
-            if isinstance(node, yaml.SequenceNode):
-                return [self.build(item, (*key, i)) for i, item in enumerate(node.value)]
-            return self._scalar(node, key)
-        finally:
-            self._open.discard(id(node))
-
-    def _mapping(self, node: yaml.MappingNode, key: Key) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._report(key, "a key must be plain text", line)
-                continue
-            name = key_node.value
-            if key_node.tag == _MERGE_TAG:
-                self._report(key, "merge keys (<<) are not supported; write the keys out", line)
-                continue
-            child = (*key, name)
-            if name in data:
-                first = self.lines[child]
-                self._report(
-                    child, f"duplicate key '{name}' (first at line {first}); keep one", line
-                )
-            self.lines[child] = line
-            data[name] = self.build(value_node, child)
+    def document(self) -> Any:
+        """The data of the one document of the stream; {} when it has none."""
+        self._take()  # the stream's start
+        if isinstance(self._take(), yaml.StreamEndEvent):
+            return {}
+        root = self._take()
+        data = self.build(root, ())
+        self._take()  # the document's end
+        extra = self._take()
+        if not isinstance(extra, yaml.StreamEndEvent):
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                _mark(root),
+                "but found another document",
+                _mark(extra),
+            )
         return data
 
-    def _scalar(self, node: yaml.Node, key: Key) -> Any:
-        if node.tag == _STR_TAG:  # most of a file: taken as it is, without the constructor
-            if self.environ is not None and "${" in node.value:
-                return self._substitute(node.value, key, self.environ)
-            return node.value
+    def _take(self) -> yaml.Event:
+        if self._replays:
+            return next(self._replays[-1])
+        event = next(self._events)
+        for recording in self._recording:
+            recording.append(event)
+        return event
+
+    def build(self, event: yaml.Event, key: Key) -> Any:
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, key)
+        assert isinstance(event, _Node)
+        self.lines.setdefault(key, _line(event))
+        anchor = event.anchor
+        if anchor is None:
+            return self._node(event, key)
+        if self._replays and anchor in self._open:  # the replayed node holds itself
+            self._skip(event)
+            self._report(key, "an alias refers to itself; remove the loop")
+            return None
+        if not self._replays:
+            self._remember(anchor, event)
+        self._open.add(anchor)
+        try:
+            return self._node(event, key)
+        finally:
+            self._open.discard(anchor)
+            if not self._replays:
+                self._recording.pop()
+
+    def _remember(self, anchor: str, event: yaml.Event) -> None:
+        first = self._anchors.get(anchor)
+        if first is not None:
+            raise yaml.composer.ComposerError(
+                f"found duplicate anchor {anchor!r}; first occurrence",
+                _mark(first[0]),
+                "second occurrence",
+                _mark(event),
+            )
+        self._anchors[anchor] = [event]
+        self._recording.append(self._anchors[anchor])
+
+    def _anchored(self, event: yaml.AliasEvent) -> list[yaml.Event]:
+        events = self._anchors.get(event.anchor or "")
+        if events is None:
+            raise yaml.composer.ComposerError(
+                None, None, f"found undefined alias {event.anchor!r}", _mark(event)
+            )
+        return events
+
+    def _alias(self, event: yaml.AliasEvent, key: Key) -> Any:
+        events = self._anchored(event)
+        if event.anchor in self._open:
+            self.lines.setdefault(key, _line(events[0]))
+            self._report(key, "an alias refers to itself; remove the loop")
+            return None
+        self._replays.append(iter(events))
+        try:
+            return self.build(self._take(), key)
+        finally:
+            self._replays.pop()
+
+    def _skip(self, event: yaml.Event) -> None:
+        """Past the end of the node that starts with `event`."""
+        depth = int(isinstance(event, _Start))
+        while depth:
+            event = self._take()
+            depth += isinstance(event, _Start) - isinstance(event, _End)
+
+    def _ignore(self, event: yaml.Event) -> None:
+        """Read the node that starts with `event` for its anchors only."""
+        lines, problems = self.lines, self.problems
+        self.lines, self.problems = {}, []
+        try:
+            self.build(event, ())
+        finally:
+            self.lines, self.problems = lines, problems
+
+    def _node(self, event: _Node, key: Key) -> Any:
+        if isinstance(event, yaml.MappingStartEvent):
+            return self._mapping(key)
+        if isinstance(event, yaml.SequenceStartEvent):
+            return self._sequence(key)
+        return self._scalar(event, key)
+
+    def _sequence(self, key: Key) -> list[Any]:
+        data: list[Any] = []
+        event = self._take()
+        while not isinstance(event, yaml.SequenceEndEvent):
+            data.append(self.build(event, (*key, len(data))))
+            event = self._take()
+        return data
+
+    def _mapping(self, key: Key) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        event = self._take()
+        while not isinstance(event, yaml.MappingEndEvent):
+            name, line = self._name(event, key)
+            value = self._take()
+            if name is None:
+                self._ignore(value)
+            else:
+                child = (*key, name)
+                if name in data:
+                    first = self.lines[child]
+                    self._report(
+                        child, f"duplicate key '{name}' (first at line {first}); keep one", line
+                    )
+                self.lines[child] = line
+                data[name] = self.build(value, child)
+            event = self._take()
+        return data
+
+    def _name(self, event: yaml.Event, key: Key) -> tuple[str | None, int]:
+        """The text of a key and its line; no text, the mistake reported, for a key that
+        is not plain text or is a merge key."""
+        if isinstance(event, yaml.AliasEvent):
+            written = self._anchored(event)[0]
+        else:
+            written = event
+            if isinstance(event, _Start) or getattr(event, "anchor", None) is not None:
+                self._ignore(event)  # the anchors in a key count all the same
+        line = _line(written)
+        if not isinstance(written, yaml.ScalarEvent):
+            self._report(key, "a key must be plain text", line)
+            return None, line
+        if self._tag(written) == _MERGE_TAG:
+            self._report(key, "merge keys (<<) are not supported; write the keys out", line)
+            return None, line
+        return written.value, line
+
+    def _tag(self, event: yaml.ScalarEvent) -> str:
+        if event.tag is None or event.tag == "!":
+            tag = self._resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+            return cast(str, tag)
+        return event.tag
+
+    def _scalar(self, event: yaml.ScalarEvent, key: Key) -> Any:
+        tag = self._tag(event)
+        if tag == _STR_TAG:  # most of a file: taken as it is, without the constructor
+            if self.environ is not None and "${" in event.value:
+                return self._substitute(event.value, key, self.environ)
+            return event.value
+        node = yaml.ScalarNode(tag, event.value, _mark(event))
         try:
             return self._constructor.construct_object(node)
         except yaml.constructor.ConstructorError:
-            self._report(key, f"unknown tag '{node.tag}'; remove it")
+            self._report(key, f"unknown tag '{tag}'; remove it")
             return None
         except ValueError:
-            return node.value  # an impossible date like 2023-13-01: validation names it
+            return event.value  # an impossible date like 2023-13-01: validation names it
+        finally:  # each node is new: nothing to share, nothing to keep
+            self._constructor.constructed_objects.clear()
+            self._constructor.recursive_objects.clear()
 
     def _substitute(self, text: str, key: Key, environ: Mapping[str, str]) -> str:
         def value(match: re.Match[str]) -> str:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from worker.errors import StateError, StateUnavailable
 from worker.model import FeedRecord, RawArticle
-from worker.notify.webhook import retry_after_seconds
+from worker.notify.retry_after import retry_after_seconds
 from worker.settings.config import Feed
 from worker.sources.entries import Entry, FeedDocument, NotAFeedError, read_feed
 from worker.sources.fetch import Fetched, Fetcher, FetchError, RefusedError, origin

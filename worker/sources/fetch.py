@@ -15,12 +15,13 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from worker.notify.deadline import Deadline
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -97,12 +98,12 @@ class Fetcher:
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: Callable[[], httpx.Client],
         user_agent: str,
         resolve: Resolver = _resolve,
         per_host: int = PER_HOST,
     ) -> None:
-        self._client = client
+        self._client = client  # asked for at the first request: no feed, no HTTP client
         self._user_agent = user_agent
         self._resolve = resolve
         self._per_host = per_host
@@ -166,16 +167,19 @@ class Fetcher:
             **headers,
             "Connection": "close",
         }
+        import httpx  # loaded by the first feed read, as the client is
+
+        client = self._client()
         with self._host(origin(url)[0]):
             try:
-                request = self._client.build_request(
+                request = client.build_request(
                     "GET",
                     url,
                     headers=sent,
                     timeout=deadline.seconds,
                     extensions={"trace": _watched_by(deadline)},
                 )
-                response = self._client.send(request, stream=True, follow_redirects=False)
+                response = client.send(request, stream=True, follow_redirects=False)
             except httpx.TimeoutException:
                 raise FetchError(f"no answer within {deadline.seconds:g} s (timeout)") from None
             except httpx.HTTPError as error:
@@ -212,6 +216,8 @@ def _body(response: httpx.Response, max_bytes: int) -> bytes:
     """The body unpacked, refused once it grows past `max_bytes`."""
     if response.status_code in (204, 304) or 300 <= response.status_code < 400:
         return b""
+    import httpx
+
     encoding = response.headers.get("content-encoding", "").strip().lower()
     body = bytearray()
     try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import codecs
 
-from charset_normalizer import from_bytes
-
 from worker.ingest.formats.draft import UnreadableError
 
 __all__ = ["BINARY_SAMPLE", "decode", "looks_binary"]
@@ -32,6 +30,8 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    from charset_normalizer import from_bytes  # only for a file that is not UTF-8
+
     best = from_bytes(data).best()
     if best is None:
         raise UnreadableError("unknown text encoding; save the file as UTF-8")
