@@ -79,7 +79,7 @@ def yaml_row(corpus: Corpus, passes: int) -> Row:
         ours = best_of(passes, timed(lambda: read_yaml(path)))
     pure = best_of(passes, timed(lambda: yaml.load(text, Loader=yaml.SafeLoader)))
     plain_c = best_of(passes, timed(lambda: yaml.load(text, Loader=yaml.CSafeLoader)))
-    # The target, 0.1 s against 0.5 s for the pure loader, as a ratio: the
+    # The target, 0.1 s against 0.5 s for the pure loader, as a ratio: the
     # machine is shared, so the pure loader's time in this run is the yardstick.
     ratio, target, holds = at_most(ours / pure, 0.2)
     return Row(
@@ -131,7 +131,7 @@ def rss_row(corpus: Corpus) -> Row:
         ours = idle_rss(daemon, lambda text: "watching" in text, root)
         bare = [sys.executable, "-S", "-c", "import time; print('up', flush=True); time.sleep(60)"]
         baseline = idle_rss(bare, lambda text: "up" in text, root)
-    # The target is 80 MB absolute: the interpreter's own few MB are part of it.
+    # The target is 80 MB absolute: the interpreter's own few MB are part of it.
     ratio, target, holds = at_most(ours / 1024 / 80, 1)
     return Row(
         "idle RSS, 10,000 rules (vs 80 MB)",

@@ -31,7 +31,7 @@ from table import Row, at_most, render
 REPO = Path(__file__).resolve().parent.parent
 ARTICLE = " date 2024-05-16 Putin and Xi hold talks, round {n}\n\nVladimir Putin met Xi Jinping.\n"
 BURST = 10
-# The targets for a lone article, in milliseconds.
+# The targets for a lone article, in milliseconds.
 P50, P99 = 150, 500
 
 

@@ -10,7 +10,7 @@ prefixes, NEAR and participants. For each size it prints articles per second of:
 - wirewatch: `Matcher.match`, the rule set compiled once;
 - naive `re`: every rule evaluated on every article with Python regular expressions;
 - tokenize only: splitting title and body into folded words, the least any matcher does
-  (the tokenizer as it was before issue 15, frozen in bench/frozen_words.py);
+  (the tokenizer as it was before the speed-ups, frozen in bench/frozen_words.py);
 
 and the time to load and compile the rules and the memory they take. The naive baseline
 runs on as many articles as fit in a few seconds (it is slow); on those, the two must
@@ -267,7 +267,7 @@ def naive_match(rules: list[tuple[str, Predicate]], article: Article) -> list[st
 
 
 def frozen_tokenizer() -> Callable[[Article], object]:
-    """The tokenizer as it was before issue 15, each distinct word folded once."""
+    """The tokenizer as it was before the speed-ups, each distinct word folded once."""
     folded = frozen_words.Folded()
     return lambda a: frozen_words.tokenize(a.title, a.body, folded)
 
@@ -279,7 +279,7 @@ def live_tokenizer() -> Callable[[Article], object]:
 
 
 def frozen_tokenize_rate(articles: list[Article], rounds: int) -> float:
-    """Articles per second of the tokenizer as it was before issue 15."""
+    """Articles per second of the tokenizer as it was before the speed-ups."""
     return rate(frozen_tokenizer(), articles, rounds)
 
 
@@ -472,7 +472,7 @@ def rows(quick: bool) -> list[TableRow]:
         TableRow(
             "tokenizer, 3 KB articles",
             f"{live:,.0f} art/s",
-            f"tokenizer before issue 15 {frozen:,.0f} art/s",
+            f"earlier tokenizer {frozen:,.0f} art/s",
             *at_least(live / frozen, 1.0),
         )
     ]

@@ -1,4 +1,4 @@
-"""The tokenizer as it was before issue 15, frozen: the baseline of the "× tokenize" ratios.
+"""The tokenizer as it was before the speed-ups, frozen: the baseline of the "× tokenize" ratios.
 
 A copy of the splitting and folding of `worker/text/words.py` at that time, kept unchanged
 so that the ratios of one run of `make bench` compare with those of the next, however the

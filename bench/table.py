@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Row:
-    measure: str  # what is measured, in the words: "matcher, 1,000 rules"
+    measure: str  # what is measured, in the table's words: "matcher, 1,000 rules"
     figure: str  # the measured figure with its unit: "4,310 art/s"
     baseline: str  # what it is measured beside, with its figure: "inverted index 9,020 art/s"
     ratio: float  # the figure against the baseline, in the sense the target is written
