@@ -63,6 +63,7 @@ def cheapest(needs: Needs, vocabulary: Vocabulary) -> frozenset[int] | None:
 class Condition(ABC):
     """A compiled condition of a rule, evaluated over a scanned article."""
 
+    __slots__ = ("label",)  # a rule set of 100,000 rules has a million conditions
     label: str
     kind: Kind
 
@@ -91,6 +92,8 @@ class Condition(ABC):
 class Positional(Condition):
     """A condition found at places in the text, between which NEAR measures."""
 
+    __slots__ = ()
+
     @abstractmethod
     def found(self, scan: Scan) -> list[Found]:
         """Every place it was found, in reading order."""
@@ -103,6 +106,8 @@ class Positional(Condition):
 
 
 class Phrase(Positional):
+    __slots__ = ("key", "phrase", "text", "word")
+
     kind: Kind = "term"
 
     def __init__(self, phrase: int, text: str, label: str, vocabulary: Vocabulary) -> None:
@@ -133,6 +138,8 @@ class Phrase(Positional):
 
 
 class Mention(Positional):
+    __slots__ = ("anchors", "field", "participant")
+
     kind: Kind = "participant"
 
     def __init__(
@@ -154,6 +161,8 @@ class Mention(Positional):
 
 
 class Within(Positional):
+    __slots__ = ("distance", "left", "ordered", "right")
+
     kind: Kind = "near"
 
     def __init__(
@@ -240,6 +249,8 @@ def _pairs_in_unit(
 
 
 class AnyOf(Condition):
+    __slots__ = ("operands",)
+
     kind: Kind = "any"
 
     def __init__(self, operands: Sequence[Condition], label: str) -> None:
@@ -277,6 +288,7 @@ def _needs_one_of(operands: Sequence[Condition], vocabulary: Vocabulary) -> Need
 class EitherOf(Positional):
     """An OR group inside NEAR: the places of any of its operands."""
 
+    __slots__ = ("operands",)
     kind: Kind = "any"
 
     def __init__(self, operands: Sequence[Positional], label: str) -> None:
@@ -294,6 +306,8 @@ class EitherOf(Positional):
 
 
 class AllOf(Condition):
+    __slots__ = ("operands",)
+
     kind: Kind = "all"
 
     def __init__(self, operands: Sequence[Condition], label: str) -> None:
@@ -317,6 +331,8 @@ class AllOf(Condition):
 
 
 class NoneOf(Condition):
+    __slots__ = ("operand",)
+
     kind: Kind = "not"
 
     def __init__(self, operand: Condition, label: str) -> None:
@@ -338,6 +354,8 @@ class NoneOf(Condition):
 
 
 class AtLeast(Condition):
+    __slots__ = ("count", "mentions")
+
     kind: Kind = "min"
 
     def __init__(self, mentions: Sequence[Mention], count: int, label: str) -> None:
@@ -359,6 +377,8 @@ class AtLeast(Condition):
 
 
 class Dated(Condition):
+    __slots__ = ("since", "until")
+
     kind: Kind = "date"
 
     def __init__(self, since: date | None, until: date | None) -> None:
@@ -386,6 +406,7 @@ class Dated(Condition):
 class Described(Condition):
     """`site:`, `author:` or `lang:`: words of what the article says of itself, not of its text."""
 
+    __slots__ = ("field", "term")
     kind: Kind = "described"
 
     def __init__(self, field: Describing, term: Term, label: str) -> None:
