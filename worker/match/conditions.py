@@ -57,6 +57,8 @@ Needs = list[frozenset[int]]
 
 def cheapest(needs: Needs, vocabulary: Vocabulary) -> frozenset[int] | None:
     """The set of patterns least likely to be in an article."""
+    if len(needs) == 1:  # most conditions need one set: nothing to weigh
+        return needs[0]
     return min(needs, key=lambda patterns: sum(map(vocabulary.cost, patterns)), default=None)
 
 

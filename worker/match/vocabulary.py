@@ -143,7 +143,8 @@ class Vocabulary:
 
     def anchor(self, phrase: int) -> int:
         """The pattern of a phrase least likely to be in an article: the one to index it by."""
-        return min(self.phrases[phrase].patterns, key=self.cost)
+        patterns = self.phrases[phrase].patterns
+        return patterns[0] if len(patterns) == 1 else min(patterns, key=self.cost)
 
     def _pattern(self, word: str, prefix: bool, cased: bool) -> int:
         folded = fold(word)
