@@ -15,6 +15,7 @@ from worker.match.conditions import (
     Described,
     EitherOf,
     Mention,
+    Needs,
     NoneOf,
     Phrase,
     Positional,
@@ -53,6 +54,24 @@ class Compiled:
     # decide it, and its conditions need not be evaluated.
     excluded: tuple[int, ...] | None
     window: Dated | None
+
+    @classmethod
+    def of(cls, rule_id: str, condition: AllOf, needs: Needs) -> Compiled:
+        """A rule's conditions and the sets of words that decide it quickly, from what it needs
+        (worked out once the whole rule set is compiled, to weigh words by all their uses)."""
+        required = frozenset(p for patterns in needs if len(patterns) == 1 for p in patterns)
+        alternatives = {p for p in needs if len(p) > 1 and p.isdisjoint(required)}
+        first = condition.operands[:1]
+        window = first[0] if first and isinstance(first[0], Dated) else None
+        excluded = _excluded_words(condition)
+        return cls(
+            rule_id,
+            condition,
+            tuple(required),
+            tuple(map(tuple, alternatives)),
+            None if excluded is None else tuple(excluded),
+            window,
+        )
 
     def holds(self, scan: Scan, present: set[int]) -> bool:
         """Whether the rule holds for the scanned article, whose patterns are `present`."""
@@ -109,7 +128,8 @@ class Compiler:
             pid: frozenset(map(self.vocabulary.anchor, aliases)) for pid, aliases in phrases.items()
         }
 
-    def rule(self, rule: Rule) -> Compiled:
+    def condition(self, rule: Rule) -> AllOf:
+        """A rule's conditions, all of which must hold."""
         parts: list[Condition] = []
         if rule.since is not None or rule.until is not None:
             parts.append(Dated(rule.since, rule.until))
@@ -122,20 +142,7 @@ class Compiler:
             parts.extend(self._keywords(rule.keywords))
         if rule.participants is not None:
             parts.extend(self._participants(rule.participants))
-        condition = AllOf(parts, rule.id)
-        needs = condition.needs(self.vocabulary)
-        required = frozenset(p for patterns in needs if len(patterns) == 1 for p in patterns)
-        alternatives = {p for p in needs if len(p) > 1 and p.isdisjoint(required)}
-        window = parts[0] if parts and isinstance(parts[0], Dated) else None
-        excluded = _excluded_words(condition)
-        return Compiled(
-            rule.id,
-            condition,
-            tuple(required),
-            tuple(map(tuple, alternatives)),
-            None if excluded is None else tuple(excluded),
-            window,
-        )
+        return AllOf(parts, rule.id)
 
     def _query(self, query: Query, node: Node) -> Condition:
         label = query.source(node)
