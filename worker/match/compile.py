@@ -15,6 +15,7 @@ from worker.match.conditions import (
     Described,
     EitherOf,
     Mention,
+    Needs,
     NoneOf,
     Phrase,
     Positional,
@@ -40,29 +41,48 @@ from worker.rules.ruleset import Keywords, Participant, ParticipantCondition, Ru
 __all__ = ["Compiled", "Compiler"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compiled:
     """A rule compiled, and the sets of words that decide it quickly."""
 
     rule_id: str
     condition: AllOf
-    required: frozenset[int]  # patterns in any article the rule holds for
-    alternatives: tuple[frozenset[int], ...]  # and one of each of these
+    # Kept as tuples, a third the size of sets: a large rule set has many.
+    required: tuple[int, ...]  # patterns in any article the rule holds for
+    alternatives: tuple[tuple[int, ...], ...]  # and one of each of these
     # For a rule of single words only, the words it excludes: with the sets above they
     # decide it, and its conditions need not be evaluated.
-    excluded: frozenset[int] | None
+    excluded: tuple[int, ...] | None
     window: Dated | None
+
+    @classmethod
+    def of(cls, rule_id: str, condition: AllOf, needs: Needs) -> Compiled:
+        """A rule's conditions and the sets of words that decide it quickly, from what it needs
+        (worked out once the whole rule set is compiled, to weigh words by all their uses)."""
+        required = frozenset(p for patterns in needs if len(patterns) == 1 for p in patterns)
+        alternatives = {p for p in needs if len(p) > 1 and p.isdisjoint(required)}
+        first = condition.operands[:1]
+        window = first[0] if first and isinstance(first[0], Dated) else None
+        excluded = _excluded_words(condition)
+        return cls(
+            rule_id,
+            condition,
+            tuple(required),
+            tuple(map(tuple, alternatives)),
+            None if excluded is None else tuple(excluded),
+            window,
+        )
 
     def holds(self, scan: Scan, present: set[int]) -> bool:
         """Whether the rule holds for the scanned article, whose patterns are `present`."""
-        if not self.required <= present:
+        if not present.issuperset(self.required):
             return False
         for patterns in self.alternatives:
-            if patterns.isdisjoint(present):
+            if present.isdisjoint(patterns):
                 return False
         if self.excluded is None:
             return self.condition.holds(scan)
-        return self.excluded.isdisjoint(present) and (
+        return present.isdisjoint(self.excluded) and (
             self.window is None or self.window.holds(scan)
         )
 
@@ -97,6 +117,7 @@ class Compiler:
 
     def __init__(self, participants: Mapping[str, Participant]) -> None:
         self.vocabulary = Vocabulary()
+        self._phrases: dict[tuple[int, str, str], Phrase] = {}
         phrases = {
             pid: [self.vocabulary.alias(pid, text, _keyword_term(text)) for text in person.aliases]
             for pid, person in participants.items()
@@ -107,7 +128,8 @@ class Compiler:
             pid: frozenset(map(self.vocabulary.anchor, aliases)) for pid, aliases in phrases.items()
         }
 
-    def rule(self, rule: Rule) -> Compiled:
+    def condition(self, rule: Rule) -> AllOf:
+        """A rule's conditions, all of which must hold."""
         parts: list[Condition] = []
         if rule.since is not None or rule.until is not None:
             parts.append(Dated(rule.since, rule.until))
@@ -120,13 +142,7 @@ class Compiler:
             parts.extend(self._keywords(rule.keywords))
         if rule.participants is not None:
             parts.extend(self._participants(rule.participants))
-        condition = AllOf(parts, rule.id)
-        needs = condition.needs(self.vocabulary)
-        required = frozenset(p for patterns in needs if len(patterns) == 1 for p in patterns)
-        alternatives = tuple({p for p in needs if len(p) > 1 and p.isdisjoint(required)})
-        window = parts[0] if parts and isinstance(parts[0], Dated) else None
-        excluded = _excluded_words(condition)
-        return Compiled(rule.id, condition, required, alternatives, excluded, window)
+        return AllOf(parts, rule.id)
 
     def _query(self, query: Query, node: Node) -> Condition:
         label = query.source(node)
@@ -143,7 +159,7 @@ class Compiler:
     def _positional(self, query: Query, node: Node) -> Positional:
         label = query.source(node)
         if isinstance(node, Term):
-            return Phrase(self.vocabulary.phrase(node), node.text, label, self.vocabulary)
+            return self._phrase(self.vocabulary.phrase(node), node.text, label)
         if isinstance(node, ParticipantTerm):
             return self._mention(node.participant, node.field, label)
         if isinstance(node, Or):
@@ -159,7 +175,16 @@ class Compiler:
         return Mention(participant, field, label, self.anchors[participant])
 
     def _keyword(self, text: str) -> Phrase:
-        return Phrase(self.vocabulary.phrase(_keyword_term(text)), text, text, self.vocabulary)
+        return self._phrase(self.vocabulary.phrase(_keyword_term(text)), text, text)
+
+    def _phrase(self, phrase: int, text: str, label: str) -> Phrase:
+        """The condition of a phrase, one for every rule that writes it alike (it is only
+        read)."""
+        key = (phrase, text, label)
+        found = self._phrases.get(key)
+        if found is None:
+            found = self._phrases[key] = Phrase(phrase, text, label, self.vocabulary)
+        return found
 
     def _keywords(self, block: Keywords) -> list[Condition]:
         parts: list[Condition] = []

@@ -57,12 +57,15 @@ Needs = list[frozenset[int]]
 
 def cheapest(needs: Needs, vocabulary: Vocabulary) -> frozenset[int] | None:
     """The set of patterns least likely to be in an article."""
+    if len(needs) == 1:  # most conditions need one set: nothing to weigh
+        return needs[0]
     return min(needs, key=lambda patterns: sum(map(vocabulary.cost, patterns)), default=None)
 
 
 class Condition(ABC):
     """A compiled condition of a rule, evaluated over a scanned article."""
 
+    __slots__ = ("label",)  # a rule set of 100,000 rules has a million conditions
     label: str
     kind: Kind
 
@@ -91,6 +94,8 @@ class Condition(ABC):
 class Positional(Condition):
     """A condition found at places in the text, between which NEAR measures."""
 
+    __slots__ = ()
+
     @abstractmethod
     def found(self, scan: Scan) -> list[Found]:
         """Every place it was found, in reading order."""
@@ -103,6 +108,8 @@ class Positional(Condition):
 
 
 class Phrase(Positional):
+    __slots__ = ("key", "phrase", "text", "word")
+
     kind: Kind = "term"
 
     def __init__(self, phrase: int, text: str, label: str, vocabulary: Vocabulary) -> None:
@@ -133,6 +140,8 @@ class Phrase(Positional):
 
 
 class Mention(Positional):
+    __slots__ = ("anchors", "field", "participant")
+
     kind: Kind = "participant"
 
     def __init__(
@@ -154,6 +163,8 @@ class Mention(Positional):
 
 
 class Within(Positional):
+    __slots__ = ("distance", "left", "ordered", "right")
+
     kind: Kind = "near"
 
     def __init__(
@@ -240,6 +251,8 @@ def _pairs_in_unit(
 
 
 class AnyOf(Condition):
+    __slots__ = ("operands",)
+
     kind: Kind = "any"
 
     def __init__(self, operands: Sequence[Condition], label: str) -> None:
@@ -277,6 +290,7 @@ def _needs_one_of(operands: Sequence[Condition], vocabulary: Vocabulary) -> Need
 class EitherOf(Positional):
     """An OR group inside NEAR: the places of any of its operands."""
 
+    __slots__ = ("operands",)
     kind: Kind = "any"
 
     def __init__(self, operands: Sequence[Positional], label: str) -> None:
@@ -294,6 +308,8 @@ class EitherOf(Positional):
 
 
 class AllOf(Condition):
+    __slots__ = ("operands",)
+
     kind: Kind = "all"
 
     def __init__(self, operands: Sequence[Condition], label: str) -> None:
@@ -317,6 +333,8 @@ class AllOf(Condition):
 
 
 class NoneOf(Condition):
+    __slots__ = ("operand",)
+
     kind: Kind = "not"
 
     def __init__(self, operand: Condition, label: str) -> None:
@@ -338,6 +356,8 @@ class NoneOf(Condition):
 
 
 class AtLeast(Condition):
+    __slots__ = ("count", "mentions")
+
     kind: Kind = "min"
 
     def __init__(self, mentions: Sequence[Mention], count: int, label: str) -> None:
@@ -359,6 +379,8 @@ class AtLeast(Condition):
 
 
 class Dated(Condition):
+    __slots__ = ("since", "until")
+
     kind: Kind = "date"
 
     def __init__(self, since: date | None, until: date | None) -> None:
@@ -386,6 +408,7 @@ class Dated(Condition):
 class Described(Condition):
     """`site:`, `author:` or `lang:`: words of what the article says of itself, not of its text."""
 
+    __slots__ = ("field", "term")
     kind: Kind = "described"
 
     def __init__(self, field: Describing, term: Term, label: str) -> None:

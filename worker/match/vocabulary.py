@@ -54,13 +54,12 @@ class Found(NamedTuple):
     participant: str = ""  # whose alias, for a mention
 
 
-@dataclass(frozen=True)
-class _Phrase:
+class _Phrase(NamedTuple):  # hashed and compared in C: a large rule set has many
     patterns: tuple[int, ...]
     field: Field | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Alias:
     participant: str
     text: str
@@ -84,6 +83,7 @@ class Vocabulary:
         self._prefix_lengths: tuple[int, ...] = ()
         self._form_lengths: tuple[int, ...] = ()
         self._phrase_ids: dict[_Phrase, int] = {}
+        self._terms: dict[tuple[object, ...], int] = {}  # by a term's words and kind
         self.phrases: list[_Phrase] = []
         self._rarity: list[float] = []  # by the length of the word: longer words are rarer
         self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
@@ -101,18 +101,27 @@ class Vocabulary:
 
     def phrase(self, term: Term) -> int:
         """The id of a term's phrase, the same for the same words in the same field."""
+        # Rules share their words: a term seen before is not folded again.
+        seen = (term.words, term.prefix, term.case_sensitive, term.field)
+        known = self._terms.get(seen)
+        if known is None:
+            known = self._terms[seen] = self._new_phrase(term)
+        return known
+
+    def _new_phrase(self, term: Term) -> int:
         last = len(term.words) - 1
         patterns = tuple(
             self._pattern(word, term.prefix and i == last, term.case_sensitive)
             for i, word in enumerate(term.words)
         )
         phrase = _Phrase(patterns, term.field)
-        if phrase not in self._phrase_ids:
-            self._phrase_ids[phrase] = len(self.phrases)
+        number = self._phrase_ids.get(phrase)
+        if number is None:
+            number = self._phrase_ids[phrase] = len(self.phrases)
             self.phrases.append(phrase)
             for pattern in set(patterns):
                 self._uses[pattern] += 1
-        return self._phrase_ids[phrase]
+        return number
 
     def alias(self, participant: str, text: str, term: Term) -> int:
         """Add an alias of a participant; returns the id of its phrase."""
@@ -134,7 +143,8 @@ class Vocabulary:
 
     def anchor(self, phrase: int) -> int:
         """The pattern of a phrase least likely to be in an article: the one to index it by."""
-        return min(self.phrases[phrase].patterns, key=self.cost)
+        patterns = self.phrases[phrase].patterns
+        return patterns[0] if len(patterns) == 1 else min(patterns, key=self.cost)
 
     def _pattern(self, word: str, prefix: bool, cased: bool) -> int:
         folded = fold(word)
