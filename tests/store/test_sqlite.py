@@ -4,6 +4,7 @@ own refused, two processes on one file, and one daemon per file."""
 from __future__ import annotations
 
 import multiprocessing
+import re
 import shutil
 import sqlite3
 import threading
@@ -193,7 +194,9 @@ def test_an_outage_is_as_old_as_the_first_wait_for_the_state(tmp_path: Path) -> 
     other.close()
     store.close()
     assert problem is not None
-    assert "(for 1 s)" in problem  # not "for 0 s": the wait counts
+    waited = re.search(r"\(for (\d+) s\)", problem)
+    assert waited is not None, problem
+    assert int(waited.group(1)) >= 1  # not "for 0 s": the wait counts (more under load)
 
 
 def test_a_glance_at_the_channels_does_not_wait_behind_a_write_waiting_on_a_lock(
