@@ -14,10 +14,10 @@ $(BIN)/wirewatch: pyproject.toml
 run: $(BIN)/wirewatch  ## start the daemon on config.yaml (Ctrl-C stops it)
 	$(BIN)/wirewatch run
 
-# The tests mostly wait on servers, watchers and subprocesses: four workers keep two cores
+# The tests mostly wait on servers, watchers and subprocesses: six workers keep two cores
 # busy, and the long ones are shared out as they run.
 test: $(BIN)/wirewatch servers browser  ## run the test suite
-	$(BIN)/pytest -n 4 --dist worksteal
+	$(BIN)/pytest -n 6 --dist worksteal
 
 # The tests start a PostgreSQL server of their own from Debian's binaries.
 servers:  ## install the servers the tests start, if missing (as root)
