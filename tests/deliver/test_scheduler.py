@@ -193,7 +193,6 @@ def test_a_lone_immediate_match_goes_out_without_waiting_for_the_batch(tmp_path:
             wait_for(project.digests)  # the seeds, at start
             talks(pipeline, project, scheduler, 1)
             wait_for(lambda: len(project.digests()) == 2)  # long before the batch's hour
-        # sent within the same second: the files' names do not tell their order
         assert sorted(d["counts"]["articles"] for d in project.digests()) == [1, 5]
 
 
@@ -207,7 +206,6 @@ def test_a_burst_that_never_goes_quiet_is_sent_at_the_end_of_its_batch(tmp_path:
             talks(pipeline, project, scheduler, 1)
             talks(pipeline, project, scheduler, 2)
             wait_for(lambda: len(project.digests()) == 2)  # long before an hour of quiet
-        # sent within the same second: the files' names do not tell their order
         assert sorted(d["counts"]["articles"] for d in project.digests()) == [2, 5]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.errors import Problem
-from worker.rules.query import And, Near, Node, Not, Or, Term, keyword_term
+from worker.rules.query import And, Node, Not, Or, Term, keyword_term, leaves
 from worker.rules.ruleset import Rule, RuleFile
 from worker.settings.yamlfile import YamlFile
 from worker.text.words import is_cjk
@@ -205,15 +205,7 @@ def _too_short(term: Term) -> bool:
 
 
 def _terms(node: Node) -> Iterator[Term]:
-    if isinstance(node, Term):
-        yield node
-    elif isinstance(node, Not):
-        yield from _terms(node.operand)
-    elif isinstance(node, And | Or):
-        for operand in node.operands:
-            yield from _terms(operand)
-    elif isinstance(node, Near):
-        yield from (*_terms(node.left), *_terms(node.right))
+    return (leaf for leaf in leaves(node) if isinstance(leaf, Term))
 
 
 def _keyword_blocks(rule: Rule) -> Iterator[tuple[str, tuple[str, ...]]]:

@@ -39,6 +39,7 @@ __all__ = [
     "QueryError",
     "Term",
     "keyword_term",
+    "leaves",
     "parse_query",
 ]
 
@@ -141,16 +142,21 @@ class Query:
 
 
 def _participants(node: Node) -> Iterator[ParticipantTerm]:
-    if isinstance(node, ParticipantTerm):
-        yield node
-    elif isinstance(node, Not):
-        yield from _participants(node.operand)
+    return (leaf for leaf in leaves(node) if isinstance(leaf, ParticipantTerm))
+
+
+def leaves(node: Node) -> Iterator[Node]:
+    """The words, phrases and participants of a query, in the order they are written."""
+    if isinstance(node, Not):
+        yield from leaves(node.operand)
     elif isinstance(node, And | Or):
         for operand in node.operands:
-            yield from _participants(operand)
+            yield from leaves(operand)
     elif isinstance(node, Near):
-        yield from _participants(node.left)
-        yield from _participants(node.right)
+        yield from leaves(node.left)
+        yield from leaves(node.right)
+    else:
+        yield node
 
 
 class QueryError(ValueError):
