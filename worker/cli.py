@@ -70,11 +70,9 @@ _PAGE_BYTES, _PAGE_SECONDS = 10_000_000, 30.0
 # How long `ingest` waits for a state it cannot reach (or that is full) before it tries a
 # file again, twice as long each time.
 _FIRST_WAIT, _LONGEST_WAIT = 1.0, 30.0
-# Files `ingest` reads in one transaction. Each file's record commits with its articles and
-# matches, so that a kill -9 (or a power cut undoing the last commits, SQLite's WAL being
-# synced at checkpoints) before a commit leaves every file of the batch unrecorded, and the
-# next `ingest` reads them again; after it, none is read again nor stored twice.
-_BATCH = 100
+# How long `ingest` holds one transaction open at most (see Articles.batch): on SQLite it
+# holds the write lock, and a daemon beside it waits that long to write.
+_BATCH_SECONDS = 1.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -471,16 +469,26 @@ def _rule_warnings(setup: Setup, threshold: float) -> list[Problem]:
     state = setup.config.state_url
     if not state_exists(state):
         return warnings
+    try:
+        counted = _rule_shares(setup)
+    except StateError as error:  # the rules are checked all the same
+        told = " ".join(str(error).split())  # one line, as the driver's message may not be
+        print(f"{told}; how broad each rule is was not measured", file=sys.stderr)
+        return warnings
+    return warnings + too_broad(files, counted, threshold)
+
+
+def _rule_shares(setup: Setup) -> list[Broad]:
+    """How many of the articles stored lately each rule matches."""
     rules = setup.rules
     matcher, since = Matcher(rules), datetime.now(UTC) - _BACKTEST_SINCE
     ids = [rule.id for rule in rules.rules]
-    store = open_store(state, setup.config.timing.busy_timeout)
+    store = open_store(setup.config.state_url, setup.config.timing.busy_timeout)
     try:
         result = backtest(store.articles(since=since), matcher, ids, since, shown=0)
     finally:
         store.close()
-    counted = [Broad(r.rule_id, r.matched, result.articles) for r in result.rules]
-    return warnings + too_broad(files, counted, threshold)
+    return [Broad(r.rule_id, r.matched, result.articles) for r in result.rules]
 
 
 def _status(args: argparse.Namespace, setup: Setup) -> int:
@@ -563,11 +571,13 @@ def ingest_into(
 
     counts = Counter[str]()
     with tqdm(total=len(files), desc="ingest", unit="file", disable=None) as progress:
-        for first in range(0, len(files), _BATCH):
-            batch = files[first : first + _BATCH]
-            for path, outcome in _ingest_batch(pipeline, batch, withheld):
+        size, left = pipeline.store.files_per_batch, list(files)
+        while left:
+            done = _ingest_batch(pipeline, left[:size], withheld)
+            for path, outcome in done:
                 _tally(counts, path, outcome)
-            progress.update(len(batch))
+            progress.update(len(done))
+            left = left[len(done) :]
     return counts
 
 
@@ -605,19 +615,35 @@ FileOutcome = Ingested | Exception | None  # what became of a file: None when it
 def _ingest_batch(
     pipeline: Pipeline, files: Sequence[Path], withheld: str | None = None
 ) -> list[tuple[Path, FileOutcome]]:
-    """Files ingested in one transaction, their records with their articles (see `_BATCH`);
-    one by one when a statement of the batch failed. While the state cannot be reached or
-    is full (said once by the store), it waits and tries again (Ctrl-C stops)."""
+    """The first of these files ingested in one transaction, their records with their
+    articles, for at most `_BATCH_SECONDS`; one by one when a statement of the batch failed.
+    While the state cannot be reached or is full (said once by the store), it waits and
+    tries again (Ctrl-C stops)."""
     wait = _FIRST_WAIT
     while True:
+        tried: list[Path] = []
         try:
             with pipeline.store.batch():
-                return [(path, _ingest_told(pipeline, path, withheld)) for path in files]
+                return _ingest_for_a_while(pipeline, files, withheld, tried)
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
         except BatchBrokenError:
-            return [(path, _ingest_waiting(pipeline, path, withheld)) for path in files]
+            return [(path, _ingest_waiting(pipeline, path, withheld)) for path in tried]
+
+
+def _ingest_for_a_while(
+    pipeline: Pipeline, files: Sequence[Path], withheld: str | None, tried: list[Path]
+) -> list[tuple[Path, FileOutcome]]:
+    """Files ingested in turn, each noted in `tried`, until `_BATCH_SECONDS` have gone."""
+    done: list[tuple[Path, FileOutcome]] = []
+    ends = time.monotonic() + _BATCH_SECONDS
+    for path in files:
+        tried.append(path)
+        done.append((path, _ingest_told(pipeline, path, withheld)))
+        if time.monotonic() >= ends:
+            break
+    return done
 
 
 def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:

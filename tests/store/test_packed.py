@@ -14,7 +14,7 @@ from tests.postgres import Cluster
 from worker.cli import main
 from worker.model import Article, Delivery, Digest, DigestCounts, Match, Period, Rendered
 from worker.store import Store, open_store, postgresql, sqlite
-from worker.store.sql import TABLES
+from worker.store.sql import TABLES, pack, unpack
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 BODY = "Gas talks went on in Beijing — “for hours”.\n\n" * 40
@@ -83,3 +83,10 @@ def test_a_state_written_before_packing_moves_to_postgresql_unchanged(
         assert delivery.rendered == RENDERED
     finally:
         moved.close()
+
+
+def test_plain_text_written_as_bytes_by_an_older_wirewatch_still_reads() -> None:
+    # A worker of the layout before packing, still running beside an upgraded one, writes
+    # its text into what is now a column of bytes: it reads back as that text.
+    assert unpack(BODY.encode("utf-8")) == BODY
+    assert unpack(pack(BODY)) == BODY

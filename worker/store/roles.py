@@ -127,6 +127,11 @@ class Articles(Protocol):
         together or not at all (BatchBrokenError when a statement of it failed)."""
         ...
 
+    @property
+    def files_per_batch(self) -> int:
+        """How many files one `batch` should hold at most."""
+        ...
+
     def has_article(self, article_id: str) -> bool:
         """Whether an article with this id (this content) was ever stored, pruned since or not."""
         ...

@@ -341,6 +341,13 @@ class _CountedError(Exception):
         self.pruned = pruned
 
 
+# Files `wirewatch ingest` reads in one transaction. Each file's record commits with its
+# articles and matches, so that a kill -9 (or a power cut undoing the last commits, SQLite's
+# WAL being synced at checkpoints) before a commit leaves every file of the batch
+# unrecorded, and the next `ingest` reads them again; after it, none is read again.
+_FILES_PER_BATCH = 100
+
+
 class SqlStore:
     """Every role of the store over one connector."""
 
@@ -359,6 +366,13 @@ class SqlStore:
         """The transaction of this thread's batch, or one of its own."""
         joined: _Joined | None = getattr(self._batch, "open", None)
         return nullcontext(joined) if joined is not None else self._db.transaction()
+
+    @property
+    def files_per_batch(self) -> int:
+        """100 files to a batch; one where storing a file's matches takes locks held to the
+        commit (PostgreSQL's locks on their rules): taken file after file in any order,
+        they could deadlock with a worker taking up rules for a channel."""
+        return 1 if self._q["hold_rule"] else _FILES_PER_BATCH
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -1091,7 +1105,10 @@ def unpack(value: object) -> str:
     data = bytes(value)
     if data[:1] == _UNPACKED:
         return data[1:].decode("utf-8")
-    return zlib.decompress(data).decode("utf-8")
+    try:
+        return zlib.decompress(data).decode("utf-8")
+    except zlib.error:  # plain text written as bytes by an older wirewatch still running
+        return data.decode("utf-8", "replace")
 
 
 def _packed(value: object) -> bytes | None:
