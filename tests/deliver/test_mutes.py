@@ -4,14 +4,11 @@ and the digests an outbox writes over a real SQLite file and folder, on a fake c
 from __future__ import annotations
 
 import json
-import ssl
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from worker.deliver.mutes import parse_target, sift
@@ -20,7 +17,7 @@ from worker.model import Article, Hit, Match, Mute, StoredMatch
 from worker.notify import Clients
 from worker.rules.ruleset import Keywords, Participant, Rule, RuleSet
 from worker.settings.config import Config, load_config
-from worker.store import Store, open_store
+from worker.store import Store
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -104,19 +101,6 @@ def project(root: Path, local: str = "") -> Config:
         """
     (root / "config.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     return load_config(root / "config.yaml", {})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(str(tmp_path / "state.db"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clients() -> Iterator[Clients]:
-    with httpx.Client() as http:
-        yield Clients(http=http, tls=ssl.create_default_context())
 
 
 class Desk:

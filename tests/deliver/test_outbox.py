@@ -4,17 +4,14 @@ a real folder and a real HTTP server."""
 from __future__ import annotations
 
 import json
-import ssl
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -56,19 +53,6 @@ def project(root: Path, retry: str, settings: str = "") -> Config:
         """
     (root / "config.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     return load_config(root / "config.yaml", {})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(str(tmp_path / "state.db"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clients() -> Iterator[Clients]:
-    with httpx.Client() as http:
-        yield Clients(http=http, tls=ssl.create_default_context())
 
 
 def add_article(store: Store, n: int) -> None:
