@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import chain, compress, count
+from itertools import compress, count, repeat
+from operator import is_not
 from typing import NamedTuple
 
 from worker.model import Article, Hit
 from worker.rules.query import Field, Term
 from worker.text.words import (
+    Layout,
     Passage,
     Remembered,
     fold,
@@ -38,11 +40,12 @@ _LONGEST_WORD = 1_000  # a word longer than this is no word a rule looks for twi
 # And the pieces of texts between spaces, each with the patterns of its words.
 _REMEMBERED_PIECES = 100_000
 _LONGEST_PIECE = 64
-# The positions of the words of a body, made once (about 160 KB): counting made a new int
-# for every word of every article, though only the few words of rules need theirs.
-_BODY_POSITIONS = tuple(range(BODY, BODY + 4096))
 
 Span = tuple[int, int]  # first word, and the word after the last
+
+# What most pieces of a text stand for: one word, of no rule. Each such piece looks up to
+# this one object, so the scan passes over them in C and looks only at the others.
+_PLAIN: tuple[tuple[int, ...], ...] = ((),)
 
 
 class Found(NamedTuple):
@@ -197,7 +200,8 @@ class Vocabulary:
         return tuple(found)
 
     def _patterns_of_piece(self, piece: str) -> tuple[tuple[int, ...], ...]:
-        return tuple(map(self.lookup, words_of_piece(piece)))
+        found = tuple(map(self.lookup, words_of_piece(piece)))
+        return _PLAIN if found == _PLAIN else found  # the one object: told apart in C
 
     def _inflected(self, word: str) -> Iterable[int]:
         for length in self._form_lengths:
@@ -219,9 +223,9 @@ class Scan:
         self.body = Passage(article.body)
         self.positions: dict[int, list[int]] = {}
         lookup = vocabulary.lookup_piece
-        # The patterns of each word, title and body, to check a phrase around a word.
-        self._title_words = _collect(self.positions, self.title, 0, lookup)
-        self._body_words = _collect(self.positions, self.body, BODY, lookup)
+        # The patterns of each piece's words, title and body, to check a phrase around a word.
+        self._title_pieces = _collect(self.positions, self.title, 0, lookup)
+        self._body_pieces = _collect(self.positions, self.body, BODY, lookup)
         self._vocabulary = vocabulary
         self._phrases: dict[int, list[Span]] = {}
         self._mentions: dict[str, list[Found]] | None = None
@@ -258,16 +262,17 @@ class Scan:
 
     def _fits(self, patterns: tuple[int, ...], start: int) -> bool:
         """Whether the words from `start` on stand for `patterns`, in one sentence."""
-        words, first = (
-            (self._body_words, start - BODY) if start >= BODY else (self._title_words, start)
-        )
+        passage, first = self._passage(start)
+        pieces = self._body_pieces if passage is self.body else self._title_pieces
         last = first + len(patterns) - 1
-        if first < 0 or last >= len(words):
+        if first < 0 or last >= passage.word_count:
             return False
+        layout = passage.layout
+        assert layout is not None  # noted by the scan
         for offset, pattern in enumerate(patterns):
-            if pattern not in words[first + offset]:
+            piece, in_piece = layout.place(first + offset)
+            if pattern not in pieces[piece][in_piece]:
                 return False
-        passage = self.body if start >= BODY else self.title
         return first == last or passage.one_sentence(first, last)
 
     def mentions(self) -> dict[str, list[Found]]:
@@ -335,24 +340,30 @@ def _collect(
     passage: Passage,
     base: int,
     lookup: Callable[[str], tuple[tuple[int, ...], ...]],
-) -> list[tuple[int, ...]]:
-    """Note where each pattern stands; returns the patterns of each word."""
-    # The hot loop of matching. Most words stand for no pattern at all: compress and
-    # filter skip them without a step of Python for each.
+) -> list[tuple[tuple[int, ...], ...]]:
+    """Note where each pattern stands, and the passage's layout; returns the patterns of
+    each piece's words."""
+    # The hot loop of matching. Most pieces are one word of no rule: `compress` passes
+    # over them in C, and only the rest take a step of Python.
     by_piece = list(map(lookup, passage.pieces))
-    passage.note_pieces(by_piece)
-    patterns_of = list(chain.from_iterable(by_piece))
-    premade = base == BODY and len(patterns_of) <= len(_BODY_POSITIONS)
-    numbers = _BODY_POSITIONS if premade else count(base)
-    matched = zip(compress(numbers, patterns_of), filter(None, patterns_of), strict=True)
-    for position, patterns in matched:
-        for pattern in patterns:
-            found = positions.get(pattern)
-            if found is None:
-                positions[pattern] = [position]
-            else:
-                found.append(position)
-    return patterns_of
+    layout = Layout()
+    shift = base  # the position of a piece's first word, less the piece's number
+    for piece in compress(count(), map(is_not, by_piece, repeat(_PLAIN))):
+        words = by_piece[piece]
+        first = piece + shift
+        for offset, patterns in enumerate(words):
+            for pattern in patterns:
+                found = positions.get(pattern)
+                if found is None:
+                    positions[pattern] = [first + offset]
+                else:
+                    found.append(first + offset)
+        if len(words) != 1:
+            layout.note(piece, first - base, len(words))
+            shift += len(words) - 1
+    layout.words = len(by_piece) + shift - base
+    passage.layout = layout
+    return by_piece
 
 
 def _longest_mentions(found: list[Found]) -> dict[str, list[Found]]:

@@ -6,7 +6,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate, chain
@@ -17,6 +17,7 @@ import Stemmer
 from worker.text.sentences import Sentences
 
 __all__ = [
+    "Layout",
     "Passage",
     "Remembered",
     "Token",
@@ -171,6 +172,52 @@ def _totals_before(sizes: Iterable[int]) -> list[int]:
     return list(accumulate(sizes, initial=0))
 
 
+class Layout:
+    """Where the words of a text stand among its pieces between spaces.
+
+    Most pieces hold one word each; only those that hold none (a dash, the gap of a
+    double space) or several (`China-Russia`, `end.\n\nNext`) are noted, in order, so a
+    word's piece is found by bisection and noting costs nothing for the rest.
+    """
+
+    __slots__ = ("_counts", "_firsts", "_pieces", "words")
+
+    def __init__(self) -> None:
+        self._pieces: list[int] = []  # each such piece's number
+        self._firsts: list[int] = []  # the number of words before it
+        self._counts: list[int] = []  # and how many it holds
+        self.words = 0  # the words of the text, once every piece is noted
+
+    def note(self, piece: int, first: int, count: int) -> None:
+        """Piece number `piece`, with `first` words before it, holds `count` words (not 1)."""
+        self._pieces.append(piece)
+        self._firsts.append(first)
+        self._counts.append(count)
+
+    def place(self, index: int) -> tuple[int, int]:
+        """The piece word `index` is in, and its place in that piece."""
+        noted = bisect_right(self._firsts, index) - 1
+        if noted < 0:
+            return index, 0
+        first, count = self._firsts[noted], self._counts[noted]
+        if index < first + count:
+            return self._pieces[noted], index - first
+        return self._pieces[noted] + 1 + index - first - count, 0
+
+    @classmethod
+    def of(cls, pieces: list[str]) -> Layout:
+        """The layout of these pieces, each split into words."""
+        layout = cls()
+        words = 0
+        for number, piece in enumerate(pieces):
+            count = len(words_of_piece(piece))
+            if count != 1:
+                layout.note(number, words, count)
+            words += count
+        layout.words = words
+        return layout
+
+
 class Passage:
     """One text split into words as written; where each word stands is worked out on demand.
 
@@ -184,8 +231,10 @@ class Passage:
         # where a pattern over the whole text made a string of every word and every gap.
         self.pieces = text.split(" ")
         self._words: list[str] | None = None
-        self._words_before: list[int] | None = None  # the number of words before each piece
-        self._chars_before: list[int] | None = None  # and the characters, less the spaces
+        # Where the words stand among the pieces: noted by whoever looks the pieces up
+        # anyway (the matcher's scan), else worked out when first asked.
+        self.layout: Layout | None = None
+        self._chars_before: list[int] | None = None  # the characters before each piece, less spaces
 
     @property
     def words(self) -> list[str]:
@@ -194,25 +243,23 @@ class Passage:
             self._words = list(chain.from_iterable(map(words_of_piece, self.pieces)))
         return self._words
 
-    def note_pieces(self, per_piece: Iterable[Sized]) -> None:
-        """Note how many words each piece has, from something the caller looked up for each
-        (as many items as words): it spares a second lookup of every piece."""
-        self._words_before = _totals_before(map(len, per_piece))
+    @property
+    def word_count(self) -> int:
+        return self._layout().words
+
+    def _layout(self) -> Layout:
+        if self.layout is None:
+            self.layout = Layout.of(self.pieces)
+        return self.layout
 
     def _place(self, index: int) -> tuple[int, int]:
         """Where word `index` starts and ends: where its piece starts, plus where the word
         stands in its piece."""
-        words_before = self._words_before
-        if words_before is None:
-            words_before = self._words_before = _totals_before(
-                map(len, map(words_of_piece, self.pieces))
-            )
+        piece, in_piece = self._layout().place(index)
         chars_before = self._chars_before
         if chars_before is None:
             chars_before = self._chars_before = _totals_before(map(len, self.pieces))
-        piece = bisect_right(words_before, index) - 1
         text = self.pieces[piece]
-        in_piece = index - words_before[piece]
         start = chars_before[piece] + piece + _starts_in_piece(text)[in_piece]
         return start, start + len(words_of_piece(text)[in_piece])
 
