@@ -6,10 +6,10 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate, chain
+from itertools import chain
 from typing import TypeVar
 
 import Stemmer
@@ -167,11 +167,6 @@ words_of_piece: Callable[[str], tuple[str, ...]] = Remembered(
 _starts_in_piece = Remembered(_starts_in, _REMEMBERED_PIECES, _LONGEST_PIECE).__getitem__
 
 
-def _totals_before(sizes: Iterable[int]) -> list[int]:
-    """For each size, the sum of those before it; then the sum of all."""
-    return list(accumulate(sizes, initial=0))
-
-
 class Layout:
     """Where the words of a text stand among its pieces between spaces.
 
@@ -234,7 +229,10 @@ class Passage:
         # Where the words stand among the pieces: noted by whoever looks the pieces up
         # anyway (the matcher's scan), else worked out when first asked.
         self.layout: Layout | None = None
-        self._chars_before: list[int] | None = None  # the characters before each piece, less spaces
+        # Where some pieces start, in order: the pieces worked out so far (a few hits'
+        # worth), each from the nearest one before it.
+        self._known_pieces = [0]
+        self._known_starts = [0]
 
     @property
     def words(self) -> list[str]:
@@ -256,12 +254,21 @@ class Passage:
         """Where word `index` starts and ends: where its piece starts, plus where the word
         stands in its piece."""
         piece, in_piece = self._layout().place(index)
-        chars_before = self._chars_before
-        if chars_before is None:
-            chars_before = self._chars_before = _totals_before(map(len, self.pieces))
         text = self.pieces[piece]
-        start = chars_before[piece] + piece + _starts_in_piece(text)[in_piece]
+        start = self._piece_start(piece) + _starts_in_piece(text)[in_piece]
         return start, start + len(words_of_piece(text)[in_piece])
+
+    def _piece_start(self, piece: int) -> int:
+        """Where piece `piece` starts in the text: after the pieces before it, and a space
+        after each. Summed in C from the nearest piece before it worked out already."""
+        known = bisect_right(self._known_pieces, piece) - 1
+        before, start = self._known_pieces[known], self._known_starts[known]
+        if before == piece:
+            return start
+        start += sum(map(len, self.pieces[before:piece])) + piece - before
+        self._known_pieces.insert(known + 1, piece)
+        self._known_starts.insert(known + 1, start)
+        return start
 
     def _start(self, index: int) -> int:
         return self._place(index)[0]
