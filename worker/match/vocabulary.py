@@ -350,20 +350,30 @@ def _collect(
     shift = base  # the position of a piece's first word, less the piece's number
     for piece in compress(count(), map(is_not, by_piece, repeat(_PLAIN))):
         words = by_piece[piece]
-        first = piece + shift
-        for offset, patterns in enumerate(words):
-            for pattern in patterns:
-                found = positions.get(pattern)
-                if found is None:
-                    positions[pattern] = [first + offset]
-                else:
-                    found.append(first + offset)
-        if len(words) != 1:
-            layout.note(piece, first - base, len(words))
+        if len(words) != 1:  # none, or several words: noted in the layout
+            _note_words(positions, words, piece + shift)
+            layout.note(piece, piece + shift - base, len(words))
             shift += len(words) - 1
+            continue
+        position = piece + shift
+        for pattern in words[0]:
+            found = positions.get(pattern)
+            if found is None:
+                positions[pattern] = [position]
+            else:
+                found.append(position)
     layout.words = len(by_piece) + shift - base
     passage.layout = layout
     return by_piece
+
+
+def _note_words(
+    positions: dict[int, list[int]], words: tuple[tuple[int, ...], ...], first: int
+) -> None:
+    """Note where the patterns of these words, from position `first` on, stand."""
+    for position, patterns in enumerate(words, first):
+        for pattern in patterns:
+            positions.setdefault(pattern, []).append(position)
 
 
 def _longest_mentions(found: list[Found]) -> dict[str, list[Found]]:
