@@ -340,8 +340,12 @@ class _Loop:
         except Exception:  # the store failed to record it: it is read again at the next scan
             log.exception("%s: not recorded", quoted(raw.uri), extra={"path": raw.uri})
             return
-        if self._scheduler is not None and outcome.rule_ids():
+        if self._scheduler is None:
+            return
+        if outcome.rule_ids():
             self._scheduler.matched(outcome.rule_ids())
+        else:
+            self._scheduler.ingested()
 
     def _prune(self) -> None:
         """Remove what is past the `retention:` windows, in a thread of the scheduler."""

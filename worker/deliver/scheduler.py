@@ -54,7 +54,7 @@ class DigestScheduler:
 
     The sweep (`timing.sweep`) finds digests whose retry is due, whoever stored them
     (another process's `wirewatch digest`, say); a channel's own failures are retried on
-    time. An `immediate` channel sends once no new match has come for `timing.quiet`, and
+    time. An `immediate` channel sends once no new article has come for `timing.quiet`, and
     at the latest `timing.batch` after the first match it holds: a lone article goes out
     at once, the articles of one burst (a scraper dropping ten files) in one digest. It
     looks for matches stored by another process (`wirewatch ingest`) at each sweep.
@@ -161,21 +161,31 @@ class DigestScheduler:
         self._add(name, self._scheduled, fires, "digest", [name, True])
 
     def matched(self, rule_ids: Collection[str]) -> None:
-        """New matches of these rules: each immediate channel that takes them sends once no
-        more come for `timing.quiet`, and at the latest `timing.batch` after the first."""
+        """New matches of these rules: each immediate channel that takes them sends once the
+        articles stop coming for `timing.quiet`, and at the latest `timing.batch` after the
+        first match it holds."""
         rules, now = self._rules(), self._clock()
         for name, channel in self._config.channels.items():
-            if not channel.schedule_spec.immediate:
-                continue
-            if set(rule_ids) & set(rules_for(channel, rules)):
+            if channel.schedule_spec.immediate and set(rule_ids) & set(rules_for(channel, rules)):
                 with self._guard:
-                    first = self._holding.setdefault(name, now)
-                run_date = min(now + self._timing.quiet, first + self._timing.batch)
-                # Each match moves the send later, up to the cap; one send may run while
-                # the next waits: a slow send must not skip the next.
-                self._add(
-                    name, self._soon, "date", "soon", [name], max_instances=2, run_date=run_date
-                )
+                    self._holding.setdefault(name, now)
+        self.ingested(now)
+
+    def ingested(self, now: datetime | None = None) -> None:
+        """An article was taken: the rest of a burst may still match, so each channel holding
+        matches waits `timing.quiet` more, up to its cap. A scraper's ten files, of which
+        only some match and one is slow to read, still go out in one digest."""
+        now = self._clock() if now is None else now
+        with self._guard:
+            holding = list(self._holding.items())
+        for name, first in holding:
+            self._send_after_quiet(name, first, now)
+
+    def _send_after_quiet(self, name: str, first: datetime, now: datetime) -> None:
+        run_date = min(now + self._timing.quiet, first + self._timing.batch)
+        # Each article moves the send later, up to the cap; one send may run while the next
+        # waits: a slow send must not skip the next.
+        self._add(name, self._soon, "date", "soon", [name], max_instances=2, run_date=run_date)
 
     def _soon(self, name: str) -> None:
         """An immediate channel's send: the matches held so far; any that come from now on

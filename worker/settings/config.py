@@ -347,7 +347,7 @@ class Timing(_Model):
     quiet: Duration = Field(
         default="0.05s",
         validate_default=True,
-        description="An immediate channel sends once no new match has come for this long: a "
+        description="An immediate channel sends once no new article has come for this long: a "
         "lone article goes out at once, a burst of articles closer than this goes in one digest.",
     )
     batch: Duration = Field(
