@@ -169,63 +169,58 @@ def talks(pipeline: Pipeline, project: Project, scheduler: DigestScheduler, n: i
     scheduler.matched(ingest(pipeline, path).rule_ids())
 
 
-def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) -> None:
-    timing = "{lease: 2s, sweep: 1s, stop_grace: 1s, quiet: 0.5s, batch: 1s}"
+@contextmanager
+def immediate(tmp_path: Path, timing: str) -> Iterator[tuple[Project, Pipeline, DigestScheduler]]:
+    """An immediate channel's schedules running, once it has sent the seeds."""
     project = make_project(tmp_path, schedule="immediate", timing=timing)
     with pipeline_of(project) as pipeline:
         ingest_seeds(pipeline, project)
         with running(pipeline) as scheduler:
             wait_for(project.digests)  # the seeds, at start
-            for n in range(3):
-                talks(pipeline, project, scheduler, n)
-                time.sleep(0.1)  # the three arrive closer together than timing.quiet
-            wait_for(lambda: len(project.digests()) == 2)
-            time.sleep(1.5)  # past another batch: nothing more comes
+            yield project, pipeline, scheduler
+
+
+def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) -> None:
+    timing = "{lease: 2s, sweep: 1s, stop_grace: 1s, quiet: 0.5s, batch: 1s}"
+    with immediate(tmp_path, timing) as (project, pipeline, scheduler):
+        for n in range(3):
+            talks(pipeline, project, scheduler, n)
+            time.sleep(0.1)  # the three arrive closer together than timing.quiet
+        wait_for(lambda: len(project.digests()) == 2)
+        time.sleep(1.5)  # past another batch: nothing more comes
         assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
 
 
 def test_articles_that_match_nothing_hold_a_burst_together(tmp_path: Path) -> None:
     timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, quiet: 0.5s, batch: 1h}"
-    project = make_project(tmp_path, schedule="immediate", timing=timing)
-    with pipeline_of(project) as pipeline:
-        ingest_seeds(pipeline, project)
-        with running(pipeline) as scheduler:
-            wait_for(project.digests)  # the seeds, at start
-            talks(pipeline, project, scheduler, 1)
-            for n in range(8):  # longer than timing.quiet in all, each closer than it
-                path = project.inbox / f"weather-{n}.txt"
-                path.write_text(" date 2024-05-16 Sunny\n\nSun all week.\n", encoding="utf-8")
-                assert not ingest(pipeline, path).rule_ids()
-                scheduler.ingested()
-                time.sleep(0.1)
-            talks(pipeline, project, scheduler, 2)
-            wait_for(lambda: len(project.digests()) == 2)
-            time.sleep(0.7)  # past another quiet period: nothing more comes
+    with immediate(tmp_path, timing) as (project, pipeline, scheduler):
+        talks(pipeline, project, scheduler, 1)
+        for n in range(8):  # longer than timing.quiet in all, each closer than it
+            path = project.inbox / f"weather-{n}.txt"
+            path.write_text(" date 2024-05-16 Sunny\n\nSun all week.\n", encoding="utf-8")
+            assert not ingest(pipeline, path).rule_ids()
+            scheduler.ingested()
+            time.sleep(0.1)
+        talks(pipeline, project, scheduler, 2)
+        wait_for(lambda: len(project.digests()) == 2)
+        time.sleep(0.7)  # past another quiet period: nothing more comes
         assert [d["counts"]["articles"] for d in project.digests()] == [5, 2]
 
 
 def test_a_lone_immediate_match_goes_out_without_waiting_for_the_batch(tmp_path: Path) -> None:
     timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, quiet: 0.05s, batch: 1h}"
-    project = make_project(tmp_path, schedule="immediate", timing=timing)
-    with pipeline_of(project) as pipeline:
-        ingest_seeds(pipeline, project)
-        with running(pipeline) as scheduler:
-            wait_for(project.digests)  # the seeds, at start
-            talks(pipeline, project, scheduler, 1)
-            wait_for(lambda: len(project.digests()) == 2)  # long before the batch's hour
+    with immediate(tmp_path, timing) as (project, pipeline, scheduler):
+        talks(pipeline, project, scheduler, 1)
+        wait_for(lambda: len(project.digests()) == 2)  # long before the batch's hour
         assert sorted(d["counts"]["articles"] for d in project.digests()) == [1, 5]
 
 
 def test_a_burst_that_never_goes_quiet_is_sent_at_the_end_of_its_batch(tmp_path: Path) -> None:
     timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, quiet: 1h, batch: 1s}"
-    project = make_project(tmp_path, schedule="immediate", timing=timing)
-    with pipeline_of(project) as pipeline:
-        ingest_seeds(pipeline, project)
-        with running(pipeline) as scheduler:
-            wait_for(project.digests)  # the seeds, at start
-            talks(pipeline, project, scheduler, 1)
-            talks(pipeline, project, scheduler, 2)
-            wait_for(lambda: len(project.digests()) == 2)  # long before an hour of quiet
+    with immediate(tmp_path, timing) as (project, pipeline, scheduler):
+        talks(pipeline, project, scheduler, 1)
+        talks(pipeline, project, scheduler, 2)
+        wait_for(lambda: len(project.digests()) == 2)  # long before an hour of quiet
         assert sorted(d["counts"]["articles"] for d in project.digests()) == [2, 5]
 
 
