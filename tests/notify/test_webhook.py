@@ -368,6 +368,17 @@ def test_the_registry_makes_a_webhook_notifier_with_the_shared_client(
     assert len(server.log) == 1
 
 
+def test_a_send_after_the_stop_fails_and_leaves_no_client_open(server: HTTPServer) -> None:
+    server.expect_request(PATH).respond_with_data("ok")
+    clients = Clients()
+    made = clients.http  # made by the first webhook
+    clients.close()
+    assert made.is_closed
+    with pytest.raises(DeliveryError, match="stopping: sent again when it starts"):
+        notifier_for(channel(server.url_for(PATH)), clients)  # a send the stop left behind
+    assert server.log == []
+
+
 @pytest.mark.parametrize(
     ("value", "seconds"),
     [

@@ -7,6 +7,7 @@ import ssl
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from worker.errors import DeliveryError
 from worker.model import Alert, Digest, Rendered
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class Clients:
         self._http = http
         self._tls = tls
         self._made: httpx.Client | None = None
+        self._closed = False
         self._lock = threading.Lock()
 
     @property
@@ -39,6 +41,11 @@ class Clients:
         """The HTTP client; a daemon that posts no webhook and reads no feed never makes
         one, nor imports httpx (some 7 MB)."""
         with self._lock:
+            if self._closed and self._http is self._made:
+                # A send still running when the stop's grace ran out: the client made here
+                # is closed, and one made now would never be. It fails, and the digest
+                # waits for the next start.
+                raise DeliveryError("wirewatch is stopping: sent again when it starts")
             if self._http is None:
                 import httpx
 
@@ -56,5 +63,6 @@ class Clients:
     def close(self) -> None:
         """Close the HTTP client made here; one given is its giver's to close."""
         with self._lock:
+            self._closed = True
             if self._made is not None:
                 self._made.close()
