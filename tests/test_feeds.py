@@ -94,6 +94,26 @@ def test_feeds_come_from_a_subscription_list(
     assert "feed Gazette: ok" in out
 
 
+def test_an_edit_of_the_subscription_list_is_applied_while_running(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feed = rss(item("Weather", "Rain later in the week.", guid="w-1"))
+    httpserver.expect_request("/rss.xml").respond_with_data(feed, content_type="text/xml")
+    other = rss(item(TITLE, TALKS, guid="g-1"))
+    httpserver.expect_request("/gazette.xml").respond_with_data(other, content_type="text/xml")
+    one, two = httpserver.url_for("/rss.xml"), httpserver.url_for("/gazette.xml")
+    subscriptions = tmp_path / "feeds.opml"
+    subscriptions.write_text(OPML.format(one=one, two=one), encoding="utf-8")
+    project = make_project(tmp_path, schedule="immediate", extra="feeds_from: feeds.opml\n")
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(lambda: len(httpserver.log) >= 1, "the first poll")
+    subscriptions.write_text(OPML.format(one=one, two=two), encoding="utf-8")
+    wait_for(lambda: daemon.digested(TITLE) == 1, "the added feed's entry in a digest")
+    assert "config changed" in daemon.log_text()
+    assert daemon.stop() == 0
+
+
 @pytest.mark.parametrize(
     ("opml", "said"),
     [

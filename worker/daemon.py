@@ -28,6 +28,7 @@ from worker.logs import log_in_zone
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
 from worker.rules.ruleset import RuleSet
+from worker.settings.config import Config
 from worker.status import wirewatch_version
 from worker.store import shown_state
 from worker.systemd import Systemd
@@ -411,7 +412,7 @@ class _Reloader:
                 shown_state(new.config.state_url),
             )
             return None
-        if new.config.model_dump() != self._setup.config.model_dump():
+        if _changed(self._setup.config, new.config):
             log.info("config changed: restarting the watchers and schedules")
             return new
         before = self._setup.rules
@@ -447,3 +448,8 @@ class _Reloader:
             self._setup.config.ingest.rematch_window.total_seconds() / 3600,
             plural(done.new_matches, "new match", "new matches"),
         )
+
+
+def _changed(before: Config, after: Config) -> bool:
+    """Whether the config changed: its keys, or the feeds its subscription list names."""
+    return before.model_dump() != after.model_dump() or before.feeds != after.feeds

@@ -98,13 +98,15 @@ class Setup:
     read: Snapshot = field(default_factory=dict, compare=False)
 
     def edited_files(self) -> list[Path]:
-        """The files and folders the user edits: the config, the rules, the templates."""
+        """The files and folders the user edits: the config, the rules, the templates and
+        the subscription list."""
         return _edited_files(self.config)
 
 
 def _edited_files(config: Config) -> list[Path]:
     folders = [channel.template for channel in config.channels.values()]
-    return [config.source, *config.rules, *(f for f in folders if f is not None)]
+    subscriptions = [] if config.feeds_from is None else [config.feeds_from]
+    return [config.source, *config.rules, *(f for f in folders if f is not None), *subscriptions]
 
 
 def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
