@@ -491,10 +491,15 @@ def _rows_at(
 ) -> list[TableRow]:
     keywords = load(make_keyword_rules(corpus, random.Random(size), size))
     matcher, index = Matcher(keywords), InvertedIndex(keywords)
-    agreed = sum([m.rule_id for m in matcher.match(a)] == index.match(a) for a in articles)
-    engine, reference = rates(
-        {"engine": matcher.match, "index": index.match}, articles, rounds
-    ).values()
+    agreed = sum(matcher.rule_ids(a) == index.match(a) for a in articles)
+    # Like for like: the rules that hold, as the index gives them; and with their hits,
+    # as ingest stores them.
+    paired: dict[str, Callable[[Article], object]] = {
+        "engine": matcher.rule_ids,
+        "index": index.match,
+        "hits": matcher.match,
+    }
+    engine, reference, with_hits = rates(paired, articles, rounds).values()
     mixed = load(make_rules(corpus, random.Random(7 + size), size))
     matcher = Matcher(mixed)
     paired = {"engine": matcher.match, "tokenize": frozen_tokenizer()}
@@ -506,7 +511,7 @@ def _rows_at(
     return [
         TableRow(
             f"matcher, {size:,} keyword-only rules",
-            f"{engine:,.0f} art/s",
+            f"{engine:,.0f} art/s ({with_hits:,.0f} with hits)",
             f"inverted index {reference:,.0f} art/s, same rules on {agreed}/{len(articles)}",
             *at_least(engine / reference, 1.2),
         ),

@@ -581,9 +581,11 @@ def test_the_engine_agrees_with_the_reference(tree: Node, written: Written) -> N
         participants=PEOPLE,
         rules=(Rule(id="r", query=parse_query(written_query := written_text(tree))),),
     )
-    matches = Matcher(rules).match(written.article)
+    matcher = Matcher(rules)
+    matches = matcher.match(written.article)
     reference = Reference(written)
     assert bool(matches) is reference.holds(tree), written_query
+    assert matcher.rule_ids(written.article) == [m.rule_id for m in matches]  # counts agree
     if matches:
         (match,) = matches
         hits = {(h.field, h.start, h.end) for h in match.hits}

@@ -143,8 +143,8 @@ def backtest(
     read = 0
     for article in articles:
         read += 1
-        now = {match.rule_id for match in rules.match(article)}
-        before = set() if live is None else {m.rule_id for m in live.match(article)}
+        now = set(rules.rule_ids(article))
+        before = set() if live is None else set(live.rule_ids(article))
         for rule_id, tally in tallies.items():
             tally.count(article, rule_id in now, rule_id in before)
     return Backtest(since, read, tuple(t.result(rule_id) for rule_id, t in tallies.items()))

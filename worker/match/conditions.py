@@ -123,7 +123,7 @@ class Phrase(Positional):
 
     def holds(self, scan: Scan) -> bool:
         if self.word is not None:
-            return self.word in scan.positions
+            return self.word in scan.present
         return scan.has(self.phrase)
 
     def found(self, scan: Scan) -> list[Found]:

@@ -86,9 +86,15 @@ class Matcher:
             for compiled in self._holding(scan)
         ]
 
+    def rule_ids(self, article: Article) -> list[str]:
+        """The ids of the rules that hold for `article`, in rule-set order, without their
+        hits: what a count of matches needs (a backtest over months of articles)."""
+        scan = self._vocabulary.scan(article, places=False)
+        return [compiled.rule_id for compiled in self._holding(scan)]
+
     def _holding(self, scan: Scan) -> list[Compiled]:
         """The rules that hold for the scanned article, in rule-set order."""
-        present = {*_ANY_ARTICLE, *scan.positions}
+        present = scan.present | _ANY_ARTICLE
         rules = (self._rules[number] for number in self._candidates(present))
         return [compiled for compiled in rules if compiled.holds(scan, present)]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress, count, repeat
+from functools import partial
+from itertools import chain, compress, count, repeat
 from operator import is_not
 from typing import NamedTuple
 
@@ -46,6 +47,7 @@ Span = tuple[int, int]  # first word, and the word after the last
 # What most pieces of a text stand for: one word, of no rule. Each such piece looks up to
 # this one object, so the scan passes over them in C and looks only at the others.
 _PLAIN: tuple[tuple[int, ...], ...] = ((),)
+_NOT_PLAIN = partial(is_not, _PLAIN)
 
 
 class Found(NamedTuple):
@@ -209,29 +211,44 @@ class Vocabulary:
                 if same_word_forms(word, rule_word):
                     yield pattern
 
-    def scan(self, article: Article) -> Scan:
-        """Find the words of every rule in an article."""
-        return Scan(self, article)
+    def scan(self, article: Article, places: bool = True) -> Scan:
+        """Find the words of every rule in an article; without `places`, which words are
+        there first, and where they stand only when a rule asks."""
+        return Scan(self, article, places)
 
 
 class Scan:
     """One article, its words looked up once; phrases and mentions worked out when asked for."""
 
-    def __init__(self, vocabulary: Vocabulary, article: Article) -> None:
+    def __init__(self, vocabulary: Vocabulary, article: Article, places: bool = True) -> None:
         self.article = article
         self.title = Passage(article.title)
         self.body = Passage(article.body)
-        self.positions: dict[int, list[int]] = {}
         lookup = vocabulary.lookup_piece
         # The patterns of each piece's words, title and body, to check a phrase around a word.
-        self._title_pieces = _collect(self.positions, self.title, 0, lookup)
-        self._body_pieces = _collect(self.positions, self.body, BODY, lookup)
+        self._title_pieces = list(map(lookup, self.title.pieces))
+        self._body_pieces = list(map(lookup, self.body.pieces))
+        self._positions: dict[int, list[int]] | None = None
+        # The patterns the article holds: all most rules need to be decided.
+        self.present = (
+            set(self.positions) if places else _present(self._title_pieces, self._body_pieces)
+        )
         self._vocabulary = vocabulary
         self._phrases: dict[int, list[Span]] = {}
         self._mentions: dict[str, list[Found]] | None = None
         self.memo: dict[object, list[Found]] = {}  # for conditions that are costly to repeat
         # What was found, as a hit of a match: the same for every rule that found it.
         self.hit: Callable[[Found], Hit] = _Hits(self.title, self.body).__getitem__
+
+    @property
+    def positions(self) -> dict[int, list[int]]:
+        """Where each pattern stands, by word, title and body."""
+        if self._positions is None:
+            positions: dict[int, list[int]] = {}
+            _collect(positions, self.title, self._title_pieces, 0)
+            _collect(positions, self.body, self._body_pieces, BODY)
+            self._positions = positions
+        return self._positions
 
     def has(self, phrase: int) -> bool:
         """Whether a phrase is in the article."""
@@ -335,17 +352,22 @@ class _Hits(dict[Found, Hit]):
         return hit
 
 
+def _present(*passages: list[tuple[tuple[int, ...], ...]]) -> set[int]:
+    """The patterns of the words of these passages' pieces, gathered in C."""
+    special = (filter(_NOT_PLAIN, pieces) for pieces in passages)
+    return set(chain.from_iterable(chain.from_iterable(chain.from_iterable(special))))
+
+
 def _collect(
     positions: dict[int, list[int]],
     passage: Passage,
+    by_piece: list[tuple[tuple[int, ...], ...]],
     base: int,
-    lookup: Callable[[str], tuple[tuple[int, ...], ...]],
-) -> list[tuple[tuple[int, ...], ...]]:
-    """Note where each pattern stands, and the passage's layout; returns the patterns of
-    each piece's words."""
+) -> None:
+    """Note where each pattern stands, and the passage's layout, from the patterns of each
+    piece's words."""
     # The hot loop of matching. Most pieces are one word of no rule: `compress` passes
     # over them in C, and only the rest take a step of Python.
-    by_piece = list(map(lookup, passage.pieces))
     layout = Layout()
     shift = base  # the position of a piece's first word, less the piece's number
     for piece in compress(count(), map(is_not, by_piece, repeat(_PLAIN))):
@@ -364,7 +386,6 @@ def _collect(
                 found.append(position)
     layout.words = len(by_piece) + shift - base
     passage.layout = layout
-    return by_piece
 
 
 def _note_words(
