@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -143,6 +145,17 @@ def _as_the_passage_finds_them(text: str) -> list[tuple[str, int, int]]:
 @given(TEXT)
 def test_a_passage_finds_the_words_of_the_full_pattern(text: str) -> None:
     assert _as_the_passage_finds_them(text) == _as_the_pattern_finds_them(text)
+
+
+@given(TEXT)
+def test_a_passage_tells_one_sentence_as_the_whole_text_does(text: str) -> None:
+    passage = Passage(text)
+    starts = [match.start() for match in _TOKEN.finditer(text)]
+    for first, last in itertools.combinations_with_replacement(range(len(starts)), 2):
+        gap = text[starts[first] : starts[last]]
+        may_end = any(mark in gap for mark in ".!?…。！？\n")
+        same = not may_end or passage.sentence(first) == passage.sentence(last)
+        assert passage.one_sentence(first, last) is same, (first, last)
 
 
 @pytest.mark.parametrize(

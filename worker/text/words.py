@@ -294,10 +294,21 @@ class Passage:
     def one_sentence(self, first: int, last: int) -> bool:
         """Whether words `first` to `last` all stand in one sentence."""
         # No word holds a character that may end a sentence: the gaps between them are
-        # all there is to look at.
-        if not _MAY_END.search(self.text, self._start(first), self._start(last)):
+        # all there is to look at, and the pieces they stand in hold them.
+        if not _MAY_END.search(self._between(first, last)):
             return True
         return self.sentence(first) == self.sentence(last)
+
+    def _between(self, first: int, last: int) -> str:
+        """The text from where word `first` starts to where word `last` starts, from their
+        pieces alone: no offset in the whole text is needed."""
+        layout = self._layout()
+        piece, in_piece = layout.place(first)
+        last_piece, in_last = layout.place(last)
+        pieces = self.pieces[piece : last_piece + 1]
+        joined = " ".join(pieces)
+        end = len(joined) - len(pieces[-1]) + _starts_in_piece(pieces[-1])[in_last]
+        return joined[_starts_in_piece(pieces[0])[in_piece] : end]
 
     def sentence(self, index: int) -> int:
         """Where the sentence word `index` is in ends: one number for each sentence, rising
