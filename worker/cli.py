@@ -13,13 +13,15 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from worker.daemon import STATE_GONE, run_daemon, run_once
@@ -28,7 +30,7 @@ from worker.digest.backlog import match_json
 from worker.digest.backlog import match_line as record_line
 from worker.errors import ConfigError, Problem, StateError, StateGone, StateUnavailable
 from worker.ingest.formats import SUFFIXES, Parsed, parse_file
-from worker.ingest.ingestor import Ingested
+from worker.ingest.ingestor import Ingested, Matched
 from worker.ingest.rematch import rematch
 from worker.logs import log_in_zone, setup_logging
 from worker.match.backtest import SHOWN, backtest, backtest_json, backtest_text
@@ -610,6 +612,7 @@ def _ingest_summary(files: int, counts: Counter[str]) -> str:
 
 
 FileOutcome = Ingested | Exception | None  # what became of a file: None when it is known
+_T = TypeVar("_T")
 
 
 def _ingest_batch(
@@ -635,15 +638,18 @@ def _ingest_batch(
 def _ingest_for_a_while(
     pipeline: Pipeline, files: Sequence[Path], withheld: str | None, tried: list[Path]
 ) -> list[tuple[Path, FileOutcome]]:
-    """Files ingested in turn, each noted in `tried`, until `_BATCH_SECONDS` have gone."""
-    done: list[tuple[Path, FileOutcome]] = []
-    ends = time.monotonic() + _BATCH_SECONDS
+    """Files read and matched in turn, each noted in `tried`, until half of `_BATCH_SECONDS`
+    has gone (storing them takes far less); then stored together."""
+    read: list[tuple[Path, Matched | FileOutcome]] = []
+    ends = time.monotonic() + _BATCH_SECONDS / 2
     for path in files:
         tried.append(path)
-        done.append((path, _ingest_told(pipeline, path, withheld)))
+        read.append((path, _or_why(partial(_match_file, pipeline, path, withheld))))
         if time.monotonic() >= ends:
             break
-    return done
+    matched = [found for _, found in read if isinstance(found, Matched)]
+    stored = iter(pipeline.store_files(matched))
+    return [(path, next(stored) if isinstance(found, Matched) else found) for path, found in read]
 
 
 def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
@@ -651,32 +657,41 @@ def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None)
     wait = _FIRST_WAIT
     while True:
         try:
-            return _ingest_told(pipeline, path, withheld)
+            return _or_why(partial(_ingest_file, pipeline, path, withheld))
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
 
 
-def _ingest_told(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
-    """One file ingested, or why the store failed for it (the state out of reach is not
-    the file's fault: raised, and it is tried again)."""
+def _or_why(step: Callable[[], _T]) -> _T | Exception:
+    """What a step of ingesting a file gave, or why the store failed for it (the state out
+    of reach is not the file's fault: raised, and it is tried again)."""
     try:
-        return _ingest_file(pipeline, path, withheld)
+        return step()
     except (StateUnavailable, StateGone):
         raise
     except Exception as error:
         return error
 
 
-def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> Ingested | None:
+def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
     """One file ingested, a file that failed before read again; None when it is known.
     With `withheld` (why), its matches are sent to no channel."""
+    found = _match_file(pipeline, path, withheld)
+    return pipeline.store_files([found])[0] if isinstance(found, Matched) else found
+
+
+def _match_file(
+    pipeline: Pipeline, path: Path, withheld: str | None = None
+) -> Matched | Ingested | None:
+    """The first half of ingesting a file, a file that failed before read again: read and
+    matched; what became of it when it cannot be read; None when it is known."""
     found = pipeline.folders.read(path, retry_failed=True)
     if isinstance(found, Unread):
         return Ingested(str(path), error=found.reason)
     if found is None:
         return None
-    return pipeline.ingest(found if withheld is None else replace(found, withheld=withheld))
+    return pipeline.match(found if withheld is None else replace(found, withheld=withheld))
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:

@@ -189,9 +189,15 @@ class FolderSource:
     def done(self, raw: RawArticle, problem: str | None) -> None:
         """The article was ingested (`problem` says why not all of it could be read): its
         file is read again only once it changes."""
-        stat, claim = self._reading.pop(raw.uri)
-        now = self._clock()
-        self._files.finish_file(claim, record_of(raw.uri, stat, problem), now)
+        self.done_all([(raw, problem)])
+
+    def done_all(self, done: Iterable[tuple[RawArticle, str | None]]) -> None:
+        """`done` for each of these, recorded together."""
+        finished = []
+        for raw, problem in done:
+            stat, claim = self._reading.pop(raw.uri)
+            finished.append((claim, record_of(raw.uri, stat, problem)))
+        self._files.finish_files(finished, self._clock())
 
     def _failed(self, path: str, unread: Unread, claim: FileClaim) -> None:
         """Record why the file cannot be read: logged now, and again once it changes."""

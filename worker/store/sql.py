@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from importlib import resources
+from itertools import compress
 from typing import Any, Protocol
 
 from worker.errors import StateFull, StateUnavailable
@@ -34,6 +35,7 @@ from worker.model import (
     MatchRecord,
     Mute,
     MutedMatch,
+    NewArticle,
     Pruned,
     Rendered,
     StoredMatch,
@@ -428,11 +430,23 @@ class SqlStore:
     def finish_file(self, claim: FileClaim, record: FileRecord, at: datetime) -> None:
         """The file is read as `record` says (or failed, with the reason): it is recorded,
         and no worker takes it again until it changes."""
-        failed = int(record.error is not None)
-        done = {"key": claim.key, "holder": claim.holder, "failed": failed, "at": at}
+        self.finish_files([(claim, record)], at)
+
+    def finish_files(self, files: Sequence[tuple[FileClaim, FileRecord]], at: datetime) -> None:
+        """`finish_file` for each of these files, in two statements for them all."""
+        records = [{**_columns(record), "at": at} for _, record in files]
+        done = [
+            {
+                "key": claim.key,
+                "holder": claim.holder,
+                "failed": int(record.error is not None),
+                "at": at,
+            }
+            for claim, record in files
+        ]
         with self._write() as db:
-            db.run(self._q["record_file"], {**_columns(record), "at": at})
-            db.run(self._q["finish_file"], done)
+            db.run_many(self._q["record_file"], records)
+            db.run_many(self._q["finish_file"], done)
 
     # --- feeds ---------------------------------------------------------------------------
 
@@ -504,17 +518,24 @@ class SqlStore:
         """Store an article with its matches, together or not at all; False when an article
         with the same content is already stored. With `withheld` (the reason), its matches
         are pending for no channel: recorded as never to be sent."""
+        return self.add_articles([NewArticle(article, list(matches), withheld)], at)[0]
+
+    def add_articles(self, articles: Sequence[NewArticle], at: datetime) -> list[bool]:
+        """`add_article` for each of these articles, in order, in a few statements for them
+        all; for each, False when an article with the same content is already stored."""
         with self._write() as db:
             # Its identity first: one pruned since it was stored is not stored again.
-            if db.run(self._q["add_seen"], {"id": article.id, "at": at}) != 1:
-                return False
-            db.run(self._q["add_article"], {**_article_row(article), "at": at})
-            _add_new_matches(db, self._q, article.id, matches, at)
-            if withheld is not None:
-                held = {"article_id": article.id, "reason": withheld, "at": at}
-                db.run(self._q["withhold_pending"], held)
-                db.run(self._q["drop_pending_of_article"], {"article_id": article.id})
-        return True
+            added = [
+                db.run(self._q["add_seen"], {"id": new.article.id, "at": at}) == 1
+                for new in articles
+            ]
+            stored = list(compress(articles, added))
+            if stored:
+                db.run_many(
+                    self._q["add_article"], [_article_row(new.article, at) for new in stored]
+                )
+                _add_new_matches(db, self._q, stored, at)
+        return added
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:
         """Store more matches of a stored article (new rules); how many were new."""
@@ -972,19 +993,30 @@ def _hold_rules(db: Transaction, q: Mapping[str, str], matches: Sequence[Match])
 
 
 def _add_new_matches(
-    db: Transaction, q: Mapping[str, str], article_id: str, matches: Sequence[Match], at: datetime
+    db: Transaction, q: Mapping[str, str], stored: Sequence[NewArticle], at: datetime
 ) -> None:
-    """Store the matches of an article stored just now (none of its matches is stored
-    yet), each pending for the channels taking its rule: in one statement each, not one per
-    match."""
-    _hold_rules(db, q, matches)
+    """Store the matches of articles stored just now (none of their matches is stored
+    yet), each pending for the channels taking its rule, or withheld: in one statement each,
+    not one per match."""
+    matched = [new for new in stored if new.matches]
+    if not matched:
+        return
+    _hold_rules(db, q, [match for new in matched for match in new.matches])
     rows = [
-        {"article_id": article_id, "rule_id": m.rule_id, "hits": _hits_json(m.hits), "at": at}
-        for m in matches
+        {"article_id": new.article.id, "rule_id": m.rule_id, "hits": _hits_json(m.hits), "at": at}
+        for new in matched
+        for m in new.matches
     ]
-    if rows:
-        db.run_many(q["add_match"], rows)  # in order: their ids follow the matcher's order
-        db.run(q["add_pending_of_article"], {"article_id": article_id})
+    # In order: their ids follow the articles' order, then the matcher's.
+    db.run_many(q["add_match"], rows)
+    db.run_many(q["add_pending_of_article"], [{"article_id": new.article.id} for new in matched])
+    held = [new for new in matched if new.withheld is not None]
+    if held:
+        db.run_many(
+            q["withhold_pending"],
+            [{"article_id": new.article.id, "reason": new.withheld, "at": at} for new in held],
+        )
+        db.run_many(q["drop_pending_of_article"], [{"article_id": new.article.id} for new in held])
 
 
 def _take_backlog(
@@ -1067,10 +1099,12 @@ def _columns(record: object) -> dict[str, object]:
     return dict(vars(record))
 
 
-def _article_row(article: Article) -> dict[str, object]:
-    """An article's columns, its body packed."""
+def _article_row(article: Article, at: datetime | None = None) -> dict[str, object]:
+    """An article's columns, its body packed; with `at`, when it is stored."""
     row = _columns(article)
     row["body"] = pack(article.body)
+    if at is not None:
+        row["at"] = at
     return row
 
 
