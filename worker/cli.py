@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib.metadata import version
+from itertools import repeat
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
@@ -36,7 +37,7 @@ from worker.logs import log_in_zone, setup_logging
 from worker.match.backtest import SHOWN, backtest, backtest_json, backtest_text
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
-from worker.model import Mute, is_web_address
+from worker.model import Mute, RawArticle, is_web_address
 from worker.muting import checked_target, match_document, match_line, mute_document, mute_line
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text, user_agent
 from worker.project import INBOX, make_project, starter_files
@@ -75,6 +76,8 @@ _FIRST_WAIT, _LONGEST_WAIT = 1.0, 30.0
 # How long `ingest` holds one transaction open at most (see Articles.batch): on SQLite it
 # holds the write lock, and a daemon beside it waits that long to write.
 _BATCH_SECONDS = 1.0
+# How many files `ingest` reads before it matches them, at most, and how much text.
+_READ_TOGETHER, _READ_BYTES = 25, 128_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -638,18 +641,54 @@ def _ingest_batch(
 def _ingest_for_a_while(
     pipeline: Pipeline, files: Sequence[Path], withheld: str | None, tried: list[Path]
 ) -> list[tuple[Path, FileOutcome]]:
-    """Files read and matched in turn, each noted in `tried`, until half of `_BATCH_SECONDS`
-    has gone (storing them takes far less); then stored together."""
-    read: list[tuple[Path, Matched | FileOutcome]] = []
+    """Files read and matched a few at a time, each noted in `tried`, until half of
+    `_BATCH_SECONDS` has gone (storing them takes far less); then stored together."""
+    matched: list[tuple[Path, Matched | FileOutcome]] = []
     ends = time.monotonic() + _BATCH_SECONDS / 2
-    for path in files:
-        tried.append(path)
-        read.append((path, _or_why(partial(_match_file, pipeline, path, withheld))))
-        if time.monotonic() >= ends:
+    while len(tried) < len(files) and time.monotonic() < ends:
+        matched += _match_files(pipeline, _read_some(pipeline, files, withheld, tried))
+    return _store_files(pipeline, matched)
+
+
+def _read_some(
+    pipeline: Pipeline, files: Sequence[Path], withheld: str | None, tried: list[Path]
+) -> list[tuple[Path, RawArticle | FileOutcome]]:
+    """The next files not tried, read, each noted in `tried`: `_READ_TOGETHER` of them, or
+    fewer once they hold `_READ_BYTES`. Matched together, they run faster than one by one:
+    reading, parsing and matching each push the others' data out of the processor's caches."""
+    read: list[tuple[Path, RawArticle | FileOutcome]] = []
+    size = 0
+    for path in files[len(tried) : len(tried) + _READ_TOGETHER]:
+        if size >= _READ_BYTES:
             break
-    matched = [found for _, found in read if isinstance(found, Matched)]
-    stored = iter(pipeline.store_files(matched))
-    return [(path, next(stored) if isinstance(found, Matched) else found) for path, found in read]
+        tried.append(path)
+        found = _or_why(partial(_read_file, pipeline, path, withheld))
+        size += len(found.data) if isinstance(found, RawArticle) else 0
+        read.append((path, found))
+    return read
+
+
+def _match_files(
+    pipeline: Pipeline, read: list[tuple[Path, RawArticle | FileOutcome]]
+) -> list[tuple[Path, Matched | FileOutcome]]:
+    """The files read, matched: each file's articles, or what became of it."""
+    raws = [found for _, found in read if isinstance(found, RawArticle)]
+    matched = _or_why(partial(pipeline.match_files, raws))
+    each: Iterator[Matched | Exception]
+    each = iter(matched) if isinstance(matched, list) else repeat(matched)
+    return [(path, next(each) if isinstance(found, RawArticle) else found) for path, found in read]
+
+
+def _store_files(
+    pipeline: Pipeline, matched: list[tuple[Path, Matched | FileOutcome]]
+) -> list[tuple[Path, FileOutcome]]:
+    """The files matched, stored together: what became of each."""
+    stored = iter(
+        pipeline.store_files([found for _, found in matched if isinstance(found, Matched)])
+    )
+    return [
+        (path, next(stored) if isinstance(found, Matched) else found) for path, found in matched
+    ]
 
 
 def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
@@ -675,23 +714,25 @@ def _or_why(step: Callable[[], _T]) -> _T | Exception:
 
 
 def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
-    """One file ingested, a file that failed before read again; None when it is known.
-    With `withheld` (why), its matches are sent to no channel."""
-    found = _match_file(pipeline, path, withheld)
-    return pipeline.store_files([found])[0] if isinstance(found, Matched) else found
+    """One file ingested on its own."""
+    ((_, outcome),) = _store_files(
+        pipeline, _match_files(pipeline, [(path, _read_file(pipeline, path, withheld))])
+    )
+    return outcome
 
 
-def _match_file(
+def _read_file(
     pipeline: Pipeline, path: Path, withheld: str | None = None
-) -> Matched | Ingested | None:
-    """The first half of ingesting a file, a file that failed before read again: read and
-    matched; what became of it when it cannot be read; None when it is known."""
+) -> RawArticle | Ingested | None:
+    """A file, read (one that failed before read again); what became of it when it cannot
+    be read; None when it is known. With `withheld` (why), its matches are sent to no
+    channel."""
     found = pipeline.folders.read(path, retry_failed=True)
     if isinstance(found, Unread):
         return Ingested(str(path), error=found.reason)
     if found is None:
         return None
-    return pipeline.match(found if withheld is None else replace(found, withheld=withheld))
+    return found if withheld is None else replace(found, withheld=withheld)
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:

@@ -228,9 +228,9 @@ class Pipeline:
         self._tally.ingested(raw, outcome)
         return outcome
 
-    def match(self, raw: RawArticle) -> Matched:
-        """The first half of ingesting what the source handed out: read and matched."""
-        return self.ingestor.match(raw)
+    def match_files(self, raws: Sequence[RawArticle]) -> list[Matched]:
+        """The first half of ingesting files the folders handed out: read and matched."""
+        return self.ingestor.match_all(raws)
 
     def store_files(self, matched: Sequence[Matched]) -> list[Ingested]:
         """The second half for files the folders handed out: stored and recorded together;

@@ -8,7 +8,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from worker.errors import StateError
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 _UTC = ZoneInfo("UTC")
+_Done = TypeVar("_Done")
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,9 @@ class Ingestor:
     """Reads raw articles into the store and matches the new ones.
 
     In two halves, so that many raw articles are all read and matched first, then stored
-    together in a few statements: `match`, then `store`. Taking turns costs more, each half
-    pushing the other's data out of the processor's caches."""
+    together in a few statements: `match_all`, then `store`. Each kind of work done for many
+    articles in a row runs faster than taking turns article by article, where each pushes
+    the others' data out of the processor's caches."""
 
     def __init__(
         self,
@@ -79,11 +83,25 @@ class Ingestor:
     def match(self, raw: RawArticle) -> Matched:
         """The articles in `raw`, read, and the new ones matched (an edited feed entry is
         stored at once); or why it failed."""
+        return self.match_all([raw])[0]
+
+    def match_all(self, raws: Sequence[RawArticle]) -> list[Matched]:
+        """`match` of each raw article: all of them read first, then all matched."""
+        parsed = [self._guarded(raw, partial(self._read, raw)) for raw in raws]
+        return [
+            each
+            if isinstance(each, Matched)
+            else self._guarded(raw, partial(self._match, raw, each))
+            for raw, each in zip(raws, parsed, strict=True)
+        ]
+
+    def _guarded(self, raw: RawArticle, step: Callable[[], _Done]) -> _Done | Matched:
+        """What the step gave, or why it failed: one bad file must never stop the others."""
         try:
-            return self._match(raw)
+            return step()
         except StateError:  # not the file's fault: it waits and is read again, or all stop
             raise
-        except Exception as error:  # one bad file must never stop the others
+        except Exception as error:
             return Matched(raw, done=_failed(raw, error))
 
     def store(self, matched: Sequence[Matched]) -> list[Ingested]:
@@ -99,8 +117,10 @@ class Ingestor:
                 return [_failed(matched[0].raw, error)]
         return self._store(matched)
 
-    def _match(self, raw: RawArticle) -> Matched:
-        parsed = parse(raw, raw.modified.astimezone(self._zone).date())
+    def _read(self, raw: RawArticle) -> Parsed:
+        return parse(raw, raw.modified.astimezone(self._zone).date())
+
+    def _match(self, raw: RawArticle, parsed: Parsed) -> Matched:
         if raw.identity is not None and len(parsed.articles) == 1:
             article = parsed.articles[0]
             if self._articles.has_article(article.id):
