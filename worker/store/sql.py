@@ -21,6 +21,8 @@ from importlib import resources
 from itertools import compress
 from typing import Any, Protocol
 
+from isal import isal_zlib
+
 from worker.errors import StateFull, StateUnavailable
 from worker.model import (
     Article,
@@ -131,7 +133,9 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _NO_LIMIT = 2**62  # LIMIT takes a number on every backend
 # The columns kept packed (`pack`): text before version 10 of the layout, still read.
 _PACKED = {"articles": ("body",), "digests": ("document", "rendered")}
-_PACK_LEVEL = 1  # as small as 6 within 3 % on news text, in far less time
+# ISA-L's deflate at its level 1 writes what zlib reads, a little smaller than zlib's own
+# level 1 on news text and in under a third of its time.
+_PACK_LEVEL = 1
 _UNPACKED = b"\x00"  # the first byte of a PostgreSQL value moved to bytes unpacked
 
 
@@ -1125,7 +1129,7 @@ def _reads_as(
 def pack(text: str) -> bytes:
     """Text as the state keeps a long one (an article's body, a digest's document and
     rendered forms): UTF-8, zlib-compressed. A 3 KB article takes about half."""
-    return zlib.compress(text.encode("utf-8"), _PACK_LEVEL)
+    return isal_zlib.compress(text.encode("utf-8"), _PACK_LEVEL)
 
 
 def unpack(value: object) -> str:
