@@ -91,6 +91,14 @@ def test_an_article_is_stored_once(store: Store) -> None:
     assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
 
 
+def test_the_articles_stored_are_told_among_many(store: Store) -> None:
+    for n in (3, 512, 700):
+        store.add_article(article(n), [], NOW)
+    asked = [f"article-{n}" for n in range(1000)]  # more than one statement asks for
+    assert store.known_articles(asked) == {"article-3", "article-512", "article-700"}
+    assert store.known_articles([]) == set()
+
+
 def test_matches_and_hits_survive_a_restart(opened: Opened) -> None:
     with_matches(opened(), 2).close()
     reopened = opened()

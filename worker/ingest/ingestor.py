@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from itertools import islice
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -88,10 +88,12 @@ class Ingestor:
     def match_all(self, raws: Sequence[RawArticle]) -> list[Matched]:
         """`match` of each raw article: all of them read first, then all matched."""
         parsed = [self._guarded(raw, partial(self._read, raw)) for raw in raws]
+        ids = [a.id for each in parsed if isinstance(each, Parsed) for a in each.articles]
+        stored = cache(partial(self._articles.known_articles, ids))  # one look-up for all
         return [
             each
             if isinstance(each, Matched)
-            else self._guarded(raw, partial(self._match, raw, each))
+            else self._guarded(raw, partial(self._match, raw, each, stored))
             for raw, each in zip(raws, parsed, strict=True)
         ]
 
@@ -120,15 +122,19 @@ class Ingestor:
     def _read(self, raw: RawArticle) -> Parsed:
         return parse(raw, raw.modified.astimezone(self._zone).date())
 
-    def _match(self, raw: RawArticle, parsed: Parsed) -> Matched:
+    def _match(
+        self, raw: RawArticle, parsed: Parsed, stored_before: Callable[[], set[str]]
+    ) -> Matched:
+        """The new articles of `raw` matched; `stored_before`: the ids of those stored."""
+        stored = stored_before()
         if raw.identity is not None and len(parsed.articles) == 1:
             article = parsed.articles[0]
-            if self._articles.has_article(article.id):
+            if article.id in stored:
                 _told_read(raw.uri, parsed.warnings, ())
                 return Matched(raw, done=self._finished(parsed, self._revise(raw, article)))
         matcher, new, known = self._matcher(), dict[str, NewArticle](), []
         for article in parsed.articles:
-            if article.id in new or self._articles.has_article(article.id):
+            if article.id in new or article.id in stored:
                 known.append(article.id)
                 continue
             new[article.id] = NewArticle(article, matcher.match(article), raw.withheld)

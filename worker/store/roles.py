@@ -141,6 +141,10 @@ class Articles(Protocol):
         """Whether an article with this id (this content) was ever stored, pruned since or not."""
         ...
 
+    def known_articles(self, article_ids: Sequence[str]) -> set[str]:
+        """Those of these articles (their ids) ever stored, pruned since or not."""
+        ...
+
     def add_article(
         self,
         article: Article,

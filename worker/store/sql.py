@@ -363,10 +363,13 @@ class SqlStore:
         self._batch = threading.local()  # the transaction of this thread's batch, if any
 
     def _rows(self, name: str, **params: object) -> list[Row]:
+        return self._read(self._q[name], params)
+
+    def _read(self, query: str, params: Params) -> list[Row]:
         joined: _Joined | None = getattr(self._batch, "open", None)
         if joined is not None:  # what the batch wrote so far is read back
-            return joined.rows(self._q[name], params)
-        return self._db.rows(self._q[name], params)
+            return joined.rows(query, params)
+        return self._db.rows(query, params)
 
     def _write(self) -> AbstractContextManager[Transaction]:
         """The transaction of this thread's batch, or one of its own."""
@@ -510,7 +513,19 @@ class SqlStore:
 
     def has_article(self, article_id: str) -> bool:
         """Whether an article with this id (this content) was ever stored, pruned or not."""
-        return bool(self._rows("has_article", id=article_id))
+        return bool(self.known_articles([article_id]))
+
+    def known_articles(self, article_ids: Sequence[str]) -> set[str]:
+        """Those of these articles (their ids) ever stored, pruned since or not: a statement
+        for many of them."""
+        known: set[str] = set()
+        for first in range(0, len(article_ids), _PAGE):
+            some = article_ids[first : first + _PAGE]
+            named = ", ".join(f":id{n}" for n in range(len(some)))
+            query = self._q["known_articles"].replace("{ids}", named)
+            rows = self._read(query, {f"id{n}": article_id for n, article_id in enumerate(some)})
+            known.update(article_id for (article_id,) in rows)
+        return known
 
     def add_article(
         self,
