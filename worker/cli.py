@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import json
 import logging
@@ -575,7 +576,8 @@ def ingest_into(
     from tqdm import tqdm
 
     counts = Counter[str]()
-    with tqdm(total=len(files), desc="ingest", unit="file", disable=None) as progress:
+    progress = tqdm(total=len(files), desc="ingest", unit="file", disable=None)
+    with progress, _set_aside_from_collection():
         size, left = pipeline.store.files_per_batch, list(files)
         while left:
             done = _ingest_batch(pipeline, left[:size], withheld)
@@ -584,6 +586,18 @@ def ingest_into(
             progress.update(len(done))
             left = left[len(done) :]
     return counts
+
+
+@contextmanager
+def _set_aside_from_collection() -> Iterator[None]:
+    """What is there before an ingest (the rules, the compiled matcher, the words it
+    remembers) outlives it: the garbage collector leaves it alone meanwhile, where it would
+    go through it all again each time the articles made since add up."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _tally(counts: Counter[str], path: Path, outcome: FileOutcome) -> None:
