@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime
@@ -16,6 +17,7 @@ from tests.helpers import SEED_TITLES, Daemon, Project, make_project, titles_by_
 from worker.cli import main
 from worker.ingest.formats import parse_file
 from worker.status import FAILURES_SHOWN
+from worker.store import open_store
 
 NEW_ARTICLE = """\
  date 2024-05-16 Putin and Xi hold talks in Beijing
@@ -631,6 +633,32 @@ def test_ingest_counts_what_it_already_knew(
     assert capsys.readouterr().out == (
         "3 files: 1 new article, 1 already known, 0 matched, 1 file unchanged since ingested\n"
     )
+
+
+def test_a_file_whose_statement_fails_undoes_its_batch_and_the_others_are_stored_alone(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for n in range(5):
+        title = "Poison" if n == 2 else f"Rain {n}"
+        (archive / f"{n}.txt").write_text(f"{title}\n\nRain fell all day, {n}.\n", "utf-8")
+    state = project.root / "var" / "wirewatch.db"
+    open_store(str(state)).close()
+    with sqlite3.connect(state) as db:  # a statement that fails for one article only
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Poison'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    assert wirewatch(project, "ingest", str(archive)) == 0
+    told = capsys.readouterr()
+    assert told.out == "5 files: 4 new articles, 0 matched, 1 failed (see wirewatch status)\n"
+    assert told.err.count("could not be ingested") == 1  # said once, of its file alone
+    assert "2.txt: could not be ingested" in told.err
+    assert wirewatch(project, "status", "--json") == 0
+    (failure,) = json.loads(capsys.readouterr().out)["failures"]
+    assert failure["path"] == str(archive / "2.txt")
+    assert "refused" in failure["reason"]
 
 
 def test_a_folder_that_does_not_alert_on_its_archive_alerts_on_what_arrives_later(

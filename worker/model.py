@@ -36,6 +36,7 @@ __all__ = [
     "MatchRecord",
     "Mute",
     "MutedMatch",
+    "NewArticle",
     "Period",
     "Pruned",
     "RawArticle",
@@ -110,6 +111,16 @@ class Match:
     def participants(self) -> tuple[str, ...]:
         """The participants found, each once, in order of first appearance."""
         return tuple(dict.fromkeys(h.participant for h in self.hits if h.participant))
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article to store with its matches, and why they are sent to no channel (None:
+    they are pending for their channels as usual)."""
+
+    article: Article
+    matches: list[Match]
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)

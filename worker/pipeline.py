@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import random
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,9 +23,9 @@ from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
 from worker.deliver.scheduler import DigestScheduler
 from worker.digest.render import Renderer, load_renderers
-from worker.errors import ConfigError, Problem
+from worker.errors import ConfigError, Problem, StateError
 from worker.health import Health
-from worker.ingest.ingestor import Ingested, Ingestor
+from worker.ingest.ingestor import Ingested, Ingestor, Matched
 from worker.ingest.rematch import Rematched, rematch
 from worker.match.matcher import Matcher
 from worker.match.people import people_finder
@@ -40,7 +40,7 @@ from worker.sources.fetch import Fetcher
 from worker.sources.folder import FolderSource
 from worker.sources.mixed import FoldersAndFeeds
 from worker.sources.observers import Snapshot, snapshot
-from worker.store import Store, open_store
+from worker.store import BatchBrokenError, Store, open_store
 from worker.wording import plural
 
 __all__ = [
@@ -229,6 +229,29 @@ class Pipeline:
         self.source.done(raw, outcome.error)
         self._tally.ingested(raw, outcome)
         return outcome
+
+    def match_files(self, raws: Sequence[RawArticle]) -> list[Matched]:
+        """The first half of ingesting files the folders handed out: read and matched."""
+        return self.ingestor.match_all(raws)
+
+    def store_files(self, matched: Sequence[Matched]) -> list[Ingested]:
+        """The second half for files the folders handed out: stored and recorded together;
+        what became of each. BatchBrokenError when storing several failed (a batch is then
+        undone, and each file may be ingested on its own, to tell which one fails)."""
+        try:
+            outcomes = self.ingestor.store(matched)
+            self.folders.done_all(
+                zip((each.raw for each in matched), (o.error for o in outcomes), strict=True)
+            )
+        except StateError:
+            raise
+        except Exception as error:
+            if len(matched) == 1:
+                raise
+            raise BatchBrokenError(f"{len(matched)} files stored together: {error}") from error
+        for each, outcome in zip(matched, outcomes, strict=True):
+            self._tally.ingested(each.raw, outcome)
+        return outcomes
 
     def send_digest(self, name: str, new: bool = True) -> Outcome:
         """Deliver channel `name`'s due digests and, with `new`, its new matches."""

@@ -48,6 +48,28 @@ def test_an_article_is_matched_and_stored_once_whatever_its_file(store: Store) -
     assert (pending.article.title, pending.article.path) == ("Gas talks", "/inbox/a.txt")
 
 
+def test_files_matched_first_are_stored_together_each_article_once(store: Store) -> None:
+    talks = " date 2024-05-16 Gas talks\n\nChina and Russia discussed gas.\n"
+    read = ingestor(store)
+    matched = [
+        read.match(raw(talks, uri="/inbox/a.txt")),
+        read.match(raw("   \n", uri="/inbox/empty.txt")),
+        read.match(raw(talks, uri="/inbox/copy.txt")),  # the same content: not stored yet
+        read.match(raw("Rain\n\nRain fell.\n", uri="/inbox/rain.txt")),
+    ]
+    assert store.counts()["ingested"] == 0  # nothing stored while matching
+    outcomes = read.store(matched)
+    assert [(o.uri, o.new_articles, o.known, o.error) for o in outcomes] == [
+        ("/inbox/a.txt", 1, 0, None),
+        ("/inbox/empty.txt", 0, 0, "empty file"),
+        ("/inbox/copy.txt", 0, 1, None),
+        ("/inbox/rain.txt", 1, 0, None),
+    ]
+    assert outcomes[0].rule_ids() == {"gas"}
+    (pending,) = store.pending("local")
+    assert pending.article.path == "/inbox/a.txt"
+
+
 def test_each_article_of_a_feed_is_stored_and_a_bad_line_said(store: Store) -> None:
     feed = '{"title": "Gas talks", "body": "Gas."}\nnot json\n{"title": "Oil", "body": "Oil."}\n'
     outcome = ingestor(store).ingest(raw(feed, ".jsonl", "/inbox/feed.jsonl"))

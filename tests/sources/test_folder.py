@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -240,6 +241,13 @@ def test_a_shared_file_is_read_by_one_worker_wherever_its_host_mounts_the_share(
     assert on_b.read(at_b / "a.txt") is None  # read, as it is, on another host
     (share / "a.txt").write_text(ARTICLE.replace("gas.", "oil."), encoding="utf-8")
     assert isinstance(on_b.read(at_b / "a.txt"), RawArticle)  # it changed: b reads it
+    (share / "2024").mkdir()
+    (share / "2024" / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    assert isinstance(on_a.read(share / "2024" / "a.txt"), RawArticle)
+    assert on_b.read(at_b / "2024" / "a.txt") is None  # the same file, in a folder of the share
+    with sqlite3.connect(tmp_path / "var" / "state.db") as db:
+        keys = {key for (key,) in db.execute("SELECT key FROM file_claims")}
+    assert keys == {"inbox/a.txt", "inbox/2024/a.txt"}
 
 
 def test_a_file_whose_reader_died_is_read_by_another_worker(store: Store, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from worker.model import (
     FileRecord,
     Hit,
     Match,
+    NewArticle,
     Period,
     Rendered,
     StoryShown,
@@ -88,6 +89,14 @@ def test_an_article_is_stored_once(store: Store) -> None:
     assert store.add_article(article(1), [Match("rule", ())], NOW) is False
     assert store.has_article("article-1")
     assert store.counts() == {"ingested": 1, "failed": 0, "matches": 1}
+
+
+def test_the_articles_stored_are_told_among_many(store: Store) -> None:
+    for n in (3, 512, 700):
+        store.add_article(article(n), [], NOW)
+    asked = [f"article-{n}" for n in range(1000)]  # more than one statement asks for
+    assert store.known_articles(asked) == {"article-3", "article-512", "article-700"}
+    assert store.known_articles([]) == set()
 
 
 def test_matches_and_hits_survive_a_restart(opened: Opened) -> None:
@@ -569,6 +578,47 @@ def test_matches_withheld_are_stored_but_pending_for_no_channel(store: Store) ->
     assert pending_ids(store, "local") == ["article-0"]
     assert pending_ids(store, "mail") == ["article-0"]
     assert [r.title for r in store.stored_matches()] == ["Title 0", "Title 9"]
+
+
+def test_articles_stored_together_are_each_stored_once_in_order(store: Store) -> None:
+    with_matches(store, 1)
+    rule, wider = Match("rule", (Hit("talks", "body", 0, 5),)), Match("wider", ())
+    stored = store.add_articles(
+        [
+            NewArticle(article(0), [rule]),  # stored before
+            NewArticle(article(5), [wider, rule]),
+            NewArticle(article(6), [rule], withheld="backfill"),
+            NewArticle(article(5), [rule]),  # the same content twice
+            NewArticle(article(7), []),
+            NewArticle(article(8), [rule]),
+        ],
+        NOW,
+    )
+    assert stored == [False, True, True, False, True, True]
+    assert pending_ids(store) == ["article-0", "article-5", "article-8"]
+    assert [(r.rule_id, r.title) for r in store.stored_matches()] == [
+        ("rule", "Title 0"),
+        ("wider", "Title 5"),
+        ("rule", "Title 5"),
+        ("rule", "Title 6"),
+        ("rule", "Title 8"),
+    ]
+    assert store.counts() == {"ingested": 5, "failed": 0, "matches": 5}
+
+
+def test_files_finished_together_are_each_recorded(opened: Opened) -> None:
+    store = opened()
+    claims = [FileClaim(f"inbox/{n}.txt", 10, 1, "w1") for n in range(3)]
+    for claim in claims:
+        assert store.claim_file(claim, NOW, NOW + LEASE)
+    records = [
+        FileRecord(f"/srv/inbox/{n}.txt", 10, 1, 1, "bad" if n == 1 else None) for n in range(3)
+    ]
+    store.finish_files(list(zip(claims, records, strict=True)), NOW)
+    assert [store.file(r.path) for r in records] == records
+    assert store.failures() == [records[1]]
+    other = opened()  # done: no worker takes them again as they are
+    assert not any(other.claim_file(replace(c, holder="w2"), NOW, NOW + LEASE) for c in claims)
 
 
 def test_a_folders_first_scan_is_remembered(opened: Opened) -> None:

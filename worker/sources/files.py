@@ -38,15 +38,18 @@ class Unread:
     reason: str
 
 
-def read_file(path: Path, max_bytes: int, seen_at: datetime) -> Read | Unread | None:
+def read_file(
+    path: Path, max_bytes: int, seen_at: datetime, stat: os.stat_result | None = None
+) -> Read | Unread | None:
     """The file's bytes as a raw article; Unread when it cannot be read whole; None when it
-    is gone before it could be read."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    except OSError as error:  # a link loop, say: lstat still tells when it changes
-        return Unread(path.lstat(), _read_error(error))
+    is gone before it could be read. `stat`: the file's, if the caller just took it."""
+    if stat is None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as error:  # a link loop, say: lstat still tells when it changes
+            return Unread(path.lstat(), _read_error(error))
     reason = _not_a_file(stat) or _too_large(stat.st_size, _limit(path, max_bytes))
     if reason is not None:
         return Unread(stat, reason)

@@ -60,6 +60,11 @@ class FolderSource:
         unread: Callable[[str], None] = lambda path: None,
     ) -> None:
         self._folders = list(folders)
+        # What a path in each folder begins with, and the folder's name: the deepest first.
+        self._keys = [
+            (os.path.join(folder.path, ""), folder.path.name)
+            for folder in sorted(self._folders, key=lambda f: len(f.path.parts), reverse=True)
+        ]
         self._files = files
         self._max_bytes = int(settings.max_file_mb * 1_000_000)
         self._quiet = settings.settle_seconds
@@ -158,12 +163,12 @@ class FolderSource:
         read is recorded with the reason, and that is given (Unread)."""
         known = self._files.file(str(path))
         try:
-            stat = path.stat()
+            stat = taken = path.stat()
         except FileNotFoundError:
             log.debug("%s: gone before it could be read", quoted(path))
             return None
         except OSError:
-            stat = path.lstat()  # a link loop, say: read_file says why
+            stat, taken = path.lstat(), None  # a link loop, say: read_file says why
         if known is not None and known.up_to_date(stat, retry_failed):
             return None
         claim = FileClaim(
@@ -173,7 +178,7 @@ class FolderSource:
         if not self._files.claim_file(claim, now, now + self._lease):
             log.debug("%s: read by another worker, or read as it is", quoted(path))
             return None
-        found = read_file(path, self._max_bytes, now)
+        found = read_file(path, self._max_bytes, now, taken)
         if isinstance(found, Unread):
             self._failed(str(path), found, claim)
             return found
@@ -189,9 +194,15 @@ class FolderSource:
     def done(self, raw: RawArticle, problem: str | None) -> None:
         """The article was ingested (`problem` says why not all of it could be read): its
         file is read again only once it changes."""
-        stat, claim = self._reading.pop(raw.uri)
-        now = self._clock()
-        self._files.finish_file(claim, record_of(raw.uri, stat, problem), now)
+        self.done_all([(raw, problem)])
+
+    def done_all(self, done: Iterable[tuple[RawArticle, str | None]]) -> None:
+        """`done` for each of these, recorded together."""
+        finished = []
+        for raw, problem in done:
+            stat, claim = self._reading.pop(raw.uri)
+            finished.append((claim, record_of(raw.uri, stat, problem)))
+        self._files.finish_files(finished, self._clock())
 
     def _failed(self, path: str, unread: Unread, claim: FileClaim) -> None:
         """Record why the file cannot be read: logged now, and again once it changes."""
@@ -204,10 +215,11 @@ class FolderSource:
     def _key(self, path: Path) -> str:
         """The file as every worker names it, wherever its host mounts the share: its path
         in its watch folder, under the folder's own name (`inbox/2024/a.txt`)."""
-        for folder in sorted(self._folders, key=lambda f: len(f.path.parts), reverse=True):
-            if path.is_relative_to(folder.path):
-                return str(PurePosixPath(folder.path.name, *path.relative_to(folder.path).parts))
-        return str(path)  # named to `wirewatch ingest` from elsewhere
+        named = str(path)
+        for inside, name in self._keys:
+            if named.startswith(inside):
+                return str(PurePosixPath(name, named[len(inside) :]))
+        return named  # named to `wirewatch ingest` from elsewhere
 
     def _guarded(self, path: Path, step: Callable[[], RawArticle | None]) -> RawArticle | None:
         """The per-file boundary on the source's side: a file that cannot be read or

@@ -21,9 +21,9 @@ ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime
 -- Files that could not be read, with the reason
 SELECT path, size, mtime_ns, ctime_ns, error FROM files WHERE error IS NOT NULL ORDER BY path;
 
--- has_article --
--- Whether an article with this id (this content) was ever stored, pruned since or not
-SELECT 1 FROM seen_articles WHERE id = :id;
+-- known_articles --
+-- Which of the articles whose ids `{ids}` names were ever stored, pruned since or not
+SELECT id FROM seen_articles WHERE id IN ({ids});
 
 -- add_seen --
 -- Remember an article's identity for good, unless it was seen before

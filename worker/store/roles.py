@@ -24,6 +24,7 @@ from worker.model import (
     MatchRecord,
     Mute,
     MutedMatch,
+    NewArticle,
     Pruned,
     StoredMatch,
     StoryShown,
@@ -72,6 +73,10 @@ class FilesSeen(Protocol):
     def finish_file(self, claim: FileClaim, record: FileRecord, at: datetime) -> None:
         """The file is read as `record` says (or failed, with the reason): it is recorded,
         and no worker takes it again until it changes."""
+        ...
+
+    def finish_files(self, files: Sequence[tuple[FileClaim, FileRecord]], at: datetime) -> None:
+        """`finish_file` for each of these files (claim and record), together."""
         ...
 
     def first_scan_done(self, folder: str) -> bool:
@@ -136,6 +141,10 @@ class Articles(Protocol):
         """Whether an article with this id (this content) was ever stored, pruned since or not."""
         ...
 
+    def known_articles(self, article_ids: Sequence[str]) -> set[str]:
+        """Those of these articles (their ids) ever stored, pruned since or not."""
+        ...
+
     def add_article(
         self,
         article: Article,
@@ -146,6 +155,11 @@ class Articles(Protocol):
         """Store an article with its matches, together or not at all; False when an article
         with the same content is already stored. With `withheld` (the reason), its matches
         are pending for no channel: recorded as never to be sent."""
+        ...
+
+    def add_articles(self, articles: Sequence[NewArticle], at: datetime) -> list[bool]:
+        """`add_article` for each of these articles, in order, together; for each, False
+        when an article with the same content is already stored."""
         ...
 
     def add_matches(self, article_id: str, matches: Sequence[Match], at: datetime) -> int:

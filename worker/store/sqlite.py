@@ -115,7 +115,7 @@ class SqliteConnector:
     def rows(self, query: str, params: Params) -> list[Row]:
         """The rows a query gives."""
         with self._lock, self._reaching(write=False):
-            return self._db.execute(query, _bound(params)).fetchall()
+            return self._db.execute(query, params).fetchall()
 
     @contextmanager
     def at_once(self) -> Iterator[bool]:
@@ -189,13 +189,13 @@ class _Transaction:
         self._db = db
 
     def run(self, query: str, params: Params) -> int:
-        return self._db.execute(query, _bound(params)).rowcount
+        return self._db.execute(query, params).rowcount
 
     def rows(self, query: str, params: Params) -> list[Row]:
-        return self._db.execute(query, _bound(params)).fetchall()
+        return self._db.execute(query, params).fetchall()
 
     def run_many(self, query: str, params: Sequence[Params]) -> None:
-        self._db.executemany(query, [_bound(each) for each in params])
+        self._db.executemany(query, params)
 
 
 @contextmanager
@@ -285,30 +285,20 @@ def _deleted(path: Path) -> str:
     )
 
 
-def _bound(params: Params) -> dict[str, object]:
-    """The parameters as SQLite takes them: times as text (`_value`), each one aware."""
-    bound = dict(params)
-    for name, value in params.items():
-        if isinstance(value, date):  # a datetime is one too; the rest is bound as it is
-            bound[name] = _value(value)
-    return bound
-
-
-def _value(value: object) -> object:
-    """Times as UTC text all of one length, so that they also sort and compare as text."""
-    if isinstance(value, datetime):
-        return _moment_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 @lru_cache(maxsize=64)
 def _moment_text(moment: datetime) -> str:
-    """An aware time as UTC text. Remembered: the statements that store one article or file
-    all bind the same few times (an equal time is the same instant, the same text)."""
+    """An aware time as UTC text all of one length, so that times also sort and compare as
+    text. Remembered: the statements that store one article or file all bind the same few
+    times (an equal time is the same instant, the same text)."""
     check_aware(moment)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# Times (each one aware) and dates are bound as that text by sqlite3 itself, as it binds
+# each value: no statement's parameters are copied to turn them first. (The adapters are
+# the process's; the store is all that uses SQLite in it.)
+sqlite3.register_adapter(datetime, _moment_text)
+sqlite3.register_adapter(date, date.isoformat)
 
 
 def _statements(script: str) -> Iterator[str]:
