@@ -69,6 +69,7 @@ class Matcher:
                 filed = index.setdefault(pattern, {})
                 for second in cheapest(others, vocabulary) or _ANY_ARTICLE:
                     filed.setdefault(second, []).append(number)
+        vocabulary.finish()
         # Kept as tuples: 100,000 rules are filed in some 700,000 places.
         self._index = {
             pattern: {second: tuple(numbers) for second, numbers in filed.items()}

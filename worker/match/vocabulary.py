@@ -137,6 +137,12 @@ class Vocabulary:
             alias = _Alias(participant, text, patterns, patterns.index(anchor))
             self.aliases.setdefault(anchor, []).append(alias)
 
+    def finish(self) -> None:
+        """Let go of what only building needs, once every rule is compiled: the tables
+        that number words and phrases and weigh them (a tenth of a large rule set's
+        memory). Looking up and scanning stay as they were; nothing can be added after."""
+        del self._ids, self._terms, self._phrase_ids, self._aliases, self._rarity, self._uses
+
     def cost(self, pattern: int) -> float:
         """How likely a pattern is to be in an article, by a rough guess."""
         return self._rarity[pattern] * self._uses[pattern]
