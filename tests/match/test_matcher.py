@@ -337,6 +337,12 @@ def test_several_rules_match_in_rule_set_order() -> None:
     ]
 
 
+def test_rules_filed_under_the_same_words_are_all_found() -> None:
+    rules = tuple(Rule(id=f"r{n}", query=text) for n, text in enumerate(("gas oil", "oil gas") * 2))
+    matcher = Matcher(RuleSet(participants=PARTICIPANTS, rules=(*rules, query("gas coal"))))
+    assert [m.rule_id for m in matcher.match(article("Oil and gas."))] == ["r0", "r1", "r2", "r3"]
+
+
 def test_an_unknown_participant_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown participant '@nobody'"):
         Matcher(RuleSet(participants=PARTICIPANTS, rules=(query("@nobody"),)))
