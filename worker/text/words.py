@@ -27,6 +27,7 @@ __all__ = [
     "same_word_forms",
     "terms_of",
     "tokenize",
+    "words_as_written",
     "words_of_piece",
     "written_form",
 ]
@@ -120,6 +121,11 @@ def written_form(word: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Split `text` into folded words; `China-Russia` gives two words, `Putin's` one: `putin`."""
     return [Token(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def words_as_written(text: str) -> tuple[str, ...]:
+    """The words of `text` as it writes them (the words `tokenize` folds)."""
+    return tuple(_TOKEN.findall(text))
 
 
 def terms_of(phrase: str) -> tuple[str, ...]:
