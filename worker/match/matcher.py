@@ -57,7 +57,8 @@ class Matcher:
         # Each rule is filed under the patterns of its cheapest need, and under those of the
         # next cheapest it has: two set intersections weed out most rules, in C, before any
         # rule is looked at.
-        index: dict[int, dict[int, list[int]]] = {}
+        index: dict[int, dict[int, int]] = {}
+        several: list[list[int]] = []
         always: list[int] = []
         for number, (rule, condition) in enumerate(zip(rules.rules, conditions, strict=True)):
             needs = condition.needs(vocabulary)
@@ -69,9 +70,9 @@ class Matcher:
                 others = [patterns for patterns in needs if pattern not in patterns]
                 filed = index.setdefault(pattern, {})
                 for second in cheapest(others, vocabulary) or _ANY_ARTICLE:
-                    filed.setdefault(second, []).append(number)
+                    _file(filed, second, number, several)
         vocabulary.finish()
-        self._index, self._several = _packed(index)
+        self._index, self._several = index, tuple(map(tuple, several))
         self._always = frozenset(always)
         self._rules = tuple(every)
 
@@ -123,25 +124,19 @@ class Matcher:
         return tuple(_explained(compiled, scan) for compiled in self._holding(scan))
 
 
-def _packed(
-    index: dict[int, dict[int, list[int]]],
-) -> tuple[dict[int, dict[int, int]], tuple[tuple[int, ...], ...]]:
-    """The index as it is kept: where one rule is filed (most places), its number; where
-    several are, ~n, n the place of their numbers in the second part. 100,000 rules are
-    filed in some 350,000 places, and a tuple of one number for each took 16 MB."""
-    several: list[tuple[int, ...]] = []
-
-    def packed(numbers: list[int]) -> int:
-        if len(numbers) == 1:
-            return numbers[0]
-        several.append(tuple(numbers))
-        return ~(len(several) - 1)
-
-    kept = {
-        pattern: {second: packed(numbers) for second, numbers in filed.items()}
-        for pattern, filed in index.items()
-    }
-    return kept, tuple(several)
+def _file(filed: dict[int, int], second: int, number: int, several: list[list[int]]) -> None:
+    """File rule `number` under `second`. Where one rule is filed (most places) the index
+    holds its number; where several are, ~n, n the place of their numbers in `several`.
+    100,000 rules are filed in some 350,000 places: a tuple of one number for each took
+    16 MB, and a list for each while compiling as much again."""
+    known = filed.get(second)
+    if known is None:
+        filed[second] = number
+    elif known >= 0:
+        filed[second] = ~len(several)
+        several.append([known, number])
+    else:
+        several[~known].append(number)
 
 
 def _explained(compiled: Compiled, scan: Scan) -> Explanation:

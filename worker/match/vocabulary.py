@@ -75,7 +75,6 @@ class Vocabulary:
     """
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, str], int] = {}
         self._exact: dict[str, int] = {}
         self._cased: dict[str, int] = {}
         self._prefixes: dict[str, int] = {}
@@ -141,7 +140,7 @@ class Vocabulary:
         """Let go of what only building needs, once every rule is compiled: the tables
         that number words and phrases and weigh them (a tenth of a large rule set's
         memory). Looking up and scanning stay as they were; nothing can be added after."""
-        del self._ids, self._terms, self._phrase_ids, self._aliases, self._rarity, self._uses
+        del self._terms, self._phrase_ids, self._aliases, self._rarity, self._uses
 
     def cost(self, pattern: int) -> float:
         """How likely a pattern is to be in an article, by a rough guess."""
@@ -156,17 +155,21 @@ class Vocabulary:
         folded = fold(word)
         if cased:
             kind, key = "cased", written_form(word)
+            pattern = self._cased.get(key)
         elif prefix:
             kind, key = "prefix", folded
+            pattern = self._prefixes.get(key)
         elif inflects(folded):
             kind, key = "forms", folded
+            forms = self._forms.get(key[:-1], ())
+            pattern = next((known for form, known in forms if form == key), None)
         else:
             kind, key = "exact", folded
-        pattern = self._ids.get((kind, key))
+            pattern = self._exact.get(key)
         return self._new(kind, key) if pattern is None else pattern
 
     def _new(self, kind: str, key: str) -> int:
-        pattern = self._ids[(kind, key)] = len(self._rarity)
+        pattern = len(self._rarity)
         # Longer words are rarer; a prefix finds more words than a whole word.
         self._rarity.append((3 if kind == "prefix" else 1) / max(len(key), 1))
         self._uses.append(0)
