@@ -134,7 +134,7 @@ class Compiler:
         if rule.since is not None or rule.until is not None:
             parts.append(Dated(rule.since, rule.until))
         if rule.query is not None:
-            condition = self._query(rule.query, rule.query.node)
+            condition = self._query(rule.query, rule.query.take_node())
             # The parts of a query's top-level AND are the rule's conditions, as if
             # each were written as a block of its own.
             parts.extend(condition.operands if isinstance(condition, AllOf) else [condition])

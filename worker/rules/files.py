@@ -202,10 +202,11 @@ def _unknown_query_participants(
 
 
 def _queries(data: Any) -> Iterator[tuple[int, Query]]:
-    """Each rule's query that parses (the others are reported by validation)."""
+    """Each rule's query that may name participants and parses (the others are reported
+    by validation)."""
     for i, entry in _raw_rules(data):
         text = entry.get("query")
-        if isinstance(text, str):
+        if isinstance(text, str) and "@" in text:  # a query without an @ names no one
             with suppress(ValueError):
                 yield i, parse_query(text)
 

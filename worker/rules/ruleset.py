@@ -234,7 +234,8 @@ class RuleSet:
             for rule in self.rules
             if rule.id not in before._by_id
             or _conditions(before.rule(rule.id)) != _conditions(rule)
-            or _named(rule, self) & people
+            # (a query's participants are read from its text, parsed again: only if need be)
+            or (people and _named(rule, self) & people)
         )
         return RuleSet(self.participants, changed)
 
