@@ -168,12 +168,15 @@ def _raw_rules(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _duplicates(entries: Iterable[_Entry], template: str) -> Iterator[Problem]:
     """Every entry whose id came before, naming where it came first."""
-    first: dict[str, str] = {}
-    for document, key, entry_id in entries:
+    first: dict[str, _Entry] = {}
+    for entry in entries:
+        document, key, entry_id = entry
         if entry_id in first:
-            yield document.problem(key, template.format(id=entry_id, where=first[entry_id]))
+            earlier, earlier_key, _ = first[entry_id]
+            where = f"{earlier.path}:{earlier.line_of(earlier_key)}"
+            yield document.problem(key, template.format(id=entry_id, where=where))
         else:
-            first[entry_id] = f"{document.path}:{document.line_of(key)}"
+            first[entry_id] = entry
 
 
 def _unknown_participants(documents: Iterable[YamlFile], known: set[str]) -> Iterator[Problem]:
