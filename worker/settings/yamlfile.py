@@ -444,6 +444,7 @@ _LIST = "must be a list, like [a, b]"
 # pydantic's wording, put in the words of someone editing a YAML file
 _WORDING: dict[str, Callable[[ErrorDetails], str]] = {
     "extra_forbidden": lambda detail: f"unknown key '{detail['loc'][-1]}'",
+    "unexpected_keyword_argument": lambda detail: f"unknown key '{detail['loc'][-1]}'",
     "missing": lambda detail: "field required",
     "union_tag_not_found": lambda detail: "field required",
     "union_tag_invalid": lambda detail: (
