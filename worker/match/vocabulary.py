@@ -87,7 +87,7 @@ class Vocabulary:
         self._rarity: list[float] = []  # by the length of the word: longer words are rarer
         self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
         self._aliases: list[tuple[str, str, int]] = []
-        self._needed: dict[int, frozenset[int]] = {}  # by phrase, once all rules are in
+        self._anchors: list[int] = []  # by phrase (-1: not yet), once all rules are in
         self.aliases: dict[int, list[_Alias]] = {}  # by the anchor of the alias
         words = Remembered(self._patterns_of, _REMEMBERED_WORDS, _LONGEST_WORD)
         # The patterns a word of a text stands for, remembered after the first time.
@@ -141,7 +141,7 @@ class Vocabulary:
         """Let go of what only building needs, once every rule is compiled: the tables
         that number words and phrases and weigh them (a tenth of a large rule set's
         memory). Looking up and scanning stay as they were; nothing can be added after."""
-        del self._terms, self._phrase_ids, self._aliases, self._rarity, self._uses, self._needed
+        del self._terms, self._phrase_ids, self._aliases, self._rarity, self._uses, self._anchors
 
     def cost(self, pattern: int) -> float:
         """How likely a pattern is to be in an article, by a rough guess."""
@@ -150,10 +150,14 @@ class Vocabulary:
     def needed(self, phrase: int) -> frozenset[int]:
         """What an article holds where the phrase is in it: the pattern of its anchor. Asked
         once every rule is in (the weights are final then), for each use of the phrase."""
-        needed = self._needed.get(phrase)
-        if needed is None:
-            needed = self._needed[phrase] = frozenset((self.anchor(phrase),))
-        return needed
+        anchors = self._anchors
+        if not anchors:
+            anchors.extend([-1] * len(self.phrases))
+        anchor = anchors[phrase]
+        if anchor < 0:
+            anchor = anchors[phrase] = self.anchor(phrase)
+        # A set made for each use, not kept: a set of one takes 200 bytes.
+        return frozenset((anchor,))
 
     def anchor(self, phrase: int) -> int:
         """The pattern of a phrase least likely to be in an article: the one to index it by."""
