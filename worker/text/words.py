@@ -86,7 +86,8 @@ def fold(word: str) -> str:
     """Fold one word for comparison: NFKC, case folded, accents removed (Lavróv → lavrov)."""
     word = _word_itself(word)
     if word.isascii():
-        return word.lower()
+        # A word already folded is given back as it is: not a copy for each rule word.
+        return word if word.islower() else word.lower()
     folded = unicodedata.normalize("NFKC", word).casefold()
     return "".join(_strip_accents(char) for char in folded)
 
