@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import annotated_types
 import yaml
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from worker.cli import _parser
@@ -150,7 +150,7 @@ class Section:
     """One model shown as a table of its keys, under the path its keys are written at."""
 
     path: str  # where in the file: `channels.NAME`, `rules[]`; "" for the top
-    model: type[BaseModel]
+    model: type[Any]  # a pydantic model or dataclass
     example: str  # YAML of the section, validated against the model
     told: str = ""  # what the section is, when the model's docstring does not say it all
     keys: tuple[str, ...] = ()  # only these keys (a part of a model shown on its own)
@@ -281,13 +281,14 @@ def _section(section: Section, sections: Mapping[type, str]) -> list[str]:
 
 
 def _fields(section: Section) -> Iterator[tuple[str, FieldInfo]]:
-    for name, field in section.model.model_fields.items():
+    fields: dict[str, FieldInfo] = section.model.__pydantic_fields__
+    for name, field in fields.items():
         if (section.keys and name not in section.keys) or name in section.skip:
             continue
         yield (field.alias or name), field
 
 
-def _docstring(model: type[BaseModel]) -> str:
+def _docstring(model: type[Any]) -> str:
     return " ".join((model.__doc__ or "").split())
 
 
@@ -305,7 +306,7 @@ def _check_example(section: Section) -> None:
     """The example must be what the model takes: an example that is wrong stops here."""
     data = yaml.safe_load(section.example)
     context = {"folder": REPO, "source": REPO / "config.yaml"}
-    section.model.model_validate(data, context=context)
+    TypeAdapter(section.model).validate_python(data, context=context)
 
 
 def _field_default(field: FieldInfo) -> str:

@@ -337,6 +337,23 @@ def test_several_rules_match_in_rule_set_order() -> None:
     ]
 
 
+def test_rules_filed_under_the_same_words_are_all_found() -> None:
+    rules = tuple(Rule(id=f"r{n}", query=text) for n, text in enumerate(("gas oil", "oil gas") * 2))
+    matcher = Matcher(RuleSet(participants=PARTICIPANTS, rules=(*rules, query("gas coal"))))
+    assert [m.rule_id for m in matcher.match(article("Oil and gas."))] == ["r0", "r1", "r2", "r3"]
+
+
+def test_a_rule_set_compiles_alike_again_once_compiling_took_its_trees() -> None:
+    rule = query('"peace talks" NEAR/5 @putin AND NOT title:sport*')
+    rules = RuleSet(participants=PARTICIPANTS, rules=(rule,))
+    text = article("Putin said the peace talks would resume.")
+    first = Matcher(rules).explain(text, "r")
+    assert rule.query is not None
+    assert rule.query.node == parse_query(rule.query.text).node
+    assert Matcher(rules).explain(text, "r") == first
+    assert first.matched
+
+
 def test_an_unknown_participant_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown participant '@nobody'"):
         Matcher(RuleSet(participants=PARTICIPANTS, rules=(query("@nobody"),)))

@@ -62,7 +62,7 @@ class Compiled:
         required = frozenset(p for patterns in needs if len(patterns) == 1 for p in patterns)
         alternatives = {p for p in needs if len(p) > 1 and p.isdisjoint(required)}
         first = condition.operands[:1]
-        window = first[0] if first and isinstance(first[0], Dated) else None
+        window = first[0] if first and type(first[0]) is Dated else None
         excluded = _excluded_words(condition)
         return cls(
             rule_id,
@@ -87,29 +87,39 @@ class Compiled:
         )
 
 
-def _excluded_words(condition: Condition) -> frozenset[int] | None:
+# The kinds of condition are told apart by their exact types below (none has subclasses):
+# isinstance on an abstract class's subclass is a call into abc, and compiling 100,000
+# rules made a million of them.
+
+
+def _excluded_words(condition: Condition) -> set[int] | None:
     """The words excluded by a condition made only of single words, ORs of them and NOTs
     of those; None for any other condition (its sets of needed words do not decide it)."""
-    if isinstance(condition, Dated):
-        return frozenset()
-    if isinstance(condition, AllOf):
-        parts = [_excluded_words(operand) for operand in condition.operands]
-        if any(part is None for part in parts):
-            return None
-        return frozenset(word for part in parts if part is not None for word in part)
-    if isinstance(condition, NoneOf):
+    if type(condition) is Dated:
+        return set()
+    if type(condition) is AllOf:
+        excluded: set[int] = set()
+        for operand in condition.operands:
+            part = _excluded_words(operand)
+            if part is None:
+                return None
+            excluded |= part
+        return excluded
+    if type(condition) is NoneOf:
         words = _single_words(condition.operand)
-        return None if words is None else frozenset(words)
-    return None if _single_words(condition) is None else frozenset()
+        return None if words is None else set(words)
+    return None if _single_words(condition) is None else set()
 
 
 def _single_words(condition: Condition) -> list[int] | None:
     """The patterns of a single word, or of an OR of single words; None for anything else."""
-    operands = condition.operands if isinstance(condition, AnyOf) else (condition,)
-    words = [operand.word for operand in operands if isinstance(operand, Phrase)]
-    if len(words) < len(operands) or None in words:
-        return None
-    return [word for word in words if word is not None]
+    operands = condition.operands if type(condition) is AnyOf else (condition,)
+    words: list[int] = []
+    for operand in operands:
+        if type(operand) is not Phrase or operand.word is None:
+            return None
+        words.append(operand.word)
+    return words
 
 
 class Compiler:
@@ -134,7 +144,7 @@ class Compiler:
         if rule.since is not None or rule.until is not None:
             parts.append(Dated(rule.since, rule.until))
         if rule.query is not None:
-            condition = self._query(rule.query, rule.query.node)
+            condition = self._query(rule.query, rule.query.take_node())
             # The parts of a query's top-level AND are the rule's conditions, as if
             # each were written as a block of its own.
             parts.extend(condition.operands if isinstance(condition, AllOf) else [condition])
@@ -154,10 +164,10 @@ class Compiler:
             return AnyOf([self._query(query, operand) for operand in node.operands], label)
         if isinstance(node, Term) and node.field in DESCRIBING:
             return Described(cast(Describing, node.field), node, label)
-        return self._positional(query, node)
+        return self._positional(query, node, label)
 
-    def _positional(self, query: Query, node: Node) -> Positional:
-        label = query.source(node)
+    def _positional(self, query: Query, node: Node, label: str | None = None) -> Positional:
+        label = query.source(node) if label is None else label
         if isinstance(node, Term):
             return self._phrase(self.vocabulary.phrase(node), node.text, label)
         if isinstance(node, ParticipantTerm):

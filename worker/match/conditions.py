@@ -136,7 +136,7 @@ class Phrase(Positional):
     hits = found
 
     def needs(self, vocabulary: Vocabulary) -> Needs:
-        return [frozenset((vocabulary.anchor(self.phrase),))]
+        return [vocabulary.needed(self.phrase)]
 
 
 class Mention(Positional):

@@ -80,7 +80,6 @@ class Vocabulary:
     """
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, str], int] = {}
         self._exact: dict[str, int] = {}
         self._cased: dict[str, int] = {}
         self._prefixes: dict[str, int] = {}
@@ -93,6 +92,7 @@ class Vocabulary:
         self._rarity: list[float] = []  # by the length of the word: longer words are rarer
         self._uses: list[int] = []  # phrases that use the pattern: a word many use is common
         self._aliases: list[tuple[str, str, int]] = []
+        self._anchors: list[int] = []  # by phrase (-1: not yet), once all rules are in
         self.aliases: dict[int, list[_Alias]] = {}  # by the anchor of the alias
         words = Remembered(self._patterns_of, _REMEMBERED_WORDS, _LONGEST_WORD)
         # The patterns a word of a text stands for, remembered after the first time.
@@ -142,9 +142,27 @@ class Vocabulary:
             alias = _Alias(participant, text, patterns, patterns.index(anchor))
             self.aliases.setdefault(anchor, []).append(alias)
 
+    def finish(self) -> None:
+        """Let go of what only building needs, once every rule is compiled: the tables
+        that number words and phrases and weigh them (a tenth of a large rule set's
+        memory). Looking up and scanning stay as they were; nothing can be added after."""
+        del self._terms, self._phrase_ids, self._aliases, self._rarity, self._uses, self._anchors
+
     def cost(self, pattern: int) -> float:
         """How likely a pattern is to be in an article, by a rough guess."""
         return self._rarity[pattern] * self._uses[pattern]
+
+    def needed(self, phrase: int) -> frozenset[int]:
+        """What an article holds where the phrase is in it: the pattern of its anchor. Asked
+        once every rule is in (the weights are final then), for each use of the phrase."""
+        anchors = self._anchors
+        if not anchors:
+            anchors.extend([-1] * len(self.phrases))
+        anchor = anchors[phrase]
+        if anchor < 0:
+            anchor = anchors[phrase] = self.anchor(phrase)
+        # A set made for each use, not kept: a set of one takes 200 bytes.
+        return frozenset((anchor,))
 
     def anchor(self, phrase: int) -> int:
         """The pattern of a phrase least likely to be in an article: the one to index it by."""
@@ -155,17 +173,21 @@ class Vocabulary:
         folded = fold(word)
         if cased:
             kind, key = "cased", written_form(word)
+            pattern = self._cased.get(key)
         elif prefix:
             kind, key = "prefix", folded
+            pattern = self._prefixes.get(key)
         elif inflects(folded):
             kind, key = "forms", folded
+            forms = self._forms.get(key[:-1], ())
+            pattern = next((known for form, known in forms if form == key), None)
         else:
             kind, key = "exact", folded
-        pattern = self._ids.get((kind, key))
+            pattern = self._exact.get(key)
         return self._new(kind, key) if pattern is None else pattern
 
     def _new(self, kind: str, key: str) -> int:
-        pattern = self._ids[(kind, key)] = len(self._rarity)
+        pattern = len(self._rarity)
         # Longer words are rarer; a prefix finds more words than a whole word.
         self._rarity.append((3 if kind == "prefix" else 1) / max(len(key), 1))
         self._uses.append(0)

@@ -168,12 +168,15 @@ def _raw_rules(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _duplicates(entries: Iterable[_Entry], template: str) -> Iterator[Problem]:
     """Every entry whose id came before, naming where it came first."""
-    first: dict[str, str] = {}
-    for document, key, entry_id in entries:
+    first: dict[str, _Entry] = {}
+    for entry in entries:
+        document, key, entry_id = entry
         if entry_id in first:
-            yield document.problem(key, template.format(id=entry_id, where=first[entry_id]))
+            earlier, earlier_key, _ = first[entry_id]
+            where = f"{earlier.path}:{earlier.line_of(earlier_key)}"
+            yield document.problem(key, template.format(id=entry_id, where=where))
         else:
-            first[entry_id] = f"{document.path}:{document.line_of(key)}"
+            first[entry_id] = entry
 
 
 def _unknown_participants(documents: Iterable[YamlFile], known: set[str]) -> Iterator[Problem]:
@@ -202,10 +205,11 @@ def _unknown_query_participants(
 
 
 def _queries(data: Any) -> Iterator[tuple[int, Query]]:
-    """Each rule's query that parses (the others are reported by validation)."""
+    """Each rule's query that may name participants and parses (the others are reported
+    by validation)."""
     for i, entry in _raw_rules(data):
         text = entry.get("query")
-        if isinstance(text, str):
+        if isinstance(text, str) and "@" in text:  # a query without an @ names no one
             with suppress(ValueError):
                 yield i, parse_query(text)
 

@@ -20,9 +20,9 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from worker.text.words import tokenize
+from worker.text.words import words_as_written
 
 __all__ = [
     "DESCRIBING",
@@ -124,13 +124,29 @@ Node = Term | ParticipantTerm | Not | And | Or | Near
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A parsed query: the text as written and its tree."""
+    """A parsed query: the text as written, and its tree.
+
+    The tree is kept from the parse until the rule is compiled, which takes it: a daemon
+    of 100,000 rules held some 60 MB of trees it would never read again. Asked for after
+    that, the tree is parsed again from the text (and not kept)."""
 
     text: str
-    node: Node
+    _tree: Node | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def node(self) -> Node:
+        """The query's tree."""
+        tree = self._tree
+        return tree if tree is not None else _tree_of(self.text)
+
+    def take_node(self) -> Node:
+        """The query's tree, for compiling: the query lets go of it."""
+        tree = self.node
+        object.__setattr__(self, "_tree", None)
+        return tree
 
     def participants(self) -> Iterator[ParticipantTerm]:
         """Every `@participant` the query names, in the order written."""
@@ -170,12 +186,14 @@ class QueryError(ValueError):
 
 def parse_query(text: str) -> Query:
     """Parse a query; QueryError names the column of the fault and what to do about it."""
+    return Query(text, _tree_of(text))
+
+
+def _tree_of(text: str) -> Node:
     tokens = _Lexer(text).tokens()
     if not tokens:
         raise QueryError(1, "the query is empty; write at least one word")
-    parser = _Parser(tokens)
-    node = parser.parse()
-    return Query(text, node)
+    return _Parser(tokens).parse()
 
 
 def keyword_term(text: str) -> Term:
@@ -189,7 +207,7 @@ def keyword_term(text: str) -> Term:
 
 def _words_of(text: str) -> tuple[str, ...]:
     # Interned: the same words recur across thousands of rules, one copy of each is kept.
-    return tuple(sys.intern(text[token.start : token.end]) for token in tokenize(text))
+    return tuple(map(sys.intern, words_as_written(text)))
 
 
 # --- lexer --------------------------------------------------------------------------
@@ -197,8 +215,7 @@ def _words_of(text: str) -> tuple[str, ...]:
 _TokenKind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "FIELD", "TERM", "PARTICIPANT"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):  # made in C: a rule set of 100,000 queries has a million
     kind: _TokenKind
     text: str
     start: int
@@ -216,6 +233,9 @@ _DOUBLE_QUOTES = '"“”„'
 _ONLY_CLOSING = {"»": "«", "›": "‹", "」": "「"}  # and the mark each closes
 _STOP = f"\\s(){{}}{''.join(_QUOTES)}{''.join(_ONLY_CLOSING)}"
 _BARE = re.compile(f"[^{_STOP}]+")
+# After any spaces, a parenthesis or a bare word, told apart in C; what else may start a
+# token (a quote, a brace, an @) is left to `_token`. It always matches, if only spaces.
+_NEXT = re.compile(f"\\s*(?:([()])|([^{_STOP}@][^{_STOP}]*))?")
 _FIELD = re.compile(f"({'|'.join(_FIELDS)}):", re.IGNORECASE)
 _OTHER_FIELD = re.compile(r"([A-Za-z]+):(?=\S)")
 _NEAR = re.compile(r"(O?NEAR)(?:/(.*))?", re.IGNORECASE | re.DOTALL)
@@ -231,19 +251,25 @@ class _Lexer:
 
     def tokens(self) -> list[_Token]:
         found: list[_Token] = []
+        text = self.text
         while True:
-            while self.at < len(self.text) and self.text[self.at].isspace():
-                self.at += 1
-            if self.at >= len(self.text):
-                return found
-            found.append(self._token())
+            following = _NEXT.match(text, self.at)
+            assert following is not None  # it matches where there are only spaces left
+            parenthesis, word = following.groups()
+            if parenthesis is not None:
+                self.at = following.start(1)
+                found.append(self._take("(" if parenthesis == "(" else ")", 1))
+            elif word is not None:
+                self.at = following.start(2)
+                found.append(self._bare(word))
+            else:
+                self.at = following.end()
+                if self.at >= len(text):
+                    return found
+                found.append(self._token())
 
     def _token(self) -> _Token:
         char = self.text[self.at]
-        if char == "(":
-            return self._take("(", 1)
-        if char == ")":
-            return self._take(")", 1)
         if char in _QUOTES:
             return self._phrase(char)
         if char in _ONLY_CLOSING:
@@ -252,9 +278,7 @@ class _Lexer:
             return self._cased()
         if char == "}":
             raise QueryError(self.at + 1, "this } closes no {; remove it")
-        if char == "@":
-            return self._participant()
-        return self._bare()
+        return self._participant()  # what else starts a token: an @
 
     def _take(
         self,
@@ -301,19 +325,18 @@ class _Lexer:
         node = ParticipantTerm(self.text[self.at + 1 : end], start=self.at, end=end)
         return self._take("PARTICIPANT", end - self.at, node=node)
 
-    def _bare(self) -> _Token:
-        match = _BARE.match(self.text, self.at)
-        assert match is not None  # the caller saw a character that starts a bare word
-        word = match.group()
-        if _FIELD.match(word):
+    def _bare(self, word: str) -> _Token:
+        # Most words are only words: the patterns below are tried only where they may fit.
+        fielded = ":" in word
+        if fielded and _FIELD.match(word):
             return self._take("FIELD", len(word.split(":")[0]) + 1)
         operator = _OPERATORS.get(word)
         if operator is not None:
             return self._take(operator, len(word))
-        near = _NEAR.fullmatch(word)
+        near = _NEAR.fullmatch(word) if word[0] in "nNoO" else None
         if near is not None:
             return self._near(near)
-        other = _OTHER_FIELD.match(word)
+        other = _OTHER_FIELD.match(word) if fielded else None
         if other is not None:
             raise QueryError(
                 self.at + 1,
@@ -391,7 +414,7 @@ class _Parser:
     """Recursive descent over the tokens, by the grammar at the top of this module."""
 
     def __init__(self, tokens: list[_Token]) -> None:
-        self.tokens = tokens
+        self.tokens: list[_Token | None] = [*tokens, None]  # None: the end of the query
         self.at = 0
 
     def parse(self) -> Node:
@@ -404,42 +427,42 @@ class _Parser:
         return node
 
     def _peek(self) -> _Token | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
+        return self.tokens[self.at]
 
     def _next(self) -> _Token | None:
-        token = self._peek()
+        token = self.tokens[self.at]
         self.at += token is not None
         return token
 
     def _or(self, after: _Token | None) -> Node:
         operands = [self._and(after)]
-        while (token := self._peek()) is not None and token.kind == "OR":
-            self._next()
+        while (token := self.tokens[self.at]) is not None and token.kind == "OR":
+            self.at += 1
             operands.append(self._and(token))
         return _joined(Or, operands)
 
     def _and(self, after: _Token | None) -> Node:
         operands = [self._unary(after)]
-        while (token := self._peek()) is not None and token.kind not in (")", "OR"):
+        while (token := self.tokens[self.at]) is not None and token.kind not in (")", "OR"):
             if token.kind == "AND":
-                self._next()
+                self.at += 1
                 operands.append(self._unary(token))
             else:
                 operands.append(self._unary(None))
         return _joined(And, operands)
 
     def _unary(self, after: _Token | None) -> Node:
-        token = self._peek()
+        token = self.tokens[self.at]
         if token is None or token.kind != "NOT":
             return self._near(after)
-        self._next()
+        self.at += 1
         operand = self._unary(token)
         return Not(operand, start=token.start, end=operand.end)
 
     def _near(self, after: _Token | None) -> Node:
         left = self._primary(after)
-        while (token := self._peek()) is not None and token.kind == "NEAR":
-            self._next()
+        while (token := self.tokens[self.at]) is not None and token.kind == "NEAR":
+            self.at += 1
             right = self._primary(token)
             for side in (left, right):
                 _check_near_operand(side, token)

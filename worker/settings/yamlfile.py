@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -46,8 +47,17 @@ class YamlFile:
 
     path: Path
     data: Any
-    lines: Mapping[Key, int]
+    text: str = field(repr=False)
     problems: tuple[Problem, ...] = ()
+
+    @cached_property
+    def lines(self) -> Mapping[Key, int]:
+        """The line of every key. Found when first asked for (to name a problem), by reading
+        the text again: the lines of a large rule file took more memory than its data, and
+        the allocator kept that peak for the life of the daemon."""
+        builder = _Builder(self.path, None, yaml.parse(self.text, Loader=_FAST_LOADER), True)
+        builder.document()
+        return builder.lines
 
     def line_of(self, key: Key) -> int | None:
         """The line of `key`, or of its nearest parent that was written in the file."""
@@ -128,9 +138,12 @@ def _read_events(
     # Built from the parser's events, not from a composed node tree: the tree of a large
     # rule file (two marks per node) took several times the memory of its data, and the
     # allocator kept that peak for the life of the daemon.
-    builder = _Builder(path, environ, yaml.parse(text, Loader=loader))
+    builder = _Builder(path, environ, yaml.parse(text, Loader=loader), False)
     data = builder.document()
-    return YamlFile(path, data, builder.lines, tuple(builder.problems))
+    if builder.problems:  # read again, noting lines, to say where each problem is
+        builder = _Builder(path, environ, yaml.parse(text, Loader=loader), True)
+        data = builder.document()
+    return YamlFile(path, data, text, tuple(builder.problems))
 
 
 def _syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
@@ -166,11 +179,16 @@ class _Builder:
     shared node, with the same lines and the same loops found."""
 
     def __init__(
-        self, path: Path, environ: Mapping[str, str] | None, events: Iterator[yaml.Event]
+        self,
+        path: Path,
+        environ: Mapping[str, str] | None,
+        events: Iterator[yaml.Event],
+        noting: bool,
     ) -> None:
         self.path = path
         self.environ = environ
-        self.lines: dict[Key, int] = {}
+        self.lines: dict[Key, int] = {}  # with `noting`: else the problems have no line
+        self._noting = noting
         self.problems: list[Problem] = []
         self._events = events
         self._constructor = yaml.constructor.SafeConstructor()
@@ -210,7 +228,8 @@ class _Builder:
         if isinstance(event, yaml.AliasEvent):
             return self._alias(event, key)
         assert isinstance(event, _Node)
-        self.lines.setdefault(key, _line(event))
+        if self._noting:
+            self.lines.setdefault(key, _line(event))
         anchor = event.anchor
         if anchor is None:
             return self._node(event, key)
@@ -251,7 +270,8 @@ class _Builder:
     def _alias(self, event: yaml.AliasEvent, key: Key) -> Any:
         events = self._anchored(event)
         if event.anchor in self._open:
-            self.lines.setdefault(key, _line(events[0]))
+            if self._noting:
+                self.lines.setdefault(key, _line(events[0]))
             self._report(key, "an alias refers to itself; remove the loop")
             return None
         self._replays.append(iter(events))
@@ -302,11 +322,12 @@ class _Builder:
             else:
                 child = (*key, name)
                 if name in data:
-                    first = self.lines[child]
+                    first = self.lines.get(child)
                     self._report(
                         child, f"duplicate key '{name}' (first at line {first}); keep one", line
                     )
-                self.lines[child] = line
+                if self._noting:
+                    self.lines[child] = line
                 data[name] = self.build(value, child)
             event = self._take()
         return data
@@ -423,6 +444,7 @@ _LIST = "must be a list, like [a, b]"
 # pydantic's wording, put in the words of someone editing a YAML file
 _WORDING: dict[str, Callable[[ErrorDetails], str]] = {
     "extra_forbidden": lambda detail: f"unknown key '{detail['loc'][-1]}'",
+    "unexpected_keyword_argument": lambda detail: f"unknown key '{detail['loc'][-1]}'",
     "missing": lambda detail: "field required",
     "union_tag_not_found": lambda detail: "field required",
     "union_tag_invalid": lambda detail: (

@@ -28,6 +28,7 @@ __all__ = [
     "same_word_forms",
     "terms_of",
     "tokenize",
+    "words_as_written",
     "words_of_piece",
     "written_form",
 ]
@@ -86,7 +87,8 @@ def fold(word: str) -> str:
     """Fold one word for comparison: NFKC, case folded, accents removed (Lavróv → lavrov)."""
     word = _word_itself(word)
     if word.isascii():
-        return word.lower()
+        # A word already folded is given back as it is: not a copy for each rule word.
+        return word if word.islower() else word.lower()
     folded = unicodedata.normalize("NFKC", word).casefold()
     return "".join(_strip_accents(char) for char in folded)
 
@@ -121,6 +123,11 @@ def written_form(word: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Split `text` into folded words; `China-Russia` gives two words, `Putin's` one: `putin`."""
     return [Token(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def words_as_written(text: str) -> tuple[str, ...]:
+    """The words of `text` as it writes them (the words `tokenize` folds)."""
+    return tuple(_TOKEN.findall(text))
 
 
 def terms_of(phrase: str) -> tuple[str, ...]:
