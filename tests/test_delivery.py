@@ -431,6 +431,8 @@ def test_a_retry_stored_by_another_process_is_sent_by_the_daemon(
     project = project_with(tmp_path, hook(url, settings=retry, schedule="0 0 1 1 *"))
     daemon = Daemon(project)
     daemon.start()  # its slot is on 1 January: it sends nothing by itself
+    # "watching" comes before the start-up scan: the seeds are stored once each is told
+    wait_for(lambda: daemon.log_text().count("' matched ") == 5, "the seeds stored")
     assert wirewatch(project, "digest", "hook") == 1  # another process's attempt fails
     assert len(receiver.log) == 1
     wait_for(lambda: len(receiver.log) == 2, "the daemon's retry", timeout=45)
