@@ -28,11 +28,13 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from worker.digest.render import TEMPLATES
 from worker.errors import TemplateMistake
 from worker.model import Digest, Rendered
 
-__all__ = ["Templates"]
+__all__ = ["TEMPLATES", "Templates"]
+
+# The four templates of a channel, each a file of its folder or of the package.
+TEMPLATES = ("subject.txt", "digest.txt", "digest.html", "digest.json")
 
 
 class Templates:

@@ -22,9 +22,7 @@ from worker.settings.config import Config
 if TYPE_CHECKING:
     from worker.digest.jinja import Templates
 
-__all__ = ["TEMPLATES", "Renderer", "load_renderers"]
-
-TEMPLATES = ("subject.txt", "digest.txt", "digest.html", "digest.json")
+__all__ = ["Renderer", "load_renderers"]
 
 
 class Renderer:
