@@ -532,6 +532,15 @@ def test_stories_shown_are_read_back_after_a_restart(opened: Opened) -> None:
     assert again.stories_shown("local", NOW + timedelta(seconds=1)) == []  # shown before
 
 
+def test_what_a_digest_showed_is_kept_with_it_or_not_at_all(store: Store) -> None:
+    with_matches(store, 2)
+    first, second = (m.id for m in store.pending("local"))
+    assert store.create_digest(digest("d1"), [first], shown=[shown(0, 0, NOW)])
+    assert not store.create_digest(digest("d2"), [first, second], shown=[shown(1, 1, NOW)])
+    rows = store.stories_shown("local", NOW - timedelta(hours=1))
+    assert [row.article_id for row in rows] == ["article-0"]  # d2 was not made: nor its stories
+
+
 def test_an_article_keeps_the_story_it_was_first_shown_in(store: Store) -> None:
     with_matches(store, 3)
     store.add_stories_shown("local", [shown(1, 0, NOW)])

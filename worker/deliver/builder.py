@@ -121,11 +121,10 @@ class DigestBuilder:
             log.error(told, name, mistake, extra=fields)
             raise
         delivery = Delivery(built.digest, rendered)
-        if not self._queue.create_digest(delivery, built.listed, built.through, built.more):
+        shown = shown_in(built.digest, built.signatures)  # kept with the digest, all or none
+        if not self._queue.create_digest(delivery, built.listed, built.through, built.more, shown):
             log.info("channel %s: another process took these matches; nothing to send", name)
             return None
-        # Kept after the digest: a crash between the two shows a story again as new.
-        self._queue.add_stories_shown(name, shown_in(built.digest, built.signatures))
         return delivery
 
     def has_pending(self, name: str) -> bool:

@@ -227,10 +227,11 @@ class DigestQueue(Protocol):
         match_ids: Sequence[int],
         through: int | None = None,
         more: int = 0,
+        shown: Sequence[StoryShown] = (),
     ) -> bool:
         """Write a digest with the pending matches it lists, and with `through` the `more`
-        others pending up to that id, all or none; False when one of them is no longer
-        pending (another process took it) or the digest exists."""
+        others pending up to that id, and what its stories showed, all or none; False when
+        one of them is no longer pending (another process took it) or the digest exists."""
         ...
 
     def last_digest_at(self, channel: str) -> datetime | None:

@@ -657,11 +657,12 @@ class SqlStore:
         match_ids: Sequence[int],
         through: int | None = None,
         more: int = 0,
+        shown: Sequence[StoryShown] = (),
     ) -> bool:
         """Write a digest and take its matches from what is pending for the channel, all or
         none: those it lists (`match_ids`), and with `through` the `more` others pending up
-        to that id. False when one was taken by another process (or the backlog is not
-        `more` long any more), or the digest exists."""
+        to that id; and what its stories showed. False when one was taken by another
+        process (or the backlog is not `more` long any more), or the digest exists."""
         try:
             with self._db.transaction() as db:
                 if db.run(self._q["add_digest"], _digest_row(delivery)) != 1:
@@ -674,6 +675,7 @@ class SqlStore:
                 db.run(self._q["end_throttle_hold"], {"channel": delivery.channel})
                 if through is not None:
                     _take_backlog(db, self._q, delivery, through, more)
+                _add_shown(db, self._q, delivery.channel, shown)
         except _TakenError:
             return False
         return True
@@ -715,17 +717,7 @@ class SqlStore:
     def add_stories_shown(self, channel: str, shown: Sequence[StoryShown]) -> None:
         """Remember what a digest of `channel` showed; an article shown before keeps its story."""
         with self._db.transaction() as db:
-            for row in shown:
-                db.run(
-                    self._q["add_story_shown"],
-                    {
-                        "channel": channel,
-                        "article_id": row.article_id,
-                        "signature": row.signature,
-                        "story_id": row.story.id,
-                        "first_sent": row.first_sent,
-                    },
-                )
+            _add_shown(db, self._q, channel, shown)
 
     # --- mutes and throttles ------------------------------------------------------------
 
@@ -1048,6 +1040,23 @@ def _take_backlog(
     if db.run(q["add_backlog_items"], {**backlog, "digest_id": delivery.id}) != more:
         raise _TakenError
     db.run(q["take_backlog"], backlog)
+
+
+def _add_shown(
+    db: Transaction, q: Mapping[str, str], channel: str, shown: Sequence[StoryShown]
+) -> None:
+    """Remember what a digest of `channel` showed; an article shown before keeps its story."""
+    for row in shown:
+        db.run(
+            q["add_story_shown"],
+            {
+                "channel": channel,
+                "article_id": row.article_id,
+                "signature": row.signature,
+                "story_id": row.story.id,
+                "first_sent": row.first_sent,
+            },
+        )
 
 
 def _prune(
