@@ -81,6 +81,22 @@ def test_chat_messages_show_the_period_in_the_channel_time_zone(name: str) -> No
     assert "2026-11-21 09:00 to 2026-11-22 09:00 Europe/Berlin · " in shown
 
 
+@pytest.mark.parametrize("name", ["slack", "discord", "teams"])
+def test_chat_messages_say_what_the_throttle_held_back(name: str) -> None:
+    held = {"matches": 3, "since": "2026-11-22T06:30:00+00:00"}
+    throttled = Digest.from_document({**document([]), "timezone": "Europe/Berlin", "held": held})
+    shown = json.dumps(message_for(name, throttled), ensure_ascii=False)
+    assert "3 matches held back by the throttle since 2026-11-22 07:30" in shown
+    assert "held back" not in json.dumps(message_for(name, digest([])), ensure_ascii=False)
+
+
+def test_a_markdown_message_says_what_the_throttle_held_back() -> None:
+    held = {"matches": 1, "since": "2026-11-22T06:30:00+00:00"}
+    throttled = Digest.from_document({**document([]), "held": held})
+    shown = markdown_message(throttled, 4000)
+    assert "1 match held back by the throttle since 2026-11-22 06:30" in shown
+
+
 XI = [SUMMARY.index("Xi Jinping"), SUMMARY.index("Xi Jinping") + len("Xi Jinping")]
 TALKS = [SUMMARY.index("talks"), SUMMARY.index("talks") + len("talks")]
 SMALL_ITEMS = [

@@ -195,17 +195,20 @@ def headline(digest: Digest) -> str:
 
 
 def overview(digest: Digest) -> str:
-    """The period the digest covers, in the channel's time zone, and what it counts."""
+    """The period the digest covers, in the channel's time zone, what it counts, and what
+    the channel's throttle held back for it."""
     zone = _zone(digest.timezone)
     period = digest.period
     span = f"{_minute(period.start, zone)} to {_minute(period.end, zone)} {zone.key}"
-    return " · ".join(
-        [
-            span,
-            plural(_count(digest.counts.articles), "article"),
-            plural(_count(digest.counts.matches), "match", "matches"),
-        ]
-    )
+    parts = [
+        span,
+        plural(_count(digest.counts.articles), "article"),
+        plural(_count(digest.counts.matches), "match", "matches"),
+    ]
+    if digest.held is not None:
+        held = plural(digest.held.matches, "match", "matches")
+        parts.append(f"{held} held back by the throttle since {_minute(digest.held.since, zone)}")
+    return " · ".join(parts)
 
 
 def participants(digest: Digest) -> str:
