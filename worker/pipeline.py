@@ -181,6 +181,7 @@ class Pipeline:
             clock,
             self.worker,
             spread,
+            self.health,
         )
         # Where the loop takes articles from: the folders, and the feeds if there are any.
         self.source: Source = (

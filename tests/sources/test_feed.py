@@ -209,6 +209,54 @@ def test_a_failing_feed_shows_in_status_backs_off_and_recovers(
     ]
 
 
+def test_a_feed_failing_poll_after_poll_is_in_trouble_until_it_is_read(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    serve(httpserver, "oops", status=500, kind="text/plain")
+    clock = Clock()
+    with pipeline_of(one_feed(tmp_path, httpserver), clock) as pipeline:
+        troubles = []
+        for wait in (timedelta(0), timedelta(minutes=11), timedelta(minutes=21)):
+            clock.advance(wait)
+            poll(pipeline)
+            troubles.append(pipeline.health.trouble("feed:Courier"))
+        serve(httpserver, rss(item("Putin and Xi hold talks", TALKS, guid="a-1")))
+        clock.advance(timedelta(minutes=41))
+        poll(pipeline)
+        after = pipeline.health.trouble("feed:Courier")
+    assert len(httpserver.log) == 4
+    assert troubles[:2] == [None, None]  # a failed poll or two is no trouble yet
+    assert troubles[2] is not None
+    assert troubles[2].problem == "failing since 2026-05-06T09:00:00+00:00: the server answered 500"
+    assert after is None
+
+
+def test_a_feed_in_trouble_before_a_restart_is_in_trouble_after_it(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    serve(httpserver, "gone", status=410, kind="text/plain")
+    project = one_feed(tmp_path, httpserver)
+    with pipeline_of(project, Clock()) as pipeline:
+        poll(pipeline)
+    with pipeline_of(project, Clock()) as restarted:
+        with restarted.feeds.watch():  # told from the state, before any poll
+            during = restarted.health.trouble("feed:Courier")
+        after = restarted.health.trouble("feed:Courier")  # its watch is over: not its to tell
+    assert len(httpserver.log) == 1
+    assert during is not None
+    assert during.problem.startswith("gone (410)")
+    assert after is None
+
+
+def test_a_feed_gone_is_in_trouble_at_once(tmp_path: Path, httpserver: HTTPServer) -> None:
+    serve(httpserver, "gone", status=410, kind="text/plain")
+    with pipeline_of(one_feed(tmp_path, httpserver), Clock()) as pipeline:
+        poll(pipeline)
+        trouble = pipeline.health.trouble("feed:Courier")
+    assert trouble is not None
+    assert trouble.problem.startswith("gone (410): no longer polled")
+
+
 def polled(tmp_path: Path, server: HTTPServer, *waits: timedelta) -> tuple[dict[str, Any], str]:
     """The feed polled, then polled again after each wait: what status says of it then."""
     clock = Clock()

@@ -1,11 +1,12 @@
 """Alerts about wirewatch itself: each trouble its health hears, told to the `alerts:` channels.
 
-A problem is a part in trouble (`store`, `folder:PATH`, `channel:NAME`, ...). It is told at
-most once an hour: a trouble that starts is told at once, unless that part's trouble was told
-less than an hour before; then it waits for the hour to end and is told then, if it still
-stands. A trouble that was told is told again when it clears, always and at once. Alerts go
-to the channels' notifiers from a thread of their own, tried a few times each, so neither
-the loop nor the schedules ever wait for them; they are never part of a digest.
+A problem is a part in trouble (`store`, `folder:PATH`, `channel:NAME`, `feed:NAME`, ...).
+It is told at most once an hour: a trouble that starts is told at once, unless that part's
+trouble was told less than an hour before; then it waits for the hour to end and is told
+then, if it still stands. A trouble that was told is told again when it clears, always
+and at once. Alerts go to the channels' notifiers from a thread of their own, tried a few
+times each, so neither the loop nor the schedules ever wait for them; they are never part
+of a digest.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from worker.errors import StateError, StateUnavailable
+from worker.health import Health
 from worker.model import FeedRecord, RawArticle
 from worker.notify.retry_after import retry_after_seconds
 from worker.settings.config import Feed
@@ -41,6 +42,9 @@ _JITTER = 0.1  # polls come every `every`, give or take this share of it
 _LONGEST_BACKOFF = timedelta(hours=6)
 _POLLERS = 4  # feeds polled at once
 _PAGE_TYPES = ("html", "xml", "text/plain")
+# A feed is in trouble (`feed:NAME` in /healthz, and told to the `alerts:` channels) once
+# this many polls in a row have failed, or it is gone: one timeout is no trouble.
+_TROUBLE_AFTER = 3
 
 Clock = Callable[[], datetime]
 
@@ -80,8 +84,10 @@ class FeedSource:
         clock: Clock,
         holder: str,
         spread: Callable[[], float],
+        health: Health | None = None,
     ) -> None:
         self._feeds = {feed.url: feed for feed in feeds}
+        self._health = health
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
@@ -110,12 +116,15 @@ class FeedSource:
         """Poll each feed when due while the block lasts, in threads of its own."""
         stop = threading.Event()
         poller = threading.Thread(target=self._polling, args=(stop,), name="feeds", daemon=True)
+        self._tell_health_stored()
         poller.start()
         try:
             yield self._arrivals(stop)
         finally:
             stop.set()
             poller.join()
+            for feed in self._feeds.values():  # a feed left out of an edited config is no trouble
+                self._health_of(feed, None)
 
     def ready(self) -> Iterator[RawArticle]:
         """The entries polled since last asked, without waiting."""
@@ -201,6 +210,7 @@ class FeedSource:
             self._due[feed.url] = time.monotonic() + _TICK * 4
             return []
         _tell_change(feed, before, answer.record)
+        self._health_of(feed, answer.record)
         self._hand_out(feed, answer)
         self._next_look(feed, answer.record)
         return list(answer.entries)
@@ -345,6 +355,21 @@ class FeedSource:
 
     # --- how a poll went ------------------------------------------------------------------
 
+    def _tell_health_stored(self) -> None:
+        """Each feed's trouble as the state has it, before this process polls it (a feed
+        failing before a restart or an edit is in trouble still)."""
+        for feed in self._feeds.values():
+            try:
+                record = self._store.feed(feed.url)
+            except StateError:  # said once by the store; the next poll tells it
+                return
+            if record is not None:
+                self._health_of(feed, record)
+
+    def _health_of(self, feed: Feed, record: FeedRecord | None) -> None:
+        if self._health is not None:
+            self._health.report(f"feed:{feed.title}", None if record is None else _trouble(record))
+
     def _succeeded(
         self, feed: Feed, before: FeedRecord, now: datetime, problem: str | None
     ) -> FeedRecord:
@@ -380,6 +405,16 @@ class FeedSource:
 
     def _jittered(self, wait: timedelta) -> timedelta:
         return wait * (1 + _JITTER * (2 * self._spread() - 1))
+
+
+def _trouble(record: FeedRecord) -> str | None:
+    """What is wrong with a feed, for /healthz and the alerts: gone, or failing poll after poll."""
+    if record.gone:
+        return "gone (410): no longer polled; remove it from sources: or fix its url"
+    if record.failures < _TROUBLE_AFTER or record.error_since is None:
+        return None
+    since = record.error_since.isoformat(timespec="seconds")
+    return f"failing since {since}: {record.last_error}"
 
 
 def _claim(feed: Feed) -> timedelta:
