@@ -354,6 +354,26 @@ def test_workers_on_one_database_poll_a_feed_once(
     assert len(httpserver.log) == 2  # once when first due, once when due again
 
 
+def test_a_feed_another_worker_read_again_is_no_trouble_here(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    serve(httpserver, "oops", status=500, kind="text/plain")
+    project, clock = one_feed(tmp_path, httpserver), Clock()
+    with pipeline_of(project, clock) as one, pipeline_of(project, clock) as two:
+        for wait in (timedelta(0), timedelta(minutes=11), timedelta(minutes=21)):
+            clock.advance(wait)
+            poll(one)
+        troubled = one.health.trouble("feed:Courier")
+        serve(httpserver, rss(item("Putin and Xi hold talks", TALKS, guid="a-1")))
+        clock.advance(timedelta(minutes=41))
+        poll(two)  # the other worker reads it, and holds it for a while
+        poll(one)  # not this worker's to poll now: it reads how the poll went
+        after = one.health.trouble("feed:Courier")
+    assert troubled is not None
+    assert len(httpserver.log) == 4
+    assert after is None
+
+
 def test_an_article_quoting_an_entity_declaration_is_read(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:

@@ -88,6 +88,7 @@ class FeedSource:
     ) -> None:
         self._feeds = {feed.url: feed for feed in feeds}
         self._health = health
+        self._watched = False  # a watch has ended: a poll it left running tells nothing
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
@@ -116,6 +117,7 @@ class FeedSource:
         """Poll each feed when due while the block lasts, in threads of its own."""
         stop = threading.Event()
         poller = threading.Thread(target=self._polling, args=(stop,), name="feeds", daemon=True)
+        self._watched = False
         self._tell_health_stored()
         poller.start()
         try:
@@ -123,8 +125,9 @@ class FeedSource:
         finally:
             stop.set()
             poller.join()
+            self._watched = True
             for feed in self._feeds.values():  # a feed left out of an edited config is no trouble
-                self._health_of(feed, None)
+                self._health_of(feed, None, ended=True)
 
     def ready(self) -> Iterator[RawArticle]:
         """The entries polled since last asked, without waiting."""
@@ -210,13 +213,15 @@ class FeedSource:
             self._due[feed.url] = time.monotonic() + _TICK * 4
             return []
         _tell_change(feed, before, answer.record)
-        self._health_of(feed, answer.record)
         self._hand_out(feed, answer)
         self._next_look(feed, answer.record)
         return list(answer.entries)
 
     def _next_look(self, feed: Feed, record: FeedRecord | None = None) -> None:
+        """When to look at the feed again; and its trouble, as this poll or another
+        worker's left it."""
         record = record or self._store.feed(feed.url)
+        self._health_of(feed, record)
         if record is None or record.next_poll is None:
             self._due[feed.url] = time.monotonic() + _TICK
             return
@@ -366,8 +371,8 @@ class FeedSource:
             if record is not None:
                 self._health_of(feed, record)
 
-    def _health_of(self, feed: Feed, record: FeedRecord | None) -> None:
-        if self._health is not None:
+    def _health_of(self, feed: Feed, record: FeedRecord | None, ended: bool = False) -> None:
+        if self._health is not None and (ended or not self._watched):
             self._health.report(f"feed:{feed.title}", None if record is None else _trouble(record))
 
     def _succeeded(
