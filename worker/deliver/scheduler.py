@@ -184,8 +184,18 @@ class DigestScheduler:
     def _send_after_quiet(self, name: str, first: datetime, now: datetime) -> None:
         run_date = min(now + self._timing.quiet, first + self._timing.batch)
         # Each article moves the send later, up to the cap; one send may run while the next
-        # waits: a slow send must not skip the next.
-        self._add(name, self._soon, "date", "soon", [name], max_instances=2, run_date=run_date)
+        # waits: a slow send must not skip the next. Once the send has taken what was held
+        # (since `first`), a late article has nothing of that burst to move.
+        self._add(
+            name,
+            self._soon,
+            "date",
+            "soon",
+            [name],
+            holding=first,
+            max_instances=2,
+            run_date=run_date,
+        )
 
     def _soon(self, name: str) -> None:
         """An immediate channel's send: the matches held so far; any that come from now on
@@ -318,11 +328,14 @@ class DigestScheduler:
         trigger: BaseTrigger | str,
         kind: str,
         args: list[object],
+        holding: datetime | None = None,
         **options: Any,
     ) -> None:
         with self._guard:
             if self._stopping:
                 return  # the next start reads what is due from the store
+            if holding is not None and self._holding.get(name) != holding:
+                return  # the matches held since then are being sent already
             self._scheduler.add_job(
                 job,
                 trigger=trigger,
