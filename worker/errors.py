@@ -14,6 +14,7 @@ __all__ = [
     "StateFull",
     "StateGone",
     "StateUnavailable",
+    "StoppingError",
     "TemplateMistake",
 ]
 
@@ -67,6 +68,11 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.permanent = permanent  # trying again cannot help (a 400, an SMTP 550)
         self.retry_after = retry_after  # seconds the receiver asked us to wait (Retry-After)
+
+
+class StoppingError(DeliveryError):
+    """A send or a poll left running by a stop: its network client is closed. The digest
+    waits for the next start; the feed is polled then."""
 
 
 class TemplateMistake(Exception):  # noqa: N818 - a mistake in a file, not a failure of ours

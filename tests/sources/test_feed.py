@@ -25,7 +25,10 @@ from tests.sources.feeds import (
     poll,
     rss,
 )
+from worker.notify import Clients
 from worker.pipeline import Pipeline
+from worker.sources.feed import FeedSource
+from worker.sources.fetch import Fetcher
 from worker.status import status_report, status_text
 
 pytestmark = pytest.mark.timeout(60)
@@ -372,6 +375,25 @@ def test_a_feed_another_worker_read_again_is_no_trouble_here(
     assert troubled is not None
     assert len(httpserver.log) == 4
     assert after is None
+
+
+def test_a_poll_the_stop_left_running_records_nothing(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    serve(httpserver, rss(item("Putin and Xi hold talks", TALKS, guid="a-1")))
+    clock = Clock()
+    with pipeline_of(one_feed(tmp_path, httpserver), clock) as pipeline:
+        closed = Clients()
+        closed.close()  # as a stop leaves it: a late poll must not make a client of its own
+        feeds = FeedSource(
+            pipeline.config.feeds, pipeline.store, Fetcher(lambda: closed.http, "test"),
+            clock, "late", lambda: 0.5,
+        )  # fmt: skip
+        (feed,) = pipeline.config.feeds
+        assert feeds.poll(feed) == []
+        record = pipeline.store.feed(feed.url)
+    assert httpserver.log == []
+    assert record is None or record.failures == 0  # not counted as the feed's failure
 
 
 def test_an_article_quoting_an_entity_declaration_is_read(

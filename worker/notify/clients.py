@@ -7,7 +7,7 @@ import ssl
 import threading
 from typing import TYPE_CHECKING, Protocol
 
-from worker.errors import DeliveryError
+from worker.errors import StoppingError
 from worker.model import Alert, Digest, Rendered
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Clients:
                 # A send still running when the stop's grace ran out: the client made here
                 # is closed, and one made now would never be. It fails, and the digest
                 # waits for the next start.
-                raise DeliveryError("wirewatch is stopping: sent again when it starts")
+                raise StoppingError("wirewatch is stopping: sent again when it starts")
             if self._http is None:
                 import httpx
 

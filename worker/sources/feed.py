@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from worker.errors import StateError, StateUnavailable
+from worker.errors import StateError, StateUnavailable, StoppingError
 from worker.health import Health
 from worker.model import FeedRecord, RawArticle
 from worker.notify.retry_after import retry_after_seconds
@@ -211,6 +211,8 @@ class FeedSource:
             self._store.finish_feed(answer.record, self._holder)
         except StateError:  # said once by the store; the feed is looked at again soon
             self._due[feed.url] = time.monotonic() + _TICK * 4
+            return []
+        except StoppingError:  # a poll the stop left running: polled again at the next start
             return []
         _tell_change(feed, before, answer.record)
         self._hand_out(feed, answer)
