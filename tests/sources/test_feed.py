@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -244,11 +245,16 @@ def test_a_feed_in_trouble_before_a_restart_is_in_trouble_after_it(
     with pipeline_of(project, Clock()) as restarted:
         with restarted.feeds.watch():  # told from the state, before any poll
             during = restarted.health.trouble("feed:Courier")
-        after = restarted.health.trouble("feed:Courier")  # its watch is over: not its to tell
+        after = restarted.health.trouble("feed:Courier")  # a stop or an edit clears nothing
+        edited = FeedSource((), restarted.store, Fetcher(httpx.Client, "test"), Clock(),
+                            "w", lambda: 0.5, restarted.health)  # fmt: skip
+        with edited.watch():  # the config no longer names the feed
+            left_out = restarted.health.trouble("feed:Courier")
     assert len(httpserver.log) == 1
     assert during is not None
     assert during.problem.startswith("gone (410)")
-    assert after is None
+    assert after == during
+    assert left_out is None
 
 
 def test_a_feed_gone_is_in_trouble_at_once(tmp_path: Path, httpserver: HTTPServer) -> None:

@@ -125,9 +125,7 @@ class FeedSource:
         finally:
             stop.set()
             poller.join()
-            self._watched = True
-            for feed in self._feeds.values():  # a feed left out of an edited config is no trouble
-                self._health_of(feed, None, ended=True)
+            self._watched = True  # its troubles stand until the next watch tells them anew
 
     def ready(self) -> Iterator[RawArticle]:
         """The entries polled since last asked, without waiting."""
@@ -364,7 +362,14 @@ class FeedSource:
 
     def _tell_health_stored(self) -> None:
         """Each feed's trouble as the state has it, before this process polls it (a feed
-        failing before a restart or an edit is in trouble still)."""
+        failing before a restart or an edit is in trouble still); a feed an edit left out
+        of the config is in trouble no more."""
+        if self._health is None:
+            return
+        parts = {f"feed:{feed.title}" for feed in self._feeds.values()}
+        for trouble in self._health.troubles():
+            if trouble.part.startswith("feed:") and trouble.part not in parts:
+                self._health.report(trouble.part, None)
         for feed in self._feeds.values():
             try:
                 record = self._store.feed(feed.url)
@@ -373,8 +378,8 @@ class FeedSource:
             if record is not None:
                 self._health_of(feed, record)
 
-    def _health_of(self, feed: Feed, record: FeedRecord | None, ended: bool = False) -> None:
-        if self._health is not None and (ended or not self._watched):
+    def _health_of(self, feed: Feed, record: FeedRecord | None) -> None:
+        if self._health is not None and not self._watched:
             self._health.report(f"feed:{feed.title}", None if record is None else _trouble(record))
 
     def _succeeded(
