@@ -56,3 +56,11 @@ def test_alias_mistakes_are_one_line_each(tmp_path: Path, text: str, mistake: st
     except ConfigError as error:
         problems = error.problems
     assert "\n".join(str(problem) for problem in problems).replace(f"{tmp_path}/", "") == mistake
+
+
+def test_a_file_only_the_pure_parser_reads_still_names_lines(tmp_path: Path) -> None:
+    # libyaml refuses a %YAML 1.3 directive; the pure-Python parser reads the file, and the
+    # line of a key is found again with the parser that read it.
+    document = read_yaml(written(tmp_path, "%YAML 1.3\n---\nrules:\n  - id: a\n    bad: 1\n"))
+    assert document.data == {"rules": [{"id": "a", "bad": 1}]}
+    assert document.line_of(("rules", 0, "bad")) == 5

@@ -49,13 +49,20 @@ class YamlFile:
     data: Any
     text: str = field(repr=False)
     problems: tuple[Problem, ...] = ()
+    # The parser that read the text (libyaml's, unless it could not), and the lines it
+    # noted when reading found problems.
+    loader: type[yaml.SafeLoader] | None = field(default=None, repr=False, compare=False)
+    noted: Mapping[Key, int] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def lines(self) -> Mapping[Key, int]:
         """The line of every key. Found when first asked for (to name a problem), by reading
-        the text again: the lines of a large rule file took more memory than its data, and
-        the allocator kept that peak for the life of the daemon."""
-        builder = _Builder(self.path, None, yaml.parse(self.text, Loader=_FAST_LOADER), True)
+        the text again with the same parser: the lines of a large rule file took more
+        memory than its data, and the allocator kept that peak for the life of the daemon."""
+        if self.noted is not None:
+            return self.noted
+        loader = self.loader or _FAST_LOADER
+        builder = _Builder(self.path, None, yaml.parse(self.text, Loader=loader), True)
         builder.document()
         return builder.lines
 
@@ -140,10 +147,12 @@ def _read_events(
     # allocator kept that peak for the life of the daemon.
     builder = _Builder(path, environ, yaml.parse(text, Loader=loader), False)
     data = builder.document()
-    if builder.problems:  # read again, noting lines, to say where each problem is
-        builder = _Builder(path, environ, yaml.parse(text, Loader=loader), True)
-        data = builder.document()
-    return YamlFile(path, data, text, tuple(builder.problems))
+    if not builder.problems:
+        return YamlFile(path, data, text, loader=loader)
+    # Read again, noting lines, to say where each problem is.
+    builder = _Builder(path, environ, yaml.parse(text, Loader=loader), True)
+    data = builder.document()
+    return YamlFile(path, data, text, tuple(builder.problems), loader, builder.lines)
 
 
 def _syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
