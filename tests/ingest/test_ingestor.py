@@ -3,7 +3,9 @@ be read is said, and a fault never escapes."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -76,6 +78,23 @@ def test_each_article_of_a_feed_is_stored_and_a_bad_line_said(store: Store) -> N
     assert outcome.new_articles == 2
     assert outcome.error == "line 2: not valid JSON: Expecting value at line 1 column 1"
     assert store.counts() == {"ingested": 2, "failed": 0, "matches": 1}
+
+
+def test_an_article_the_store_refuses_costs_only_itself(store: Store, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "state.db") as db:  # a statement that fails for one only
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Poison'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    feed = "".join(
+        json.dumps({"title": title, "body": f"{title} gas."}) + "\n"
+        for title in ("Gas talks", "Poison", "Oil")
+    )
+    outcome = ingestor(store).ingest(raw(feed, ".jsonl", "/inbox/feed.jsonl"))
+    assert outcome.new_articles == 2
+    assert outcome.error is not None
+    assert outcome.error.startswith("1 article could not be stored (")
+    assert sorted(a.title for a in store.articles()) == ["Gas talks", "Oil"]
 
 
 def test_what_cannot_be_read_is_said_and_nothing_is_stored(store: Store) -> None:

@@ -116,8 +116,35 @@ class Ingestor:
             except StateError:
                 raise
             except Exception as error:
-                return [_failed(matched[0].raw, error)]
+                if len(matched[0].new) < 2:
+                    return [_failed(matched[0].raw, error)]
+                return [self._store_each(matched[0])]
         return self._store(matched)
+
+    def _store_each(self, matched: Matched) -> Ingested:
+        """A file of several articles that could not be stored together: each stored on its
+        own, so one the store refuses costs only itself; its failure is the file's."""
+        kept: list[NewArticle] = []
+        added: list[bool] = []
+        refused: list[str] = []
+        for each in matched.new:
+            try:
+                added += self._articles.add_articles([each], self._clock())
+            except StateError:
+                raise
+            except Exception as error:
+                fields = {"event": "file.failed", "path": matched.raw.uri, "error": _told(error)}
+                told = "%s: article %s could not be stored"
+                log.exception(told, quoted(matched.raw.uri), each.article.id, extra=fields)
+                refused.append(each.article.id)
+                continue
+            kept.append(each)
+        outcome = self._stored(replace(matched, new=kept), added)
+        if not refused:
+            return outcome
+        ids = ", ".join(refused)
+        why = f"{plural(len(refused), 'article')} could not be stored ({ids}); see the log"
+        return replace(outcome, error="; ".join(filter(None, [outcome.error, why])))
 
     def _read(self, raw: RawArticle) -> Parsed:
         return parse(raw, raw.modified.astimezone(self._zone).date())
