@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.helpers import SEED_TITLES, Daemon, Project, make_project, titles_by_rule
-from worker.cli import main
+from worker.cli import _parser, main
 from worker.ingest.formats import parse_file
 from worker.status import FAILURES_SHOWN
 from worker.store import open_store
@@ -555,6 +556,19 @@ def test_version_from_the_installed_package(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out == f"wirewatch {version('wirewatch')}\n"
+
+
+def _commands() -> list[str]:
+    [commands] = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(commands.choices)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_prints_its_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: wirewatch {command} ")
 
 
 def test_the_log_level_is_taken_before_or_after_the_command(

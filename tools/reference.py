@@ -108,9 +108,14 @@ def _options_table(actions: Sequence[argparse.Action]) -> list[str]:
     for action in actions:
         rows.append(
             f"| {_flags(action)} | {_value(action)} | {_default(action)} "
-            f"| {_cell(_sentence(action.help or ''))} |"
+            f"| {_cell(_sentence(_help(action)))} |"
         )
     return rows
+
+
+def _help(action: argparse.Action) -> str:
+    """The help as `--help` prints it: `%(default)s` filled in, `%%` a percent sign."""
+    return (action.help or "") % dict(vars(action), prog="wirewatch")
 
 
 def _flags(action: argparse.Action) -> str:

@@ -155,9 +155,9 @@ def _parser() -> argparse.ArgumentParser:
         "--too-broad",
         metavar="PERCENT",
         type=_percent,
-        default=TOO_BROAD,
+        default=f"{TOO_BROAD:.0%}",
         help="warn of a rule that matched more than this share of the last 30 days' stored"
-        f" articles (default: {TOO_BROAD:.0%})",
+        " articles (default: %(default)s)",
     )
     match = commands.add_parser(
         "match", parents=[common], help="dry run: which rules match these files, and why"
