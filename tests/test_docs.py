@@ -52,6 +52,14 @@ def test_the_reference_names_every_command_and_key() -> None:
     assert "| `rules[].query` | query |" in rules
 
 
+def test_the_options_every_command_takes_are_listed_once_above_the_commands() -> None:
+    cli = reference.pages()[PAGES / "reference" / "cli.md"]
+    shared, *commands = cli.split("\n## `")
+    for flag in ("`--verbose`", "`--quiet`", "`--log-format`"):
+        assert f"| {flag}" in shared or f", {flag}" in shared
+        assert not any(flag in command for command in commands)
+
+
 def test_a_stale_page_is_named_with_the_command_that_writes_it_again(tmp_path: Path) -> None:
     page = tmp_path / "cli.md"
     page.write_text("# Command line\n\nwritten by hand\n", encoding="utf-8")

@@ -81,7 +81,7 @@ def test_init_again_replaces_nothing_and_says_so_for_each_file(
     assert main(["init", str(tmp_path)]) == 0
     (tmp_path / "rules" / "watch.yaml").write_text("rules: []\n", encoding="utf-8")
     capsys.readouterr()
-    assert main(["init", str(tmp_path)]) == 1
+    assert main(["init", str(tmp_path), "-q"]) == 1  # it takes the log's options too
     out, err = capsys.readouterr()
     assert "wrote" not in out
     assert len(err.splitlines()) == 5  # config, two rule files, two schemas

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,44 @@ def test_the_backtest_on_postgresql(
     assert document["articles"] == 5
     assert document["rules"][0]["matched"] == 4
     assert _counts(project) == counts
+
+
+def test_since_reads_only_the_articles_stored_that_recently(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(state_file(project)) as state:  # four of the five stored long ago
+        (stored,) = state.execute("SELECT MIN(ingested_at) FROM articles").fetchone()
+        long_ago = (datetime.fromisoformat(stored) - timedelta(days=40)).isoformat()
+        state.execute("UPDATE articles SET ingested_at = ? WHERE title != ?", (long_ago, SUMMIT))
+    state.close()
+    recent = backtest_json(project, capsys)  # 30 days unless told
+    assert recent["articles"] == 1
+    assert {rule["rule"]: rule["matched"] for rule in recent["rules"]}["xi-putin-contacts"] == 1
+    assert backtest_json(project, capsys, "--since", "60d")["articles"] == 5
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        wirewatch(project, "match", "--stored", "--since", "a month")
+    assert refused.value.code == 2
+    assert "--since: 'a month' is not a duration" in capsys.readouterr().err
+
+
+def test_a_draft_that_gains_articles_names_them(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    draft = project.root / "draft.yaml"
+    draft.write_text(
+        "rules:\n  - id: strategic-partnership\n    keywords: {any: [Russia]}\n", encoding="utf-8"
+    )
+    capsys.readouterr()
+    assert wirewatch(project, "match", "--stored", "--rules", str(draft)) == 0
+    out = capsys.readouterr().out
+    assert "against the live rule" in out
+    gained = backtest_json(project, capsys, "--rules", str(draft))["rules"][0]["live"]["gained"]
+    assert gained["count"] == 1
+    assert [shown["title"] for shown in gained["newest"]] == [
+        "China and Russia should stand firm in rejecting Western interference and defending"
+        " each other’s security…"
+    ]
 
 
 def _counts(project: Project) -> dict[str, int]:

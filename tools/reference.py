@@ -114,8 +114,9 @@ def _options_table(actions: Sequence[argparse.Action]) -> list[str]:
 
 
 def _help(action: argparse.Action) -> str:
-    """The help as `--help` prints it: `%(default)s` filled in, `%%` a percent sign."""
-    return (action.help or "") % dict(vars(action), prog="wirewatch")
+    """The help as `--help` prints it, less the default: the table has a column for it."""
+    told = (action.help or "").removesuffix(" (default: %(default)s)")
+    return told % dict(vars(action), prog="wirewatch")
 
 
 def _flags(action: argparse.Action) -> str:

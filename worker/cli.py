@@ -147,7 +147,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="begin a new state where the state file is gone (everything is read and sent again)",
     )
-    check = commands.add_parser("check", parents=[common], help="validate config and rules")
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="validate config and rules; warn of rules that cannot work as meant",
+    )
     check.add_argument(
         "--strict", action="store_true", help="warnings about the rules are errors too"
     )
@@ -160,12 +164,20 @@ def _parser() -> argparse.ArgumentParser:
         " articles (default: %(default)s)",
     )
     match = commands.add_parser(
-        "match", parents=[common], help="dry run: which rules match these files, and why"
+        "match",
+        parents=[common],
+        help="dry run: which rules match these files (or, --stored, the stored articles), and why",
     )
     match.add_argument("files", nargs="*", metavar="FILE", type=Path, help="files or folders")
     match.add_argument("--url", action="append", default=[], help="a web page to fetch and read")
-    match.add_argument("--rule", metavar="ID", help="only this rule; says why it fails too")
-    match.add_argument("--json", action="store_true", help="machine-readable (see docs/rules.md)")
+    match.add_argument(
+        "--rule", metavar="ID", help="only this rule; on files, says why it fails too"
+    )
+    match.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable (see docs/rules.md; with --stored, docs/testing-rules.md)",
+    )
     _backtest_options(match)
     status = commands.add_parser("status", parents=[common], help="articles, matches, sends")
     status.add_argument(
@@ -212,17 +224,24 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", type=Path, help="the file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     _mute_parsers(commands, common)
-    _project_parsers(commands)
+    _project_parsers(commands, logging_options)
     return parser
 
 
-def _project_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _project_parsers(
+    commands: argparse._SubParsersAction[_Parser], logging_options: _Parser
+) -> None:
+    """`init` and `schema`: they read no config, so they take only the log's options."""
     init = commands.add_parser(
-        "init", help="make a new project folder: config, example rules, inbox; replaces no file"
+        "init",
+        parents=[logging_options],
+        help="make a new project folder: config, example rules, inbox; replaces no file",
     )
     init.add_argument("folder", nargs="?", default=".", metavar="DIR", help="default: .")
     schema = commands.add_parser(
-        "schema", help="the JSON Schema of config.yaml or of rule files, for editors"
+        "schema",
+        parents=[logging_options],
+        help="the JSON Schema of config.yaml or of rule files, for editors",
     )
     schema.add_argument("name", choices=list(SCHEMAS), metavar="config|rules")
 
@@ -310,11 +329,11 @@ _LEVELS = (
 )
 
 
-def _logging_options() -> argparse.ArgumentParser:
+def _logging_options() -> _Parser:
     """-v, -q and --log-format, for the command line and every command."""
     # Taken before or after the command: one not given is left out of the namespace, so
     # that a value given before the command is not overwritten by the command's default.
-    options = argparse.ArgumentParser(add_help=False)
+    options = _Parser(add_help=False)
     level = options.add_mutually_exclusive_group()
     for short, long, const, told in _LEVELS:
         level.add_argument(
