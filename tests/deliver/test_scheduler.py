@@ -224,6 +224,28 @@ def test_a_burst_that_never_goes_quiet_is_sent_at_the_end_of_its_batch(tmp_path:
         assert sorted(d["counts"]["articles"] for d in project.digests()) == [2, 5]
 
 
+def test_each_period_sends_what_matched_in_it_without_waiting_for_a_sweep(
+    tmp_path: Path,
+) -> None:
+    # The sweep an hour off: only the schedule itself can send the second period's match.
+    timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, batch: 1s}"
+    project = make_project(tmp_path, schedule="every 3s", timing=timing)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        started = time.monotonic()
+        with running(pipeline):
+            wait_for(project.digests)  # a new channel sends at once
+            path = project.inbox / "talks.txt"
+            path.write_text(TALKS, encoding="utf-8")
+            ingest(pipeline, path)
+            wait_for(lambda: len(project.digests()) == 2)
+            waited = time.monotonic() - started
+        # In the period after the first digest (3 s), not the one after that (6 s): a
+        # slot counted from when the last send ended fell due just after its own turn.
+        assert waited < 4.5, f"the second digest came {waited:.1f} s after the start"
+        assert [d["counts"]["articles"] for d in project.digests()] == [5, 1]
+
+
 def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:
     extra = "    timezone: Asia/Shanghai\n"
     project = make_project(tmp_path, schedule="every 1h", extra=extra)

@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from worker.deliver.builder import rules_for
 from worker.deliver.outbox import Outbox
 from worker.deliver.outcome import Outcome
-from worker.deliver.schedules import next_due, trigger
+from worker.deliver.schedules import next_due, period, trigger
 from worker.errors import StateError
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
@@ -157,7 +157,11 @@ class DigestScheduler:
         """The channel's job on its own schedule (an immediate one sends on matches)."""
         channel = self._config.channels[name]
         schedule, zone = channel.schedule_spec, self._config.zone_of(channel)
-        fires = trigger(schedule, zone, self._timing.sweep, self._store.last_run(name))
+        # A period counts from the last run; a new channel's first turn is when it appeared.
+        start = self._store.last_run(name)
+        if start is None and schedule.cron is None:
+            start = self._appeared(name, self._clock())
+        fires = trigger(schedule, zone, self._timing.sweep, start)
         self._add(name, self._scheduled, fires, "digest", [name, True])
 
     def matched(self, rule_ids: Collection[str]) -> None:
@@ -243,7 +247,7 @@ class DigestScheduler:
         if slot is not None and not outcome.held:
             try:
                 now = self._clock()
-                self._store.record_run(name, now)
+                self._store.record_run(name, self._turn(name, slot, now))
                 self._store.finish_slot(name, slot, now)
             except Exception:  # the slot stays owed: the next sweep sends what is left
                 _fault("channel %s: the slot's run cannot be recorded", name)
@@ -262,6 +266,16 @@ class DigestScheduler:
             _fault("channel %s: its slot cannot be claimed now", name)
             return None
         return slot
+
+    def _turn(self, name: str, slot: datetime, now: datetime) -> datetime:
+        """The run to record for a slot sent by `now`. A period's is the last of its turns
+        (slot, slot + period, …) by then, not the end of the send: the next turn then falls
+        due when the schedule fires, not a moment after. A crontab's slots are its own."""
+        schedule = self._config.channels[name].schedule_spec
+        if schedule.cron is not None:
+            return now
+        every = period(schedule, self._timing.sweep)
+        return slot + (now - slot) // every * every
 
     def _retry(self, name: str) -> None:
         """A retry or a sweep: the digests due and, once none waits any more, the new
