@@ -3,11 +3,12 @@ replaces a file already there."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Project
+from tests.helpers import REPO, Project
 from worker.cli import main
 
 MODELINE = "# yaml-language-server: $schema="
@@ -70,9 +71,33 @@ def test_init_keeps_a_config_already_there_byte_for_byte(
     assert main(["init", str(tmp_path)]) == 1  # something was refused
     assert (tmp_path / "config.yaml").read_bytes() == mine
     out, err = capsys.readouterr()
-    assert err.splitlines() == [f"{tmp_path / 'config.yaml'}: exists; kept as it is"]
-    assert f"wrote {tmp_path / 'rules' / 'watch.yaml'}" in out
-    assert (tmp_path / "inbox").is_dir()
+    assert err.splitlines() == [
+        f"{tmp_path / 'config.yaml'}: exists; kept as it is",
+        *(
+            f"{tmp_path / 'rules' / name}: not written: a project is here already, and the"
+            " example would not fit it"
+            for name in ("participants.yaml", "watch.yaml")
+        ),
+    ]
+    assert not (tmp_path / "rules").exists()
+    assert not (tmp_path / "inbox").exists()
+    assert f"wrote {tmp_path / 'schemas' / 'rules.json'}" in out  # for the editor
+    assert "Next:" not in out
+
+
+def test_init_in_a_project_of_its_own_rules_adds_no_example_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    for folder in ("rules", "seeds"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    (tmp_path / "inbox").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 1
+    assert sorted(path.name for path in (tmp_path / "rules").iterdir()) == sorted(
+        path.name for path in (REPO / "rules").iterdir()
+    )
+    assert main(["check"]) == 0  # an example rule would name a participant it lacks
 
 
 def test_init_again_replaces_nothing_and_says_so_for_each_file(

@@ -1081,8 +1081,12 @@ def _init(args: argparse.Namespace) -> int:
         print(f"wrote {quoted(path)}")
     for path in made.kept:
         print(f"{quoted(path)}: exists; kept as it is", file=sys.stderr)
-    print(_next_steps(folder))
-    return EXIT_FAILED if made.kept else EXIT_OK
+    for path in made.left_out:
+        told = "not written: a project is here already, and the example would not fit it"
+        print(f"{quoted(path)}: {told}", file=sys.stderr)
+    if any(path.name == "config.yaml" for path in made.written):
+        print(_next_steps(folder))
+    return EXIT_FAILED if made.kept or made.left_out else EXIT_OK
 
 
 def _next_steps(folder: Path) -> str:

@@ -19,10 +19,12 @@ _STARTER = ("config.yaml", "rules/participants.yaml", "rules/watch.yaml")
 
 @dataclass(frozen=True)
 class Made:
-    """What `make_project` wrote, and what it found there already and kept."""
+    """What `make_project` wrote, what it found there already and kept, and what it left
+    out because a project is there already."""
 
     written: tuple[Path, ...]
     kept: tuple[Path, ...]
+    left_out: tuple[Path, ...] = ()
 
 
 def starter_files() -> dict[str, str]:
@@ -35,12 +37,21 @@ def starter_files() -> dict[str, str]:
 
 def make_project(folder: Path, texts: Mapping[str, str]) -> Made:
     """Write each of `texts` under `folder` where no file is yet, and make the inbox;
-    OSError when the folder cannot be made or written to."""
+    OSError when the folder cannot be made or written to.
+
+    The config and the example rules go together: where one of them is already, none is
+    written (an example rule naming a participant the folder's own rules lack would break
+    them), and no inbox is made; the schemas are written where missing all the same."""
+    here = [name for name in _STARTER if (folder / name).exists()]
+    left_out = [folder / name for name in _STARTER if here and name not in here]
+    if not here:
+        (folder / INBOX).mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     kept: list[Path] = []
-    (folder / INBOX).mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
         path = folder / name
+        if path in left_out:
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # "x": a file that appeared since it was looked for is still not replaced
@@ -50,4 +61,4 @@ def make_project(folder: Path, texts: Mapping[str, str]) -> Made:
             kept.append(path)
             continue
         written.append(path)
-    return Made(tuple(written), tuple(kept))
+    return Made(tuple(written), tuple(kept), tuple(left_out))
