@@ -145,7 +145,7 @@ def test_a_bad_feed_in_the_config_is_one_line(
     assert any(
         "sources[0].url" in line and "not an http or https address" in line for line in lines
     )
-    assert any("sources[0].every" in line and "is not a duration" in line for line in lines)
+    assert any("sources[0].every" in line and "is no time at all" in line for line in lines)
 
 
 def test_match_url_explains_a_web_page(

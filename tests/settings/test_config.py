@@ -159,7 +159,8 @@ def test_environment_variables_fill_values_not_keys(tmp_path: Path) -> None:
 
 def test_missing_config_file(tmp_path: Path) -> None:
     assert problems(tmp_path / "config.yaml") == [
-        f"{tmp_path / 'config.yaml'}: file not found; pass -c PATH"
+        f"{tmp_path / 'config.yaml'}: file not found; pass -c PATH, or make a project here with"
+        " `wirewatch init`"
     ]
 
 
@@ -247,7 +248,8 @@ def test_bad_timezone(tmp_path: Path) -> None:
         ("    ingest: 5\n", "3: ingest: must be a mapping of keys to values"),
         (
             "    ingest: {rematch_window: 0s}\n",
-            "3: ingest.rematch_window: '0s' is not a duration; write a number and s, m, h or d",
+            "3: ingest.rematch_window: '0s' is no time at all; write more than 0, as 30s, 15m, 2h"
+            " or 1d",
         ),
         ("    rules: []\n", "3: rules: needs at least one entry"),
         (
@@ -295,7 +297,8 @@ def test_bad_timezone(tmp_path: Path) -> None:
         ),
         (
             "    channels: {a: {type: file, path: out, realert: soon}}\n",
-            "3: channels.a.realert: 'soon' is not a duration; write a number and s, m, h or d",
+            "3: channels.a.realert: 'soon' is not a duration; write a number and s, m, h or d, as"
+            " 30s, 15m, 2h or 1d",
         ),
         (
             "    channels: {a: {type: file, path: out, rules: [1]}}\n",
@@ -553,6 +556,7 @@ def test_retention_windows_are_durations_and_each_optional(tmp_path: Path) -> No
     assert (kept.articles, kept.digests, kept.configured) == (None, None, False)
     path = write_config(tmp_path, MINIMAL + "    retention: {articles: 90, digest: 1d}\n")
     assert problems(path) == [
-        f"{path}:3: retention.articles: 90 is not a duration; write it like '30s', '15m' or '2h'",
+        f"{path}:3: retention.articles: 90 is not a duration; write a number and s, m, h or d,"
+        " as 30s",
         f"{path}:3: retention.digest: unknown key 'digest'",
     ]

@@ -105,7 +105,7 @@ def _duration(value: object) -> object:
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a duration; write it like '30s', '15m' or '2h'")
+        raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, as 30s")
     return parse_duration(value)
 
 
@@ -857,7 +857,8 @@ def named_rule_files(path: Path) -> list[Path]:
 def load_config(path: Path, environ: Mapping[str, str]) -> Config:
     """Read config.yaml with `${VAR}` taken from `environ`; ConfigError names every mistake."""
     if not path.exists():
-        raise ConfigError([Problem(path, None, "", "file not found; pass -c PATH")])
+        told = "file not found; pass -c PATH, or make a project here with `wirewatch init`"
+        raise ConfigError([Problem(path, None, "", told)])
     source = path.resolve()
     document = read_yaml(source, environ)
     context: dict[str, Any] = {"folder": source.parent, "source": source, "document": document}

@@ -80,10 +80,17 @@ def _weekday(text: str) -> int:
 def parse_duration(text: str) -> timedelta:
     """`30s`, `15m`, `2h` or `1d` (fractions too: `0.5s`); ValueError when it is not one."""
     found = _DURATION.fullmatch(text.strip())
-    amount = float(found.group(1)) if found else 0
-    if not found or amount <= 0:
-        raise ValueError(f"'{text.strip()}' is not a duration; write a number and s, m, h or d")
+    if not found:
+        raise ValueError(
+            f"'{text.strip()}' is not a duration; write a number and s, m, h or d{_AS}"
+        )
+    amount = float(found.group(1))
+    if amount <= 0:
+        raise ValueError(f"'{text.strip()}' is no time at all; write more than 0{_AS}")
     return timedelta(**{_UNITS[found.group(2).lower()]: amount})
+
+
+_AS = ", as 30s, 15m, 2h or 1d"
 
 
 def parse_schedule(text: str) -> Schedule:
