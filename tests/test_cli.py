@@ -123,6 +123,26 @@ def test_status_text_before_any_run(project: Project, capsys: pytest.CaptureFixt
     assert "channel local: 0 matches pending, 0 digests sent, 0 dead, last sent never" in out
 
 
+def test_status_shows_the_state_while_a_rule_file_has_a_mistake(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "run", "--once") == 0
+    broken = project.root / "rules" / "broken.yaml"
+    broken.write_text("rules:\n  - id: b\n    query: '(Arctic'\n", encoding="utf-8")
+    capsys.readouterr()
+    assert wirewatch(project, "status", "--json") == 2  # the mistake is not hidden
+    out, err = capsys.readouterr()
+    assert json.loads(out)["articles"]["ingested"] == 5
+    assert json.loads(out)["rules"] is None
+    assert err.startswith(f"{broken}:3: rules[0].query: column ")
+    assert "the rules are not read, for the mistakes above; the state as it is:" in err
+    (project.root / "config.yaml").write_text("state: [\n", encoding="utf-8")
+    assert wirewatch(project, "status") == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # with the config unread, which state is not known
+    assert "state as it is" not in err
+
+
 def test_ingest_backfills_without_sending(
     project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

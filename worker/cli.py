@@ -46,6 +46,7 @@ from worker.rules.files import load_draft_rules, read_rule_files
 from worker.rules.lint import TOO_BROAD, Broad, rule_warnings, too_broad
 from worker.rules.ruleset import RuleSet
 from worker.rules.schema import SCHEMAS, schema_text
+from worker.settings.config import Config, load_config
 from worker.settings.schedule import parse_duration
 from worker.sources.fetch import Fetcher, FetchError, origin
 from worker.sources.files import Unread
@@ -94,19 +95,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup = load_setup(Path(args.config), os.environ)
     except ConfigError as error:
         print(error, file=sys.stderr)
+        if args.command == "status":  # what the state holds is worth seeing all the same
+            return _status_without_rules(args)
         return EXIT_FAILED if args.command == "check" else EXIT_CONFIG
     log_in_zone(setup.config.tz)
     command = _COMMANDS[args.command]
+    return _on_the_state(setup.config, lambda: command(args, setup))
+
+
+def _on_the_state(config: Config, command: Callable[[], int]) -> int:
+    """Run a command on the state; what goes wrong with the state is one line."""
     try:
-        return command(args, setup)
+        return command()
     except StateGone as error:  # a restart cannot help: the state must be restored, or begun anew
-        print(setup.config.problem(("state",), str(error)), file=sys.stderr)
+        print(config.problem(("state",), str(error)), file=sys.stderr)
         return STATE_GONE
     except StateUnavailable as error:  # not the config's fault: the same command works later
         print(f"{error}; run the command again once it can be reached", file=sys.stderr)
         return EXIT_FAILED
     except StateError as error:
-        print(setup.config.problem(("state",), str(error)), file=sys.stderr)
+        print(config.problem(("state",), str(error)), file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:  # Ctrl-C in a command other than the daemon
         return EXIT_INTERRUPTED
@@ -517,14 +525,33 @@ def _rule_shares(setup: Setup) -> list[Broad]:
 
 
 def _status(args: argparse.Namespace, setup: Setup) -> int:
-    with open_pipeline(setup) as pipeline:
-        health = asked_health(setup.config)
-        rules = len(setup.rules.rules)
-        report = status_report(pipeline.store, setup.config, rules=rules, health=health)
+    return _show_status(args, setup.config, len(setup.rules.rules))
+
+
+def _status_without_rules(args: argparse.Namespace) -> int:
+    """The status of the state when a rule file or template has a mistake: an operator
+    still sees what the daemon, running on the rules it read before, has done."""
+    try:
+        config = load_config(Path(args.config), os.environ)
+    except ConfigError:  # the config itself: the state is not known
+        return EXIT_CONFIG
+    told = "the rules are not read, for the mistakes above; the state as it is:"
+    print(f"{quoted(config.source)}: {told}", file=sys.stderr)
+    log_in_zone(config.tz)
+    shown = _on_the_state(config, lambda: _show_status(args, config, rules=None))
+    return shown if shown != EXIT_OK else EXIT_CONFIG
+
+
+def _show_status(args: argparse.Namespace, config: Config, rules: int | None) -> int:
+    store = open_store(config.state_url, config.timing.busy_timeout)
+    try:
+        report = status_report(store, config, rules=rules, health=asked_health(config))
+    finally:
+        store.close()
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(status_text(report, setup.config.tz, every_failure=args.all))
+        print(status_text(report, config.tz, every_failure=args.all))
     return EXIT_OK
 
 
