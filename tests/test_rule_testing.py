@@ -127,8 +127,18 @@ def test_no_state_yet_is_said_and_none_is_made(
 ) -> None:
     project = make_project(tmp_path)
     assert wirewatch(project, "match", "--stored") == 1
-    assert "no state yet" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith(f"{state_file(project)}: no state yet")
     assert not state_file(project).exists()
+
+
+def test_a_folder_given_for_a_rule_file_is_said_so(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drafts = project.root / "drafts"
+    drafts.mkdir()
+    capsys.readouterr()
+    assert wirewatch(project, "match", "--stored", "--rules", str(drafts)) == 2
+    assert capsys.readouterr().err == f"{drafts}: is a folder; give the path of a YAML file in it\n"
 
 
 def test_stored_and_files_do_not_go_together(

@@ -119,6 +119,9 @@ def read_yaml(path: Path, environ: Mapping[str, str] | None = None) -> YamlFile:
     except UnicodeDecodeError as error:
         message = f"not UTF-8 text (byte {error.start}); save the file as UTF-8"
         raise ConfigError([Problem(path, None, "", message)]) from None
+    except IsADirectoryError:
+        told = "is a folder; give the path of a YAML file in it"
+        raise ConfigError([Problem(path, None, "", told)]) from None
     except OSError as error:
         raise ConfigError([Problem(path, None, "", f"cannot read: {error.strerror}")]) from None
     try:

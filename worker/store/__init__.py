@@ -179,8 +179,11 @@ def backup_state(
 
 
 def shown_state(state: str) -> str:
-    """A `state:` value to show: a database's address without its password."""
-    kind, _ = _parts(state)
+    """A `state:` value to show: a SQLite file's path, a database's address without its
+    password."""
+    kind, location = _parts(state)
+    if kind == "sqlite":
+        return str(_sqlite_file(location))
     if kind not in ("postgresql", "postgres"):
         return state
     from worker.store.postgresql import shown
