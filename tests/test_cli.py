@@ -185,7 +185,9 @@ def test_check_reports_a_mistake_in_one_line(
     project.config.write_text(text, encoding="utf-8")
     assert wirewatch(project, "check") == 1
     err = capsys.readouterr().err.strip()
-    assert err == f"{project.config}:2: time_zone: unknown key 'time_zone'"
+    assert err == (
+        f"{project.config}:2: time_zone: unknown key 'time_zone'; did you mean 'timezone'?"
+    )
 
 
 def test_check_and_every_command_refuse_a_state_wirewatch_cannot_use(
@@ -223,7 +225,7 @@ def test_check_reports_config_rule_and_template_mistakes_at_once(
     project.config.write_text(config, encoding="utf-8")
     assert wirewatch(project, "check") == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"{project.config}:2: time_zone: unknown key 'time_zone'",
+        f"{project.config}:2: time_zone: unknown key 'time_zone'; did you mean 'timezone'?",
         f"{rules}:3: rules[0].colour: unknown key 'colour'",
     ]
     (project.root / "templates").mkdir()

@@ -182,8 +182,8 @@ def test_mistakes_in_every_file_are_reported(tmp_path: Path) -> None:
     assert problems(config) == [
         f"{a}:3: bad YAML: expected the node content, but found '<stream end>' "
         "(while parsing a flow node at line 3)",
-        f"{b}:2: participants.putin.alias: unknown key 'alias'",
-        f"{b}:5: rules[0].keyword: unknown key 'keyword'",
+        f"{b}:2: participants.putin.alias: unknown key 'alias'; did you mean 'aliases'?",
+        f"{b}:5: rules[0].keyword: unknown key 'keyword'; did you mean 'keywords'?",
         # putin is declared in b.yaml even though b.yaml has a mistake: only lavrov is unknown
         f"{c}:3: rules[0].participants.all[1]: unknown participant 'lavrov'; known: putin",
     ]
@@ -233,6 +233,15 @@ def test_one_bad_rule_hides_no_other_mistake_of_its_file(tmp_path: Path) -> None
         ),
         ("{id: r, keywords: {some: [a]}}", "rules[0].keywords.some: unknown key 'some'"),
         (
+            "{id: r, keywords: {anyy: [a]}}",
+            "rules[0].keywords.anyy: unknown key 'anyy'; did you mean 'any'?",
+        ),
+        ("{id: r, querry: a}", "rules[0].querry: unknown key 'querry'; did you mean 'query'?"),
+        (
+            "{id: r, participants: {mni: 1}}",
+            "rules[0].participants.mni: unknown key 'mni'; did you mean 'min'?",
+        ),
+        (
             "{id: r, participants: {}}",
             "rules[0].participants: give at least one of any, all, none or min",
         ),
@@ -266,14 +275,30 @@ def test_rule_mistakes(tmp_path: Path, rule: str, expected: str) -> None:
     assert problems(config) == [f"{tmp_path / 'rules' / 'r.yaml'}:4: {expected}"]
 
 
-def test_participant_mistakes(tmp_path: Path) -> None:
-    text = "participants:\n  xi: {aliases: [Xi, '']}\n"
-    config = make_config(tmp_path, {"p.yaml": text})
+@pytest.mark.parametrize(
+    ("participant", "expected"),
+    [
+        (
+            "xi: {aliases: [Xi, '']}",
+            [
+                "participants.xi.name: field required",
+                "participants.xi.aliases[1]: must not be empty",
+            ],
+        ),
+        (
+            # participants are kept by ids of the user's choosing: an id is never taken for a key
+            "name: {name: Xi, alias: [Xi], colour: red}",
+            [
+                "participants.name.alias: unknown key 'alias'; did you mean 'aliases'?",
+                "participants.name.colour: unknown key 'colour'",
+            ],
+        ),
+    ],
+)
+def test_participant_mistakes(tmp_path: Path, participant: str, expected: list[str]) -> None:
+    config = make_config(tmp_path, {"p.yaml": f"participants:\n  {participant}\n"})
     path = tmp_path / "rules" / "p.yaml"
-    assert problems(config) == [
-        f"{path}:2: participants.xi.name: field required",
-        f"{path}:2: participants.xi.aliases[1]: must not be empty",
-    ]
+    assert problems(config) == [f"{path}:2: {line}" for line in expected]
 
 
 KNOWN = "known: lavrov, putin, xi"

@@ -174,7 +174,42 @@ def test_bad_yaml_syntax(tmp_path: Path) -> None:
 
 def test_unknown_key(tmp_path: Path) -> None:
     path = write_config(tmp_path, MINIMAL + "    chanels: {}\n")
-    assert problems(path) == [f"{path}:3: chanels: unknown key 'chanels'"]
+    assert problems(path) == [f"{path}:3: chanels: unknown key 'chanels'; did you mean 'channels'?"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("    time_zone: UTC\n", "3: time_zone: unknown key 'time_zone'; did you mean 'timezone'?"),
+        (
+            "    channels: {a: {type: file, path: out, shedule: immediate}}\n",
+            "3: channels.a.shedule: unknown key 'shedule'; did you mean 'schedule'?",
+        ),
+        (
+            "    channels: {a: {type: email, to: [a@x], form: b@x, smtp: {host: h}}}\n",
+            "3: channels.a.form: unknown key 'form'; did you mean 'from'?",  # as YAML spells it
+        ),
+        (
+            # a channel named as a type: the name is not taken for the type
+            "    channels: {email: {type: email, to: [a@x], from: b@x,\n"
+            "                       smtp: {host: h, prot: 25}}}\n",
+            "4: channels.email.smtp.prot: unknown key 'prot'; did you mean 'port'?",
+        ),
+        (
+            "    channels: {a: {type: file, path: out, url: 'https://x'}}\n",
+            "3: channels.a.url: unknown key 'url'",  # a webhook's key, not a file channel's
+        ),
+        (
+            "    http: {listen: '127.0.0.1:9464', colour: red}\n",
+            "3: http.colour: unknown key 'colour'",
+        ),
+    ],
+)
+def test_unknown_key_names_a_close_key_of_its_place(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write_config(tmp_path, MINIMAL + text)
+    assert f"{path}:{expected}" in problems(path)
 
 
 def test_duplicate_key(tmp_path: Path) -> None:
@@ -337,7 +372,7 @@ def test_bad_timezone(tmp_path: Path) -> None:
 )
 def test_wrong_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
     path = write_config(tmp_path, MINIMAL + text)
-    assert problems(path) == [f"{path}:{expected}"]
+    assert f"{path}:{expected}" in problems(path)
 
 
 def test_a_state_file_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
@@ -558,5 +593,5 @@ def test_retention_windows_are_durations_and_each_optional(tmp_path: Path) -> No
     assert problems(path) == [
         f"{path}:3: retention.articles: 90 is not a duration; write a number and s, m, h or d,"
         " as 30s",
-        f"{path}:3: retention.digest: unknown key 'digest'",
+        f"{path}:3: retention.digest: unknown key 'digest'; did you mean 'digests'?",
     ]

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from worker.errors import ConfigError, Problem
+from worker.settings.keys import keys_at
+from worker.wording import did_you_mean
 
 __all__ = ["Key", "YamlFile", "format_key", "read_yaml"]
 
@@ -83,12 +85,12 @@ class YamlFile:
         try:
             result = model.model_validate(self.data, context=dict(context or {}))
         except ValidationError as error:
-            raise ConfigError([*self.problems, *self._explain(error)]) from None
+            raise ConfigError([*self.problems, *self._explain(error, model)]) from None
         if self.problems:
             raise ConfigError(self.problems)
         return result
 
-    def _explain(self, error: ValidationError) -> list[Problem]:
+    def _explain(self, error: ValidationError, model: type[BaseModel]) -> list[Problem]:
         # An unset variable leaves an empty value behind; saying it is empty too is noise.
         reported = {problem.key for problem in self.problems}
         found: list[Problem] = []
@@ -96,7 +98,8 @@ class YamlFile:
         for detail in details:
             if _emptied_by_item_errors(detail, details):
                 continue
-            problem = self.problem(_key_of(self.data, detail), _message_of(detail))
+            message = _message_of(detail) + _likely_key(model, detail)
+            problem = self.problem(_key_of(self.data, detail), message)
             if problem.key not in reported and problem not in found:
                 found.append(problem)
         return found
@@ -475,6 +478,14 @@ _WORDING: dict[str, Callable[[ErrorDetails], str]] = {
     "tuple_type": lambda detail: _LIST,
     "list_type": lambda detail: _LIST,
 }
+
+
+def _likely_key(model: type[BaseModel], detail: ErrorDetails) -> str:
+    """For an unknown key, the key the model takes at that place it is likely a typo of."""
+    if detail["type"] not in ("extra_forbidden", "unexpected_keyword_argument"):
+        return ""
+    *place, written = detail["loc"]
+    return did_you_mean(str(written), keys_at(model, place))
 
 
 def _message_of(detail: ErrorDetails) -> str:
