@@ -50,6 +50,9 @@ def test_the_reference_names_every_command_and_key() -> None:
     )
     assert "| `timing.batch` | duration" in config
     assert "| `rules[].query` | query |" in rules
+    # each key with an example of its value, from its section's example or its own
+    assert "| Only articles dated up to this day. | `2026-12-31` |" in rules
+    assert "| `timing.lease` | duration (`30s`, `15m`, `2h`, `1d`) | `15s` |" in config
 
 
 def test_the_options_every_command_takes_are_listed_once_above_the_commands() -> None:

@@ -274,13 +274,18 @@ def _section(section: Section, sections: Mapping[type, str]) -> list[str]:
     _check_example(section)
     heading = f"`{section.path}`" if section.path else "The top"
     told = section.told or _docstring(section.model)
-    rows = ["| key | type | default | what it does |", "| --- | --- | --- | --- |"]
+    rows = [
+        "| key | type | default | what it does | example |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    given = yaml.safe_load(section.example) or {}
     for key, field in _fields(section):
         prefix = section.path.split(" ")[0]
         shown = f"{prefix}.{key}" if prefix else key
         rows.append(
             f"| `{shown}` | {_cell(_type(field, sections))} | {_cell(_field_default(field))} "
-            f"| {_cell(_description(section, key, field))} |"
+            f"| {_cell(_description(section, key, field))} "
+            f"| {_cell(_example(section, key, field, given, sections))} |"
         )
     example = ["```yaml", section.example.rstrip("\n"), "```"]
     return [f"## {heading}", "", told, "", *rows, "", "For example:", "", *example]
@@ -306,6 +311,47 @@ def _description(section: Section, key: str, field: FieldInfo) -> str:
             "give its Field a description= in the user's words"
         )
     return field.description
+
+
+def _example(
+    section: Section,
+    key: str,
+    field: FieldInfo,
+    given: Mapping[str, Any],
+    sections: Mapping[type, str],
+) -> str:
+    """The key's value in the section's example, else its Field's first example; a key
+    whose value is a section of its own points to it."""
+    if field.deprecated:
+        return ""  # no longer used: nothing to show it with
+    if key in given:
+        return f"`{_inline(given[key])}`"
+    if field.examples:
+        return f"`{_inline(field.examples[0])}`"
+    inner = _section_of(field.annotation, sections)
+    if inner is not None:
+        return f"see `{inner}`"
+    raise SystemExit(
+        f"{section.model.__name__}.{key} ({section.path or 'the top'}) has no example: give "
+        "its Field examples=[...], or put it in the section's example"
+    )
+
+
+def _section_of(annotation: Any, sections: Mapping[type, str]) -> str | None:
+    """Where the page shows the section a key holds (one, or a list or map of them)."""
+    if annotation in sections:
+        return sections[annotation]
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    found = [_section_of(arg, sections) for arg in args]
+    return next((where for where in found if where is not None), None)
+
+
+def _inline(value: Any) -> str:
+    """A value as YAML on one line."""
+    text: str = yaml.safe_dump(
+        value, default_flow_style=True, width=10_000, allow_unicode=True, sort_keys=False
+    )
+    return text.removesuffix("\n").removesuffix("\n...").strip()
 
 
 def _check_example(section: Section) -> None:

@@ -117,3 +117,27 @@ def test_a_default_reads_as_it_would_be_written() -> None:
     retry = json_schema("config")["$defs"]["FileChannel"]["properties"]["retry"]["default"]
     assert retry["delays"] == ["5s", "1m", "5m", "30m", "2h", "6h"]
     assert retry["give_up_after"] == "1d"
+
+
+def _with_examples(node: Any, defs: dict[str, Any]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Each schema in `node` that gives examples, with its examples."""
+    found = []
+    if isinstance(node, dict):
+        if "examples" in node:
+            found.append(({**node, "$defs": defs}, node["examples"]))
+        for value in node.values():
+            found += _with_examples(value, defs)
+    elif isinstance(node, list):
+        for value in node:
+            found += _with_examples(value, defs)
+    return found
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_every_example_an_editor_shows_holds_to_its_key(name: str) -> None:
+    schema = json_schema(name)
+    shown = _with_examples(schema, schema.get("$defs", {}))
+    assert len(shown) >= 5  # the examples the reference and an editor's hover show
+    for key_schema, examples in shown:
+        for example in examples:
+            assert Draft202012Validator(key_schema).is_valid(example), (key_schema, example)

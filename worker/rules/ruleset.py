@@ -97,8 +97,14 @@ class Keywords:
     any: tuple[Words, ...] = Field(
         default=(), description="At least one of these is in the article."
     )
-    all: tuple[Words, ...] = Field(default=(), description="Each of these is in the article.")
-    none: tuple[Words, ...] = Field(default=(), description="None of these is in the article.")
+    all: tuple[Words, ...] = Field(
+        examples=[["gas", "pipeline"]], default=(), description="Each of these is in the article."
+    )
+    none: tuple[Words, ...] = Field(
+        examples=[["football", "sport*"]],
+        default=(),
+        description="None of these is in the article.",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Keywords:
@@ -112,11 +118,14 @@ class ParticipantCondition:
     """Participant ids: any of them, all of them, none of them, or at least `min` present."""
 
     any: tuple[Text, ...] = Field(
-        default=(), description="At least one of these participants is named."
+        examples=[["xi", "putin", "lavrov"]],
+        default=(),
+        description="At least one of these participants is named.",
     )
     all: tuple[Text, ...] = Field(default=(), description="Each of these participants is named.")
     none: tuple[Text, ...] = Field(default=(), description="None of these participants is named.")
     min: int | None = Field(
+        examples=[2],
         default=None,
         ge=1,
         description="At least this many of the participants under any and all are named "
@@ -167,7 +176,11 @@ class Rule:
     since: date | None = Field(
         default=None, description="Only articles dated on or after this day."
     )
-    until: date | None = Field(default=None, description="Only articles dated up to this day.")
+    until: date | None = Field(
+        examples=[date(2026, 12, 31)],
+        default=None,
+        description="Only articles dated up to this day.",
+    )
 
     @model_validator(mode="before")
     @classmethod

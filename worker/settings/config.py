@@ -233,6 +233,7 @@ class WatchFolder(_Model):
         "for network file systems (NFS, SMB).",
     )
     alert_existing: bool = Field(
+        examples=[False],
         default=True,
         description="false: the files already there at the first scan on a state are "
         "stored and matched, but not sent; files arriving later are.",
@@ -265,18 +266,24 @@ class Feed(_Model):
         description="summary: the entry's own text; full: the main text of the page it links to.",
     )
     headers: HttpHeaders = Field(
-        default_factory=dict, description="HTTP headers sent with each request."
+        examples=[{"Authorization": "Bearer ${COURIER_TOKEN}"}],
+        default_factory=dict,
+        description="HTTP headers sent with each request.",
     )
     allow_private: bool = Field(
+        examples=[True],
         default=False,
         description="Let the feed's entry links and redirects lead to loopback, private and "
         "link-local addresses (a feed of your intranet).",
     )
     timeout: Duration = Field(
-        default="30s", validate_default=True, description="The longest one request may take."
+        examples=["30s"],
+        default="30s",
+        validate_default=True,
+        description="The longest one request may take.",
     )
     max_mb: float = Field(
-        default=10, gt=0, description="The largest body read, in MB once unpacked."
+        examples=[10], default=10, gt=0, description="The largest body read, in MB once unpacked."
     )
 
     @field_validator("every", "timeout")
@@ -301,12 +308,14 @@ class IngestSettings(_Model):
         description="Larger files are recorded as failed, not read (in MB).",
     )
     settle_seconds: float = Field(
+        examples=[0.5],
         default=2.0,
         ge=0,
         description="How long a file (or an edit of the config) must stay unchanged before "
         "it counts as complete, where the kernel does not say when a writer closed it.",
     )
     rescan_seconds: float = Field(
+        examples=[300],
         default=300,
         gt=0,
         description="How often the folders are scanned for files the watcher missed.",
@@ -335,16 +344,19 @@ class Timing(_Model):
         "immediate, for matches another process stored.",
     )
     stop_grace: Duration = Field(
+        examples=["10s"],
         default="5s",
         validate_default=True,
         description="How long a stop, or a restart on a new config, waits for the sends in flight.",
     )
     busy_timeout: Duration = Field(
+        examples=["5s"],
         default="30s",
         validate_default=True,
         description="How long a write waits for another process's lock on the state.",
     )
     quiet: Duration = Field(
+        examples=["0.05s"],
         default="0.05s",
         validate_default=True,
         description="An immediate channel sends once no new article has come for this long: a "
@@ -402,11 +414,13 @@ class RetrySettings(_Model):
         description="The wait after the 1st, 2nd, ... failed attempt; the last one repeats.",
     )
     give_up_after: Duration = Field(
+        examples=["24h"],
         default="24h",
         validate_default=True,
         description="A digest still failing this long after its first failure is dead.",
     )
     jitter: float = Field(
+        examples=[0.1],
         default=0.2,
         ge=0,
         lt=1,
@@ -428,6 +442,7 @@ class _ChannelBase(_Model):
         "`immediate`.",
     )
     timezone: ZoneName | None = Field(
+        examples=["Asia/Shanghai"],
         default=None,
         description="The time zone of its schedule and of the times its digests show; the "
         "config's when not given.",
@@ -443,7 +458,9 @@ class _ChannelBase(_Model):
         "not given.",
     )
     min_priority: Literal["high", "normal", "low"] = Field(
-        default="low", description="Leave out the matches of rules of lower priority."
+        examples=["high"],
+        default="low",
+        description="Leave out the matches of rules of lower priority.",
     )
     # A slot sends one digest, however long the backlog: it lists at most `max_items`
     # matches and counts the rest, which it holds all the same (never sent again).
@@ -458,11 +475,13 @@ class _ChannelBase(_Model):
     # so that a config written for an older wirewatch starts.
     max_matches: int | None = Field(
         default=None,
+        deprecated=True,
         gt=0,
         le=1000,
         description="No longer used: read so that an older config still starts.",
     )
     send_empty: bool = Field(
+        examples=[True],
         default=False,
         description="Send a digest saying nothing matched when nothing did (not for an "
         "immediate channel).",
@@ -473,6 +492,7 @@ class _ChannelBase(_Model):
         "for the next digest allowed.",
     )
     template: ExistingFolder | None = Field(
+        examples=["templates/mail/"],
         default=None,
         description="A folder of templates (`subject.txt`, `digest.txt`, `digest.html`, "
         "`digest.json`) replacing the defaults for this channel.",
@@ -480,11 +500,13 @@ class _ChannelBase(_Model):
     # Two articles are one story from `same_story` on (the share of their word runs in
     # common, estimated).
     group_by: Literal["article", "rule"] = Field(
+        examples=["rule"],
         default="article",
         description="article: one entry per story, tagged with its rules; rule: a section "
         "per rule.",
     )
     same_story: float = Field(
+        examples=[0.3],
         default=0.3,
         gt=0,
         le=1,
@@ -492,6 +514,7 @@ class _ChannelBase(_Model):
         "different stories are joined, lower it if rewrites stay apart.",
     )
     realert: Duration = Field(
+        examples=["24h"],
         default="24h",
         validate_default=True,
         description="A story's new articles within this of the digest that showed it are an "
@@ -536,18 +559,21 @@ class WebhookChannel(_ChannelBase):
         "discord, teams: a message in that service's format.",
     )
     secret: SigningSecret = Field(
+        examples=["${WEBHOOK_SECRET}"],
         default=None,
         description="Signs every request (Standard Webhooks): base64, with or without the "
         "`whsec_` prefix.",
     )
     headers: HttpHeaders = Field(
-        default_factory=dict, description="HTTP headers added to every request."
+        examples=[{"Authorization": "Bearer ${HOOK_TOKEN}"}],
+        default_factory=dict,
+        description="HTTP headers added to every request.",
     )
     timeout_seconds: float = Field(
-        default=10, gt=0, description="The longest one delivery may take, in all."
+        examples=[10], default=10, gt=0, description="The longest one delivery may take, in all."
     )
     connect_timeout_seconds: float = Field(
-        default=5, gt=0, description="The longest wait for the connection, within it."
+        examples=[5], default=5, gt=0, description="The longest wait for the connection, within it."
     )
 
 
@@ -570,12 +596,13 @@ class Smtp(_Model):
         description="The password, needed with a username; keep it in the environment.",
     )
     ca_file: OptionalCertificates = Field(
+        examples=["/etc/ssl/certs/newsroom-ca.pem"],
         default=None,
         description="A PEM file of CA certificates trusted instead of the system's, for "
         "this channel only.",
     )
     timeout_seconds: float = Field(
-        default=30, gt=0, description="The longest one delivery may take, in all."
+        examples=[30], default=30, gt=0, description="The longest one delivery may take, in all."
     )
 
     @field_validator("username")
@@ -611,9 +638,12 @@ class EmailChannel(_ChannelBase):
     )
     smtp: Smtp = Field(description="The mail server it sends through.")
     subject: OptionalText = Field(
-        default=None, description="A fixed subject, instead of the digest's own."
+        examples=["China–Russia: the morning digest"],
+        default=None,
+        description="A fixed subject, instead of the digest's own.",
     )
     attachment_max_mb: float = Field(
+        examples=[5],
         default=5,
         gt=0,
         description="A digest that counts more than it lists attaches every match it holds "
@@ -631,12 +661,16 @@ class AppriseChannel(_ChannelBase):
         "environment.",
     )
     format: Literal["markdown", "text"] = Field(
+        examples=["text"],
         default="markdown",
         description="markdown: a message with a heading per rule; text: the channel's "
         "`digest.txt`.",
     )
     timeout_seconds: float = Field(
-        default=30, gt=0, description="The longest one delivery may take, to every URL."
+        examples=[30],
+        default=30,
+        gt=0,
+        description="The longest one delivery may take, to every URL.",
     )
 
 
@@ -667,6 +701,7 @@ class Config(_Model):
         default=(), description="Feeds polled for articles, besides the watched folders."
     )
     feeds_from: ResolvedPath | None = Field(
+        examples=["feeds.opml"],
         default=None,
         description="An OPML subscription list: each of its feeds is polled every 10 minutes "
         "for its summaries.",
@@ -693,6 +728,7 @@ class Config(_Model):
     )
     # After `channels`, which it names: validated in this order.
     alerts: tuple[str, ...] = Field(
+        examples=[["ops"]],
         default=(),
         description="Channels told when wirewatch itself is in trouble, and when it clears.",
     )
