@@ -2,7 +2,9 @@
 
 Only http and https, at most 5 redirects, each hop's host resolved and refused when it
 is a loopback, private, link-local or otherwise internal address (unless allowed, or the
-very host and port the user wrote in the config); bodies unpacked here, a bounded piece
+very host and port the user wrote in the config), and the connection made to the very
+address checked, so that a name answering otherwise the second time it is asked (DNS
+rebinding) cannot lead inside; bodies unpacked here, a bounded piece
 at a time, and refused past the size cap, so that a gzip bomb is never unpacked whole; a
 deadline on the whole request, not only on each read; and a few requests per host at once.
 """
@@ -13,7 +15,7 @@ import ipaddress
 import socket
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -123,9 +125,9 @@ class Fetcher:
         `allow_private`, or it is the `trusted` host and port (the one the user wrote)."""
         with Deadline(timeout) as deadline:
             for _ in range(MAX_REDIRECTS + 1):
-                self._check(url, trusted, allow_private)
+                addresses = self._check(url, trusted, allow_private)
                 try:
-                    fetched = self._one(url, headers, max_bytes, deadline)
+                    fetched = self._one(url, headers, max_bytes, deadline, addresses)
                 except FetchError as error:
                     if deadline.passed:
                         raise FetchError(
@@ -138,14 +140,18 @@ class Fetcher:
                 url = urljoin(url, location)
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
-    def _check(self, url: str, trusted: tuple[str, int] | None, allow_private: bool) -> None:
-        """Refuse an address that is not http or https, or that resolves to an internal one."""
+    def _check(
+        self, url: str, trusted: tuple[str, int] | None, allow_private: bool
+    ) -> list[str] | None:
+        """Refuse an address that is not http or https, or that resolves to an internal one;
+        the addresses checked, to connect to, or None when any may be (an internal one is
+        allowed)."""
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise RefusedError(f"refused {scheme or 'a'}: address {url!r}: only http and https")
         host, port = origin(url)
         if allow_private or (host, port) == trusted:
-            return
+            return None
         try:
             addresses = self._resolve(host, port)
         except OSError as error:
@@ -156,9 +162,15 @@ class Fetcher:
                 f"refused {url}: {host} is an internal address ({inside});"
                 " set allow_private: true on the feed to allow it"
             )
+        return addresses
 
     def _one(
-        self, url: str, headers: Mapping[str, str], max_bytes: int, deadline: Deadline
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        max_bytes: int,
+        deadline: Deadline,
+        addresses: Sequence[str] | None,
     ) -> Fetched:
         # A connection of its own (Connection: close), which the deadline can shut down.
         sent = {
@@ -167,32 +179,70 @@ class Fetcher:
             **headers,
             "Connection": "close",
         }
-        import httpx  # loaded by the first feed read, as the client is
-
-        client = self._client()
         with self._host(origin(url)[0]):
-            try:
-                request = client.build_request(
-                    "GET",
-                    url,
-                    headers=sent,
-                    timeout=deadline.seconds,
-                    extensions={"trace": _watched_by(deadline)},
-                )
-                response = client.send(request, stream=True, follow_redirects=False)
-            except httpx.TimeoutException:
-                raise FetchError(f"no answer within {deadline.seconds:g} s (timeout)") from None
-            except httpx.HTTPError as error:
-                raise FetchError(_network_fault(error)) from None
+            response = self._connect(url, sent, deadline, addresses)
             try:
                 body = _body(response, max_bytes)
             finally:
                 response.close()
         return Fetched(response.status_code, url, dict(response.headers), body)
 
+    def _connect(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        deadline: Deadline,
+        addresses: Sequence[str] | None,
+    ) -> httpx.Response:
+        """The response's head, from the first of `addresses` that takes the connection
+        (from any address the name resolves to, when None)."""
+        import httpx  # loaded by the first feed read, as the client is
+
+        *others, last = [None] if addresses is None else addresses
+        for address in others:
+            try:
+                return self._send(url, headers, deadline, address)
+            except httpx.ConnectError:  # the next address, while there is time
+                if deadline.passed:
+                    raise FetchError(f"no answer within {deadline.seconds:g} s (timeout)") from None
+        try:
+            return self._send(url, headers, deadline, last)
+        except httpx.TimeoutException:
+            raise FetchError(f"no answer within {deadline.seconds:g} s (timeout)") from None
+        except httpx.HTTPError as error:
+            raise FetchError(_network_fault(error)) from None
+
+    def _send(
+        self, url: str, headers: Mapping[str, str], deadline: Deadline, address: str | None
+    ) -> httpx.Response:
+        import httpx
+
+        client = self._client()
+        target, told, extensions = _pinned(httpx.URL(url), address)
+        request = client.build_request(
+            "GET",
+            target,
+            headers={**headers, **told},
+            timeout=deadline.seconds,
+            extensions={"trace": _watched_by(deadline), **extensions},
+        )
+        return client.send(request, stream=True, follow_redirects=False)
+
     def _host(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
             return self._hosts.setdefault(host, threading.BoundedSemaphore(self._per_host))
+
+
+def _pinned(
+    url: httpx.URL, address: str | None
+) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """The request to make for `url` at `address`: the address in place of the name, the
+    name in the Host header, and for https the name the certificate must be for."""
+    if address is None:
+        return url, {}, {}
+    told = {"Host": url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    return url.copy_with(host=address.split("%")[0]), told, extensions
 
 
 def _network_fault(error: httpx.HTTPError) -> str:
