@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -152,3 +153,49 @@ class Trickle:
                     with self._lock:
                         self.hung_up += 1
                     return
+
+
+class Tunnel:
+    """An HTTP proxy on 127.0.0.1 that takes CONNECT requests, notes the host asked for,
+    and joins every tunnel to the one server it stands in front of."""
+
+    def __init__(self, server_port: int) -> None:
+        self._server_port = server_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.asked: list[str] = []  # the `host:port` of each CONNECT
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # stopped
+            threading.Thread(target=self._join, args=[client], daemon=True).start()
+
+    def _join(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096)
+        self.asked.append(head.split(b" ")[1].decode())
+        server = socket.create_connection(("127.0.0.1", self._server_port))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        with client, server:
+            _pipe(client, server)
+
+
+def _pipe(one: socket.socket, other: socket.socket) -> None:
+    """Bytes from each to the other until either end closes."""
+    while True:
+        ready, _, _ = select.select([one, other], [], [], 10)
+        if not ready:
+            return
+        for end in ready:
+            data = end.recv(65536)
+            if not data:
+                return
+            (other if end is one else one).sendall(data)

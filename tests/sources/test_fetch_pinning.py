@@ -4,11 +4,17 @@ the requests made, on httpx's MockTransport: the addresses are made up, none is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ssl
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
+from tests.servers import Tunnel
 from worker.sources.fetch import Fetcher, FetchError
 
 PUBLIC, OTHER = "93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"
@@ -97,3 +103,99 @@ def test_a_redirect_is_checked_and_pinned_again() -> None:
     answers = [[PUBLIC], [OTHER]]
     assert fetcher(handler, answers).get("http://news.example/", {}, 1000, 5).body == b"moved"
     assert seen == [(PUBLIC, "news.example"), (OTHER, "cdn.example")]
+
+
+def test_a_connection_timing_out_goes_on_to_the_next_address() -> None:
+    tried: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tried.append(request.url.host)
+        if request.url.host == PUBLIC:
+            raise httpx.ConnectTimeout("timed out")
+        return answer(b"ok")
+
+    fetcher(handler, [[PUBLIC, OTHER]]).get("http://news.example/", {}, 1000, 5)
+    assert tried == [PUBLIC, OTHER]
+
+
+@pytest.mark.parametrize(
+    ("fault", "told"),
+    [
+        (httpx.ReadTimeout("read timed out"), "no answer within 5 s (timeout)"),
+        (httpx.RemoteProtocolError("illegal status line"), "cannot connect: illegal status line"),
+    ],
+)
+def test_a_server_that_answers_badly_is_one_line_not_the_next_address(
+    fault: httpx.HTTPError, told: str
+) -> None:
+    tried: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tried.append(request.url.host)
+        raise fault
+
+    with pytest.raises(FetchError) as failed:
+        fetcher(handler, [[PUBLIC, OTHER]]).get("http://news.example/", {}, 1000, 5)
+    assert str(failed.value) == told
+    assert tried == [PUBLIC]  # the address took the connection: it was the one to answer
+
+
+# --- over real TLS, on 127.0.0.1 taken for a public address ---------------------------------
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def news(ca: trustme.CA) -> Iterator[HTTPServer]:
+    """https://news.example on 127.0.0.1, with a certificate for that name."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("news.example").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/story").respond_with_handler(
+        lambda request: Response(f"asked for {request.host}")
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def tls_fetcher(ca: trustme.CA, **client: Any) -> Fetcher:
+    """A fetcher that trusts `ca`, finds news.example at 127.0.0.1 and, for these tests
+    only, takes that address for a public one."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    made = httpx.Client(verify=context, **client)
+    return Fetcher(lambda: made, "test", resolve=lambda host, port: ["127.0.0.1"], inside=never)
+
+
+def never(address: str) -> bool:
+    return False
+
+
+def test_the_certificate_is_checked_against_the_name_not_the_address(
+    ca: trustme.CA, news: HTTPServer
+) -> None:
+    url = f"https://news.example:{news.port}/story"
+    fetched = tls_fetcher(ca).get(url, {}, 1000, 5)
+    assert fetched.body == f"asked for news.example:{news.port}".encode()
+    with pytest.raises(FetchError) as failed:  # a certificate for another name
+        tls_fetcher(trustme.CA()).get(url, {}, 1000, 5)
+    assert str(failed.value).startswith("TLS error: ")
+
+
+def test_through_a_proxy_the_name_goes_to_the_proxy(
+    ca: trustme.CA, news: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tunnel = Tunnel(news.port)
+    monkeypatch.setenv("HTTPS_PROXY", tunnel.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        fetched = tls_fetcher(ca).get(f"https://news.example:{news.port}/story", {}, 1000, 5)
+    finally:
+        tunnel.stop()
+    assert fetched.body == f"asked for news.example:{news.port}".encode()
+    assert tunnel.asked == [f"news.example:{news.port}"]  # it looks the name up itself

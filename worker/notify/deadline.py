@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from types import TracebackType
 
 __all__ = ["Deadline"]
@@ -19,6 +20,7 @@ class Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self._ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._watched: list[socket.socket] = []
         self._passed = False
@@ -31,6 +33,11 @@ class Deadline:
         with self._lock:
             return self._passed
 
+    @property
+    def left(self) -> float:
+        """The seconds left before the time runs out; 0 once it has."""
+        return max(0.0, self._ends - time.monotonic())
+
     def watch(self, connection: socket.socket) -> None:
         """Shut this connection down when the time runs out; a plain socket, before any TLS."""
         # A duplicate of our own: it still reaches the connection once TLS has taken the
@@ -42,6 +49,7 @@ class Deadline:
                 _shut_down(own)
 
     def __enter__(self) -> Deadline:
+        self._ends = time.monotonic() + self.seconds
         self._timer.start()
         return self
 

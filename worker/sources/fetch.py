@@ -4,16 +4,17 @@ Only http and https, at most 5 redirects, each hop's host resolved and refused w
 is a loopback, private, link-local or otherwise internal address (unless allowed, or the
 very host and port the user wrote in the config), and the connection made to the very
 address checked, so that a name answering otherwise the second time it is asked (DNS
-rebinding) cannot lead inside; bodies unpacked here, a bounded piece
-at a time, and refused past the size cap, so that a gzip bomb is never unpacked whole; a
-deadline on the whole request, not only on each read; and a few requests per host at once.
-"""
+rebinding) cannot lead inside (unless a proxy is used: it looks names up itself); bodies
+unpacked here, a bounded piece at a time, and refused past the size cap, so that a gzip
+bomb is never unpacked whole; a deadline on the whole request, not only on each read; and
+a few requests per host at once."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 import threading
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,10 +105,12 @@ class Fetcher:
         user_agent: str,
         resolve: Resolver = _resolve,
         per_host: int = PER_HOST,
+        inside: Callable[[str], bool] = internal_address,
     ) -> None:
         self._client = client  # asked for at the first request: no feed, no HTTP client
         self._user_agent = user_agent
         self._resolve = resolve
+        self._inside = inside  # which addresses a feed must not lead to
         self._per_host = per_host
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
@@ -152,17 +155,18 @@ class Fetcher:
         host, port = origin(url)
         if allow_private or (host, port) == trusted:
             return None
+        pinned = not _proxied(url)  # a proxy looks the name up itself
         try:
             addresses = self._resolve(host, port)
         except OSError as error:
             raise FetchError(f"cannot resolve {host}: {error.strerror or error}") from None
-        inside = next((a for a in addresses if internal_address(a)), None)
+        inside = next((a for a in addresses if self._inside(a)), None)
         if inside is not None:
             raise RefusedError(
                 f"refused {url}: {host} is an internal address ({inside});"
                 " set allow_private: true on the feed to allow it"
             )
-        return addresses
+        return addresses if pinned else None
 
     def _one(
         self,
@@ -199,13 +203,13 @@ class Fetcher:
         import httpx  # loaded by the first feed read, as the client is
 
         *others, last = [None] if addresses is None else addresses
-        for address in others:
-            try:
-                return self._send(url, headers, deadline, address)
-            except httpx.ConnectError:  # the next address, while there is time
-                if deadline.passed:
-                    raise FetchError(f"no answer within {deadline.seconds:g} s (timeout)") from None
         try:
+            for address in others:
+                try:
+                    return self._send(url, headers, deadline, address)
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    if deadline.passed:  # no time left for the next address
+                        raise
             return self._send(url, headers, deadline, last)
         except httpx.TimeoutException:
             raise FetchError(f"no answer within {deadline.seconds:g} s (timeout)") from None
@@ -223,7 +227,7 @@ class Fetcher:
             "GET",
             target,
             headers={**headers, **told},
-            timeout=deadline.seconds,
+            timeout=max(deadline.left, 0.001),  # what is left of it, for the next address
             extensions={"trace": _watched_by(deadline), **extensions},
         )
         return client.send(request, stream=True, follow_redirects=False)
@@ -231,6 +235,16 @@ class Fetcher:
     def _host(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
             return self._hosts.setdefault(host, threading.BoundedSemaphore(self._per_host))
+
+
+def _proxied(url: str) -> bool:
+    """Whether the HTTP client sends `url` through a proxy, as the environment asks
+    (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, and NO_PROXY for the exceptions)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme.lower()) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def _pinned(
