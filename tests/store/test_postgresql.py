@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
 
 from tests.postgres import Cluster, start_cluster
@@ -104,3 +105,22 @@ def test_a_server_down_is_said_once_and_the_store_carries_on_when_it_is_back(
     assert len(said) == 2
     assert "cannot be reached" in said[0]
     assert " is back after " in said[1]
+
+
+def test_times_read_back_count_in_real_time_whatever_the_database_time_zone(
+    postgres: Cluster,
+) -> None:
+    url = postgres.new_database()
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE \"{url.rsplit('/', 1)[1]}\" SET TimeZone = 'Europe/Berlin'")
+    store = open_store(url)
+    try:
+        before_the_clocks_go_back = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
+        store.record_run("local", before_the_clocks_go_back)
+        ran = store.last_run("local")
+    finally:
+        store.close()
+    assert ran == before_the_clocks_go_back
+    # an hour later is an hour later: a schedule counting from it is not an hour off
+    assert ran is not None
+    assert (ran + timedelta(hours=1)).astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)

@@ -60,8 +60,10 @@ class PostgresConnector:
     def __init__(self, url: str, busy_timeout: timedelta, told: Told | None = None) -> None:
         self.shown = shown(url)
         self._timeout = busy_timeout.total_seconds()
-        # A write waits this long for another's lock, as SQLite's busy timeout.
-        options = f"-c lock_timeout={int(self._timeout * 1000)}"
+        # A write waits this long for another's lock, as SQLite's busy timeout. Times come
+        # back in UTC whatever the database's time zone: one in a zone of summer time
+        # would make a schedule's arithmetic (an hour on from a run) wall-clock arithmetic.
+        options = f"-c lock_timeout={int(self._timeout * 1000)} -c TimeZone=UTC"
         # One connection first: a wrong address or password is said at once, not retried.
         self._outage = Outage(self.shown, told)
         try:

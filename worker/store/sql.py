@@ -1303,9 +1303,10 @@ def _delivery(row: Sequence[Any]) -> Delivery:
 
 
 def _moment(value: object) -> datetime:
-    """A stored time as an aware datetime, whether the backend gave one or ISO 8601 text."""
+    """A stored time as an aware datetime in UTC, whether the backend gave one or ISO 8601
+    text."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _moment_or_none(value: object) -> datetime | None:
