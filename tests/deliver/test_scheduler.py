@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.helpers import Project, make_project
 from tests.postgres import Cluster
@@ -227,23 +229,55 @@ def test_a_burst_that_never_goes_quiet_is_sent_at_the_end_of_its_batch(tmp_path:
 def test_each_period_sends_what_matched_in_it_without_waiting_for_a_sweep(
     tmp_path: Path,
 ) -> None:
-    # The sweep an hour off: only the schedule itself can send the second period's match.
+    # The sweep an hour off: only the schedule itself can send the match.
     timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, batch: 1s}"
     project = make_project(tmp_path, schedule="every 3s", timing=timing)
+    every = timedelta(seconds=3)
     with pipeline_of(project) as pipeline:
         ingest_seeds(pipeline, project)
-        started = time.monotonic()
         with running(pipeline):
             wait_for(project.digests)  # a new channel sends at once
             path = project.inbox / "talks.txt"
             path.write_text(TALKS, encoding="utf-8")
+            matched_at = datetime.now(UTC)
             ingest(pipeline, path)
             wait_for(lambda: len(project.digests()) == 2)
-            waited = time.monotonic() - started
-        # In the period after the first digest (3 s), not the one after that (6 s): a
-        # slot counted from when the last send ended fell due just after its own turn.
-        assert waited < 4.5, f"the second digest came {waited:.1f} s after the start"
-        assert [d["counts"]["articles"] for d in project.digests()] == [5, 1]
+        # The turns count from when the channel appeared, every 3 s.
+        appeared = pipeline.store.channel_since("local", matched_at)
+    turn = appeared + every * -((appeared - matched_at) // every)  # the first after the match
+    sent = datetime.fromisoformat(project.digests()[1]["generated_at"])
+    # At that turn, not the one after it: a run recorded when its send ended, a moment
+    # past its turn, made each turn fall due just after the schedule fired.
+    assert turn <= sent < turn + every * 0.6, (turn, sent)
+    assert [d["counts"]["articles"] for d in project.digests()] == [5, 1]
+
+
+def test_a_slow_send_is_not_built_again_by_a_sweep_meanwhile(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    posts: list[float] = []
+
+    def answer(request: Request) -> Response:
+        posts.append(time.monotonic())
+        if len(posts) == 1:
+            time.sleep(2.5)  # the first send outlasts two sweeps (timing.sweep is 1 s)
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(answer)
+    url = httpserver.url_for("/hook")
+    hook = f"  hook:\n    type: webhook\n    url: {url}\n    schedule: every 6s\n"
+    project = make_project(tmp_path, schedule="0 0 1 1 *", extra=hook)
+    with pipeline_of(project) as pipeline:
+        ingest_seeds(pipeline, project)
+        with running(pipeline):
+            wait_for(lambda: posts)  # a new channel sends at once; this send is slow
+            path = project.inbox / "talks.txt"
+            path.write_text(TALKS, encoding="utf-8")
+            ingest(pipeline, path)  # matched while the first send goes on
+            wait_for(lambda: len(posts) == 2, seconds=15)
+    # The match waits for the next turn, six seconds on: the sweeps that found the first
+    # turn's slot not yet done did not build it again, as a second digest of that turn.
+    assert posts[1] - posts[0] > 4.5
 
 
 def test_a_channel_time_zone_of_its_own(tmp_path: Path) -> None:

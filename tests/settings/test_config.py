@@ -203,6 +203,10 @@ def test_unknown_key(tmp_path: Path) -> None:
             "    http: {listen: '127.0.0.1:9464', colour: red}\n",
             "3: http.colour: unknown key 'colour'",
         ),
+        (
+            "    channels: {a: {type: file, path: out, max_matchs: 9}}\n",
+            "3: channels.a.max_matchs: unknown key 'max_matchs'; did you mean 'max_items'?",
+        ),  # not the key no longer used
     ],
 )
 def test_unknown_key_names_a_close_key_of_its_place(

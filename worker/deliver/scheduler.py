@@ -91,6 +91,9 @@ class DigestScheduler:
         self._late: set[str] = set()  # channels whose catch-up waits for `catch_up()`
         self._since: dict[str, datetime] = {}  # when each channel first appeared
         self._holding: dict[str, datetime] = {}  # immediate channels: since when matches wait
+        # Slots this worker builds now: the schedule and a sweep may both find one due,
+        # and the store lets the same worker claim it again.
+        self._building: set[tuple[str, datetime]] = set()
 
     def start(self, catch_up: bool = True) -> None:
         """Start the schedules; digests left undelivered by an earlier run are sent at once,
@@ -240,6 +243,17 @@ class DigestScheduler:
             # No slot is due (another worker did it), or another worker is building it.
             self._follow(name, self._send(name, new=False))
             return
+        if slot is None:  # an immediate channel's send: no slot to it
+            self._build(name, None)
+            return
+        try:
+            self._build(name, slot)
+        finally:
+            with self._guard:
+                self._building.discard((name, slot))
+
+    def _build(self, name: str, slot: datetime | None) -> None:
+        """Send the channel's new matches, and record the slot (if any) as done."""
         outcome = self._send(name, new=True)
         self._follow(name, outcome)
         # A slot whose digest waits behind one being retried is not done: if the daemon
@@ -259,13 +273,28 @@ class DigestScheduler:
         now = self._clock()
         try:
             slot = self._due_slot(name, now)
-            until = now + _SLOT_LEASES * self._timing.lease
-            if slot is None or not self._store.claim_slot(name, slot, self._worker, now, until):
-                return None
+        except Exception:  # the store failed: the next sweep tries again
+            _fault("channel %s: cannot tell whether a slot is due", name)
+            return None
+        if slot is None or not self._mine(name, slot):
+            return None
+        until = now + _SLOT_LEASES * self._timing.lease
+        try:
+            if self._store.claim_slot(name, slot, self._worker, now, until):
+                return slot
         except Exception:  # the store failed: the next sweep tries again
             _fault("channel %s: its slot cannot be claimed now", name)
-            return None
-        return slot
+        with self._guard:
+            self._building.discard((name, slot))
+        return None
+
+    def _mine(self, name: str, slot: datetime) -> bool:
+        """Take the slot for this worker to build; False when it is being built already."""
+        with self._guard:
+            if (name, slot) in self._building:
+                return False
+            self._building.add((name, slot))
+            return True
 
     def _turn(self, name: str, slot: datetime, now: datetime) -> datetime:
         """The run to record for a slot sent by `now`. A period's is the last of its turns

@@ -14,14 +14,15 @@ __all__ = ["keys_at"]
 
 
 def keys_at(model: Any, loc: Sequence[str | int]) -> frozenset[str]:
-    """The keys, as written in YAML, that `model` takes in the mapping at `loc`; none when
-    the place is not a model's or cannot be told."""
+    """The keys, as written in YAML, that `model` takes in the mapping at `loc`, less those
+    no longer used; none when the place is not a model's or cannot be told."""
     kind: Any = model
     for item in loc:
         kind = _inside(kind, item)
         if kind is None:
             return frozenset()
-    return frozenset(_fields(_bare(kind)[0]))
+    fields = _fields(_bare(kind)[0])
+    return frozenset(key for key, field in fields.items() if not field.deprecated)
 
 
 def _fields(kind: Any) -> dict[str, FieldInfo]:
