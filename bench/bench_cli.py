@@ -1,7 +1,8 @@
-"""What the rule files cost the commands: loading them, the daemon's memory once idle, and
-`wirewatch match --json` beside `wirewatch ingest` of the same files.
+"""What the rule files cost the commands: loading them, the daemon's memory once idle,
+`wirewatch match --json` beside `wirewatch ingest` of the same files, and the daemon's
+start-up scan (`run --once`) of a backlog beside `wirewatch ingest` of it.
 
-    .venv/bin/python bench/bench_cli.py            # the three rows
+    .venv/bin/python bench/bench_cli.py            # the four rows
     .venv/bin/python bench/bench_cli.py --quick
 
 The rules and articles are bench_match's synthetic ones (3 KB news articles, rules of
@@ -182,6 +183,42 @@ def match_row(corpus: Corpus, articles: int, passes: int) -> Row:
     )
 
 
+# --- the daemon's start-up scan beside ingest ------------------------------------------
+
+
+def scan_row(corpus: Corpus, articles: int, passes: int) -> Row:
+    """`run --once` over a backlog in the watched folder beside `ingest --no-digest` of it,
+    each into a new state: the folder does not alert on what it holds already, so neither
+    sends a digest, and both are timed from the command's start to its end."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = project(Path(folder), corpus, 1000, articles)
+        text = config.read_text("utf-8").replace(
+            "{path: inbox}", "{path: inbox, alert_existing: false}"
+        )
+        config.write_text(text, "utf-8")
+        state = Path(folder) / "var" / "wirewatch.db"
+
+        def fresh(run: Callable[[], float]) -> Callable[[], float]:
+            def seconds() -> float:
+                for stale in state.parent.glob("wirewatch.db*"):
+                    stale.unlink()
+                return run()
+
+            return seconds
+
+        scanned = best_of(passes, fresh(command(config, "run", "--once")))
+        ingested = best_of(passes, fresh(command(config, "ingest", "--no-digest", "inbox")))
+    ratio, target, holds = at_most(scanned / ingested, 1.1)
+    return Row(
+        f"`wirewatch run --once`, a backlog of {articles:,} files at 1,000 rules",
+        f"{scanned:,.1f} s",
+        f"`wirewatch ingest` {ingested:,.1f} s",
+        ratio,
+        target,
+        holds,
+    )
+
+
 def rows(quick: bool) -> list[Row]:
     corpus = make_corpus(random.Random(SEED))
     passes = 2 if quick else 4
@@ -189,6 +226,7 @@ def rows(quick: bool) -> list[Row]:
         yaml_row(corpus, passes),
         rss_row(corpus),
         match_row(corpus, 500 if quick else 2000, 1 if quick else 2),
+        scan_row(corpus, 500 if quick else 2000, 1 if quick else 2),
     ]
 
 
