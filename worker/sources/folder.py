@@ -30,9 +30,12 @@ from worker.sources.watcher import Watcher, scan
 from worker.store import FilesSeen
 from worker.wording import quoted
 
-__all__ = ["TICK", "FolderSource", "folder_problem"]
+__all__ = ["TICK", "Due", "FolderSource", "folder_problem"]
 
 log = logging.getLogger(__name__)
+
+# A file to read and why its matches are withheld (None: they are sent).
+Due = tuple[Path, str | None]
 
 # The longest an arrival waits for a file when none comes: the caller looks up this often.
 TICK = 0.5
@@ -88,9 +91,28 @@ class FolderSource:
         self._check_folders()
         return self._scan(self._folders, retry_failed, first=True)
 
+    def backlog(self) -> Iterator[Due | None]:
+        """What `scan(retry_failed=True)` would hand out, not read yet: each file's path and
+        why its matches are withheld, for the caller to `read`; None in place of each other
+        file. Many files are then read and stored together (see worker.ingest.batches)."""
+        self._check_folders()
+        return self._due(self._folders, retry_failed=True, first=True)
+
     def _scan(
         self, folders: Iterable[WatchFolder], retry_failed: bool = False, first: bool = False
     ) -> Iterator[RawArticle | None]:
+        for due in self._due(folders, retry_failed, first):
+            if due is None:
+                yield None
+                continue
+            path, withheld = due
+            found = self._guarded(path, partial(self._hand_out, path, retry_failed))
+            yield found if found is None or withheld is None else replace(found, withheld=withheld)
+
+    def _due(
+        self, folders: Iterable[WatchFolder], retry_failed: bool, first: bool
+    ) -> Iterator[Due | None]:
+        """Each file to read, with why its matches are withheld; None in place of the others."""
         try:
             known = self._files.files()
         except StateUnavailable as error:  # said once by the store; a scan comes soon
@@ -103,12 +125,8 @@ class FolderSource:
         for folder in folders:
             withheld = self._archive(folder) if first else None
             for path in scan(folder):
-                found = self._guarded(
-                    path, partial(self._scanned, path, known, retry_failed, quiet_since)
-                )
-                if found is not None and withheld is not None:
-                    found = replace(found, withheld=withheld)
-                yield found
+                due = self._is_due(path, known, retry_failed, quiet_since)
+                yield (path, withheld) if due else None
             if first:
                 self._first_scan_over(folder)
 
@@ -258,26 +276,27 @@ class FolderSource:
         self._scan_at = time.monotonic() + self._wait
         return self._watcher
 
-    def _scanned(
+    def _is_due(
         self, path: Path, known: dict[str, FileRecord], retry_failed: bool, quiet_since: float
-    ) -> RawArticle | None:
+    ) -> bool:
+        """Whether the file is to be read now: not read as it is, and not being written."""
         record = known.get(str(path))
         try:
             stat = path.stat()
         except FileNotFoundError:
-            return None  # gone already
+            return False  # gone already
         except OSError:
-            return self._hand_out(path, retry_failed)  # records why it cannot be read
+            return True  # reading it records why it cannot be read
         if record is not None and record.up_to_date(stat, retry_failed):
-            return None
+            return False
         watcher = self._watcher
         if watcher is not None:
             if watcher.settler.writing(path):
-                return None  # its close event brings it
+                return False  # its close event brings it
             if stat.st_mtime > quiet_since:
                 watcher.settler.settle(path)  # perhaps still being written: let it settle
-                return None
-        return self._hand_out(path, retry_failed)
+                return False
+        return True
 
     def _arrivals(self, watcher: Watcher) -> Iterator[RawArticle | None]:
         next_scan = time.monotonic() + self._rescan
