@@ -38,7 +38,7 @@ from worker.sources import Source
 from worker.sources.feed import FeedSource
 from worker.sources.fetch import Fetcher
 from worker.sources.files import Unread
-from worker.sources.folder import FolderSource
+from worker.sources.folder import Due, FolderSource
 from worker.sources.mixed import FoldersAndFeeds
 from worker.sources.observers import Snapshot, snapshot
 from worker.store import BatchBrokenError, Store, open_store
@@ -235,6 +235,17 @@ class Pipeline:
     def match_files(self, raws: Sequence[RawArticle]) -> list[Matched]:
         """The first half of ingesting files the folders handed out: read and matched."""
         return self.ingestor.match_all(raws)
+
+    def backlog(self) -> Iterator[Due | None]:
+        """The first half of a start's scan: the files the watched folders hold and that
+        are not read as they are (or failed before), not read yet (`read_file` reads each);
+        None in place of each other file."""
+        return self.folders.backlog()
+
+    def scan_feeds(self) -> Iterator[RawArticle | None]:
+        """The second half of a start's scan: the new and edited entries of every feed that
+        is due; None between two feeds."""
+        return self.feeds.scan(retry_failed=True) if self.config.feeds else iter(())
 
     def read_file(self, path: Path, withheld: str | None = None) -> RawArticle | Ingested | None:
         """A file of the folders, read (one that failed before read again) and claimed; what
