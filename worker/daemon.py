@@ -32,7 +32,7 @@ from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
-from worker.sources.folder import Due
+from worker.sources.folder import Due, Whole
 from worker.status import wirewatch_version
 from worker.store import BatchBrokenError, shown_state
 from worker.systemd import Systemd
@@ -329,11 +329,18 @@ class _Loop:
                 self._ingest(raw)
         return None
 
-    def _take_backlog(self, backlog: Iterable[Due | None]) -> Setup | None:
+    def _take_backlog(self, backlog: Iterable[Due | Whole | None]) -> Setup | None:
         """Ingest the files a start finds in batches, as `wirewatch ingest` does (a second
-        at most each); at each file passed and between two batches, apply an edit or stop."""
+        at most each); at each file passed and between two batches, apply an edit or stop.
+        A folder handed out whole is stored whole before the scan goes on (and remembers
+        it as scanned)."""
         waiting: list[Due] = []
         for due in backlog:
+            if isinstance(due, Whole):
+                end = self._store_all(waiting)
+                if end is not None:
+                    return end.changed
+                continue
             end = self._look_up(str(due[0]) if due is not None else "")
             if end is not None:
                 return end.changed
@@ -341,11 +348,17 @@ class _Loop:
                 waiting.append(due)
             if len(waiting) >= self._pipeline.store.files_per_batch:
                 waiting = self._ingest_batch(waiting)
+        end = self._store_all(waiting)
+        return None if end is None else end.changed
+
+    def _store_all(self, waiting: list[Due]) -> _End | None:
+        """Ingest every file waiting, batch by batch (emptying the list); whether the loop
+        ends between two batches."""
         while waiting:
             end = self._look_up(str(waiting[0][0]))
             if end is not None:
-                return end.changed
-            waiting = self._ingest_batch(waiting)
+                return end
+            waiting[:] = self._ingest_batch(waiting)
         return None
 
     def _look_up(self, on: str) -> _End | None:
@@ -383,8 +396,8 @@ class _Loop:
             self._ingest_together(files, done)
             left = files[len(done) :]
         except StateUnavailable as error:
-            for path, _ in files[len(done) :]:
-                self._pipeline.folders.put_back(path, error)
+            for path, withheld in files[len(done) :]:
+                self._pipeline.folders.put_back(path, error, withheld)
         for (path, _), outcome in done:
             if isinstance(outcome, Exception):  # read again at the next scan; the others go on
                 told = "%s: not recorded"

@@ -38,7 +38,7 @@ from worker.sources import Source
 from worker.sources.feed import FeedSource
 from worker.sources.fetch import Fetcher
 from worker.sources.files import Unread
-from worker.sources.folder import Due, FolderSource
+from worker.sources.folder import Due, FolderSource, Whole
 from worker.sources.mixed import FoldersAndFeeds
 from worker.sources.observers import Snapshot, snapshot
 from worker.store import BatchBrokenError, Store, open_store
@@ -236,10 +236,10 @@ class Pipeline:
         """The first half of ingesting files the folders handed out: read and matched."""
         return self.ingestor.match_all(raws)
 
-    def backlog(self) -> Iterator[Due | None]:
+    def backlog(self) -> Iterator[Due | Whole | None]:
         """The first half of a start's scan: the files the watched folders hold and that
         are not read as they are (or failed before), not read yet (`read_file` reads each);
-        None in place of each other file."""
+        None in place of each other file; WHOLE after each folder (see `Whole`)."""
         return self.folders.backlog()
 
     def scan_feeds(self) -> Iterator[RawArticle | None]:
