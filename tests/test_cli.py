@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import SEED_TITLES, Daemon, Project, make_project, titles_by_rule
+from tests.helpers import (
+    SEED_TITLES,
+    Daemon,
+    Project,
+    make_project,
+    titles_by_rule,
+    titles_in,
+)
 from worker.cli import _parser, main
 from worker.ingest.formats import parse_file
 from worker.status import FAILURES_SHOWN
@@ -694,6 +701,40 @@ def test_a_file_whose_statement_fails_undoes_its_batch_and_the_others_are_stored
     assert wirewatch(project, "status", "--json") == 0
     (failure,) = json.loads(capsys.readouterr().out)["failures"]
     assert failure["path"] == str(archive / "2.txt")
+    assert "refused" in failure["reason"]
+
+
+def test_a_start_whose_batch_fails_for_one_file_stores_and_sends_all_the_others(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in range(6):
+        title = "Poison talks" if n == 2 else f"Putin and Xi hold talks, round {n}"
+        body = NEW_ARTICLE.replace("Putin and Xi hold talks in Beijing", title)
+        (project.inbox / f"{n}.txt").write_text(body.replace("Thursday", f"day {n}"), "utf-8")
+    state = project.root / "var" / "wirewatch.db"
+    open_store(str(state)).close()
+    with sqlite3.connect(state) as db:  # statements that fail for one file each
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Poison talks'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        db.execute(
+            "CREATE TRIGGER unrecorded BEFORE INSERT ON files WHEN NEW.path LIKE '%/4.txt'"
+            " BEGIN SELECT RAISE(ABORT, 'no record'); END"
+        )
+    assert wirewatch(project, "run", "--once") == 0
+    told = capsys.readouterr().err
+    assert told.count("could not be ingested") == 1  # said once, of its file alone
+    assert "2.txt: could not be ingested" in told
+    assert told.count("not recorded") == 1
+    assert "4.txt: not recorded" in told
+    (digest,) = project.digests()
+    sent = titles_in(digest)
+    assert {f"Putin and Xi hold talks, round {n}" for n in (0, 1, 3, 4, 5)} <= set(sent)
+    assert "Poison talks" not in sent
+    assert wirewatch(project, "status", "--json") == 0
+    (failure,) = json.loads(capsys.readouterr().out)["failures"]
+    assert failure["path"] == str(project.inbox / "2.txt")
     assert "refused" in failure["reason"]
 
 

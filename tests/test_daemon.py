@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +29,8 @@ SLOW_CHUNKS = [
 ]
 
 TALKS = " date 2024-05-16 Putin and Xi hold talks\n\nVladimir Putin met Xi Jinping for talks.\n"
+
+BACKLOG = 1000  # files a start finds in the watched folder
 
 RUSSIAN = (
     " date 2024-05-16 Встреча в Пекине\n\n"
@@ -240,3 +243,35 @@ def test_a_file_that_cannot_be_recorded_while_the_state_is_locked_waits_until_it
     (project.inbox / "talks.txt").write_text(TALKS, encoding="utf-8")
     wait_for(lambda: daemon.articles("talks.txt"), "the next file")
     assert daemon.stop() == 0
+
+
+def test_a_stop_during_a_long_start_up_scan_ends_it_and_the_next_start_takes_the_rest(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path, schedule="every 1s")
+    long = "\nThe talks went on into the night, and on into the next day.\n" * 300
+    an_hour_ago = time.time() - 3600  # a backlog: no file waits to settle
+    for n in range(BACKLOG):
+        path = project.inbox / f"{n:05}.txt"
+        path.write_text(f" date 2024-05-16 Putin and Xi hold talks, round {n}\n\n{long}", "utf-8")
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    daemon = Daemon(project)
+    daemon.start()
+    wait_for(lambda: stored(project.root, "articles") > 5, "the first batch stored")
+    assert daemon.stop() == 0
+    assert stored(project.root, "articles") < BACKLOG  # stopped in the middle of the scan
+    daemon.start()
+    wait_for(lambda: stored(project.root, "articles") == BACKLOG + 5, "the rest stored", 120)
+    wait_for(lambda: stored(project.root, "pending") == 0, "every match sent")
+    assert daemon.stop() == 0
+    sent = sum(
+        d["counts"]["matches"] + d.get("more", {}).get("count", 0) for d in project.digests()
+    )
+    assert sent == stored(project.root, "matches")  # each match sent once
+    assert stored(project.root, "files") == BACKLOG + 5  # each file recorded once
+
+
+def stored(root: Path, table: str) -> int:
+    """The rows of a table of the project's state, as another process reads them."""
+    with sqlite3.connect(f"file:{root / 'var' / 'wirewatch.db'}?mode=ro", uri=True) as db:
+        return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

@@ -20,10 +20,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib.metadata import version
-from itertools import repeat
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from worker.daemon import STATE_GONE, run_daemon, run_once
@@ -31,14 +29,14 @@ from worker.deliver.outcome import Outcome
 from worker.digest.backlog import match_json
 from worker.digest.backlog import match_line as record_line
 from worker.errors import ConfigError, Problem, StateError, StateGone, StateUnavailable
+from worker.ingest.batches import FileOutcome, Found, ingest_alone, ingest_together
 from worker.ingest.formats import SUFFIXES, Parsed, parse_file
-from worker.ingest.ingestor import Ingested, Matched
 from worker.ingest.rematch import rematch
 from worker.logs import log_in_zone, setup_logging
 from worker.match.backtest import SHOWN, backtest, backtest_json, backtest_text
 from worker.match.explain import Report, render_text, report_json
 from worker.match.matcher import Matcher
-from worker.model import Mute, RawArticle, is_web_address
+from worker.model import Mute, is_web_address
 from worker.muting import checked_target, match_document, match_line, mute_document, mute_line
 from worker.pipeline import Pipeline, Setup, load_setup, open_pipeline, pruned_text, user_agent
 from worker.project import INBOX, make_project, starter_files
@@ -49,7 +47,6 @@ from worker.rules.schema import SCHEMAS, schema_text
 from worker.settings.config import Config, load_config
 from worker.settings.schedule import parse_duration
 from worker.sources.fetch import Fetcher, FetchError, origin
-from worker.sources.files import Unread
 from worker.sources.watcher import scan_tree
 from worker.status import asked_health, status_report, status_text
 from worker.store import (
@@ -75,11 +72,6 @@ _PAGE_BYTES, _PAGE_SECONDS = 10_000_000, 30.0
 # How long `ingest` waits for a state it cannot reach (or that is full) before it tries a
 # file again, twice as long each time.
 _FIRST_WAIT, _LONGEST_WAIT = 1.0, 30.0
-# How long `ingest` holds one transaction open at most (see Articles.batch): on SQLite it
-# holds the write lock, and a daemon beside it waits that long to write.
-_BATCH_SECONDS = 1.0
-# How many files `ingest` reads before it matches them, at most, and how much text.
-_READ_TOGETHER, _READ_BYTES = 25, 128_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -624,9 +616,9 @@ def ingest_into(
     counts = Counter[str]()
     progress = tqdm(total=len(files), desc="ingest", unit="file", disable=None)
     with progress, _set_aside_from_collection():
-        size, left = pipeline.store.files_per_batch, list(files)
+        left = list(files)
         while left:
-            done = _ingest_batch(pipeline, left[:size], withheld)
+            done = _ingest_batch(pipeline, left, withheld)
             for path, outcome in done:
                 _tally(counts, path, outcome)
             progress.update(len(done))
@@ -674,125 +666,34 @@ def _ingest_summary(files: int, counts: Counter[str]) -> str:
     return f"{plural(files, 'file')}: {', '.join(told)}"
 
 
-FileOutcome = Ingested | Exception | None  # what became of a file: None when it is known
-_T = TypeVar("_T")
-
-
 def _ingest_batch(
     pipeline: Pipeline, files: Sequence[Path], withheld: str | None = None
 ) -> list[tuple[Path, FileOutcome]]:
-    """The first of these files ingested in one transaction, their records with their
-    articles, for at most `_BATCH_SECONDS`; one by one when a statement of the batch failed.
-    While the state cannot be reached or is full (said once by the store), it waits and
-    tries again (Ctrl-C stops)."""
+    """The first of these files ingested in one transaction (`ingest_together`); one by one
+    when a statement of the batch failed. While the state cannot be reached or is full
+    (said once by the store), it waits and tries again (Ctrl-C stops)."""
+    read = partial(pipeline.read_file, withheld=withheld)
     wait = _FIRST_WAIT
     while True:
         tried: list[Path] = []
         try:
-            with pipeline.store.batch():
-                return _ingest_for_a_while(pipeline, files, withheld, tried)
+            return ingest_together(pipeline, files, read, tried)
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
         except BatchBrokenError:
-            return [(path, _ingest_waiting(pipeline, path, withheld)) for path in tried]
+            return [(path, _ingest_waiting(pipeline, path, read)) for path in tried]
 
 
-def _ingest_for_a_while(
-    pipeline: Pipeline, files: Sequence[Path], withheld: str | None, tried: list[Path]
-) -> list[tuple[Path, FileOutcome]]:
-    """Files read and matched a few at a time, each noted in `tried`, until half of
-    `_BATCH_SECONDS` has gone (storing them takes far less); then stored together."""
-    matched: list[tuple[Path, Matched | FileOutcome]] = []
-    ends = time.monotonic() + _BATCH_SECONDS / 2
-    while len(tried) < len(files) and time.monotonic() < ends:
-        matched += _match_files(pipeline, _read_some(pipeline, files, withheld, tried))
-    return _store_files(pipeline, matched)
-
-
-def _read_some(
-    pipeline: Pipeline, files: Sequence[Path], withheld: str | None, tried: list[Path]
-) -> list[tuple[Path, RawArticle | FileOutcome]]:
-    """The next files not tried, read, each noted in `tried`: `_READ_TOGETHER` of them, or
-    fewer once they hold `_READ_BYTES`. Matched together, they run faster than one by one:
-    reading, parsing and matching each push the others' data out of the processor's caches."""
-    read: list[tuple[Path, RawArticle | FileOutcome]] = []
-    size = 0
-    for path in files[len(tried) : len(tried) + _READ_TOGETHER]:
-        if size >= _READ_BYTES:
-            break
-        tried.append(path)
-        found = _or_why(partial(_read_file, pipeline, path, withheld))
-        size += len(found.data) if isinstance(found, RawArticle) else 0
-        read.append((path, found))
-    return read
-
-
-def _match_files(
-    pipeline: Pipeline, read: list[tuple[Path, RawArticle | FileOutcome]]
-) -> list[tuple[Path, Matched | FileOutcome]]:
-    """The files read, matched: each file's articles, or what became of it."""
-    raws = [found for _, found in read if isinstance(found, RawArticle)]
-    matched = _or_why(partial(pipeline.match_files, raws))
-    each: Iterator[Matched | Exception]
-    each = iter(matched) if isinstance(matched, list) else repeat(matched)
-    return [(path, next(each) if isinstance(found, RawArticle) else found) for path, found in read]
-
-
-def _store_files(
-    pipeline: Pipeline, matched: list[tuple[Path, Matched | FileOutcome]]
-) -> list[tuple[Path, FileOutcome]]:
-    """The files matched, stored together: what became of each."""
-    stored = iter(
-        pipeline.store_files([found for _, found in matched if isinstance(found, Matched)])
-    )
-    return [
-        (path, next(stored) if isinstance(found, Matched) else found) for path, found in matched
-    ]
-
-
-def _ingest_waiting(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
+def _ingest_waiting(pipeline: Pipeline, path: Path, read: Callable[[Path], Found]) -> FileOutcome:
     """One file ingested on its own, waiting while the state cannot be reached."""
     wait = _FIRST_WAIT
     while True:
         try:
-            return _or_why(partial(_ingest_file, pipeline, path, withheld))
+            return ingest_alone(pipeline, path, read)
         except StateUnavailable:
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
-
-
-def _or_why(step: Callable[[], _T]) -> _T | Exception:
-    """What a step of ingesting a file gave, or why the store failed for it (the state out
-    of reach is not the file's fault: raised, and it is tried again)."""
-    try:
-        return step()
-    except (StateUnavailable, StateGone):
-        raise
-    except Exception as error:
-        return error
-
-
-def _ingest_file(pipeline: Pipeline, path: Path, withheld: str | None = None) -> FileOutcome:
-    """One file ingested on its own."""
-    ((_, outcome),) = _store_files(
-        pipeline, _match_files(pipeline, [(path, _read_file(pipeline, path, withheld))])
-    )
-    return outcome
-
-
-def _read_file(
-    pipeline: Pipeline, path: Path, withheld: str | None = None
-) -> RawArticle | Ingested | None:
-    """A file, read (one that failed before read again); what became of it when it cannot
-    be read; None when it is known. With `withheld` (why), its matches are sent to no
-    channel."""
-    found = pipeline.folders.read(path, retry_failed=True)
-    if isinstance(found, Unread):
-        return Ingested(str(path), error=found.reason)
-    if found is None:
-        return None
-    return found if withheld is None else replace(found, withheld=withheld)
 
 
 def _match(args: argparse.Namespace, setup: Setup) -> int:

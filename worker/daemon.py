@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -24,13 +25,16 @@ from worker.deliver.scheduler import DigestScheduler
 from worker.edits import EditWatcher
 from worker.errors import ConfigError, StateGone, StateUnavailable
 from worker.health import Health
+from worker.ingest.batches import FileOutcome, Found, ingest_alone, ingest_together
+from worker.ingest.ingestor import Ingested
 from worker.logs import log_in_zone
 from worker.model import RawArticle
 from worker.pipeline import Pipeline, Setup, open_pipeline, pruned_text
 from worker.rules.ruleset import RuleSet
 from worker.settings.config import Config
+from worker.sources.folder import Due, Whole
 from worker.status import wirewatch_version
-from worker.store import shown_state
+from worker.store import BatchBrokenError, shown_state
 from worker.systemd import Systemd
 from worker.wording import plural, quoted
 
@@ -269,11 +273,12 @@ class _Loop:
     def run(self, burst: bool) -> Setup | None:
         """Take articles until stopped (None), until the config changed (the new setup),
         or, in burst mode, until what the sources hold is taken and every channel sent."""
-        source = self._pipeline.source
         with self._running(burst) as arrivals:
             # A start retries files that failed before: the config (the size limit, say)
             # may be new.
-            changed = self._consume(source.scan(retry_failed=True))
+            changed = self._take_backlog(self._pipeline.backlog())
+            if changed is None and not self._stop.is_set():
+                changed = self._consume(self._pipeline.scan_feeds())
             if changed is not None or self._stop.is_set():
                 return changed
             if self._scheduler is None:
@@ -317,18 +322,56 @@ class _Loop:
     def _consume(self, items: Iterable[RawArticle | None]) -> Setup | None:
         """Ingest each article handed out; between two, apply an edit or stop."""
         for raw in items:
-            self._pulse.tick(raw.uri if raw is not None else "")
-            if self._stop.is_set():
-                return None  # what is not taken yet is found by the next start's scan
-            gone = self._pipeline.store.lost()
-            if gone is not None:  # looked at between two articles, and each tick when idle
-                raise StateGone(gone)
-            changed = self._reloader.check() if self._reloader is not None else None
-            if changed is not None:
-                return changed
+            end = self._look_up(raw.uri if raw is not None else "")
+            if end is not None:
+                return end.changed
             if raw is not None:
                 self._ingest(raw)
         return None
+
+    def _take_backlog(self, backlog: Iterable[Due | Whole | None]) -> Setup | None:
+        """Ingest the files a start finds in batches, as `wirewatch ingest` does (a second
+        at most each); at each file passed and between two batches, apply an edit or stop.
+        A folder handed out whole is stored whole before the scan goes on (and remembers
+        it as scanned)."""
+        waiting: list[Due] = []
+        for due in backlog:
+            if isinstance(due, Whole):
+                end = self._store_all(waiting)
+                if end is not None:
+                    return end.changed
+                continue
+            end = self._look_up(str(due[0]) if due is not None else "")
+            if end is not None:
+                return end.changed
+            if due is not None:
+                waiting.append(due)
+            if len(waiting) >= self._pipeline.store.files_per_batch:
+                waiting = self._ingest_batch(waiting)
+        end = self._store_all(waiting)
+        return None if end is None else end.changed
+
+    def _store_all(self, waiting: list[Due]) -> _End | None:
+        """Ingest every file waiting, batch by batch (emptying the list); whether the loop
+        ends between two batches."""
+        while waiting:
+            end = self._look_up(str(waiting[0][0]))
+            if end is not None:
+                return end
+            waiting[:] = self._ingest_batch(waiting)
+        return None
+
+    def _look_up(self, on: str) -> _End | None:
+        """Between two articles (`on`: the file in hand) and at each tick when idle: the
+        loop's heartbeat, and whether it ends: stopped, or the config changed."""
+        self._pulse.tick(on)
+        if self._stop.is_set():
+            return _End(None)  # what is not taken yet is found by the next start's scan
+        gone = self._pipeline.store.lost()
+        if gone is not None:
+            raise StateGone(gone)
+        changed = self._reloader.check() if self._reloader is not None else None
+        return _End(changed) if changed is not None else None
 
     def _ingest(self, raw: RawArticle) -> None:
         try:
@@ -341,10 +384,48 @@ class _Loop:
         except Exception:  # the store failed to record it: it is read again at the next scan
             log.exception("%s: not recorded", quoted(raw.uri), extra={"path": raw.uri})
             return
-        if self._scheduler is None:
+        self._tell_scheduler([outcome])
+
+    def _ingest_batch(self, files: list[Due]) -> list[Due]:
+        """The first of these files ingested together; those left for the next batch.
+        While the state cannot be reached or is full (said once by the store), each file
+        not stored yet is put back, and comes again."""
+        done: list[tuple[Due, FileOutcome]] = []
+        left: list[Due] = []
+        try:
+            self._ingest_together(files, done)
+            left = files[len(done) :]
+        except StateUnavailable as error:
+            for path, withheld in files[len(done) :]:
+                self._pipeline.folders.put_back(path, error, withheld)
+        for (path, _), outcome in done:
+            if isinstance(outcome, Exception):  # read again at the next scan; the others go on
+                told = "%s: not recorded"
+                log.error(told, quoted(path), extra={"path": str(path)}, exc_info=outcome)
+        self._tell_scheduler([o for _, o in done if isinstance(o, Ingested)])
+        return left
+
+    def _ingest_together(self, files: list[Due], done: list[tuple[Due, FileOutcome]]) -> None:
+        """`ingest_together`, each file's outcome added to `done`; one by one when a
+        statement of the batch failed (it is undone), to tell which file fails."""
+        tried: list[Due] = []
+        try:
+            done += ingest_together(self._pipeline, files, self._read, tried)
+        except BatchBrokenError:
+            for due in tried:
+                done.append((due, ingest_alone(self._pipeline, due, self._read)))
+
+    def _read(self, due: Due) -> Found:
+        return self._pipeline.read_file(*due)
+
+    def _tell_scheduler(self, ingested: list[Ingested]) -> None:
+        """Tell the schedules what matched, or that articles came: a burst of them, matching
+        or not, is held together by the immediate channels."""
+        if self._scheduler is None or not ingested:
             return
-        if outcome.rule_ids():
-            self._scheduler.matched(outcome.rule_ids())
+        rule_ids = set().union(*(outcome.rule_ids() for outcome in ingested))
+        if rule_ids:
+            self._scheduler.matched(rule_ids)
         else:
             self._scheduler.ingested()
 
@@ -360,6 +441,13 @@ class _Loop:
             return
         removed = pruned.articles or pruned.matches or pruned.digests
         log.log(logging.INFO if removed else logging.DEBUG, "retention: %s", pruned_text(pruned))
+
+
+@dataclass(frozen=True)
+class _End:
+    """The loop ends: stopped (None), or the config changed (the new setup)."""
+
+    changed: Setup | None
 
 
 class _Reloader:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -37,7 +37,8 @@ from worker.settings.config import Config, load_config, named_rule_files
 from worker.sources import Source
 from worker.sources.feed import FeedSource
 from worker.sources.fetch import Fetcher
-from worker.sources.folder import FolderSource
+from worker.sources.files import Unread
+from worker.sources.folder import Due, FolderSource, Whole
 from worker.sources.mixed import FoldersAndFeeds
 from worker.sources.observers import Snapshot, snapshot
 from worker.store import BatchBrokenError, Store, open_store
@@ -234,6 +235,28 @@ class Pipeline:
     def match_files(self, raws: Sequence[RawArticle]) -> list[Matched]:
         """The first half of ingesting files the folders handed out: read and matched."""
         return self.ingestor.match_all(raws)
+
+    def backlog(self) -> Iterator[Due | Whole | None]:
+        """The first half of a start's scan: the files the watched folders hold and that
+        are not read as they are (or failed before), not read yet (`read_file` reads each);
+        None in place of each other file; WHOLE after each folder (see `Whole`)."""
+        return self.folders.backlog()
+
+    def scan_feeds(self) -> Iterator[RawArticle | None]:
+        """The second half of a start's scan: the new and edited entries of every feed that
+        is due; None between two feeds."""
+        return self.feeds.scan(retry_failed=True) if self.config.feeds else iter(())
+
+    def read_file(self, path: Path, withheld: str | None = None) -> RawArticle | Ingested | None:
+        """A file of the folders, read (one that failed before read again) and claimed; what
+        became of it when it cannot be read; None when it is known, or another worker reads
+        it. With `withheld` (why), its matches are sent to no channel."""
+        found = self.folders.read(path, retry_failed=True)
+        if isinstance(found, Unread):
+            return Ingested(str(path), error=found.reason)
+        if found is None:
+            return None
+        return found if withheld is None else replace(found, withheld=withheld)
 
     def store_files(self, matched: Sequence[Matched]) -> list[Ingested]:
         """The second half for files the folders handed out: stored and recorded together;

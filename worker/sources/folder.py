@@ -30,9 +30,22 @@ from worker.sources.watcher import Watcher, scan
 from worker.store import FilesSeen
 from worker.wording import quoted
 
-__all__ = ["TICK", "FolderSource", "folder_problem"]
+__all__ = ["TICK", "WHOLE", "Due", "FolderSource", "Whole", "folder_problem"]
 
 log = logging.getLogger(__name__)
+
+# A file to read and why its matches are withheld (None: they are sent).
+Due = tuple[Path, str | None]
+
+
+class Whole:
+    """Handed out by a start's backlog once a folder's files all are: the caller stores
+    them before it asks for more, and only then is the folder remembered as scanned whole
+    (after which what it holds is new). A stop or a crash before that leaves it unscanned,
+    so that an archive not to be sent (`alert_existing: false`) is still not sent."""
+
+
+WHOLE = Whole()
 
 # The longest an arrival waits for a file when none comes: the caller looks up this often.
 TICK = 0.5
@@ -80,6 +93,8 @@ class FolderSource:
         self._failing: dict[Path, int] = {}  # the scans in a row that could not read a folder
         self._told_unread = unread  # told of each file that cannot be read (for /metrics)
         self._scanned_once: set[Path] = set()  # folders whose first scan is done
+        # Files put back whose matches are withheld (an archive not to be sent), by path.
+        self._withheld_later: dict[str, str] = {}
 
     def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
         """Each file not read as it is now, in name order (and, with `retry_failed`, those
@@ -88,9 +103,32 @@ class FolderSource:
         self._check_folders()
         return self._scan(self._folders, retry_failed, first=True)
 
+    def backlog(self) -> Iterator[Due | Whole | None]:
+        """What `scan(retry_failed=True)` would hand out, not read yet: each file's path and
+        why its matches are withheld, for the caller to `read`; None in place of each other
+        file; WHOLE after each folder. Many files are then read and stored together (see
+        worker.ingest.batches)."""
+        self._check_folders()
+        return self._due(self._folders, retry_failed=True, first=True)
+
     def _scan(
         self, folders: Iterable[WatchFolder], retry_failed: bool = False, first: bool = False
     ) -> Iterator[RawArticle | None]:
+        for due in self._due(folders, retry_failed, first):
+            if isinstance(due, Whole):
+                continue  # each file handed out was taken before this one was asked for
+            if due is None:
+                yield None
+                continue
+            path, withheld = due
+            found = self._guarded(path, partial(self._hand_out, path, retry_failed))
+            yield found if found is None or withheld is None else replace(found, withheld=withheld)
+
+    def _due(
+        self, folders: Iterable[WatchFolder], retry_failed: bool, first: bool
+    ) -> Iterator[Due | Whole | None]:
+        """Each file to read, with why its matches are withheld; None in place of the others;
+        WHOLE after each folder of a start's scan."""
         try:
             known = self._files.files()
         except StateUnavailable as error:  # said once by the store; a scan comes soon
@@ -103,13 +141,10 @@ class FolderSource:
         for folder in folders:
             withheld = self._archive(folder) if first else None
             for path in scan(folder):
-                found = self._guarded(
-                    path, partial(self._scanned, path, known, retry_failed, quiet_since)
-                )
-                if found is not None and withheld is not None:
-                    found = replace(found, withheld=withheld)
-                yield found
+                due = self._is_due(path, known, retry_failed, quiet_since)
+                yield (path, withheld) if due else None
             if first:
+                yield WHOLE
                 self._first_scan_over(folder)
 
     def _archive(self, folder: WatchFolder) -> str | None:
@@ -189,7 +224,10 @@ class FolderSource:
 
     def _hand_out(self, path: Path, retry_failed: bool = False) -> RawArticle | None:
         found = self.read(path, retry_failed)
-        return found if isinstance(found, RawArticle) else None
+        if not isinstance(found, RawArticle):
+            return None
+        withheld = self._withheld_later.pop(str(path), None)  # put back during a first scan
+        return found if withheld is None else replace(found, withheld=withheld)
 
     def done(self, raw: RawArticle, problem: str | None) -> None:
         """The article was ingested (`problem` says why not all of it could be read): its
@@ -241,13 +279,21 @@ class FolderSource:
         self._wait = _FIRST_WAIT
         return found
 
-    def put_back(self, path: Path | RawArticle, error: StateUnavailable | None = None) -> None:
+    def put_back(
+        self,
+        path: Path | RawArticle,
+        error: StateUnavailable | None = None,
+        withheld: str | None = None,
+    ) -> None:
         """The file could not be taken now (the state cannot be reached, or is full, as
         `error` says): hand it out again after a while, longer each time it still cannot
-        be, until it can."""
+        be, until it can; its matches still withheld, when they were (`withheld`: why)."""
         if isinstance(path, RawArticle):
             self._reading.pop(path.uri, None)
+            withheld = path.withheld
             path = Path(path.uri)
+        if withheld is not None:
+            self._withheld_later[str(path)] = withheld
         watcher = self._unavailable(isinstance(error, StateFull))
         if watcher is not None:
             watcher.settler.later(path, self._wait)
@@ -258,26 +304,27 @@ class FolderSource:
         self._scan_at = time.monotonic() + self._wait
         return self._watcher
 
-    def _scanned(
+    def _is_due(
         self, path: Path, known: dict[str, FileRecord], retry_failed: bool, quiet_since: float
-    ) -> RawArticle | None:
+    ) -> bool:
+        """Whether the file is to be read now: not read as it is, and not being written."""
         record = known.get(str(path))
         try:
             stat = path.stat()
         except FileNotFoundError:
-            return None  # gone already
+            return False  # gone already
         except OSError:
-            return self._hand_out(path, retry_failed)  # records why it cannot be read
+            return True  # reading it records why it cannot be read
         if record is not None and record.up_to_date(stat, retry_failed):
-            return None
+            return False
         watcher = self._watcher
         if watcher is not None:
             if watcher.settler.writing(path):
-                return None  # its close event brings it
+                return False  # its close event brings it
             if stat.st_mtime > quiet_since:
                 watcher.settler.settle(path)  # perhaps still being written: let it settle
-                return None
-        return self._hand_out(path, retry_failed)
+                return False
+        return True
 
     def _arrivals(self, watcher: Watcher) -> Iterator[RawArticle | None]:
         next_scan = time.monotonic() + self._rescan
