@@ -738,6 +738,24 @@ def test_a_start_whose_batch_fails_for_one_file_stores_and_sends_all_the_others(
     assert "refused" in failure["reason"]
 
 
+@pytest.mark.parametrize("command", ["run", "ingest"])
+def test_a_lone_new_file_whose_record_fails_is_said_and_nothing_stops(
+    project: Project, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert wirewatch(project, "run", "--once") == 0  # the seeds, stored and sent
+    (project.inbox / "4.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    with sqlite3.connect(project.root / "var" / "wirewatch.db") as db:
+        db.execute(
+            "CREATE TRIGGER unrecorded BEFORE INSERT ON files WHEN NEW.path LIKE '%/4.txt'"
+            " BEGIN SELECT RAISE(ABORT, 'no record'); END"
+        )
+    capsys.readouterr()
+    args = ["--once"] if command == "run" else [str(project.inbox)]
+    assert wirewatch(project, command, *args) == 0  # a batch of one file, refused alone
+    told = capsys.readouterr().err
+    assert "4.txt: not recorded" in told or "4.txt: not ingested: " in told
+
+
 def test_a_folder_that_does_not_alert_on_its_archive_alerts_on_what_arrives_later(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

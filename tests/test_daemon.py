@@ -268,7 +268,8 @@ def test_a_stop_during_a_long_start_up_scan_ends_it_and_the_next_start_takes_the
         d["counts"]["matches"] + d.get("more", {}).get("count", 0) for d in project.digests()
     )
     assert sent == stored(project.root, "matches")  # each match sent once
-    assert stored(project.root, "files") == BACKLOG + 5  # each file recorded once
+    assert stored(project.root, "files") == BACKLOG + 5  # every file recorded
+    assert stored(project.root, "file_claims WHERE done_at IS NULL") == 0  # none left held
 
 
 def stored(root: Path, table: str) -> int:

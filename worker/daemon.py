@@ -392,16 +392,20 @@ class _Loop:
         not stored yet is put back, and comes again."""
         done: list[tuple[Due, FileOutcome]] = []
         left: list[Due] = []
+        folders = self._pipeline.folders
         try:
             self._ingest_together(files, done)
             left = files[len(done) :]
         except StateUnavailable as error:
-            for path, withheld in files[len(done) :]:
-                self._pipeline.folders.put_back(path, error, withheld)
+            folders.put_back_all(files[len(done) :], error)
+        else:
+            folders.taken()
+        failed = [due for due, outcome in done if isinstance(outcome, Exception)]
         for (path, _), outcome in done:
             if isinstance(outcome, Exception):  # read again at the next scan; the others go on
                 told = "%s: not recorded"
                 log.error(told, quoted(path), extra={"path": str(path)}, exc_info=outcome)
+        folders.not_stored(failed)
         self._tell_scheduler([o for _, o in done if isinstance(o, Ingested)])
         return left
 

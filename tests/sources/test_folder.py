@@ -23,7 +23,7 @@ from worker.model import RawArticle
 from worker.rules.ruleset import Keywords, Rule, RuleSet
 from worker.settings.config import IngestSettings, WatchFolder
 from worker.sources.files import Unread
-from worker.sources.folder import FolderSource, Whole
+from worker.sources.folder import WHOLE, FolderSource, Whole
 from worker.store import Store, open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -323,3 +323,25 @@ def test_a_file_put_back_comes_again_with_its_matches_still_withheld(
     source.put_back(inbox / "a.txt", StateUnavailable("down"), "existing archive")
     (again,) = [raw for raw in source.scan() if raw is not None]
     assert again.withheld == "existing archive"
+
+
+@pytest.mark.parametrize("left", ["put back", "not stored"])
+def test_a_folder_with_archive_files_left_unstored_is_not_scanned_whole(
+    store: Store, tmp_path: Path, left: str
+) -> None:
+    inbox = tmp_path / "archive"
+    inbox.mkdir()
+    (inbox / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    folder = WatchFolder(path=inbox, alert_existing=False)
+    settings = IngestSettings()
+    source = FolderSource([folder], store, settings, lambda: NOW, "w", timedelta(seconds=60))
+    backlog = source.backlog()
+    due = next(backlog)
+    assert due == (inbox / "a.txt", "existing archive")
+    if left == "put back":  # the state could not take it: it comes again later
+        source.put_back_all([due], StateUnavailable("locked"))
+    else:  # the store failed for it
+        source.not_stored([due])
+    assert list(backlog) == [WHOLE]
+    # the next start's scan is a first scan again: the archive is still not sent
+    assert not store.first_scan_done(str(inbox))

@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 from worker.errors import StateGone, StateUnavailable
 from worker.ingest.ingestor import Ingested, Matched
 from worker.model import RawArticle
-from worker.store import Articles
+from worker.store import Articles, BatchBrokenError
 
 __all__ = ["FileOutcome", "Found", "Stages", "ingest_alone", "ingest_together"]
 
@@ -54,8 +54,13 @@ def ingest_together(
     and noted in `tried`, ingested in one transaction, for at most `BATCH_SECONDS`: what
     became of each. BatchBrokenError when a statement of the batch failed, StateUnavailable
     when the state cannot be reached or is full: then none of it is kept."""
-    with stages.store.batch():
-        return _ingest_for_a_while(stages, files[: stages.store.files_per_batch], read, tried)
+    try:
+        with stages.store.batch():
+            return _ingest_for_a_while(stages, files[: stages.store.files_per_batch], read, tried)
+    except (StateUnavailable, StateGone, BatchBrokenError):
+        raise
+    except Exception as error:  # one file's statement (a batch of one): undone, taken alone
+        raise BatchBrokenError(f"{len(tried)} files stored together: {error}") from error
 
 
 def ingest_alone(stages: Stages, file: _File, read: Callable[[_File], Found]) -> FileOutcome:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -145,7 +145,8 @@ class FolderSource:
                 yield (path, withheld) if due else None
             if first:
                 yield WHOLE
-                self._first_scan_over(folder)
+                if not self._left_in(folder):
+                    self._first_scan_over(folder)
 
     def _archive(self, folder: WatchFolder) -> str | None:
         """Why the files of this scan are not sent: the first scan of a folder that does not
@@ -156,6 +157,10 @@ class FolderSource:
             self._scanned_once.add(folder.path)
             return None
         return "existing archive"
+
+    def _left_in(self, folder: WatchFolder) -> bool:
+        """Whether a file of the folder whose matches are withheld waits to be stored."""
+        return any(Path(path).is_relative_to(folder.path) for path in self._withheld_later)
 
     def _first_scan_over(self, folder: WatchFolder) -> None:
         """Remember that the folder was scanned whole: what it holds from now on is new."""
@@ -276,7 +281,7 @@ class FolderSource:
             log.error(told, quoted(path), error, extra=fields)
             log.debug("%s: why", quoted(path), exc_info=True)
             return None
-        self._wait = _FIRST_WAIT
+        self.taken()
         return found
 
     def put_back(
@@ -292,11 +297,27 @@ class FolderSource:
             self._reading.pop(path.uri, None)
             withheld = path.withheld
             path = Path(path.uri)
-        if withheld is not None:
-            self._withheld_later[str(path)] = withheld
+        self.put_back_all([(path, withheld)], error)
+
+    def put_back_all(self, files: Sequence[Due], error: StateUnavailable | None = None) -> None:
+        """`put_back` for each of these files, the wait grown once for them all."""
         watcher = self._unavailable(isinstance(error, StateFull))
-        if watcher is not None:
-            watcher.settler.later(path, self._wait)
+        self.not_stored(files)
+        for path, _ in files:
+            if watcher is not None:
+                watcher.settler.later(path, self._wait)
+
+    def not_stored(self, files: Iterable[Due]) -> None:
+        """These files of a scan were not stored: their matches stay withheld when they were
+        (handed out again, they still are), and a folder whose archive is not to be sent is
+        not remembered as scanned whole (the next start's scan withholds them again)."""
+        for path, withheld in files:
+            if withheld is not None:
+                self._withheld_later[str(path)] = withheld
+
+    def taken(self) -> None:
+        """Files were taken: the wait grown while the state could not take them is over."""
+        self._wait = _FIRST_WAIT
 
     def _unavailable(self, full: bool = False) -> Watcher | None:
         """The state cannot be reached: wait longer before the next try; a scan comes then."""
