@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -22,8 +23,12 @@ from tests.helpers import (
     titles_by_rule,
     titles_in,
 )
-from worker.cli import _parser, main
+from worker.cli import _parser, ingest_into, main
+from worker.deliver.outcome import Outcome
 from worker.ingest.formats import parse_file
+from worker.ingest.ingestor import Ingested
+from worker.model import Delivery, RawArticle
+from worker.pipeline import load_setup, open_pipeline
 from worker.status import FAILURES_SHOWN
 from worker.store import open_store
 
@@ -702,6 +707,46 @@ def test_a_file_whose_statement_fails_undoes_its_batch_and_the_others_are_stored
     (failure,) = json.loads(capsys.readouterr().out)["failures"]
     assert failure["path"] == str(archive / "2.txt")
     assert "refused" in failure["reason"]
+
+
+class _Counted:
+    """What /metrics is told of each file ingested (a Tally)."""
+
+    def __init__(self) -> None:
+        self.files = Counter[str]()
+
+    def ingested(self, raw: RawArticle, outcome: Ingested) -> None:
+        self.files[raw.uri] += 1
+
+    def unread(self, path: str) -> None:
+        """Not counted here."""
+
+    def attempted(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Not counted here."""
+
+
+def test_a_batch_undone_and_redone_file_by_file_counts_each_file_once(
+    project: Project, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for n in range(5):
+        (archive / f"{n}.txt").write_text(f"Gas talks {n}\n\nGas and oil, {n}.\n", "utf-8")
+    lines = [{"title": "Poison", "body": "Gas."}, {"title": "Gas again", "body": "Gas."}]
+    (archive / "5.jsonl").write_text("\n".join(map(json.dumps, lines)), encoding="utf-8")
+    state = project.root / "var" / "wirewatch.db"
+    open_store(str(state)).close()
+    # One article of the .jsonl refused: the file stores the other, but its batch is
+    # undone (a statement failed) and redone file by file.
+    with sqlite3.connect(state) as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Poison'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    counted = _Counted()
+    with open_pipeline(load_setup(project.config, {}), tally=counted) as pipeline:
+        ingest_into(pipeline, sorted(archive.iterdir()))
+    assert counted.files == {str(path): 1 for path in archive.iterdir()}
 
 
 def test_a_start_whose_batch_fails_for_one_file_stores_and_sends_all_the_others(

@@ -260,8 +260,9 @@ class Pipeline:
 
     def store_files(self, matched: Sequence[Matched]) -> list[Ingested]:
         """The second half for files the folders handed out: stored and recorded together;
-        what became of each. BatchBrokenError when storing several failed (a batch is then
-        undone, and each file may be ingested on its own, to tell which one fails)."""
+        what became of each, counted by `tally` once it is kept. BatchBrokenError when
+        storing several failed (a batch is then undone, and each file may be ingested on its
+        own, to tell which one fails)."""
         try:
             outcomes = self.ingestor.store(matched)
             self.folders.done_all(
@@ -273,9 +274,12 @@ class Pipeline:
             if len(matched) == 1:
                 raise
             raise BatchBrokenError(f"{len(matched)} files stored together: {error}") from error
-        for each, outcome in zip(matched, outcomes, strict=True):
-            self._tally.ingested(each.raw, outcome)
         return outcomes
+
+    def tally(self, stored: Sequence[tuple[Matched, Ingested]]) -> None:
+        """Count files stored by `store_files`, once what was stored is kept."""
+        for each, outcome in stored:
+            self._tally.ingested(each.raw, outcome)
 
     def send_digest(self, name: str, new: bool = True) -> Outcome:
         """Deliver channel `name`'s due digests and, with `new`, its new matches."""

@@ -43,6 +43,8 @@ class Stages(Protocol):
 
     def store_files(self, matched: Sequence[Matched]) -> list[Ingested]: ...
 
+    def tally(self, stored: Sequence[tuple[Matched, Ingested]]) -> None: ...
+
 
 def ingest_together(
     stages: Stages,
@@ -54,13 +56,17 @@ def ingest_together(
     and noted in `tried`, ingested in one transaction, for at most `BATCH_SECONDS`: what
     became of each. BatchBrokenError when a statement of the batch failed, StateUnavailable
     when the state cannot be reached or is full: then none of it is kept."""
+    kept: list[tuple[Matched, Ingested]] = []
     try:
         with stages.store.batch():
-            return _ingest_for_a_while(stages, files[: stages.store.files_per_batch], read, tried)
+            batch = files[: stages.store.files_per_batch]
+            done = _ingest_for_a_while(stages, batch, read, tried, kept)
     except (StateUnavailable, StateGone, BatchBrokenError):
         raise
     except Exception as error:  # one file's statement (a batch of one): undone, taken alone
         raise BatchBrokenError(f"{len(tried)} files stored together: {error}") from error
+    stages.tally(kept)  # counted once it is kept: a batch undone is counted as it is redone
+    return done
 
 
 def ingest_alone(stages: Stages, file: _File, read: Callable[[_File], Found]) -> FileOutcome:
@@ -70,7 +76,11 @@ def ingest_alone(stages: Stages, file: _File, read: Callable[[_File], Found]) ->
 
 
 def _ingest_for_a_while(
-    stages: Stages, files: Sequence[_File], read: Callable[[_File], Found], tried: list[_File]
+    stages: Stages,
+    files: Sequence[_File],
+    read: Callable[[_File], Found],
+    tried: list[_File],
+    kept: list[tuple[Matched, Ingested]],
 ) -> list[tuple[_File, FileOutcome]]:
     """Files read and matched a few at a time, each noted in `tried`, until half of
     `BATCH_SECONDS` has gone (storing them takes far less); then stored together."""
@@ -78,7 +88,7 @@ def _ingest_for_a_while(
     ends = time.monotonic() + BATCH_SECONDS / 2
     while len(tried) < len(files) and time.monotonic() < ends:
         matched += _match_files(stages, _read_some(files, read, tried))
-    return _store_files(stages, matched)
+    return _store_files(stages, matched, kept)
 
 
 def _read_some(
@@ -111,15 +121,23 @@ def _match_files(
 
 
 def _store_files(
-    stages: Stages, matched: list[tuple[_File, Matched | FileOutcome]]
+    stages: Stages,
+    matched: list[tuple[_File, Matched | FileOutcome]],
+    kept: list[tuple[Matched, Ingested]],
 ) -> list[tuple[_File, FileOutcome]]:
-    """The files matched, stored together: what became of each."""
-    stored = iter(stages.store_files([each for _, each in matched if isinstance(each, Matched)]))
-    return [(file, next(stored) if isinstance(each, Matched) else each) for file, each in matched]
+    """The files matched, stored together: what became of each (each stored noted in
+    `kept`, with its articles)."""
+    stored = [each for _, each in matched if isinstance(each, Matched)]
+    outcomes = stages.store_files(stored)
+    kept += zip(stored, outcomes, strict=True)
+    told = iter(outcomes)
+    return [(file, next(told) if isinstance(each, Matched) else each) for file, each in matched]
 
 
 def _ingest_file(stages: Stages, file: _File, read: Callable[[_File], Found]) -> FileOutcome:
-    ((_, outcome),) = _store_files(stages, _match_files(stages, [(file, read(file))]))
+    kept: list[tuple[Matched, Ingested]] = []
+    ((_, outcome),) = _store_files(stages, _match_files(stages, [(file, read(file))]), kept)
+    stages.tally(kept)
     return outcome
 
 
