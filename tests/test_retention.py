@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,10 @@ def test_prune_needs_a_window(project: Project, capsys: pytest.CaptureFixture[st
         wirewatch(project, "prune", "--articles", "30 days")
     assert ended.value.code == 2
     assert "argument --articles: '30 days' is not a duration" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as ended:  # a date that far back cannot be counted
+        wirewatch(project, "prune", "--articles", "99999999d", "--dry-run")
+    assert ended.value.code == 2
+    assert "argument --articles: '99999999d' is more than a century" in capsys.readouterr().err
 
 
 def test_the_daemon_prunes_at_start_and_sends_nothing_again(tmp_path: Path) -> None:
@@ -167,6 +172,20 @@ def test_backup_replaces_a_file_only_with_force(
     with sqlite3.connect(copy) as db:
         assert db.execute("SELECT COUNT(*) FROM articles").fetchone() == (5,)
     assert [p.name for p in project.root.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_backup_never_replaces_what_is_not_a_file(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert wirewatch(project, "run", "--once") == 0
+    fifo = project.root / "a-pipe"  # a special file, as /dev/null is
+    os.mkfifo(fifo)
+    capsys.readouterr()
+    assert wirewatch(project, "backup", str(fifo), "--force") == 1
+    assert capsys.readouterr().err.strip() == (
+        f"wirewatch backup: {fifo}: not a file; give the path of a file to write"
+    )
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
 def test_backup_into_a_folder_that_is_not_there_is_refused(

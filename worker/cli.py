@@ -416,6 +416,13 @@ def _run(args: argparse.Namespace, setup: Setup) -> int:
 
 def _copy_state(args: argparse.Namespace) -> int:
     """Copy one state into another, empty one; neither may be in use by a daemon."""
+    if not state_exists(args.source):  # a mistyped path would copy an empty state over
+        told = "no state there to copy; give the state file or database workers used"
+        print(f"wirewatch copy-state: {shown_state(args.source)}: {told}", file=sys.stderr)
+        return EXIT_CONFIG
+    if _same_state(args.source, args.target):
+        print("wirewatch copy-state: FROM and TO are the same state", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         with daemon_lock(args.source), daemon_lock(args.target):
             source = open_store(args.source)
@@ -432,6 +439,13 @@ def _copy_state(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(f"copied {plural(sum(copied.values()), 'row')} into {shown_state(args.target)}")
     return EXIT_OK
+
+
+def _same_state(one: str, other: str) -> bool:
+    """Whether two `state:` values name one state (a file under two names, say)."""
+    if "://" in one or "://" in other:
+        return one == other
+    return Path(one).resolve() == Path(other).resolve()
 
 
 def _told_copied(table: str, rows: int) -> None:

@@ -47,3 +47,7 @@ def test_durations() -> None:
     assert parse_duration(" 6h ") == timedelta(hours=6)
     with pytest.raises(ValueError, match="'5 minutes' is not a duration"):
         parse_duration("5 minutes")
+    assert parse_duration("36500d") == timedelta(days=36500)
+    for endless in ("36501d", "99999999999d"):  # no date lies that far back or on
+        with pytest.raises(ValueError, match=f"'{endless}' is more than a century"):
+            parse_duration(endless)

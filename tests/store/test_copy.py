@@ -96,3 +96,25 @@ def test_a_state_is_copied_only_into_an_empty_one(
     assert capsys.readouterr().err.strip() == (
         "wirewatch copy-state: the state to copy into is not empty; give a new, empty one"
     )
+
+
+def test_a_state_that_is_not_there_is_not_copied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mistyped, target = tmp_path / "typo" / "state.db", tmp_path / "new.db"
+    assert main(["copy-state", str(mistyped), str(target)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"wirewatch copy-state: {mistyped}: no state there to copy; give the state file or"
+        " database workers used"
+    )
+    assert not mistyped.parent.exists()  # nothing made where it was looked for
+    assert not target.exists()  # and no empty state for workers to start on
+
+
+def test_a_state_is_not_copied_into_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = str(tmp_path / "one.db")
+    filled(state)
+    assert main(["copy-state", state, str(tmp_path / "." / "one.db")]) == 2
+    assert capsys.readouterr().err.strip() == "wirewatch copy-state: FROM and TO are the same state"

@@ -87,7 +87,17 @@ def parse_duration(text: str) -> timedelta:
     amount = float(found.group(1))
     if amount <= 0:
         raise ValueError(f"'{text.strip()}' is no time at all; write more than 0{_AS}")
-    return timedelta(**{_UNITS[found.group(2).lower()]: amount})
+    try:
+        duration = timedelta(**{_UNITS[found.group(2).lower()]: amount})
+    except OverflowError:
+        duration = timedelta.max
+    if duration > _LONGEST:
+        raise ValueError(f"'{text.strip()}' is more than a century; write at most 36500d")
+    return duration
+
+
+# No window, mute or age needs more; past it, dates cannot be counted back or on.
+_LONGEST = timedelta(days=36500)
 
 
 _AS = ", as 30s, 15m, 2h or 1d"

@@ -22,6 +22,8 @@ def backup_sqlite(source: Path, target: Path, force: bool, busy_timeout: timedel
         raise StateError(f"{target}: is a folder; give the path of the file to write")
     if target.exists() and not force:
         raise StateError(f"{target}: exists already; give a new path, or --force to replace it")
+    if target.exists() and not target.is_file():  # a folder, a device: never replaced
+        raise StateError(f"{target}: not a file; give the path of a file to write")
     if not target.parent.is_dir():  # a mistyped path: no folders made where none were meant
         raise StateError(f"{target.parent}: no such folder; make it first, or give another path")
     partial = target.with_name(f".{target.name}.partial")
