@@ -542,8 +542,10 @@ def test_run_once_sends_a_backlog_as_one_digest_and_matches_lists_all_of_it(
     lines = capsys.readouterr().out.splitlines()
     assert lines
     assert all("  sco-brics  " in line for line in lines)
-    assert wirewatch(project, "matches", "--digest", "no-such-digest") == 0
-    assert capsys.readouterr().out == ""
+    assert wirewatch(project, "matches", "--digest", "no-such-digest") == 1
+    told = capsys.readouterr()
+    assert told.out == ""
+    assert told.err.startswith("wirewatch matches: no-such-digest: no such digest")
     wirewatch(project, "status", "--json")
     local = json.loads(capsys.readouterr().out)["channels"]["local"]
     assert (local["pending"], local["sent"], local["dead"]) == (0, 1, 0)

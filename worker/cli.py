@@ -1006,8 +1006,14 @@ def _digest_matches(args: argparse.Namespace, setup: Setup) -> int:
         if args.json:
             print(json.dumps([match_json(m, setup.rules) for m in found], ensure_ascii=False))
             return EXIT_OK
+        shown = False
         for record in found:
             print(record_line(record, setup.rules))
+            shown = True
+    if not shown and args.rule is None and since is None:  # every digest holds a match
+        told = "no such digest (or it was pruned); its id is in `wirewatch status` and its files"
+        print(f"wirewatch matches: {args.digest}: {told}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
