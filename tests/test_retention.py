@@ -60,12 +60,13 @@ def test_prune_removes_what_was_sent_keeps_what_is_owed_and_says_so(
     assert wirewatch(project, "prune", *window) == 0
     removed = capsys.readouterr().out.strip()
     assert removed.startswith("removed 5 articles, ")
-    assert removed.endswith(", 1 digest; kept 1 still owed")
+    assert removed.endswith(", 0 digests; kept 1 still owed")  # the channel's last sent
     assert counted == removed.replace("removed", "would remove")
     after = status(project, capsys)
     assert after["articles"] == {"ingested": 1, "failed": 0}
     assert after["channels"]["local"]["pending"] == 1  # the new article, still owed
-    assert after["channels"]["local"]["sent"] == 0  # the seeds' digest, sent, is gone
+    # the seeds' digest, the last the channel sent, stays: when it last sent is known
+    assert after["channels"]["local"]["last_sent"] == before["channels"]["local"]["last_sent"]
     assert wirewatch(project, "prune", *window) == 0
     assert capsys.readouterr().out.strip() == (
         "removed 0 articles, 0 matches, 0 digests; kept 1 still owed"

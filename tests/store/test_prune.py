@@ -36,6 +36,8 @@ def history(store: Store) -> Store:
     store.mark_sent("sent", OLD)
     store.record_failure("dead", "400 Bad Request", OLD, None)
     store.record_failure("waiting", "503", OLD, NOW + timedelta(minutes=5))
+    store.create_digest(digest("latest"), [])  # the channel's last sent, within the windows
+    store.mark_sent("latest", NOW)
     return store
 
 
@@ -48,7 +50,7 @@ def test_prune_removes_what_is_past_its_window_and_keeps_what_is_owed(store: Sto
     assert [d.id for d in store.unsent_digests("local")] == ["waiting"]
     assert store.unsent_digests("local")[0].rendered == RENDERED  # resent as it was
     totals = store.channel_totals("local")
-    assert (totals.sent, totals.dead, totals.retrying) == (0, 1, 1)
+    assert (totals.sent, totals.dead, totals.retrying) == (1, 1, 1)  # the last sent stays
     assert store.revive_dead("local", NOW) == 1  # a dead digest can still be sent again
 
 
@@ -73,7 +75,7 @@ def test_a_dry_run_counts_and_removes_nothing(store: Store) -> None:
     history(store)
     assert store.prune(WINDOW, WINDOW, dry_run=True) == Pruned(2, 1, 1, 3)
     assert store.counts() == {"ingested": 6, "failed": 0, "matches": 5}
-    assert store.channel_totals("local").sent == 1
+    assert store.channel_totals("local").sent == 2
 
 
 def test_each_window_is_its_own(store: Store) -> None:
@@ -88,7 +90,14 @@ def test_each_window_is_its_own(store: Store) -> None:
 def test_an_article_past_its_window_goes_while_its_sent_digest_stays(store: Store) -> None:
     history(store)
     assert store.prune(WINDOW, NOW - timedelta(days=180)) == Pruned(2, 1, 0, 3)
-    assert store.channel_totals("local").sent == 1
+    assert store.channel_totals("local").sent == 2
+
+
+def test_a_channels_last_sent_digest_stays_however_old(store: Store) -> None:
+    history(store)
+    store.prune(WINDOW, NOW + timedelta(days=1))  # every sent digest is past its window
+    totals = store.channel_totals("local")
+    assert (totals.sent, totals.last_sent) == (1, NOW)  # when it last sent is still known
 
 
 def test_a_sent_digest_keeps_no_rendered_forms(store: Store) -> None:

@@ -273,13 +273,18 @@ INSERT INTO schedule_runs (channel, last_run) VALUES (:channel, :at)
 ON CONFLICT (channel) DO UPDATE SET last_run = excluded.last_run;
 
 -- prune_digest_items --
--- What digests sent before :digests_before held
+-- What digests sent before :digests_before held, but each channel's last sent
 DELETE FROM digest_items WHERE digest_id IN (
-    SELECT id FROM digests WHERE status = 'sent' AND sent_at < :digests_before);
+    SELECT d.id FROM digests d WHERE d.status = 'sent' AND d.sent_at < :digests_before
+    AND d.sent_at < (SELECT MAX(e.sent_at) FROM digests e
+                     WHERE e.channel = d.channel AND e.status = 'sent'));
 
 -- prune_digests --
--- Digests sent before :digests_before; those not delivered (pending or dead) are owed
-DELETE FROM digests WHERE status = 'sent' AND sent_at < :digests_before;
+-- Digests sent before :digests_before, but each channel's last sent (when it last sent
+-- stays known); those not delivered (pending or dead) are owed
+DELETE FROM digests WHERE status = 'sent' AND sent_at < :digests_before
+AND sent_at < (SELECT MAX(e.sent_at) FROM digests e
+               WHERE e.channel = digests.channel AND e.status = 'sent');
 
 -- prune_match_items --
 -- Where sent digests held the matches of articles stored before :articles_before that
