@@ -280,8 +280,9 @@ def _missing(path: Path) -> str:
 def _deleted(path: Path) -> str:
     return (
         f"{path}: the state file was deleted or replaced while wirewatch ran; stopping"
-        " rather than write into a file that is gone. Restore it from a backup and start"
-        " again, or begin a new state with 'wirewatch run --fresh'"
+        " rather than write into a file that is gone. Restore it from a backup (deleting"
+        " the -wal and -shm files beside it, which belong to the old one) and start again,"
+        " or begin a new state with 'wirewatch run --fresh'"
     )
 
 
