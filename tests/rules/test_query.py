@@ -94,6 +94,7 @@ def test_every_form_parses_to_what_it_means(query: str, tree: Node) -> None:
     ("query", "column", "message"),
     [
         ("Ukraine AND (talks", 13, "unbalanced parenthesis; close it with )"),
+        ("Moscow AND (", 12, "unbalanced parenthesis; close it with )"),  # at the very end
         ("Ukraine talks)", 14, "unbalanced parenthesis: this ) has no ( before it; remove it"),
         ("Ukraine AND", 9, "AND needs a term after it"),
         ("OR Ukraine", 1, "OR needs a term before it"),

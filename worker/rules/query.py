@@ -484,7 +484,9 @@ class _Parser:
 
     def _group(self, opening: _Token) -> Node:
         following = self._peek()
-        if following is not None and following.kind == ")":
+        if following is None:  # the query ends at the (
+            raise QueryError(opening.start + 1, "unbalanced parenthesis; close it with )")
+        if following.kind == ")":
             raise QueryError(
                 opening.start + 1, "empty parentheses; put a term inside or remove them"
             )
