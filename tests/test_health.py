@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from tests.helpers import make_project
+from worker.daemon import forget_channels_gone
 from worker.health import Change, Health
+from worker.settings.config import load_config
 
 START = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -69,3 +73,14 @@ def test_a_failing_listener_does_not_stop_the_report() -> None:
     health.report("channel:ops", "a digest went dead")
     assert len(heard) == 1
     assert health.trouble("channel:ops") is not None
+
+
+def test_a_channel_taken_out_of_the_config_is_in_trouble_no_more(tmp_path: Path) -> None:
+    project = make_project(tmp_path)  # one channel: local
+    config = load_config(project.config, {})
+    health = Health(Clock())
+    health.report("channel:hook", "digest 1 given up: 410 Gone")  # a channel since removed
+    health.report("channel:local", "digest 2 given up: disk full")
+    health.report("folder:/in", "the folder is gone")
+    forget_channels_gone(health, config)
+    assert sorted(t.part for t in health.troubles()) == ["channel:local", "folder:/in"]

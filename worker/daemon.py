@@ -113,6 +113,7 @@ def _restarting(
         log_in_zone(current.config.tz)  # a new `timezone:` applies to the log lines too
         try:
             alerts.use(current.config)
+            forget_channels_gone(health, current.config)
             with open_pipeline(current, health, watch.metrics) as pipeline:
                 wait = _FIRST_WAIT
                 health.report("store", None)
@@ -131,6 +132,15 @@ def _restarting(
             return STATE_GONE
     log.info("stopped")
     return 0
+
+
+def forget_channels_gone(health: Health, config: Config) -> None:
+    """A channel taken out of the config is in trouble no more: what it did not send waits
+    for it to be put back (`status` says so), and no command can send it meanwhile."""
+    for trouble in health.troubles():
+        kind, _, name = trouble.part.partition(":")
+        if kind == "channel" and name not in config.channels:
+            health.forget(trouble.part)
 
 
 @contextmanager
