@@ -55,5 +55,7 @@ def test_a_retry_after_beyond_the_limit_gives_up_at_once(seconds: float) -> None
 
 def test_permanent_failures_and_the_limit_give_up() -> None:
     assert next_attempt(DEFAULT, DeliveryError("400", permanent=True), 1, T0, T0, 0.5) is None
-    late = T0 + timedelta(hours=20)
-    assert next_attempt(DEFAULT, DeliveryError("503"), 9, T0, late, 0.5) is None
+    late = T0 + timedelta(hours=20)  # a 6-hour delay would pass the day: tried at its end
+    assert next_attempt(DEFAULT, DeliveryError("503"), 9, T0, late, 0.5) == T0 + timedelta(days=1)
+    over = T0 + timedelta(days=1)  # that last try failed too
+    assert next_attempt(DEFAULT, DeliveryError("503"), 10, T0, over, 0.5) is None

@@ -31,5 +31,7 @@ def next_attempt(
         if error.retry_after > retry.give_up_after.total_seconds():
             return None  # it asks for a wait longer than the channel waits at all
         delay = max(delay, timedelta(seconds=error.retry_after))
-    due = now + delay
-    return None if due - first_failure > retry.give_up_after else due
+    due, last = now + delay, first_failure + retry.give_up_after
+    if now >= last or (error.retry_after is not None and due > last):
+        return None  # its window is over, or the receiver asks for a wait past it
+    return min(due, last)  # a delay past the window ends in a last try when it closes
