@@ -186,6 +186,20 @@ def test_send_empty_sends_a_digest_when_nothing_matched(
     assert digest["counts"]["articles"] == 0
 
 
+def test_a_muted_channel_sends_not_even_an_empty_digest(
+    tmp_path: Path, store: Store, clients: Clients
+) -> None:
+    config = project(tmp_path, "{}")
+    quiet = config.channels["other"].model_copy(update={"send_empty": True})
+    config = config.model_copy(update={"channels": {"other": quiet}})
+    clock = Clock()
+    store.add_mute(Mute(0, "channel:other", T0 + timedelta(hours=1), "drop"), T0)
+    outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
+    assert outbox.send("other").sent == 0  # its readers are away: no "nothing matched"
+    clock.advance(3600)  # the mute is over
+    assert outbox.send("other").sent == 1
+
+
 def test_a_new_digest_held_behind_a_waiting_one_is_told(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:

@@ -139,8 +139,8 @@ class DigestBuilder:
         through = self._queue.pending_through(name)
         if through is not None and muted and not self._any_unmuted(name, through, muted):
             through = None  # nothing pending but what the mutes keep out (in a preview)
-        if through is None and not channel.send_empty:
-            return None
+        if through is None and (not channel.send_empty or self._channel_muted(name, now)):
+            return None  # nothing to send; a muted channel sends not even an empty digest
         listed = self._listed(name, channel, rules, muted)
         signatures = signatures_of(list({m.article.id: m.article for m in listed}.values()))
         # The period runs from the channel's previous digest, or from when it appeared.
@@ -240,6 +240,14 @@ class DigestBuilder:
         held = len(sifted.left_out) - dropped
         log.info("channel %s: muted: %d matches dropped, %d held", name, dropped, held)
         return set()
+
+    def _channel_muted(self, name: str, now: datetime) -> bool:
+        """Whether a mute of the channel itself is on now."""
+        target = f"channel:{name}"
+        return any(
+            mute.target == target and mute.active(now)
+            for mute in self._queue.mutes_ending_after(now)
+        )
 
     def _named(self) -> Named:
         people = self._people()
