@@ -293,7 +293,7 @@ def test_bad_timezone(tmp_path: Path) -> None:
         ("    rules: []\n", "3: rules: needs at least one entry"),
         (
             "    channels: {my mail: {type: file, path: out}}\n",
-            "3: channels.my mail: channel name 'my mail' may use only letters, digits, - and _",
+            "3: channels.my mail: channel name 'my mail' may use only a-z, A-Z, digits, - and _",
         ),
         (
             "    channels: {a: {type: sms}}\n",

@@ -22,6 +22,7 @@ from worker.rules.ruleset import RuleSet
 from worker.settings.config import Channel, Config, EmailChannel
 from worker.store import DigestQueue
 from worker.text.minhash import Signature
+from worker.wording import plural
 
 __all__ = ["DigestBuilder", "rules_for"]
 
@@ -238,7 +239,12 @@ class DigestBuilder:
         self._queue.leave_out(name, [(out.match.id, out.mute) for out in sifted.left_out], now)
         dropped = sum(out.dropped for out in sifted.left_out)
         held = len(sifted.left_out) - dropped
-        log.info("channel %s: muted: %d matches dropped, %d held", name, dropped, held)
+        log.info(
+            "channel %s: muted: %s dropped, %d held",
+            name,
+            plural(dropped, "match", "matches"),
+            held,
+        )
         return set()
 
     def _channel_muted(self, name: str, now: datetime) -> bool:
@@ -270,8 +276,8 @@ class DigestBuilder:
             return False
         if self._queue.throttle_held_since(name) is None and self.has_pending(name):
             self._queue.hold_for_throttle(name, now)
-            told = "channel %s: throttled (%d digests within %s); its matches wait"
-            log.info(told, name, made, throttle.per)
+            told = "channel %s: throttled (%s within %s); its matches wait"
+            log.info(told, name, plural(made, "digest"), throttle.per)
         return True
 
     def _say_held(self, name: str, digest: Digest, matches: int) -> Digest:

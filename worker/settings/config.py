@@ -191,7 +191,7 @@ def _email_address(address: str) -> str:
 
 def _channel_name(name: str) -> str:
     if not _CHANNEL_NAME.fullmatch(name):
-        raise ValueError(f"channel name '{name}' may use only letters, digits, - and _")
+        raise ValueError(f"channel name '{name}' may use only a-z, A-Z, digits, - and _")
     return name
 
 
