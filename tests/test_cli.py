@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import date, datetime
 from importlib.metadata import version
@@ -310,15 +311,20 @@ def test_a_dead_digest_is_shown_and_sent_again(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = project.config.read_text(encoding="utf-8")
-    retry = "    retry: {delays: [1s], give_up_after: 0.5s}\n"
+    retry = "    retry: {delays: [1s], give_up_after: 0.3s}\n"
     project.config.write_text(text + retry, encoding="utf-8")
     project.outbox.write_text("a file where the folder should be", encoding="utf-8")
-    assert wirewatch(project, "run", "--once") == 1  # a retry would pass the limit
+    assert wirewatch(project, "run", "--once") == 1  # its last try: when the window closes
+    time.sleep(0.4)  # past the channel's give_up_after
+    assert wirewatch(project, "run", "--once") == 1  # the last try fails too: given up
     capsys.readouterr()
     wirewatch(project, "status", "--json")
     local = json.loads(capsys.readouterr().out)["channels"]["local"]
     assert (local["dead"], local["sent"], local["retrying"]) == (1, 0, 0)
-    assert local["last_error"].startswith(f"cannot write to {project.outbox}")
+    assert local["last_error"] == (
+        f"cannot write to {project.outbox}: it is a file, not a folder; move it, or give the"
+        " channel another path"
+    )
     wirewatch(project, "status")
     assert "'wirewatch digest --retry-dead local' sends the dead digests again" in (
         capsys.readouterr().out
@@ -512,7 +518,7 @@ def test_a_channel_taken_out_keeps_showing_what_it_did_not_send(
     capsys.readouterr()
     wirewatch(project, "status", "--json")
     mirror = json.loads(capsys.readouterr().out)["channels"]["mirror"]
-    assert (mirror["configured"], mirror["dead"]) == (False, 1)
+    assert (mirror["configured"], mirror["dead"] + mirror["retrying"]) == (False, 1)
     wirewatch(project, "status")
     assert "no longer in the config: put it back to send what it has not sent" in (
         capsys.readouterr().out

@@ -50,6 +50,9 @@ class FileNotifier:
             for suffix, content in contents.items():
                 _write_atomically(self._folder / (stem + suffix), content)
         except OSError as error:
+            if self._folder.exists() and not self._folder.is_dir():
+                told = "it is a file, not a folder; move it, or give the channel another path"
+                raise DeliveryError(f"cannot write to {self._folder}: {told}") from error
             raise DeliveryError(f"cannot write to {self._folder}: {error.strerror}") from error
 
 
