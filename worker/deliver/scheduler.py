@@ -323,10 +323,13 @@ class DigestScheduler:
             self._follow(name, self._send(name, new=False))
 
     def _owed(self, name: str) -> bool:
-        """Whether the channel's new matches are due: an immediate channel's always are,
-        a scheduled one's when its last slot has not been recorded as done."""
-        immediate = self._config.channels[name].schedule_spec.immediate
-        return immediate or self._slot_due(name, self._clock())
+        """Whether the channel's new matches are due: an immediate channel's are unless it
+        holds a burst (sent once the burst goes quiet), a scheduled one's when its last
+        slot has not been recorded as done."""
+        if self._config.channels[name].schedule_spec.immediate:
+            with self._guard:
+                return name not in self._holding
+        return self._slot_due(name, self._clock())
 
     def _appeared(self, name: str, now: datetime) -> datetime:
         """When the channel first appeared: asked of the store once, it never changes."""
