@@ -174,12 +174,18 @@ def test_preview_builds_the_digest_and_marks_nothing(
     assert digests(tmp_path / "out")[0]["digest_id"] == preview.digest_id
 
 
+def sending_empty(tmp_path: Path) -> Config:
+    """The project's config with its one channel `other`, which sends even when nothing
+    matched (`send_empty`)."""
+    config = project(tmp_path, "{}")
+    quiet = config.channels["other"].model_copy(update={"send_empty": True})
+    return config.model_copy(update={"channels": {"other": quiet}})
+
+
 def test_send_empty_sends_a_digest_when_nothing_matched(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
-    config = project(tmp_path, "{}")
-    quiet = config.channels["other"].model_copy(update={"send_empty": True})
-    config = config.model_copy(update={"channels": {"other": quiet}})
+    config = sending_empty(tmp_path)
     outbox = Outbox(config, store, clients, lambda: RULES, clock=Clock())
     assert outbox.send("other").sent == 1
     (digest,) = digests(tmp_path / "other-out")
@@ -189,9 +195,7 @@ def test_send_empty_sends_a_digest_when_nothing_matched(
 def test_a_muted_channel_sends_not_even_an_empty_digest(
     tmp_path: Path, store: Store, clients: Clients
 ) -> None:
-    config = project(tmp_path, "{}")
-    quiet = config.channels["other"].model_copy(update={"send_empty": True})
-    config = config.model_copy(update={"channels": {"other": quiet}})
+    config = sending_empty(tmp_path)
     clock = Clock()
     store.add_mute(Mute(0, "channel:other", T0 + timedelta(hours=1), "drop"), T0)
     outbox = Outbox(config, store, clients, lambda: RULES, clock=clock)
