@@ -184,14 +184,25 @@ def immediate(tmp_path: Path, timing: str) -> Iterator[tuple[Project, Pipeline, 
 
 def test_immediate_matches_arriving_together_go_in_one_digest(tmp_path: Path) -> None:
     # The cap (timing.batch) far off: on a loaded machine three ingests may take a second.
-    # Sweeps come often: a sweep does not send a burst being held.
-    timing = "{lease: 2s, sweep: 0.2s, stop_grace: 1s, quiet: 1s, batch: 1h}"
+    timing = "{lease: 2s, sweep: 1h, stop_grace: 1s, quiet: 1s, batch: 1h}"
     with immediate(tmp_path, timing) as (project, pipeline, scheduler):
         for n in range(3):
             talks(pipeline, project, scheduler, n)
             time.sleep(0.1)  # the three arrive closer together than timing.quiet
         wait_for(lambda: len(project.digests()) == 2)
         time.sleep(1.5)  # past another quiet spell: nothing more comes
+        assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
+
+
+def test_a_sweep_leaves_a_burst_being_held_to_its_own_send(tmp_path: Path) -> None:
+    timing = "{lease: 2s, sweep: 0.2s, stop_grace: 1s, quiet: 2s, batch: 1h}"
+    with immediate(tmp_path, timing) as (project, pipeline, scheduler):
+        scheduler.matched(["xi-putin-contacts"])  # a burst held from here (its first match)
+        for n in range(3):  # while sweeps come every 0.2 s
+            talks(pipeline, project, scheduler, n)
+            time.sleep(0.3)
+        wait_for(lambda: len(project.digests()) == 2)
+        time.sleep(2.5)  # past another quiet spell: nothing more comes
         assert [d["counts"]["articles"] for d in project.digests()] == [5, 3]
 
 
