@@ -14,12 +14,8 @@ __all__ = ["Source"]
 
 
 class Source(Protocol):
-    """Raw articles: what is there now, then what arrives."""
-
-    def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
-        """What is there now and not taken yet (with `retry_failed`, what failed before too);
-        None between two, so that the caller can look up."""
-        ...
+    """Raw articles as they arrive (what is there at a start is taken through the folders'
+    `backlog` and the feeds' `scan`, see Pipeline)."""
 
     def watch(self) -> AbstractContextManager[Iterator[RawArticle | None]]:
         """Watch while the block lasts: the iterator gives what arrives, and None when

@@ -20,11 +20,6 @@ class FoldersAndFeeds:
         self._folders = folders
         self._feeds = feeds
 
-    def scan(self, retry_failed: bool = False) -> Iterator[RawArticle | None]:
-        """What the folders hold, then the entries of every feed that is due."""
-        yield from self._folders.scan(retry_failed)
-        yield from self._feeds.scan(retry_failed)
-
     @contextmanager
     def watch(self) -> Iterator[Iterator[RawArticle | None]]:
         """Files as they arrive, and between them the entries of the feeds polled meanwhile."""
